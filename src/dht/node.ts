@@ -1,0 +1,270 @@
+// A Kademlia DHT node over the secure channel. Transport, clock and randomness are injected, so
+// the same code runs over real UDP (src/net/udp.ts) and in the in-memory network (src/sim).
+import type { Sodium } from '../crypto/sodium.js';
+import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
+import { SecureChannel } from '../proto/channel.js';
+import { PONG_DIRECT, recordSize, type Message, type NodeRecord } from '../proto/messages.js';
+import type { Transport } from '../net/transport.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { Counters } from '../util/counters.js';
+import { RateLimiter } from '../util/ratelimit.js';
+import {
+  ALPHA, BUCKET_REFRESH, FIND_PAD_TO, K, LOOKUP_MAX_REQUESTS, MAX_PACKET, PING_PAD_TO,
+  REFRESH_CHECK, REQUEST_RETRIES, REQUEST_TIMEOUT, VERIFY_PINGS_PER_SEC,
+} from '../params.js';
+import { randomIdInBucket, toHex } from './id.js';
+import { Lookup } from './lookup.js';
+import { Rpc, SEAL_OVERHEAD, type Incoming, type Reply } from './rpc.js';
+import { RoutingTable } from './table.js';
+
+export interface DhtNodeOptions {
+  sodium: Sodium;
+  secret: Uint8Array;
+  workbit: number;
+  namespace: string;
+  transport: Transport;
+  clock: Clock;
+  random?: (n: number) => Uint8Array;
+  k?: number;
+  alpha?: number;
+  requestTimeout?: number;
+  retries?: number;
+  /** Declare this node directly reachable in pongs (verified by others later). */
+  direct?: boolean;
+  /** Run the periodic bucket refresh (default true). */
+  refresh?: boolean;
+  epoch?: bigint;
+}
+
+export interface BootNode {
+  key: Uint8Array;
+  addr: Addr;
+}
+
+export interface LookupResult {
+  target: Uint8Array;
+  closest: { id: Uint8Array; addr: Addr }[];
+  /** The target's address, as reported (or as it answered), when the target was found. */
+  found?: Addr;
+  rounds: number;
+  requests: number;
+}
+
+export class DhtNode {
+  readonly id: Uint8Array;
+  readonly hex: string;
+  readonly table: RoutingTable;
+  readonly channel: SecureChannel;
+  readonly rpc: Rpc;
+  readonly counters = new Counters();
+  private readonly clock: Clock;
+  private readonly random: (n: number) => Uint8Array;
+  private readonly k: number;
+  private readonly alpha: number;
+  private readonly verifyLimiter = new RateLimiter(VERIFY_PINGS_PER_SEC, VERIFY_PINGS_PER_SEC, 1);
+  private readonly verifying = new Set<string>();
+  private readonly evictionChecks = new Set<string>();
+  private refreshTimer: TimerHandle | undefined;
+  private closed = false;
+  /** What the last pongs told us about our own address (NAT detection builds on this). */
+  readonly observed = new Map<string, Addr>();
+  direct: boolean;
+
+  constructor(opts: DhtNodeOptions) {
+    this.clock = opts.clock;
+    this.random = opts.random ?? ((n) => opts.sodium.randombytes_buf(n));
+    this.k = opts.k ?? K;
+    this.alpha = opts.alpha ?? ALPHA;
+    this.direct = opts.direct ?? false;
+    this.channel = new SecureChannel(opts.sodium, {
+      secret: opts.secret, workbit: opts.workbit, namespace: opts.namespace,
+      ...(opts.epoch !== undefined ? { epoch: opts.epoch } : {}),
+    });
+    this.id = this.channel.publicKey;
+    this.hex = toHex(this.id);
+    this.table = new RoutingTable(this.id, this.k);
+    this.rpc = new Rpc(this.channel, opts.transport, this.clock, this.random, {
+      onRequest: (req) => this.onRequest(req),
+      onOneWay: (msg) => this.onOneWay(msg),
+    }, { timeout: opts.requestTimeout ?? REQUEST_TIMEOUT, retries: opts.retries ?? REQUEST_RETRIES });
+    if (opts.refresh ?? true) this.scheduleRefresh();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.refreshTimer !== undefined) this.clock.clearTimeout(this.refreshTimer);
+    this.rpc.close();
+  }
+
+  // ---- outgoing ------------------------------------------------------------------------------
+
+  /** Pings `key` at `addr`; on an answer from that address the node enters the table. */
+  async ping(key: Uint8Array, addr: Addr): Promise<Reply | undefined> {
+    const reply = await this.rpc.request(addr, key, (x) => ({ t: 'ping', x }), { padTo: PING_PAD_TO });
+    if (reply === undefined || reply.msg.t !== 'pong') {
+      if (reply === undefined) this.table.failed(toHex(key));
+      return undefined;
+    }
+    this.observed.set(addrKey(reply.from), reply.msg.a);
+    if (sameAddr(reply.from, addr)) this.learn(key, addr, { direct: (reply.msg.f & PONG_DIRECT) !== 0, rtt: reply.rtt });
+    return reply;
+  }
+
+  /** Pings every boot node, then looks up our own ID to fill the table. Returns how many boot nodes answered. */
+  async bootstrap(boots: readonly BootNode[]): Promise<number> {
+    const answers = await Promise.all(boots.filter((b) => toHex(b.key) !== this.hex).map((b) => this.ping(b.key, b.addr)));
+    await this.lookup(this.id);
+    return answers.filter((a) => a !== undefined).length;
+  }
+
+  /** Iterative parallel lookup of the K nodes closest to `target`. */
+  lookup(target: Uint8Array): Promise<LookupResult> {
+    this.table.touch(target, this.clock.now());
+    const lk = new Lookup(target, this.id, this.k, this.alpha, LOOKUP_MAX_REQUESTS);
+    lk.add(this.table.closest(target, this.k).map((e) => ({ id: e.id, addr: e.addr })), 1);
+    const targetHex = toHex(target);
+    let answeredAt: Addr | undefined;
+    return new Promise<LookupResult>((resolve) => {
+      let settled = false;
+      const finish = (): void => {
+        if (settled) return;
+        settled = true;
+        const found = answeredAt ?? lk.targetAddr ?? this.table.get(targetHex)?.addr;
+        resolve({
+          target, closest: lk.closest().map((c) => ({ id: c.id, addr: c.addr })),
+          ...(found ? { found } : {}), rounds: lk.rounds, requests: lk.requests,
+        });
+      };
+      const pump = (): void => {
+        if (settled) return;
+        if (this.closed || lk.finished) return finish();
+        for (const c of lk.next()) {
+          void this.rpc.request(c.addr, c.id, (x) => ({ t: 'find', x, k: target }), { padTo: FIND_PAD_TO }).then((reply) => {
+            if (reply !== undefined && reply.msg.t === 'nodes') {
+              if (sameAddr(reply.from, c.addr)) {
+                this.learn(c.id, c.addr, { rtt: reply.rtt });
+                if (c.hex === targetHex) answeredAt = c.addr;
+              }
+              lk.answered(c, reply.msg.n.map((r) => ({ id: r.key, addr: r.addr })));
+            } else {
+              if (reply === undefined) this.noAnswer(c.hex);
+              lk.failed(c);
+            }
+            pump();
+          });
+        }
+        if (lk.finished) finish();
+      };
+      pump();
+    });
+  }
+
+  /** Looks a node up by key and returns its address, if the DHT knows it. */
+  async findNode(key: Uint8Array): Promise<LookupResult> {
+    return this.lookup(key);
+  }
+
+  // ---- incoming --------------------------------------------------------------------------------
+
+  private onRequest(req: Incoming): void {
+    const entry = this.table.get(req.senderHex);
+    const verified = entry !== undefined && sameAddr(entry.addr, req.from);
+    if (verified) entry.lastSeen = this.clock.now();
+    else this.verify(req.sender, req.from);
+    // Anti-amplification: a sender we have not verified at this address gets no more bytes
+    // than it sent.
+    const maxSize = verified ? MAX_PACKET : Math.min(MAX_PACKET, req.size);
+    const msg = req.msg;
+    switch (msg.t) {
+      case 'ping':
+        this.rpc.send(req.from, req.sender, { t: 'pong', x: msg.x, a: req.from, f: this.direct ? PONG_DIRECT : 0 }, maxSize);
+        return;
+      case 'find': {
+        const records = this.table.closest(msg.k, this.k, req.senderHex).map((e): NodeRecord => ({
+          key: e.id, addr: e.addr, direct: e.direct, ...(e.relay ? { relay: e.relay } : {}),
+        }));
+        // Keep the closest records that fit: bencode overhead of the body is under 64 bytes.
+        let budget = maxSize - SEAL_OVERHEAD - 64;
+        const fit: NodeRecord[] = [];
+        for (const r of records) {
+          budget -= recordSize(r);
+          if (budget < 0) break;
+          fit.push(r);
+        }
+        if (fit.length < records.length) this.counters.add('nodes-truncated');
+        this.rpc.send(req.from, req.sender, { t: 'nodes', x: msg.x, n: fit }, maxSize);
+        return;
+      }
+      default:
+        // Hole punching, relaying and aliases are defined in the protocol but handled by later
+        // layers; a bare DHT node ignores them.
+        this.counters.add('unhandled:' + msg.t);
+    }
+  }
+
+  private onOneWay(msg: Incoming): void {
+    this.counters.add('unhandled:' + msg.msg.t);
+  }
+
+  // ---- table maintenance ---------------------------------------------------------------------
+
+  /** A node answered us at `addr`: it enters the table (or refreshes its entry). */
+  private learn(id: Uint8Array, addr: Addr, info: { direct?: boolean; rtt?: number }): void {
+    const r = this.table.verified(id, addr, this.clock.now(), info);
+    if (r?.status === 'full') this.checkOldest(r.oldest.id, r.oldest.addr);
+  }
+
+  private noAnswer(hex: string): void {
+    if (this.table.failed(hex)) this.table.evict(hex);
+  }
+
+  /** A node contacted us first: ping it back before it may enter the table. */
+  private verify(key: Uint8Array, addr: Addr): void {
+    const hex = toHex(key);
+    if (this.verifying.has(hex) || this.closed) return;
+    if (!this.verifyLimiter.take('all', this.clock.now())) {
+      this.counters.add('verify-skipped');
+      return;
+    }
+    this.verifying.add(hex);
+    void this.ping(key, addr).finally(() => this.verifying.delete(hex));
+  }
+
+  /** The bucket is full: the least recently seen entry keeps its place only if it answers. */
+  private checkOldest(id: Uint8Array, addr: Addr): void {
+    const hex = toHex(id);
+    if (this.evictionChecks.has(hex) || this.closed) return;
+    this.evictionChecks.add(hex);
+    void this.rpc.request(addr, id, (x) => ({ t: 'ping', x }), { padTo: PING_PAD_TO }).then((reply) => {
+      this.evictionChecks.delete(hex);
+      if (reply !== undefined && reply.msg.t === 'pong' && sameAddr(reply.from, addr)) {
+        this.table.verified(id, addr, this.clock.now(), { rtt: reply.rtt });
+      } else {
+        this.table.evict(hex);
+        this.counters.add('evicted');
+      }
+    });
+  }
+
+  private scheduleRefresh(): void {
+    this.refreshTimer = this.clock.setTimeout(() => {
+      if (this.closed) return;
+      void this.refresh().finally(() => this.scheduleRefresh());
+    }, REFRESH_CHECK);
+  }
+
+  /** Looks up a random ID in every bucket that saw no lookup for BUCKET_REFRESH. */
+  async refresh(): Promise<void> {
+    for (const i of this.table.bucketsToRefresh(this.clock.now() - BUCKET_REFRESH)) {
+      if (this.closed) return;
+      await this.lookup(randomIdInBucket(this.id, i, this.random));
+    }
+  }
+
+  /** Everything a status display needs. */
+  snapshot(): { id: string; nodes: number; buckets: ReturnType<RoutingTable['stats']>; counters: Record<string, number>; rpc: Record<string, number> } {
+    return { id: this.hex, nodes: this.table.size, buckets: this.table.stats(), counters: this.counters.toJSON(), rpc: this.rpc.counters.toJSON() };
+  }
+}
+
+export type { Message };

@@ -1,0 +1,167 @@
+// The Kademlia routing table: 256 k-buckets indexed by the length of the common prefix between
+// a node's ID and ours. Pure data structure: no sockets, no timers; times are passed in.
+//
+// Rules (docs/PROTOCOL.md, "Routing table"):
+// - Only nodes that answered one of our requests at an address enter the table, with that
+//   address ("verified by a direct exchange"). Nodes reported in others' results are hearsay:
+//   they go into lookups, never into the table, and never change an entry's address.
+// - A full bucket keeps its entries: the least recently seen one is pinged (by the caller) and
+//   replaced only if it fails to answer; meanwhile the newcomer waits in the bucket's
+//   replacement cache. An entry that failed STALE_AFTER_FAILURES requests in a row is replaced
+//   at once.
+import type { Addr } from '../proto/addr.js';
+import { sameAddr } from '../proto/addr.js';
+import { K, STALE_AFTER_FAILURES } from '../params.js';
+import { commonPrefixBits, compareDistance, ID_BITS, toHex } from './id.js';
+
+export interface Entry {
+  readonly id: Uint8Array;
+  readonly hex: string;
+  addr: Addr;
+  /** Time of the last answer received from this node (ms). */
+  lastSeen: number;
+  /** Requests in a row that went unanswered. */
+  failures: number;
+  /** The node declares itself directly reachable (not verified yet; see the NAT issue). */
+  direct: boolean;
+  relay?: Uint8Array;
+  /** Last measured round-trip time (ms). */
+  rtt?: number;
+}
+
+export type InsertResult =
+  | { status: 'updated'; entry: Entry }
+  | { status: 'added'; entry: Entry }
+  /** Bucket full: ping `oldest`; call `evict(oldest)` if it does not answer. */
+  | { status: 'full'; oldest: Entry };
+
+interface Bucket {
+  entries: Entry[]; // least recently seen first
+  replacements: Entry[]; // most recent last, at most K
+  lastLookup: number;
+}
+
+export class RoutingTable {
+  private readonly buckets: Bucket[] = [];
+  private readonly byHex = new Map<string, Entry>();
+
+  constructor(readonly self: Uint8Array, readonly k = K) {
+    for (let i = 0; i < ID_BITS; i++) this.buckets.push({ entries: [], replacements: [], lastLookup: 0 });
+  }
+
+  get size(): number {
+    return this.byHex.size;
+  }
+
+  get(hex: string): Entry | undefined {
+    return this.byHex.get(hex);
+  }
+
+  bucketIndex(id: Uint8Array): number {
+    return Math.min(commonPrefixBits(this.self, id), ID_BITS - 1);
+  }
+
+  /**
+   * A node answered one of our requests at `addr` (a verified, direct exchange).
+   * Its address is taken from this exchange, which is always the freshest knowledge we have.
+   */
+  verified(id: Uint8Array, addr: Addr, now: number, info: { direct?: boolean; relay?: Uint8Array; rtt?: number } = {}): InsertResult | undefined {
+    const hex = toHex(id);
+    if (hex === toHex(this.self)) return undefined;
+    const b = this.buckets[this.bucketIndex(id)]!;
+    const existing = this.byHex.get(hex);
+    if (existing !== undefined) {
+      if (!sameAddr(existing.addr, addr)) existing.addr = addr;
+      existing.lastSeen = now;
+      existing.failures = 0;
+      if (info.direct !== undefined) existing.direct = info.direct;
+      if (info.relay !== undefined) existing.relay = info.relay;
+      if (info.rtt !== undefined) existing.rtt = info.rtt;
+      b.entries.splice(b.entries.indexOf(existing), 1);
+      b.entries.push(existing);
+      return { status: 'updated', entry: existing };
+    }
+    const entry: Entry = { id: new Uint8Array(id), hex, addr, lastSeen: now, failures: 0, direct: info.direct ?? false };
+    if (info.relay) entry.relay = info.relay;
+    if (info.rtt !== undefined) entry.rtt = info.rtt;
+    if (b.entries.length < this.k) {
+      b.entries.push(entry);
+      this.byHex.set(hex, entry);
+      return { status: 'added', entry };
+    }
+    const stale = b.entries.find((e) => e.failures >= STALE_AFTER_FAILURES);
+    if (stale !== undefined) {
+      this.remove(stale);
+      b.entries.push(entry);
+      this.byHex.set(hex, entry);
+      return { status: 'added', entry };
+    }
+    const r = b.replacements.findIndex((e) => e.hex === hex);
+    if (r >= 0) b.replacements.splice(r, 1);
+    b.replacements.push(entry);
+    if (b.replacements.length > this.k) b.replacements.shift();
+    return { status: 'full', oldest: b.entries[0]! };
+  }
+
+  /** A request to this node went unanswered. Returns true when the entry became stale. */
+  failed(hex: string): boolean {
+    const e = this.byHex.get(hex);
+    if (e === undefined) return false;
+    e.failures++;
+    return e.failures >= STALE_AFTER_FAILURES;
+  }
+
+  /** Removes an entry (it failed to answer) and promotes the freshest replacement, if any. */
+  evict(hex: string): Entry | undefined {
+    const e = this.byHex.get(hex);
+    if (e === undefined) return undefined;
+    this.remove(e);
+    const b = this.buckets[this.bucketIndex(e.id)]!;
+    const promoted = b.replacements.pop();
+    if (promoted !== undefined) {
+      b.entries.push(promoted);
+      this.byHex.set(promoted.hex, promoted);
+    }
+    return promoted;
+  }
+
+  /** Up to n entries closest to target, closest first; failing entries are ranked last. */
+  closest(target: Uint8Array, n = this.k, exclude?: string): Entry[] {
+    const all: Entry[] = [];
+    for (const e of this.byHex.values()) if (e.hex !== exclude) all.push(e);
+    all.sort((a, b) => (a.failures >= STALE_AFTER_FAILURES ? 1 : 0) - (b.failures >= STALE_AFTER_FAILURES ? 1 : 0) || compareDistance(target, a.id, b.id));
+    return all.slice(0, n);
+  }
+
+  entries(): Entry[] {
+    return [...this.byHex.values()];
+  }
+
+  /** Marks a lookup through the bucket that holds `target`, for refresh scheduling. */
+  touch(target: Uint8Array, now: number): void {
+    this.buckets[this.bucketIndex(target)]!.lastLookup = now;
+  }
+
+  /** Indices of non-empty-range buckets not looked up since `before`, up to the deepest used. */
+  bucketsToRefresh(before: number): number[] {
+    let deepest = -1;
+    for (let i = 0; i < ID_BITS; i++) if (this.buckets[i]!.entries.length > 0) deepest = i;
+    const out: number[] = [];
+    for (let i = 0; i <= deepest; i++) if (this.buckets[i]!.lastLookup < before) out.push(i);
+    return out;
+  }
+
+  /** Bucket occupancy, for `wh show all`. */
+  stats(): { index: number; size: number; replacements: number }[] {
+    return this.buckets
+      .map((b, index) => ({ index, size: b.entries.length, replacements: b.replacements.length }))
+      .filter((b) => b.size > 0 || b.replacements > 0);
+  }
+
+  private remove(e: Entry): void {
+    const b = this.buckets[this.bucketIndex(e.id)]!;
+    const i = b.entries.indexOf(e);
+    if (i >= 0) b.entries.splice(i, 1);
+    this.byHex.delete(e.hex);
+  }
+}

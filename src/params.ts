@@ -1,0 +1,61 @@
+// Every timer and limit of the WireHub protocol, in one commented place.
+// docs/PROTOCOL.md ("Timers and limits") documents the same values; keep them in step.
+// Times are in milliseconds unless the name says otherwise.
+
+/** UDP port a node listens on when the config or command line names none. */
+export const DEFAULT_PORT = 62096;
+
+// ---- Packets ---------------------------------------------------------------------------
+/** Largest daemon datagram: 1500-byte Ethernet MTU minus IPv6 (40) and UDP (8) headers, so a
+ *  packet is never fragmented by IP on a standard path, whichever family carries it. */
+export const MAX_PACKET = 1452;
+/** `find` requests are padded to this many bytes so a full `nodes` answer fits within the
+ *  request's size even for a responder that has not verified us (anti-amplification). */
+export const FIND_PAD_TO = 1200;
+/** `ping` requests are padded to this many bytes so the `pong` (which carries the observed
+ *  address, up to 18 bytes) is never larger than the ping. */
+export const PING_PAD_TO = 128;
+
+// ---- Replay protection --------------------------------------------------------------------
+/** Width of the per-peer sliding window of accepted counters (as WireGuard's data path). */
+export const REPLAY_WINDOW = 2048;
+
+// ---- Crypto state ---------------------------------------------------------------------------
+/** Peers whose derived keys and replay state are kept; least recently used are dropped first. */
+export const MAX_PEER_STATES = 8192;
+
+// ---- Kademlia --------------------------------------------------------------------------------
+/** Bucket size and the number of closest nodes a lookup converges on. */
+export const K = 20;
+/** Parallel requests in flight per lookup. */
+export const ALPHA = 3;
+/** Time a request waits for its answer before one retry (then the request fails). */
+export const REQUEST_TIMEOUT = 1000;
+/** Retries after the first send of a request (so 1 means two sends in all). */
+export const REQUEST_RETRIES = 1;
+/** Requests of one node waiting for answers at once; more are refused locally. */
+export const MAX_PENDING_REQUESTS = 4096;
+/** Consecutive failed requests after which a table entry is stale and may be replaced. */
+export const STALE_AFTER_FAILURES = 2;
+/** Hard bound on the number of requests one lookup may send (stops lookups for absent keys
+ *  in hostile or very churny networks even if new nodes keep being reported). */
+export const LOOKUP_MAX_REQUESTS = 200;
+/** A bucket with no lookup through it for this long is refreshed by a lookup of a random ID
+ *  in its range (Kademlia's hourly refresh, made shorter for small networks). */
+export const BUCKET_REFRESH = 15 * 60_000;
+/** Period of the check that finds buckets due for refresh. */
+export const REFRESH_CHECK = 60_000;
+/** An entry not heard from in this long is pinged before it is handed out in results. */
+export const ENTRY_PING_AFTER = 5 * 60_000;
+
+// ---- Abuse limits ----------------------------------------------------------------------------
+/** Per source IP: datagrams accepted before any cryptography (token bucket). */
+export const SOURCE_PACKETS_PER_SEC = 400;
+export const SOURCE_PACKETS_BURST = 800;
+/** Per source IP: authenticated requests answered (token bucket). */
+export const SOURCE_REQUESTS_PER_SEC = 50;
+export const SOURCE_REQUESTS_BURST = 100;
+/** Source IPs tracked by the rate limiters; the least recently seen are forgotten first. */
+export const RATE_LIMIT_SOURCES = 4096;
+/** Verification pings sent to addresses that contacted us first, per second (global). */
+export const VERIFY_PINGS_PER_SEC = 50;

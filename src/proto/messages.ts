@@ -1,0 +1,230 @@
+// Message bodies (docs/PROTOCOL.md, "Messages"): canonical bencoded dictionaries inside a sealed
+// packet. Every body has `v` (body version, 1) and `t` (type name); requests and their answers
+// carry `x`, an 8-byte transaction id chosen by the requester. Unknown fields are ignored;
+// unknown types, wrong field types and sizes out of bounds are rejected with a reason.
+// decodeBody() never throws.
+import bencode from 'bencode';
+import { decodeCompactAddr, encodeCompactAddr, type Addr } from './addr.js';
+
+export const BODY_VERSION = 1;
+export const TXID_BYTES = 8;
+export const KEY_BYTES = 32;
+/** Largest relayed payload per message (a WireGuard packet or a fragment of one). */
+export const MAX_RELAY_DATA = 1280;
+export const MAX_ERROR_TEXT = 128;
+export const MAX_FRAGMENTS = 4;
+
+/** A node as a `nodes` answer describes it. */
+export interface NodeRecord {
+  key: Uint8Array;
+  addr: Addr;
+  /** Declared directly reachable (public address or port mapping); verify before trusting. */
+  direct: boolean;
+  /** A relay through which the node can be reached, when it is behind a NAT. */
+  relay?: Uint8Array;
+}
+
+export type Message =
+  | { t: 'ping'; x: Uint8Array }
+  | { t: 'pong'; x: Uint8Array; a: Addr; f: number }
+  | { t: 'find'; x: Uint8Array; k: Uint8Array }
+  | { t: 'nodes'; x: Uint8Array; n: NodeRecord[] }
+  | { t: 'punch-req'; x: Uint8Array; k: Uint8Array; a?: Addr }
+  | { t: 'punch-ok'; x: Uint8Array; a: Addr; e?: Addr }
+  | { t: 'punch-notify'; x: Uint8Array; k: Uint8Array; a: Addr }
+  | { t: 'punch'; x: Uint8Array }
+  | { t: 'punch-ack'; x: Uint8Array; a: Addr }
+  | { t: 'relay-open'; x: Uint8Array; k: Uint8Array }
+  | { t: 'relay-ok'; x: Uint8Array; l: number }
+  | { t: 'relay'; k: Uint8Array; d: Uint8Array; g?: number; i?: number; c?: number }
+  | { t: 'relayed'; k: Uint8Array; d: Uint8Array; g?: number; i?: number; c?: number }
+  | { t: 'alias'; x: Uint8Array; k: Uint8Array }
+  | { t: 'alias-ok'; x: Uint8Array }
+  | { t: 'ack'; x: Uint8Array }
+  | { t: 'error'; x: Uint8Array; c: number; m?: string };
+
+export type MessageType = Message['t'];
+export type MessageOf<T extends MessageType> = Extract<Message, { t: T }>;
+
+/** Pong flags (`f`). */
+export const PONG_DIRECT = 1; // the responder believes it is directly reachable
+
+/** Error codes (`c` of `error`). */
+export const ERR_REFUSED = 1;   // not allowed (e.g. relay for a key that did not ask)
+export const ERR_UNKNOWN = 2;   // target key unknown to the responder
+export const ERR_BUSY = 3;      // rate or capacity limit reached
+
+export type BodyReject = 'bencode' | 'body' | 'body-version' | 'unknown-type';
+export type DecodeResult = { ok: true; msg: Message } | { ok: false; reason: BodyReject };
+
+// ---- node records: flags(1) key(32) addr(6|18) [relay(32)] -----------------------------------
+const REC_IPV6 = 1, REC_DIRECT = 2, REC_RELAY = 4;
+
+export function recordSize(r: NodeRecord): number {
+  return 1 + KEY_BYTES + (r.addr.host.includes(':') ? 18 : 6) + (r.relay ? KEY_BYTES : 0);
+}
+
+export function encodeRecords(records: readonly NodeRecord[]): Uint8Array {
+  const out = new Uint8Array(records.reduce((n, r) => n + recordSize(r), 0));
+  let o = 0;
+  for (const r of records) {
+    const addr = encodeCompactAddr(r.addr);
+    out[o++] = (addr.length === 18 ? REC_IPV6 : 0) | (r.direct ? REC_DIRECT : 0) | (r.relay ? REC_RELAY : 0);
+    out.set(r.key, o); o += KEY_BYTES;
+    out.set(addr, o); o += addr.length;
+    if (r.relay) { out.set(r.relay, o); o += KEY_BYTES; }
+  }
+  return out;
+}
+
+/** Undefined when the byte string is not an exact sequence of valid records. */
+export function decodeRecords(b: Uint8Array): NodeRecord[] | undefined {
+  const out: NodeRecord[] = [];
+  let o = 0;
+  while (o < b.length) {
+    const flags = b[o++]!;
+    const alen = flags & REC_IPV6 ? 18 : 6;
+    const need = KEY_BYTES + alen + (flags & REC_RELAY ? KEY_BYTES : 0);
+    if (o + need > b.length) return undefined;
+    const key = b.slice(o, o + KEY_BYTES); o += KEY_BYTES;
+    const addr = decodeCompactAddr(b.subarray(o, o + alen)); o += alen;
+    if (addr === undefined) return undefined;
+    const rec: NodeRecord = { key, addr, direct: (flags & REC_DIRECT) !== 0 };
+    if (flags & REC_RELAY) { rec.relay = b.slice(o, o + KEY_BYTES); o += KEY_BYTES; }
+    out.push(rec);
+  }
+  return out;
+}
+
+// ---- encoding -------------------------------------------------------------------------------------
+/** Bencodes a message; `pad` adds a `p` field of zero bytes so the body reaches `padTo` bytes. */
+export function encodeBody(msg: Message, padTo = 0): Uint8Array {
+  const d: Record<string, unknown> = { v: BODY_VERSION, t: msg.t };
+  for (const [k, val] of Object.entries(msg)) {
+    if (k === 't' || val === undefined) continue;
+    if (k === 'n' && msg.t === 'nodes') d.n = encodeRecords(msg.n);
+    else if ((k === 'a' || k === 'e') && typeof val === 'object' && !(val instanceof Uint8Array)) d[k] = encodeCompactAddr(val as Addr);
+    else d[k] = val;
+  }
+  const plain = bencode.encode(d);
+  if (plain.length >= padTo) return plain;
+  // "1:p" + "<len>:" + bytes; find the pad length that makes the body exactly padTo bytes.
+  for (let n = padTo - plain.length - 4; n >= 0; n--) {
+    d.p = new Uint8Array(n);
+    const padded = bencode.encode(d);
+    if (padded.length <= padTo) return padded;
+  }
+  return plain;
+}
+
+// ---- decoding ---------------------------------------------------------------------------------------
+type Dict = Record<string, unknown>;
+
+const isBytes = (v: unknown, len?: number): v is Uint8Array =>
+  v instanceof Uint8Array && (len === undefined || v.length === len);
+const isInt = (v: unknown, min: number, max: number): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+class Invalid extends Error {}
+const need = <T>(v: T | undefined): T => {
+  if (v === undefined) throw new Invalid();
+  return v;
+};
+const bytes = (d: Dict, k: string, len?: number): Uint8Array => {
+  const v = d[k];
+  if (!isBytes(v, len)) throw new Invalid();
+  return v;
+};
+const optBytes = (d: Dict, k: string, max: number): Uint8Array | undefined => {
+  const v = d[k];
+  if (v === undefined) return undefined;
+  if (!isBytes(v) || v.length > max) throw new Invalid();
+  return v;
+};
+const int = (d: Dict, k: string, min: number, max: number): number => {
+  const v = d[k];
+  if (!isInt(v, min, max)) throw new Invalid();
+  return v;
+};
+const optInt = (d: Dict, k: string, min: number, max: number): number | undefined =>
+  d[k] === undefined ? undefined : int(d, k, min, max);
+const addr = (d: Dict, k: string): Addr => need(decodeCompactAddr(bytes(d, k)));
+const optAddr = (d: Dict, k: string): Addr | undefined => (d[k] === undefined ? undefined : addr(d, k));
+const txid = (d: Dict): Uint8Array => bytes(d, 'x', TXID_BYTES);
+const key = (d: Dict, k = 'k'): Uint8Array => bytes(d, k, KEY_BYTES);
+
+function fragments(d: Dict): { g?: number; i?: number; c?: number } {
+  const g = optInt(d, 'g', 0, 0xffffffff), i = optInt(d, 'i', 0, MAX_FRAGMENTS - 1), c = optInt(d, 'c', 1, MAX_FRAGMENTS);
+  const present = [g, i, c].filter((v) => v !== undefined).length;
+  if (present !== 0 && present !== 3) throw new Invalid();
+  if (i !== undefined && c !== undefined && i >= c) throw new Invalid();
+  return present === 0 ? {} : { g: g!, i: i!, c: c! };
+}
+
+/** The one typed parse switch: a dictionary in, a typed message out (or Invalid thrown). */
+function parseFields(t: string, d: Dict): Message | undefined {
+  switch (t) {
+    case 'ping': return { t, x: txid(d) };
+    case 'pong': return { t, x: txid(d), a: addr(d, 'a'), f: optInt(d, 'f', 0, 0xff) ?? 0 };
+    case 'find': return { t, x: txid(d), k: key(d) };
+    case 'nodes': return { t, x: txid(d), n: need(decodeRecords(bytes(d, 'n'))) };
+    case 'punch-req': { const a = optAddr(d, 'a'); return { t, x: txid(d), k: key(d), ...(a ? { a } : {}) }; }
+    case 'punch-ok': { const e = optAddr(d, 'e'); return { t, x: txid(d), a: addr(d, 'a'), ...(e ? { e } : {}) }; }
+    case 'punch-notify': return { t, x: txid(d), k: key(d), a: addr(d, 'a') };
+    case 'punch': return { t, x: txid(d) };
+    case 'punch-ack': return { t, x: txid(d), a: addr(d, 'a') };
+    case 'relay-open': return { t, x: txid(d), k: key(d) };
+    case 'relay-ok': return { t, x: txid(d), l: int(d, 'l', 1, 86400) };
+    case 'relay':
+    case 'relayed': {
+      const data = bytes(d, 'd');
+      if (data.length === 0 || data.length > MAX_RELAY_DATA) throw new Invalid();
+      return { t, k: key(d), d: data, ...fragments(d) };
+    }
+    case 'alias': return { t, x: txid(d), k: key(d) };
+    case 'alias-ok': return { t, x: txid(d) };
+    case 'ack': return { t, x: txid(d) };
+    case 'error': {
+      const m = optBytes(d, 'm', MAX_ERROR_TEXT);
+      return { t, x: txid(d), c: int(d, 'c', 0, 0xffff), ...(m ? { m: Buffer.from(m).toString('utf8') } : {}) };
+    }
+    default: return undefined;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+}
+
+export function decodeBody(body: Uint8Array): DecodeResult {
+  let value: unknown;
+  try {
+    value = bencode.decode(body);
+    // Canonical form only: re-encoding must give the same bytes back. This rejects trailing
+    // data, unsorted or duplicate keys, non-canonical integers and anything bencode tolerates.
+    if (value === null || !sameBytes(bencode.encode(value), body)) return { ok: false, reason: 'bencode' };
+  } catch {
+    return { ok: false, reason: 'bencode' };
+  }
+  if (typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array || Object.getPrototypeOf(value) !== Object.prototype) {
+    return { ok: false, reason: 'body' };
+  }
+  const d = value as Dict;
+  if (!isInt(d.v, 1, 0xffff) || !isBytes(d.t) || d.t.length > 32) return { ok: false, reason: 'body' };
+  if (d.v !== BODY_VERSION) return { ok: false, reason: 'body-version' };
+  try {
+    const msg = parseFields(Buffer.from(d.t).toString('latin1'), d);
+    return msg === undefined ? { ok: false, reason: 'unknown-type' } : { ok: true, msg };
+  } catch (err) {
+    if (err instanceof Invalid) return { ok: false, reason: 'body' };
+    return { ok: false, reason: 'body' };
+  }
+}
+
+export function isRequest(t: MessageType): boolean {
+  return t === 'ping' || t === 'find' || t === 'punch-req' || t === 'punch-notify' || t === 'punch' || t === 'relay-open' || t === 'alias';
+}
+
+export function isResponse(t: MessageType): boolean {
+  return t === 'pong' || t === 'nodes' || t === 'punch-ok' || t === 'punch-ack' || t === 'relay-ok' || t === 'alias-ok' || t === 'ack' || t === 'error';
+}

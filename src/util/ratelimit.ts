@@ -1,0 +1,35 @@
+// Token buckets keyed by a string (a source IP), with a bounded number of keys: the least
+// recently used key is forgotten first, which errs on the side of letting traffic through.
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; last: number }>();
+
+  constructor(
+    private readonly ratePerSec: number,
+    private readonly burst: number,
+    private readonly maxKeys: number,
+  ) {}
+
+  /** Takes one token for `key` at time `now` (ms); false when the bucket is empty. */
+  take(key: string, now: number): boolean {
+    let b = this.buckets.get(key);
+    if (b === undefined) {
+      if (this.buckets.size >= this.maxKeys) {
+        const oldest = this.buckets.keys().next().value;
+        if (oldest !== undefined) this.buckets.delete(oldest);
+      }
+      b = { tokens: this.burst, last: now };
+    } else {
+      this.buckets.delete(key); // re-insert below: Map order is our LRU order
+      b.tokens = Math.min(this.burst, b.tokens + ((now - b.last) * this.ratePerSec) / 1000);
+      b.last = now;
+    }
+    this.buckets.set(key, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+}
