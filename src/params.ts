@@ -40,13 +40,17 @@ export const STALE_AFTER_FAILURES = 2;
 /** Hard bound on the number of requests one lookup may send (stops lookups for absent keys
  *  in hostile or very churny networks even if new nodes keep being reported). */
 export const LOOKUP_MAX_REQUESTS = 200;
+/** Lookups `findNode` makes before it reports a key as not found. */
+export const FIND_ATTEMPTS = 2;
+/** Rounds of pings to the boot nodes before giving up on them (until one answers). */
+export const BOOTSTRAP_ATTEMPTS = 5;
+/** Pause between two rounds of boot pings. */
+export const BOOTSTRAP_RETRY_DELAY = 1000;
 /** A bucket with no lookup through it for this long is refreshed by a lookup of a random ID
  *  in its range (Kademlia's hourly refresh, made shorter for small networks). */
 export const BUCKET_REFRESH = 15 * 60_000;
 /** Period of the check that finds buckets due for refresh. */
 export const REFRESH_CHECK = 60_000;
-/** An entry not heard from in this long is pinged before it is handed out in results. */
-export const ENTRY_PING_AFTER = 5 * 60_000;
 
 // ---- Abuse limits ----------------------------------------------------------------------------
 /** Per source IP: datagrams accepted before any cryptography (token bucket). */

@@ -8,8 +8,9 @@ import type { Transport } from '../net/transport.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
 import { RateLimiter } from '../util/ratelimit.js';
+import { randomBytes } from '../util/random.js';
 import {
-  ALPHA, BUCKET_REFRESH, FIND_PAD_TO, K, LOOKUP_MAX_REQUESTS, MAX_PACKET, PING_PAD_TO,
+  ALPHA, BOOTSTRAP_ATTEMPTS, FIND_ATTEMPTS, BOOTSTRAP_RETRY_DELAY, BUCKET_REFRESH, FIND_PAD_TO, K, LOOKUP_MAX_REQUESTS, MAX_PACKET, PING_PAD_TO,
   REFRESH_CHECK, REQUEST_RETRIES, REQUEST_TIMEOUT, VERIFY_PINGS_PER_SEC,
 } from '../params.js';
 import { randomIdInBucket, toHex } from './id.js';
@@ -46,6 +47,8 @@ export interface LookupResult {
   closest: { id: Uint8Array; addr: Addr }[];
   /** The target's address, as reported (or as it answered), when the target was found. */
   found?: Addr;
+  /** `found` is where the target itself answered us during this lookup. */
+  verified: boolean;
   rounds: number;
   requests: number;
 }
@@ -72,7 +75,7 @@ export class DhtNode {
 
   constructor(opts: DhtNodeOptions) {
     this.clock = opts.clock;
-    this.random = opts.random ?? ((n) => opts.sodium.randombytes_buf(n));
+    this.random = opts.random ?? randomBytes;
     this.k = opts.k ?? K;
     this.alpha = opts.alpha ?? ALPHA;
     this.direct = opts.direct ?? false;
@@ -112,9 +115,27 @@ export class DhtNode {
 
   /** Pings every boot node, then looks up our own ID to fill the table. Returns how many boot nodes answered. */
   async bootstrap(boots: readonly BootNode[]): Promise<number> {
-    const answers = await Promise.all(boots.filter((b) => toHex(b.key) !== this.hex).map((b) => this.ping(b.key, b.addr)));
-    await this.lookup(this.id);
-    return answers.filter((a) => a !== undefined).length;
+    const others = boots.filter((b) => toHex(b.key) !== this.hex);
+    let answered = 0;
+    // Until a boot node answers and our own lookup gets answers, try again (each request
+    // already has its own retries; this covers bursts of loss and boot nodes still starting).
+    for (let attempt = 0; attempt < BOOTSTRAP_ATTEMPTS && !this.closed; attempt++) {
+      if (attempt > 0) await this.sleep(BOOTSTRAP_RETRY_DELAY);
+      const answers = await Promise.all(others.map((b) => this.ping(b.key, b.addr)));
+      answered = Math.max(answered, answers.filter((a) => a !== undefined).length);
+      if (answered === 0 && this.table.size === 0) continue;
+      const self = await this.lookup(this.id);
+      if (self.closest.length > 0) break;
+    }
+    // Kademlia's join: the self lookup taught us our neighbourhood and some of the way to it;
+    // now look up an ID in every farther bucket that is still empty, so that we can route
+    // towards any ID (and those regions of the network hear of us through our requests).
+    await this.refreshBuckets(-Infinity, true);
+    return answered;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
   }
 
   /** Iterative parallel lookup of the K nodes closest to `target`. */
@@ -129,10 +150,12 @@ export class DhtNode {
       const finish = (): void => {
         if (settled) return;
         settled = true;
+        // An address the target answered from is verified; one only reported by others (the
+        // target's query may have been lost) is hearsay, and callers must confirm it directly.
         const found = answeredAt ?? lk.targetAddr ?? this.table.get(targetHex)?.addr;
         resolve({
           target, closest: lk.closest().map((c) => ({ id: c.id, addr: c.addr })),
-          ...(found ? { found } : {}), rounds: lk.rounds, requests: lk.requests,
+          ...(found ? { found } : {}), verified: answeredAt !== undefined, rounds: lk.rounds, requests: lk.requests,
         });
       };
       const pump = (): void => {
@@ -159,9 +182,14 @@ export class DhtNode {
     });
   }
 
-  /** Looks a node up by key and returns its address, if the DHT knows it. */
+  /** Looks a node up by key; a lookup that misses it is tried again (FIND_ATTEMPTS in all). */
   async findNode(key: Uint8Array): Promise<LookupResult> {
-    return this.lookup(key);
+    let result = await this.lookup(key);
+    for (let i = 1; i < FIND_ATTEMPTS && result.found === undefined && !this.closed; i++) {
+      const again = await this.lookup(key);
+      result = { ...again, requests: result.requests + again.requests, rounds: result.rounds + again.rounds };
+    }
+    return result;
   }
 
   // ---- incoming --------------------------------------------------------------------------------
@@ -170,15 +198,21 @@ export class DhtNode {
     const entry = this.table.get(req.senderHex);
     const verified = entry !== undefined && sameAddr(entry.addr, req.from);
     if (verified) entry.lastSeen = this.clock.now();
-    else this.verify(req.sender, req.from);
-    // Anti-amplification: a sender we have not verified at this address gets no more bytes
-    // than it sent.
-    const maxSize = verified ? MAX_PACKET : Math.min(MAX_PACKET, req.size);
+    // Anti-amplification: everything we send to an address we have not verified, in reaction
+    // to one request (the answer, then a verification ping), fits in the request's own size.
+    // The answer leaves room for the ping when the request was large enough for both.
+    const reserve = verified ? 0 : PING_PAD_TO;
+    const maxSize = verified ? MAX_PACKET : Math.min(MAX_PACKET, Math.max(req.size - reserve, 0));
+    const sent = this.answer(req, maxSize);
+    if (!verified && req.size - sent >= PING_PAD_TO) this.verify(req.sender, req.from);
+  }
+
+  /** Answers a request within maxSize bytes; returns the bytes sent. */
+  private answer(req: Incoming, maxSize: number): number {
     const msg = req.msg;
     switch (msg.t) {
       case 'ping':
-        this.rpc.send(req.from, req.sender, { t: 'pong', x: msg.x, a: req.from, f: this.direct ? PONG_DIRECT : 0 }, maxSize);
-        return;
+        return this.rpc.send(req.from, req.sender, { t: 'pong', x: msg.x, a: req.from, f: this.direct ? PONG_DIRECT : 0 }, Math.max(maxSize, Math.min(req.size, MAX_PACKET)));
       case 'find': {
         const records = this.table.closest(msg.k, this.k, req.senderHex).map((e): NodeRecord => ({
           key: e.id, addr: e.addr, direct: e.direct, ...(e.relay ? { relay: e.relay } : {}),
@@ -192,13 +226,13 @@ export class DhtNode {
           fit.push(r);
         }
         if (fit.length < records.length) this.counters.add('nodes-truncated');
-        this.rpc.send(req.from, req.sender, { t: 'nodes', x: msg.x, n: fit }, maxSize);
-        return;
+        return this.rpc.send(req.from, req.sender, { t: 'nodes', x: msg.x, n: fit }, maxSize);
       }
       default:
         // Hole punching, relaying and aliases are defined in the protocol but handled by later
         // layers; a bare DHT node ignores them.
         this.counters.add('unhandled:' + msg.t);
+        return 0;
     }
   }
 
@@ -253,9 +287,18 @@ export class DhtNode {
     }, REFRESH_CHECK);
   }
 
-  /** Looks up a random ID in every bucket that saw no lookup for BUCKET_REFRESH. */
+  /** Periodic maintenance: a self lookup while the table is small, then a lookup of a random
+   *  ID in every bucket that saw no lookup for BUCKET_REFRESH. */
   async refresh(): Promise<void> {
-    for (const i of this.table.bucketsToRefresh(this.clock.now() - BUCKET_REFRESH)) {
+    // A node that knows fewer than K others (it joined a young network, or its first contacts
+    // were lost) looks itself up again, so that others learn of it.
+    if (this.table.size < this.k) await this.lookup(this.id);
+    await this.refreshBuckets(this.clock.now() - BUCKET_REFRESH);
+  }
+
+  /** Looks up a random ID in each bucket (up to the deepest non-empty one) with no lookup since `before`. */
+  private async refreshBuckets(before: number, onlyEmpty = false): Promise<void> {
+    for (const i of this.table.bucketsToRefresh(before, onlyEmpty)) {
       if (this.closed) return;
       await this.lookup(randomIdInBucket(this.id, i, this.random));
     }

@@ -101,15 +101,15 @@ export class Rpc {
     });
   }
 
-  /** Sends an answer or a one-way message. `maxSize` caps the datagram (anti-amplification). */
-  send(to: Addr, key: Uint8Array, msg: Message, maxSize?: number): boolean {
+  /** Sends an answer or a one-way message; returns the datagram's size, 0 when not sent.
+   *  `maxSize` caps the datagram (anti-amplification). */
+  send(to: Addr, key: Uint8Array, msg: Message, maxSize?: number): number {
     const body = encodeBody(msg);
     if (maxSize !== undefined && body.length + SEAL_OVERHEAD > maxSize) {
       this.counters.add('drop-out:amplification');
-      return false;
+      return 0;
     }
-    this.sendSealed(to, key, body);
-    return true;
+    return this.sendSealed(to, key, body) ? body.length + SEAL_OVERHEAD : 0;
   }
 
   close(): void {
@@ -125,16 +125,17 @@ export class Rpc {
     return this.pending.size;
   }
 
-  private sendSealed(to: Addr, key: Uint8Array, body: Uint8Array): void {
+  private sendSealed(to: Addr, key: Uint8Array, body: Uint8Array): boolean {
     let packet: Uint8Array;
     try {
       packet = this.channel.seal(key, body);
     } catch {
       this.counters.add('drop-out:bad-key');
-      return;
+      return false;
     }
     this.counters.add('tx');
     this.transport.send(to, packet);
+    return true;
   }
 
   /** Every datagram from the network enters here. Never throws. */

@@ -142,12 +142,17 @@ export class RoutingTable {
     this.buckets[this.bucketIndex(target)]!.lastLookup = now;
   }
 
-  /** Indices of non-empty-range buckets not looked up since `before`, up to the deepest used. */
-  bucketsToRefresh(before: number): number[] {
+  /** Indices of the buckets farther than our closest neighbour's (that one is covered by
+   *  self lookups) that saw no lookup since `before`. Pass -Infinity for all of them. */
+  bucketsToRefresh(before: number, onlyEmpty = false): number[] {
     let deepest = -1;
     for (let i = 0; i < ID_BITS; i++) if (this.buckets[i]!.entries.length > 0) deepest = i;
     const out: number[] = [];
-    for (let i = 0; i <= deepest; i++) if (this.buckets[i]!.lastLookup < before) out.push(i);
+    for (let i = 0; i < deepest; i++) {
+      const b = this.buckets[i]!;
+      if (onlyEmpty && b.entries.length > 0) continue;
+      if (before === -Infinity || b.lastLookup < before) out.push(i);
+    }
     return out;
   }
 

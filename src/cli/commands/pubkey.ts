@@ -1,0 +1,33 @@
+// `wh pubkey`: read a private key on standard input, print its public key (like `wg pubkey`).
+import type { Command } from 'commander';
+import { KeyError, keyToBase64, parseKey, publicFromSecret } from '../../crypto/keys.js';
+import { sodiumReady } from '../../crypto/sodium.js';
+import { CliError } from '../errors.js';
+import { readStdin } from '../io.js';
+
+/** The public key (base64) of a private key given as base64 text; surrounding whitespace is ignored. */
+export async function pubkeyOf(privateKeyText: string): Promise<string> {
+  const sodium = await sodiumReady();
+  let sk: Uint8Array;
+  try {
+    sk = parseKey(privateKeyText, 'the private key on standard input');
+  } catch (err) {
+    if (err instanceof KeyError) throw new CliError(err.message, 1);
+    throw err;
+  }
+  try {
+    return keyToBase64(publicFromSecret(sodium, sk));
+  } finally {
+    sk.fill(0);
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('pubkey')
+    .description('print the public key of the private key on stdin')
+    .addHelpText('after', '\nSame as `wg pubkey`: standard base64, surrounding whitespace in the input is ignored.\nExample: wh genkey | tee privatekey | wh pubkey > publickey')
+    .action(async () => {
+      process.stdout.write((await pubkeyOf(await readStdin())) + '\n');
+    });
+}

@@ -1,0 +1,31 @@
+// `wh workbit [--namespace S]`: read a public key on standard input, print its workbit.
+import type { Command } from 'commander';
+import { KeyError, parseKey } from '../../crypto/keys.js';
+import { sodiumReady } from '../../crypto/sodium.js';
+import { workbit } from '../../crypto/workbit.js';
+import { CliError } from '../errors.js';
+import { readStdin } from '../io.js';
+
+/** Workbit (0..256) of a public key given as base64 text; surrounding whitespace is ignored. */
+export async function workbitOf(publicKeyText: string, namespace: string): Promise<number> {
+  const sodium = await sodiumReady();
+  let pk: Uint8Array;
+  try {
+    pk = parseKey(publicKeyText, 'the public key on standard input');
+  } catch (err) {
+    if (err instanceof KeyError) throw new CliError(err.message, 1);
+    throw err;
+  }
+  return workbit(sodium, pk, namespace);
+}
+
+export function register(program: Command): void {
+  program
+    .command('workbit')
+    .description('print the workbit of the public key on stdin')
+    .option('--namespace <S>', 'workbit namespace (default: "", the empty string; pass --namespace NAME with the namespace of the network config, which defaults to the network name)')
+    .addHelpText('after', '\nThe workbit is the number of leading zero bits of BLAKE2b-256(public key || namespace), 0..256.\nExample: wh genkey --workbit 8 --namespace mynet | wh pubkey | wh workbit --namespace mynet')
+    .action(async (opts: { namespace?: string }) => {
+      process.stdout.write(`${await workbitOf(await readStdin(), opts.namespace ?? '')}\n`);
+    });
+}
