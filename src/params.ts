@@ -9,12 +9,14 @@ export const DEFAULT_PORT = 62096;
 /** Largest daemon datagram: 1500-byte Ethernet MTU minus IPv6 (40) and UDP (8) headers, so a
  *  packet is never fragmented by IP on a standard path, whichever family carries it. */
 export const MAX_PACKET = 1452;
-/** `find` requests are padded to this many bytes so a full `nodes` answer fits within the
- *  request's size even for a responder that has not verified us (anti-amplification). */
+/** `find` requests are padded to this many bytes so that a responder that has not verified
+ *  us can answer within the request's size and still ping us back (anti-amplification):
+ *  1200 - PING_PAD_TO leaves room for 20 IPv4 records without relay keys (886 bytes). */
 export const FIND_PAD_TO = 1200;
 /** `ping` requests are padded to this many bytes so the `pong` (which carries the observed
- *  address, up to 18 bytes) is never larger than the ping. */
-export const PING_PAD_TO = 128;
+ *  address, up to 18 bytes: 128 bytes in all over IPv6) is never larger than the ping, with
+ *  room to spare for new pong fields. */
+export const PING_PAD_TO = 160;
 
 // ---- Replay protection --------------------------------------------------------------------
 /** Width of the per-peer sliding window of accepted counters (as WireGuard's data path). */

@@ -168,7 +168,10 @@ export class DhtNode {
                 this.learn(c.id, c.addr, { rtt: reply.rtt });
                 if (c.hex === targetHex) answeredAt = c.addr;
               }
-              lk.answered(c, reply.msg.n.map((r) => ({ id: r.key, addr: r.addr })));
+              // Records of keys below the network's workbit are not even followed.
+              const records = reply.msg.n.filter((r) => this.channel.acceptsKey(r.key));
+              if (records.length < reply.msg.n.length) this.counters.add('records-below-workbit');
+              lk.answered(c, records.map((r) => ({ id: r.key, addr: r.addr })));
             } else {
               if (reply === undefined) this.noAnswer(c.hex);
               lk.failed(c);
@@ -197,11 +200,11 @@ export class DhtNode {
   private onRequest(req: Incoming): void {
     const entry = this.table.get(req.senderHex);
     const verified = entry !== undefined && sameAddr(entry.addr, req.from);
-    if (verified) entry.lastSeen = this.clock.now();
+    if (verified) this.table.heardFrom(req.senderHex, this.clock.now());
     // Anti-amplification: everything we send to an address we have not verified, in reaction
     // to one request (the answer, then a verification ping), fits in the request's own size.
     // The answer leaves room for the ping when the request was large enough for both.
-    const reserve = verified ? 0 : PING_PAD_TO;
+    const reserve = !verified && req.size >= 2 * PING_PAD_TO ? PING_PAD_TO : 0;
     const maxSize = verified ? MAX_PACKET : Math.min(MAX_PACKET, Math.max(req.size - reserve, 0));
     const sent = this.answer(req, maxSize);
     if (!verified && req.size - sent >= PING_PAD_TO) this.verify(req.sender, req.from);

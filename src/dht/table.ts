@@ -103,6 +103,16 @@ export class RoutingTable {
     return { status: 'full', oldest: b.entries[0]! };
   }
 
+  /** The node sent us an authenticated request from its verified address: it is alive. */
+  heardFrom(hex: string, now: number): void {
+    const e = this.byHex.get(hex);
+    if (e === undefined) return;
+    e.lastSeen = now;
+    const b = this.buckets[this.bucketIndex(e.id)]!;
+    b.entries.splice(b.entries.indexOf(e), 1);
+    b.entries.push(e);
+  }
+
   /** A request to this node went unanswered. Returns true when the entry became stale. */
   failed(hex: string): boolean {
     const e = this.byHex.get(hex);
@@ -142,13 +152,14 @@ export class RoutingTable {
     this.buckets[this.bucketIndex(target)]!.lastLookup = now;
   }
 
-  /** Indices of the buckets farther than our closest neighbour's (that one is covered by
-   *  self lookups) that saw no lookup since `before`. Pass -Infinity for all of them. */
+  /** Indices of the buckets up to our closest neighbour's that saw no lookup since `before`
+   *  (pass -Infinity for all of them); `onlyEmpty` keeps the empty ones and leaves out the
+   *  closest neighbour's bucket (right after a self lookup, it is fresh). */
   bucketsToRefresh(before: number, onlyEmpty = false): number[] {
     let deepest = -1;
     for (let i = 0; i < ID_BITS; i++) if (this.buckets[i]!.entries.length > 0) deepest = i;
     const out: number[] = [];
-    for (let i = 0; i < deepest; i++) {
+    for (let i = 0; i < (onlyEmpty ? deepest : deepest + 1); i++) {
       const b = this.buckets[i]!;
       if (onlyEmpty && b.entries.length > 0) continue;
       if (before === -Infinity || b.lastLookup < before) out.push(i);

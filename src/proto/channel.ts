@@ -105,7 +105,7 @@ export class SecureChannel {
     }
     if (!state.window.check(h.epoch, h.counter)) return { ok: false, reason: 'replay' };
     state.window.accept(h.epoch, h.counter);
-    if (known === undefined) this.remember(senderHex, state);
+    this.remember(senderHex, state); // (re)insert at the back: Map order is our LRU order
     return { ok: true, sender: new Uint8Array(h.sender), senderHex, body };
   }
 
@@ -127,6 +127,7 @@ export class SecureChannel {
   }
 
   private remember(hex: string, state: PeerState): void {
+    this.peers.delete(hex);
     if (this.peers.size >= this.maxPeers) {
       const oldest = this.peers.keys().next().value;
       if (oldest !== undefined) this.peers.delete(oldest);
