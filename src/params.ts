@@ -42,6 +42,8 @@ export const STALE_AFTER_FAILURES = 2;
 /** Hard bound on the number of requests one lookup may send (stops lookups for absent keys
  *  in hostile or very churny networks even if new nodes keep being reported). */
 export const LOOKUP_MAX_REQUESTS = 200;
+/** Own addresses as seen by responders (from pongs) remembered, most recent first. */
+export const OBSERVED_ADDRS_KEPT = 64;
 /** Lookups `findNode` makes before it reports a key as not found. */
 export const FIND_ATTEMPTS = 2;
 /** Rounds of pings to the boot nodes before giving up on them (until one answers). */

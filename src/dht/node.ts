@@ -10,7 +10,7 @@ import { Counters } from '../util/counters.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import { randomBytes } from '../util/random.js';
 import {
-  ALPHA, BOOTSTRAP_ATTEMPTS, FIND_ATTEMPTS, BOOTSTRAP_RETRY_DELAY, BUCKET_REFRESH, FIND_PAD_TO, K, LOOKUP_MAX_REQUESTS, MAX_PACKET, PING_PAD_TO,
+  ALPHA, OBSERVED_ADDRS_KEPT, BOOTSTRAP_ATTEMPTS, FIND_ATTEMPTS, BOOTSTRAP_RETRY_DELAY, BUCKET_REFRESH, FIND_PAD_TO, K, LOOKUP_MAX_REQUESTS, MAX_PACKET, PING_PAD_TO,
   REFRESH_CHECK, REQUEST_RETRIES, REQUEST_TIMEOUT, VERIFY_PINGS_PER_SEC,
 } from '../params.js';
 import { randomIdInBucket, toHex } from './id.js';
@@ -69,7 +69,8 @@ export class DhtNode {
   private readonly evictionChecks = new Set<string>();
   private refreshTimer: TimerHandle | undefined;
   private closed = false;
-  /** What the last pongs told us about our own address (NAT detection builds on this). */
+  /** What the last pongs told us about our own address, by responder address, most recent
+   *  last, at most OBSERVED_ADDRS_KEPT (NAT detection builds on this). */
   readonly observed = new Map<string, Addr>();
   direct: boolean;
 
@@ -108,7 +109,10 @@ export class DhtNode {
       if (reply === undefined) this.table.failed(toHex(key));
       return undefined;
     }
-    this.observed.set(addrKey(reply.from), reply.msg.a);
+    const k = addrKey(reply.from);
+    this.observed.delete(k);
+    this.observed.set(k, reply.msg.a);
+    if (this.observed.size > OBSERVED_ADDRS_KEPT) this.observed.delete(this.observed.keys().next().value!);
     if (sameAddr(reply.from, addr)) this.learn(key, addr, { direct: (reply.msg.f & PONG_DIRECT) !== 0, rtt: reply.rtt });
     return reply;
   }
@@ -119,7 +123,7 @@ export class DhtNode {
     let answered = 0;
     // Until a boot node answers and our own lookup gets answers, try again (each request
     // already has its own retries; this covers bursts of loss and boot nodes still starting).
-    for (let attempt = 0; attempt < BOOTSTRAP_ATTEMPTS && !this.closed; attempt++) {
+    for (let attempt = 0; attempt < BOOTSTRAP_ATTEMPTS && others.length > 0 && !this.closed; attempt++) {
       if (attempt > 0) await this.sleep(BOOTSTRAP_RETRY_DELAY);
       const answers = await Promise.all(others.map((b) => this.ping(b.key, b.addr)));
       answered = Math.max(answered, answers.filter((a) => a !== undefined).length);

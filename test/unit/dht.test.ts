@@ -255,3 +255,15 @@ test('the same DHT code runs over real UDP on loopback', async () => {
     for (const t of transports) t.close();
   }
 });
+
+test('the first node of a network (no other boot node) bootstraps at once, with nothing to do', async () => {
+  const clock = new VirtualClock();
+  const net = new SimNetwork(clock, { seed: 6 });
+  const node = new DhtNode({ sodium, secret: generateSecret(sodium), workbit: 0, namespace: 'f', transport: net.bind(simAddr(0)), clock });
+  let answered: number | undefined;
+  void node.bootstrap([{ key: node.id, addr: simAddr(0) }]).then((n) => { answered = n; });
+  await clock.run(10);
+  assert.equal(answered, 0);
+  assert.equal(net.sent, 0);
+  node.close();
+});
