@@ -103,8 +103,8 @@ export class DhtNode {
   // ---- outgoing ------------------------------------------------------------------------------
 
   /** Pings `key` at `addr`; on an answer from that address the node enters the table. */
-  async ping(key: Uint8Array, addr: Addr): Promise<Reply | undefined> {
-    const reply = await this.rpc.request(addr, key, (x) => ({ t: 'ping', x }), { padTo: PING_PAD_TO });
+  async ping(key: Uint8Array, addr: Addr, retries?: number): Promise<Reply | undefined> {
+    const reply = await this.rpc.request(addr, key, (x) => ({ t: 'ping', x }), { padTo: PING_PAD_TO, ...(retries !== undefined ? { retries } : {}) });
     if (reply === undefined || reply.msg.t !== 'pong') {
       if (reply === undefined) this.table.failed(toHex(key));
       return undefined;
@@ -268,7 +268,8 @@ export class DhtNode {
       return;
     }
     this.verifying.add(hex);
-    void this.ping(key, addr).finally(() => this.verifying.delete(hex));
+    // No retry: one ping is what the anti-amplification budget of the request left room for.
+    void this.ping(key, addr, 0).finally(() => this.verifying.delete(hex));
   }
 
   /** The bucket is full: the least recently seen entry keeps its place only if it answers. */

@@ -84,6 +84,9 @@ export class RoutingTable {
     const entry: Entry = { id: new Uint8Array(id), hex, addr, lastSeen: now, failures: 0, direct: info.direct ?? false };
     if (info.relay) entry.relay = info.relay;
     if (info.rtt !== undefined) entry.rtt = info.rtt;
+    // A node is in the bucket or in its replacement cache, never both.
+    const r = b.replacements.findIndex((e) => e.hex === hex);
+    if (r >= 0) b.replacements.splice(r, 1);
     if (b.entries.length < this.k) {
       b.entries.push(entry);
       this.byHex.set(hex, entry);
@@ -96,8 +99,6 @@ export class RoutingTable {
       this.byHex.set(hex, entry);
       return { status: 'added', entry };
     }
-    const r = b.replacements.findIndex((e) => e.hex === hex);
-    if (r >= 0) b.replacements.splice(r, 1);
     b.replacements.push(entry);
     if (b.replacements.length > this.k) b.replacements.shift();
     return { status: 'full', oldest: b.entries[0]! };

@@ -59,6 +59,22 @@ test('routing table: a stale entry is replaced at once; a fresh answer moves an 
   assert.equal(t.get(hex80), undefined);
 });
 
+test('routing table: a node is never both in a bucket and in its replacement cache', () => {
+  const t = new RoutingTable(id(0), 2);
+  const hex = (b: number) => Buffer.from(id(b)).toString('hex');
+  t.verified(id(0x80), addr(1), 1);
+  t.verified(id(0x81), addr(2), 2);
+  assert.equal(t.verified(id(0x82), addr(3), 3)?.status, 'full'); // 0x82 waits as a replacement
+  for (let i = 0; i < STALE_AFTER_FAILURES; i++) t.failed(hex(0x80));
+  assert.equal(t.verified(id(0x82), addr(3), 4)?.status, 'added'); // takes the stale slot
+  t.evict(hex(0x81)); // must not promote a second copy of 0x82
+  assert.equal(t.size, 1);
+  assert.deepEqual(t.stats(), [{ index: 0, size: 1, replacements: 0 }]);
+  t.evict(hex(0x82));
+  assert.equal(t.size, 0);
+  assert.deepEqual(t.stats(), []);
+});
+
 test('routing table: the address comes only from direct exchanges', () => {
   const t = new RoutingTable(id(0));
   t.verified(id(5), addr(1), 1);
