@@ -67,3 +67,25 @@ export const SOURCE_REQUESTS_BURST = 100;
 export const RATE_LIMIT_SOURCES = 4096;
 /** Verification pings sent to addresses that contacted us first, per second (global). */
 export const VERIFY_PINGS_PER_SEC = 50;
+
+// ---- Trusted peers (src/daemon/peers.ts) ------------------------------------------------------
+/** First retry delay of a search for a trusted peer that was not found; doubles each time. */
+export const PEER_SEARCH_MIN = 1000;
+/** Longest delay between two searches for a peer that is not found (searching forever). */
+export const PEER_SEARCH_MAX = 10_000;
+/** Failed searches in a row after which a peer is shown as offline (searching goes on). */
+export const PEER_OFFLINE_AFTER = 3;
+/** A peer with a known address is pinged over the DHT this often to confirm it. */
+export const PEER_RECHECK = 20_000;
+/** Period of the daemon's peer loop (it only acts on peers that are due). */
+export const PEER_TICK = 500;
+
+// ---- Local control socket (src/control) -------------------------------------------------------
+/** Directory of the daemons' control sockets (mode 0700; sockets 0600). */
+export const CONTROL_DIR = '/var/run/wirehub';
+/** Largest control message, each way. */
+export const MAX_CONTROL_MESSAGE = 1 << 20;
+/** A CLI call to a daemon gives up after this long. */
+export const CONTROL_TIMEOUT = 5000;
+/** `wh up` waits this long for a detached daemon to report ready (or its error). */
+export const UP_READY_TIMEOUT = 20_000;

@@ -34,6 +34,8 @@ export interface DhtNodeOptions {
   direct?: boolean;
   /** Run the periodic bucket refresh (default true). */
   refresh?: boolean;
+  /** Called whenever a node answers us at an address (a verified, direct exchange). */
+  onVerified?: (id: Uint8Array, addr: Addr, rtt: number | undefined) => void;
   epoch?: bigint;
 }
 
@@ -73,8 +75,10 @@ export class DhtNode {
    *  last, at most OBSERVED_ADDRS_KEPT (NAT detection builds on this). */
   readonly observed = new Map<string, Addr>();
   direct: boolean;
+  private readonly onVerified: DhtNodeOptions['onVerified'];
 
   constructor(opts: DhtNodeOptions) {
+    this.onVerified = opts.onVerified;
     this.clock = opts.clock;
     this.random = opts.random ?? randomBytes;
     this.k = opts.k ?? K;
@@ -251,6 +255,7 @@ export class DhtNode {
 
   /** A node answered us at `addr`: it enters the table (or refreshes its entry). */
   private learn(id: Uint8Array, addr: Addr, info: { direct?: boolean; rtt?: number }): void {
+    this.onVerified?.(id, addr, info.rtt);
     const r = this.table.verified(id, addr, this.clock.now(), info);
     if (r?.status === 'full') this.checkOldest(r.oldest.id, r.oldest.addr);
   }

@@ -1,0 +1,55 @@
+// The CLI's side of the control socket: one request, one answer, within a deadline.
+import fs from 'node:fs';
+import net from 'node:net';
+import { CONTROL_TIMEOUT, MAX_CONTROL_MESSAGE } from '../params.js';
+import { controlDir, socketPath, type ControlRequest } from './protocol.js';
+
+export class ControlError extends Error {
+  constructor(message: string, readonly code: 'no-daemon' | 'stale' | 'timeout' | 'protocol' | 'daemon' | 'permission') {
+    super(message);
+  }
+}
+
+export function callDaemon(iface: string, req: ControlRequest, timeout = CONTROL_TIMEOUT): Promise<unknown> {
+  const file = socketPath(iface);
+  return new Promise((resolve, reject) => {
+    if (!fs.existsSync(file)) return reject(new ControlError(`no daemon is running for ${iface} (no ${file})`, 'no-daemon'));
+    const conn = net.connect(file);
+    let buf = '';
+    let settled = false;
+    const finish = (err: Error | undefined, value?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      conn.destroy();
+      if (err) reject(err); else resolve(value);
+    };
+    const timer = setTimeout(() => finish(new ControlError(`the daemon of ${iface} did not answer within ${timeout / 1000} s`, 'timeout')), timeout);
+    conn.on('connect', () => conn.write(JSON.stringify(req) + '\n'));
+    conn.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNREFUSED') finish(new ControlError(`the daemon of ${iface} is not running (stale socket ${file})`, 'stale'));
+      else if (e.code === 'EACCES') finish(new ControlError(`permission denied on ${file} (run as root)`, 'permission'));
+      else finish(new ControlError(`cannot reach the daemon of ${iface}: ${e.message}`, 'protocol'));
+    });
+    conn.on('data', (chunk) => {
+      buf += chunk.toString('utf8');
+      if (buf.length > MAX_CONTROL_MESSAGE) return finish(new ControlError('answer too large', 'protocol'));
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      let r: { ok?: boolean; result?: unknown; error?: string };
+      try { r = JSON.parse(buf.slice(0, nl)) as typeof r; } catch { return finish(new ControlError('the daemon sent an answer that is not JSON', 'protocol')); }
+      if (r.ok === true) finish(undefined, r.result);
+      else finish(new ControlError(String(r.error ?? 'unknown error'), 'daemon'));
+    });
+    conn.on('end', () => finish(new ControlError(`the daemon of ${iface} closed the connection without answering`, 'protocol')));
+  });
+}
+
+/** Interfaces that have a control socket (daemons running, or stale sockets). */
+export function listDaemons(): string[] {
+  try {
+    return fs.readdirSync(controlDir()).filter((f) => f.endsWith('.sock')).map((f) => f.slice(0, -5)).sort();
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,154 @@
+// Where each trusted peer is, and when to look for it again: a pure state machine (no I/O; the
+// time is passed in). The daemon asks `due(now)` which peers to search or re-check, runs the
+// DHT lookups and pings, and reports back with `located`, `searchFailed` and `checkFailed`.
+//
+//   searching --located--> direct --checkFailed x2--> searching
+//   searching --searchFailed x PEER_OFFLINE_AFTER--> offline --located--> direct
+// Searches back off from PEER_SEARCH_MIN to PEER_SEARCH_MAX and never stop.
+import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
+import { PEER_OFFLINE_AFTER, PEER_RECHECK, PEER_SEARCH_MAX, PEER_SEARCH_MIN } from '../params.js';
+
+export type PathKind = 'direct' | 'searching' | 'offline';
+
+export interface TrustedPeer {
+  keyB64: string;
+  key: Uint8Array;
+  hostname?: string;
+  ipv4?: string;
+  ipv6?: string;
+  /** Static endpoint hint from the config, tried before the DHT knows better. */
+  endpoint?: Addr;
+}
+
+export interface PeerState {
+  peer: TrustedPeer;
+  path: PathKind;
+  /** When `path` last changed (ms, the caller's clock). */
+  since: number;
+  endpoint?: Addr;
+  rtt?: number;
+  /** Next time this peer is due for a search (not located) or a check (located). */
+  nextAt: number;
+  failures: number;
+  checkFailures: number;
+  busy: boolean;
+}
+
+export interface PeerDiff {
+  added: TrustedPeer[];
+  removed: TrustedPeer[];
+  /** Same key, different overlay addresses or name. */
+  changed: { before: TrustedPeer; after: TrustedPeer }[];
+}
+
+const hexOf = (p: TrustedPeer) => Buffer.from(p.key).toString('hex');
+
+export class PeerTracker {
+  private readonly states = new Map<string, PeerState>();
+
+  constructor(peers: readonly TrustedPeer[], now: number) {
+    this.setPeers(peers, now);
+  }
+
+  /** Replaces the peer list (config reload); keeps the state of peers that stay. */
+  setPeers(peers: readonly TrustedPeer[], now: number): PeerDiff {
+    const diff: PeerDiff = { added: [], removed: [], changed: [] };
+    const next = new Set(peers.map(hexOf));
+    for (const [hex, st] of this.states) {
+      if (!next.has(hex)) {
+        this.states.delete(hex);
+        diff.removed.push(st.peer);
+      }
+    }
+    for (const p of peers) {
+      const hex = hexOf(p);
+      const st = this.states.get(hex);
+      if (st === undefined) {
+        this.states.set(hex, { peer: p, path: 'searching', since: now, nextAt: now, failures: 0, checkFailures: 0, busy: false,
+          ...(p.endpoint ? { endpoint: p.endpoint } : {}) });
+        diff.added.push(p);
+      } else if (st.peer.ipv4 !== p.ipv4 || st.peer.ipv6 !== p.ipv6 || st.peer.hostname !== p.hostname) {
+        diff.changed.push({ before: st.peer, after: p });
+        st.peer = p;
+      } else {
+        st.peer = p;
+      }
+    }
+    return diff;
+  }
+
+  get(hex: string): PeerState | undefined {
+    return this.states.get(hex);
+  }
+
+  /** Peers due for a search or a check; they are marked busy until reported back. */
+  due(now: number): PeerState[] {
+    const out: PeerState[] = [];
+    for (const st of this.states.values()) {
+      if (!st.busy && st.nextAt <= now) {
+        st.busy = true;
+        out.push(st);
+      }
+    }
+    return out;
+  }
+
+  /** The peer answered us at `addr` (a direct, authenticated exchange). True if the endpoint changed. */
+  located(hex: string, addr: Addr, now: number, rtt?: number): boolean {
+    const st = this.states.get(hex);
+    if (st === undefined) return false;
+    const changed = !sameAddr(st.endpoint, addr) || st.path !== 'direct';
+    if (st.path !== 'direct' || !sameAddr(st.endpoint, addr)) st.since = now;
+    st.path = 'direct';
+    st.endpoint = addr;
+    if (rtt !== undefined) st.rtt = rtt;
+    st.failures = 0;
+    st.checkFailures = 0;
+    st.busy = false;
+    st.nextAt = now + PEER_RECHECK;
+    return changed;
+  }
+
+  /** A search found nothing (or nothing that answered). */
+  searchFailed(hex: string, now: number): void {
+    const st = this.states.get(hex);
+    if (st === undefined) return;
+    st.busy = false;
+    st.failures++;
+    if (st.failures >= PEER_OFFLINE_AFTER && st.path !== 'offline') {
+      st.path = 'offline';
+      st.since = now;
+    }
+    st.nextAt = now + Math.min(PEER_SEARCH_MAX, PEER_SEARCH_MIN * 2 ** Math.min(st.failures - 1, 16));
+  }
+
+  /** A located peer did not answer its check; after two in a row it is searched again. */
+  checkFailed(hex: string, now: number): void {
+    const st = this.states.get(hex);
+    if (st === undefined) return;
+    st.busy = false;
+    st.checkFailures++;
+    if (st.checkFailures >= 2) {
+      st.path = 'searching';
+      st.since = now;
+      st.failures = 0;
+      st.nextAt = now;
+    } else {
+      st.nextAt = now + PEER_SEARCH_MIN;
+    }
+  }
+
+  /** Releases a peer without changing its state (e.g. the daemon is stopping). */
+  release(hex: string): void {
+    const st = this.states.get(hex);
+    if (st) st.busy = false;
+  }
+
+  all(): PeerState[] {
+    return [...this.states.values()];
+  }
+}
+
+export function describePath(st: PeerState): string {
+  return st.path === 'direct' && st.endpoint ? `direct ${addrKey(st.endpoint)}` : st.path;
+}
