@@ -5,6 +5,10 @@ import { register as registerGenkey } from './commands/genkey.js';
 import { register as registerPubkey } from './commands/pubkey.js';
 import { register as registerWorkbit } from './commands/workbit.js';
 import { register as registerCheck } from './commands/check.js';
+import { register as registerUp } from './commands/up.js';
+import { register as registerDown } from './commands/down.js';
+import { register as registerShow } from './commands/show.js';
+import { register as registerReload } from './commands/reload.js';
 import { CliError } from './errors.js';
 
 export function buildProgram(): Command {
@@ -16,6 +20,10 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run `wh --help` for usage)')
     .showSuggestionAfterError(true)
     .exitOverride();
+  registerUp(program);
+  registerDown(program);
+  registerShow(program);
+  registerReload(program);
   registerGenkey(program);
   registerPubkey(program);
   registerWorkbit(program);
@@ -28,6 +36,8 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
+  // Plain `wh` is `wh show`, as plain `wg` is `wg show`.
+  if (argv.length <= 2) argv = [...argv, 'show'];
   try {
     await program.parseAsync(argv);
   } catch (err) {

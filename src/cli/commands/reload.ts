@@ -1,0 +1,26 @@
+// `wh reload IFACE`: the daemon re-reads its config file and applies the difference.
+import type { Command } from 'commander';
+import { callDaemon } from '../../control/client.js';
+import { CliError } from '../errors.js';
+
+export function register(program: Command): void {
+  program
+    .command('reload')
+    .description('re-read the config file of a running node and apply the changes live')
+    .argument('<iface>', 'interface of the running node')
+    .option('--json', 'print JSON for scripts')
+    .action(async (iface: string, opts: { json?: boolean }) => {
+      let r: { added: string[]; removed: string[]; changed: string[] };
+      try {
+        r = (await callDaemon(iface, { cmd: 'reload' })) as typeof r;
+      } catch (e) {
+        throw new CliError(`reload of ${iface} refused, running state kept: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
+      else {
+        const parts = [['added', r.added], ['removed', r.removed], ['changed', r.changed]]
+          .filter(([, v]) => (v as string[]).length > 0).map(([k, v]) => `${k as string}: ${(v as string[]).join(', ')}`);
+        process.stdout.write(`${iface}: ${parts.length > 0 ? parts.join('; ') : 'no change'}\n`);
+      }
+    });
+}

@@ -1,0 +1,94 @@
+// `wh show [IFACE] [all] [--json]` (and plain `wh`): what each running daemon sees.
+import type { Command } from 'commander';
+import { callDaemon, listDaemons } from '../../control/client.js';
+import type { ShowPeer, ShowResult } from '../../daemon/daemon.js';
+import { CliError } from '../errors.js';
+
+const tty = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+const paint = (code: string, s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
+const bold = (s: string) => paint('1', s);
+
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0, v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return i === 0 ? `${n} B` : `${v.toFixed(2)} ${units[i]}`;
+}
+
+function ago(unixSeconds: number | null): string {
+  if (unixSeconds === null) return 'never';
+  const s = Math.max(0, Math.round(Date.now() / 1000 - unixSeconds));
+  return s < 120 ? `${s} seconds ago` : s < 7200 ? `${Math.round(s / 60)} minutes ago` : `${Math.round(s / 3600)} hours ago`;
+}
+
+function pathText(p: ShowPeer): string {
+  const text = p.path === 'direct' ? `direct ${p.endpoint ?? ''}` : p.path;
+  const colour = p.path === 'direct' ? '32' : p.path === 'searching' ? '33' : '31';
+  return `${paint(colour, text)} (for ${p.since} s)`;
+}
+
+export function formatShow(r: ShowResult): string {
+  const out: string[] = [];
+  out.push(`${bold('interface')}: ${bold(r.interface)}`);
+  out.push(`  network: ${r.network} (${r.config})`);
+  out.push(`  role: ${r.role === 'public' ? 'public DHT node (no WireGuard interface)' : `node, WireGuard ${r.backend ?? ''}`}`);
+  out.push(`  public key: ${r.publicKey}`);
+  if (r.role === 'node') out.push(`  overlay: ${[r.ipv4, r.ipv6].filter(Boolean).join(', ')}`);
+  out.push(`  listening port: ${r.listenPort}`);
+  out.push(`  NAT: ${r.nat}`);
+  out.push(`  DHT: ${r.dhtNodes} nodes known`);
+  for (const p of r.peers) {
+    out.push('');
+    out.push(`${bold('peer')}: ${bold(p.name ?? p.key)} (${[p.ipv4, p.ipv6].filter(Boolean).join(', ')})`);
+    out.push(`  key: ${p.key}`);
+    out.push(`  path: ${pathText(p)}`);
+    out.push(`  latest handshake: ${ago(p.lastHandshake)}`);
+    out.push(`  transfer: ${bytes(p.rxBytes)} received, ${bytes(p.txBytes)} sent`);
+    if (p.rttMs !== null) out.push(`  round-trip time: ${p.rttMs} ms`);
+  }
+  if (r.dht) {
+    out.push('');
+    out.push(`${bold('dht')}:`);
+    out.push(`  buckets: ${JSON.stringify(r.dht.buckets)}`);
+    out.push(`  counters: ${JSON.stringify(r.dht.counters)}`);
+    out.push(`  rpc: ${JSON.stringify(r.dht.rpc)}`);
+  }
+  return out.join('\n');
+}
+
+export async function showAction(words: string[], opts: { json?: boolean }): Promise<void> {
+  let all = false;
+  const ifaces: string[] = [];
+  for (const w of words) {
+    if (w === 'all') all = true;
+    else if (ifaces.length === 0) ifaces.push(w);
+    else throw new CliError(`unexpected argument '${w}'. Usage: wh show [IFACE] [all] [--json]`, 2);
+  }
+  const targets = ifaces.length > 0 ? ifaces : listDaemons();
+  if (targets.length === 0) {
+    if (opts.json) process.stdout.write('[]\n');
+    else process.stderr.write('no WireHub interface is up (start one with: wh up CONFIG private-key FILE)\n');
+    return;
+  }
+  const results: ShowResult[] = [];
+  const errors: string[] = [];
+  for (const iface of targets) {
+    try {
+      results.push((await callDaemon(iface, { cmd: 'show', all })) as ShowResult);
+    } catch (e) {
+      errors.push(e instanceof Error ? e.message : String(e));
+    }
+  }
+  if (opts.json) process.stdout.write(JSON.stringify(ifaces.length > 0 ? results[0] ?? null : results, null, 2) + '\n');
+  else if (results.length > 0) process.stdout.write(results.map(formatShow).join('\n\n') + '\n');
+  if (errors.length > 0) throw new CliError(errors.join('\n'));
+}
+
+export function register(program: Command): void {
+  program
+    .command('show')
+    .description('show what a running node sees: its peers, their paths, handshakes and traffic')
+    .argument('[words...]', 'IFACE and/or "all" (adds the DHT view)')
+    .option('--json', 'print JSON for scripts')
+    .action(showAction);
+}

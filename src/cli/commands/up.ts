@@ -1,0 +1,190 @@
+// `wh up CONFIG private-key FILE [interface NAME] [listen-port N] [--foreground]`
+// Validates everything first (config, key, workbit, privileges, WireGuard, nftables, ports),
+// then starts the daemon: detached by default (it reports "ready" or its error before `wh up`
+// returns), attached with --foreground (for systemd and tests).
+import { fork } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { sodiumReady } from '../../crypto/sodium.js';
+import { keyToBase64, parseKey, KeyError } from '../../crypto/keys.js';
+import { workbit } from '../../crypto/workbit.js';
+import { ConfigError, loadConfig, type NetworkConfig } from '../../config/index.js';
+import { Daemon, DaemonError, isPublicNodeConfig } from '../../daemon/daemon.js';
+import { checkSystem, defaultInterfaceName, interfaceNameError, removeLeftovers, systemDeps } from '../../daemon/system.js';
+import { socketPath } from '../../control/protocol.js';
+import { socketAlive } from '../../control/server.js';
+import { DEFAULT_PORT, UP_READY_TIMEOUT } from '../../params.js';
+import { createLogger } from '../../util/log.js';
+import { CliError } from '../errors.js';
+
+export const LOG_DIR = '/var/log/wirehub';
+
+interface UpArgs {
+  config: string;
+  privateKey: string;
+  iface?: string;
+  listenPort: number;
+}
+
+/** Parses the wg-style words after the config path: "private-key FILE interface NAME listen-port N". */
+export function parseUpWords(config: string, words: string[]): UpArgs {
+  const out: Partial<UpArgs> & { config: string } = { config };
+  for (let i = 0; i < words.length; i += 2) {
+    const key = words[i]!, value = words[i + 1];
+    if (value === undefined) throw new CliError(`'${key}' needs a value. Usage: wh up CONFIG private-key FILE [interface NAME] [listen-port N]`, 2);
+    switch (key) {
+      case 'private-key': out.privateKey = value; break;
+      case 'interface': out.iface = value; break;
+      case 'listen-port': {
+        const n = Number(value);
+        if (!/^\d+$/.test(value) || n < 1 || n > 65534) throw new CliError(`listen-port must be an integer from 1 to 65534 (the daemon also uses the next port), got '${value}'`, 2);
+        out.listenPort = n;
+        break;
+      }
+      default: throw new CliError(`unknown argument '${key}'. Usage: wh up CONFIG private-key FILE [interface NAME] [listen-port N]`, 2);
+    }
+  }
+  if (out.privateKey === undefined) throw new CliError('missing private-key FILE. Usage: wh up CONFIG private-key FILE [interface NAME] [listen-port N]', 2);
+  return { config: out.config, privateKey: out.privateKey, listenPort: out.listenPort ?? DEFAULT_PORT, ...(out.iface ? { iface: out.iface } : {}) };
+}
+
+function udpPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', () => { s.close(); resolve(false); });
+    s.bind(port, '0.0.0.0', () => s.close(() => resolve(true)));
+  });
+}
+
+interface Validated {
+  config: NetworkConfig;
+  secret: Uint8Array;
+  iface: string;
+  listenPort: number;
+  daemonPort: number;
+}
+
+/** Every check `wh up` makes before it changes anything on the system. */
+export async function validateUp(args: UpArgs): Promise<Validated> {
+  const sodium = await sodiumReady();
+  let config: NetworkConfig;
+  try {
+    config = await loadConfig(args.config);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message);
+    throw e;
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(args.privateKey, 'utf8');
+  } catch (e) {
+    throw new CliError(`${args.privateKey}: cannot read the private key: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  let secret: Uint8Array;
+  try {
+    secret = parseKey(text, `${args.privateKey}: the private key`);
+  } catch (e) {
+    if (e instanceof KeyError) throw new CliError(e.message);
+    throw e;
+  }
+  const pub = sodium.crypto_scalarmult_base(secret);
+  const pubB64 = keyToBase64(pub);
+  const wb = workbit(sodium, pub, config.namespace);
+  if (wb < config.workbit) {
+    throw new CliError(`${args.privateKey}: this key's workbit is ${wb}, network '${config.name}' requires ${config.workbit}; make one with: wh genkey --workbit ${config.workbit} --namespace ${config.namespace}`);
+  }
+  const publicNode = isPublicNodeConfig(config);
+  if (!publicNode && !config.peers.some((p) => p.trusted && p.keyB64 === pubB64)) {
+    throw new CliError(`${args.config}: no trust line for this node's key ${pubB64}`);
+  }
+  const iface = args.iface ?? defaultInterfaceName(pubB64);
+  const nameError = interfaceNameError(iface);
+  if (nameError) throw new CliError(`interface ${JSON.stringify(iface)}: ${nameError}`);
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new CliError('wh up needs root: it creates a network interface, firewall rules and a socket in /var/run/wirehub (try: sudo wh up ...)');
+  }
+  if (await socketAlive(socketPath(iface))) throw new CliError(`${iface} is already up (wh show ${iface}; wh down ${iface} to stop it)`);
+  // No daemon owns the interface: whatever a killed run left (interface, wireguard-go,
+  // nftables table) is removed before we check the ports it may still hold.
+  const leftovers = await removeLeftovers(iface).catch(() => [] as string[]);
+  if (leftovers.length > 0) process.stderr.write(`wh: removed leftovers of an earlier run: ${leftovers.join(', ')}\n`);
+  if (!publicNode) await checkSystem(iface).catch((e: unknown) => { throw new CliError(e instanceof Error ? e.message : String(e)); });
+  const daemonPort = args.listenPort + 1;
+  for (const port of publicNode ? [args.listenPort] : [args.listenPort, daemonPort]) {
+    if (!(await udpPortFree(port))) throw new CliError(`UDP port ${port} is already in use${port === daemonPort ? ' (the daemon uses listen-port + 1)' : ''}; choose another with listen-port N`);
+  }
+  return { config, secret, iface, listenPort: args.listenPort, daemonPort };
+}
+
+async function runForeground(args: UpArgs, v: Validated, logFile: string | undefined): Promise<void> {
+  const log = createLogger({ ...(logFile ? { file: logFile } : {}) });
+  const sodium = await sodiumReady();
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({
+      sodium, configPath: path.resolve(args.config), config: v.config, secret: v.secret, iface: v.iface,
+      listenPort: v.listenPort, daemonPort: v.daemonPort, log, deps: systemDeps,
+    });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    log.error(msg);
+    throw new CliError(e instanceof DaemonError ? msg : `cannot start ${v.iface}: ${msg}`);
+  }
+  const stopped = new Promise<void>((resolve) => { daemon.onStopped = resolve; });
+  const onSignal = (): void => void daemon.stop();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  if (process.send) {
+    process.send({ type: 'ready', iface: v.iface });
+    process.disconnect?.();
+  }
+  await stopped;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+}
+
+async function runDetached(argv: string[], v: Validated): Promise<void> {
+  fs.mkdirSync(LOG_DIR, { recursive: true, mode: 0o700 });
+  const logFile = path.join(LOG_DIR, `${v.iface}.log`);
+  const script = process.argv[1]!;
+  const child = fork(script, [...argv, '--foreground', '--log-file', logFile], {
+    detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+  });
+  const outcome = await new Promise<{ ok: boolean; message: string }>((resolve) => {
+    const timer = setTimeout(() => resolve({ ok: false, message: `the daemon did not report ready within ${UP_READY_TIMEOUT / 1000} s (see ${logFile})` }), UP_READY_TIMEOUT);
+    child.on('message', (m: { type?: string }) => {
+      if (m.type === 'ready') { clearTimeout(timer); resolve({ ok: true, message: '' }); }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      let last = '';
+      try { last = fs.readFileSync(logFile, 'utf8').trim().split('\n').filter((l) => l.includes('ERROR')).pop() ?? ''; } catch { /* no log */ }
+      resolve({ ok: false, message: `the daemon exited (status ${code ?? 'signal'})${last ? ': ' + last.replace(/^\S+ ERROR\s+/, '') : ''} (log: ${logFile})` });
+    });
+  });
+  if (!outcome.ok) {
+    child.kill('SIGTERM');
+    throw new CliError(outcome.message);
+  }
+  child.disconnect();
+  child.unref();
+  process.stdout.write(`${v.iface} is up (log: ${logFile})\n`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('up')
+    .description('start a node: wh up CONFIG private-key FILE [interface NAME] [listen-port N]')
+    .argument('<config>', 'the network config file')
+    .argument('[words...]', 'private-key FILE, interface NAME, listen-port N')
+    .option('--foreground', 'stay attached (for systemd and tests); logs go to stderr')
+    .option('--log-file <file>', 'with --foreground: append logs to this file instead of stderr')
+    .action(async (config: string, words: string[], opts: { foreground?: boolean; logFile?: string }) => {
+      const args = parseUpWords(config, words);
+      const v = await validateUp(args);
+      if (opts.foreground) await runForeground(args, v, opts.logFile);
+      else await runDetached(['up', config, ...words], v);
+    });
+}

@@ -1,0 +1,25 @@
+// The WireGuard data plane of a node: one interface per node, kernel or userspace.
+//
+//   backend.ts    which implementation: kernel module if `ip link add … type wireguard` works,
+//                 else WG_USERSPACE_IMPLEMENTATION / WG_QUICK_USERSPACE_IMPLEMENTATION /
+//                 wireguard-go on PATH, else an error naming the packages
+//   interface.ts  createInterface / existingInterface / destroyInterface and WgInterface
+//   uapi.ts       the UAPI socket client (userspace interfaces: about 0.3 ms per call)
+//   wgtool.ts     the same operations through `wg` (kernel interfaces)
+//   proc.ts       finding the process behind /var/run/wireguard/NAME.sock (for `wh down`)
+//   names.ts      interface names (interfaceNameForKey: "wh-" + 8 key characters) and the
+//                 validation of keys, CIDRs, endpoints and ports
+//   exec.ts       running ip / wg / nft, optionally in a named network namespace
+// Every error meant for the user is a WgError whose message says what to do.
+export { WgError, findExecutable, installHint } from './exec.js';
+export { detectBackend, kernelWireGuardAvailable, userspaceImplementation, USERSPACE_ENV } from './backend.js';
+export type { BackendInfo, BackendPreference } from './backend.js';
+export { createInterface, destroyInterface, existingInterface, linkKind, socketAccepts } from './interface.js';
+export type { CreateInterfaceOptions, InterfaceLookupOptions, WgInterface } from './interface.js';
+export {
+  MAX_IFNAME, interfaceNameForKey, isInterfaceName, parseCidr, parseEndpoint, validateInterfaceName, validateKey,
+} from './names.js';
+export { SOCKET_DIR, socketPath, UapiControl, parseUapiGet, peerSetRequest, publicKeyOfPrivateHex, uapiRequest } from './uapi.js';
+export { WgToolControl, parseWgDump, wgPeerArgs } from './wgtool.js';
+export { socketOwners } from './proc.js';
+export type { WgBackend, WgControl, WgDump, WgPeerConfig, WgPeerDump } from './types.js';
