@@ -1,6 +1,7 @@
 // The WireHub daemon: one per node. It runs the DHT on the node's shared UDP port, keeps the
 // WireGuard peers of the trusted nodes in step with where the DHT finds them, and answers the
 // CLI on the control socket. Public nodes (a config without `trust` lines) run the DHT only.
+import dgram from 'node:dgram';
 import dns from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Sodium } from '../crypto/sodium.js';
@@ -36,6 +37,9 @@ export interface DaemonOptions {
 }
 
 export class DaemonError extends Error {}
+
+/** UDP discard port: where handshake-triggering datagrams go (the peer ignores them). */
+const DISCARD_PORT = 9;
 
 /** The trusted peers of a config, as the tracker wants them (ourselves excluded). */
 export function trustedPeersOf(config: NetworkConfig, selfB64: string): TrustedPeer[] {
@@ -75,6 +79,7 @@ export class Daemon {
   readonly publicB64: string;
   private config: NetworkConfig;
   private stopped: Promise<void> | undefined;
+  private pokeSocket: dgram.Socket | undefined;
   onStopped: (() => void) | undefined;
 
   private constructor(
@@ -202,9 +207,23 @@ export class Daemon {
     this.opts.log.info(`peer ${st.peer.hostname ?? st.peer.keyB64}: ${describePath(st)}`);
     try {
       await this.wg.setPeer({ publicKey: st.peer.keyB64, endpoint, allowedIps: allowedIpsOf(st.peer) });
+      this.poke(st.peer);
     } catch (e) {
       this.opts.log.error(`peer ${st.peer.keyB64}: cannot set WireGuard endpoint ${endpoint}: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+
+  /**
+   * Makes WireGuard handshake with a peer now rather than when traffic first flows: one empty
+   * UDP datagram to the peer's overlay address (discard port) enters the tunnel, so WireGuard
+   * initiates a handshake at once. This matters after either side restarted: the side that
+   * kept running holds a dead session and would wait up to 15 s before it re-handshakes.
+   */
+  private poke(p: TrustedPeer): void {
+    const ip = p.ipv4 ?? p.ipv6;
+    if (ip === undefined || this.stopping) return;
+    this.pokeSocket ??= dgram.createSocket(ip.includes(':') ? 'udp6' : 'udp4').on('error', () => undefined);
+    this.pokeSocket.send(new Uint8Array(0), DISCARD_PORT, ip, () => undefined);
   }
 
   private async handle(req: ControlRequest): Promise<unknown> {
@@ -290,6 +309,7 @@ export class Daemon {
       if (this.timer) clearInterval(this.timer);
       this.dht.close();
       this.transport.close();
+      this.pokeSocket?.close();
       if (this.wg) {
         await this.opts.deps.removePortShare(portShareTable(this.opts.iface)).catch((e: unknown) => this.opts.log.warn(`nft: ${String(e)}`));
         await this.wg.destroy().catch((e: unknown) => this.opts.log.warn(`wireguard: ${String(e)}`));

@@ -77,9 +77,9 @@ export class WhNet {
   async up(name: string, timeoutMs = 15_000): Promise<WhNode> {
     const n = this.nodes.get(name)!;
     const config = n.role === 'boot' ? this.bootConfigFile : this.configFile;
-    n.daemon = this.net.spawn(n.host, process.execPath, [WH, 'up', config, 'private-key', n.keyFile, '--foreground']);
+    n.daemon = this.net.spawn(n.host, process.execPath, [WH, 'up', config, 'private-key', n.keyFile, '--foreground'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    n.daemon.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    n.daemon.stderr?.on('data', (d: Buffer) => { if (stderr.length < 100_000) stderr += d.toString(); });
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
       if (n.daemon.exitCode !== null) throw new Error(`wh up ${name} exited ${n.daemon.exitCode}: ${stderr}`);

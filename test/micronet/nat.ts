@@ -71,8 +71,8 @@ export function firewallRules(opts: { wanIf: string; routed: boolean }): string 
 }
 
 /**
- * The table `inet mn_nat` for one NAT type (UDP is what differs between types; TCP and ICMP
- * are masqueraded like port-restricted on every NAT type but 'none').
+ * The table `inet mn_nat` for one NAT type. Only UDP gets the cone behaviour: TCP and ICMP are
+ * masqueraded like port-restricted on the cone types and 'blocked' (fully-random on 'symmetric').
  *
  * - none: empty (plain routing; the LAN is a public subnet).
  * - port-restricted: masquerade. Linux keeps the source port whenever it is free, for every

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  NAT_TYPES, firewallRules, isNatType, natRules, replaceTableScript, routerRules, type NatType,
+  NAT_TYPES, firewallRules, isNatType, natRules, replaceTableScript, routerRules,
 } from '../micronet/nat.js';
 import { isUpnpMode, miniupnpdConfig, upnpChains, uuidFor } from '../micronet/upnp.js';
 import {
