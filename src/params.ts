@@ -89,3 +89,34 @@ export const MAX_CONTROL_MESSAGE = 1 << 20;
 export const CONTROL_TIMEOUT = 5000;
 /** `wh up` waits this long for a detached daemon to report ready (or its error). */
 export const UP_READY_TIMEOUT = 20_000;
+
+// ---- NAT traversal (src/nat, src/relay, src/daemon) -------------------------------------------
+/** How often a node re-checks its NAT type (pings a few DHT nodes and compares what they saw).
+ *  A NATed node's pings also keep its NAT mappings to those nodes (the rendezvous) open: Linux
+ *  conntrack forgets an idle UDP flow after 30 s (120 s once replied), so this stays below 30 s. */
+export const NAT_CHECK_INTERVAL = 20_000;
+/** Nodes asked per NAT check. */
+export const NAT_CHECK_NODES = 4;
+/** WireGuard persistent keepalive towards every peer while this node is behind a NAT (s),
+ *  below the 30 s conntrack timeout of an unreplied UDP flow. */
+export const NAT_KEEPALIVE_SECONDS = 20;
+/** Hole punching: probes (pings) sent to the other side's public address, and their period. */
+export const PUNCH_PROBES = 25;
+export const PUNCH_PROBE_INTERVAL = 80;
+/** Rendezvous nodes asked at once to coordinate a punch. */
+export const PUNCH_RENDEZVOUS = 2;
+/** Relayed peers are retried for a direct path with this back-off (jittered ±50 %), forever. */
+export const DIRECT_RETRY_MIN = 3000;
+export const DIRECT_RETRY_MAX = 20_000;
+/** A relay session lives this long without a relay-open renewal from its members (s). */
+export const RELAY_SESSION_SECONDS = 30;
+/** Members renew their relay session this often; a renewal that fails moves them to another
+ *  relay (so a dead relay costs at most about this long plus one request timeout). */
+export const RELAY_RENEW = 4000;
+/** Relay sessions one relay keeps at once, and packets per second per session and in all. */
+export const RELAY_MAX_SESSIONS = 256;
+export const RELAY_SESSION_PPS = 50_000;
+export const RELAY_GLOBAL_PPS = 100_000;
+/** Fragments of one relayed packet are reassembled within this time, else dropped. */
+export const REASSEMBLY_TIMEOUT = 1000;
+export const REASSEMBLY_MAX_PENDING = 256;

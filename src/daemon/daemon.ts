@@ -11,7 +11,11 @@ import { DhtNode, type BootNode } from '../dht/node.js';
 import { toHex } from '../dht/id.js';
 import { UdpTransport } from '../net/udp.js';
 import { addrKey, type Addr } from '../proto/addr.js';
-import { PEER_TICK } from '../params.js';
+import { NAT_CHECK_INTERVAL, NAT_CHECK_NODES, NAT_KEEPALIVE_SECONDS, PEER_TICK } from '../params.js';
+import os from 'node:os';
+import { classifyNat, type NatSample, type NatVerdict } from '../nat/classify.js';
+import { Traversal } from '../nat/traversal.js';
+import type { RelayLink, RelayRef } from '../relay/link.js';
 import { realClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { ControlServer } from '../control/server.js';
@@ -80,6 +84,10 @@ export class Daemon {
   private config: NetworkConfig;
   private stopped: Promise<void> | undefined;
   private pokeSocket: dgram.Socket | undefined;
+  private traversal!: Traversal;
+  private boots: BootNode[] = [];
+  nat: NatVerdict = { type: 'unknown', observed: [], responders: 0 };
+  private natTimer: NodeJS.Timeout | undefined;
   onStopped: (() => void) | undefined;
 
   private constructor(
@@ -129,9 +137,19 @@ export class Daemon {
         sodium: opts.sodium, secret: opts.secret, workbit: config.workbit, namespace: config.namespace,
         transport, clock: realClock, direct: publicNode,
         onVerified: (id, addr, rtt) => daemon?.heard(id, addr, rtt),
+        isKnown: (hex) => daemon?.tracker.get(hex) !== undefined,
       });
       undo.push(async () => dht.close());
       daemon = new Daemon(opts, dht, transport, wg, undefined);
+      const d = daemon;
+      d.traversal = new Traversal({
+        dht, log, wgPort: wg ? opts.listenPort : undefined,
+        isTrusted: (hex) => d.tracker.get(hex) !== undefined,
+        canRelay: () => publicNode || d.nat.type === 'none',
+        relayReady: (hex, link) => void d.relayReady(hex, link),
+        relayCandidates: (exclude) => d.relayCandidates(exclude),
+      });
+      undo.push(async () => d.traversal.close());
       daemon.control = await ControlServer.listen(socketPath(opts.iface), (req) => daemon!.handle(req));
       log.info(`${opts.iface}: ${publicNode ? 'public DHT node' : `overlay ${ownAddresses(config, self!).join(' ')}`}, key ${selfB64}, UDP port ${opts.listenPort}${publicNode ? '' : ` (daemon socket ${opts.daemonPort})`}`);
       void daemon.bootstrap();
@@ -154,8 +172,69 @@ export class Daemon {
         this.opts.log.warn(`boot ${b.host}: cannot resolve (${e instanceof Error ? e.message : String(e)})`);
       }
     }
+    this.boots = boots;
     const answered = await this.dht.bootstrap(boots);
     this.opts.log.info(`bootstrap: ${answered}/${boots.length} boot nodes answered, ${this.dht.table.size} nodes known`);
+    await this.checkNat();
+    if (!this.stopping) {
+      this.natTimer = setInterval(() => void this.checkNat(), NAT_CHECK_INTERVAL);
+    }
+  }
+
+  /** Directly reachable nodes we know (boot nodes first): rendezvous and relay candidates. */
+  relayCandidates(exclude: string[]): RelayRef[] {
+    const out: RelayRef[] = [];
+    const seen = new Set([...exclude, this.dht.hex]);
+    for (const b of this.boots) {
+      const hex = toHex(b.key);
+      if (!seen.has(hex)) { seen.add(hex); out.push({ key: b.key, hex, addr: b.addr }); }
+    }
+    for (const e of this.dht.table.entries()) {
+      if (e.direct && !seen.has(e.hex) && this.tracker.get(e.hex) === undefined) { seen.add(e.hex); out.push({ key: e.id, hex: e.hex, addr: e.addr }); }
+    }
+    return out;
+  }
+
+  /**
+   * Asks a few directly reachable nodes where they see us, and classifies our NAT. For a node
+   * behind a NAT the same pings keep its mappings to those nodes open (they are the rendezvous
+   * and relays its peers will use).
+   */
+  private async checkNat(): Promise<void> {
+    if (this.stopping) return;
+    if (isPublicNodeConfig(this.config)) {
+      this.nat = { type: 'none', observed: [], responders: 0 };
+      return;
+    }
+    const targets = this.relayCandidates([]).slice(0, NAT_CHECK_NODES);
+    const replies = await Promise.all(targets.map((t) => this.dht.ping(t.key, t.addr)));
+    const samples: NatSample[] = [];
+    for (const r of replies) if (r !== undefined && r.msg.t === 'pong') samples.push({ responder: r.from, observed: r.msg.a });
+    const localIps = Object.values(os.networkInterfaces()).flat().filter((i) => i !== undefined).map((i) => i!.address);
+    const before = this.nat.type;
+    this.nat = classifyNat(samples, { localIps, localPort: this.opts.listenPort, attempted: targets.length });
+    this.dht.direct = this.nat.type === 'none';
+    if (before !== this.nat.type) {
+      this.opts.log.info(`NAT: ${this.nat.type}${this.nat.publicAddr ? ` (public address ${addrKey(this.nat.publicAddr)})` : ''}`);
+      for (const st of this.tracker.all()) if (st.path === 'direct') void this.applyEndpoint(st);
+    }
+  }
+
+  /** WireGuard keepalive: on behind a NAT (to hold the mapping open), off on a public node. */
+  private keepalive(): number {
+    return this.nat.type === 'none' ? 0 : NAT_KEEPALIVE_SECONDS;
+  }
+
+  /** A relay link for a peer is ready, or moved: WireGuard talks to its loopback endpoint. */
+  private async relayReady(hex: string, link: RelayLink): Promise<void> {
+    const st = this.tracker.get(hex);
+    if (st === undefined || this.wg === undefined || this.stopping) return;
+    if (st.path === 'direct') return; // a direct path won meanwhile
+    this.tracker.relayed(hex, keyToBase64(link.relay.key), link.relay.addr, Date.now());
+    this.opts.log.info(`peer ${st.peer.hostname ?? st.peer.keyB64}: ${describePath(st)}`);
+    await this.wg.setPeer({ publicKey: st.peer.keyB64, endpoint: link.endpoint, allowedIps: allowedIpsOf(st.peer), keepalive: NAT_KEEPALIVE_SECONDS })
+      .catch((e: unknown) => this.opts.log.error(`peer ${st.peer.keyB64}: cannot set relay endpoint: ${String(e)}`));
+    this.poke(st.peer);
   }
 
   /** A node answered us directly: if it is a trusted peer, that is where it is. */
@@ -163,7 +242,9 @@ export class Daemon {
     const hex = toHex(id);
     const st = this.tracker.get(hex);
     if (st === undefined) return;
-    if (this.tracker.located(hex, addr, Date.now(), rtt)) void this.applyEndpoint(st);
+    if (this.tracker.located(hex, addr, Date.now(), rtt)) {
+      void this.applyEndpoint(st).then(() => this.traversal?.closeLink(hex));
+    }
   }
 
   private tick(): void {
@@ -171,9 +252,10 @@ export class Daemon {
     for (const st of this.tracker.due(Date.now())) void this.visit(st);
   }
 
-  /** Searches a peer that is not located, or checks one that is. */
+  /** Searches a peer that is not located (or only relayed), or checks one that is. */
   private async visit(st: PeerState): Promise<void> {
     const hex = toHex(st.peer.key);
+    const isDirect = () => this.tracker.get(hex)?.path === 'direct';
     try {
       if (st.path === 'direct' && st.endpoint) {
         const reply = await this.dht.ping(st.peer.key, st.endpoint);
@@ -181,21 +263,34 @@ export class Daemon {
         if (reply === undefined) this.tracker.checkFailed(hex, Date.now());
         return; // an answer went through heard() already
       }
-      // A static endpoint from the config is tried first, then the DHT.
+      // 1. Where the config or the DHT says it is: an answer there locates it (heard()).
       const candidates: Addr[] = [];
       if (st.peer.endpoint) candidates.push(st.peer.endpoint);
       const r = await this.dht.findNode(st.peer.key);
       if (this.stopping) return;
       if (r.found && !candidates.some((c) => addrKey(c) === addrKey(r.found!))) candidates.push(r.found);
       for (const c of candidates) {
-        const reply = await this.dht.ping(st.peer.key, c);
+        if ((await this.dht.ping(st.peer.key, c)) !== undefined || isDirect()) return;
         if (this.stopping) return;
-        if (reply !== undefined) return; // located through heard()
       }
-      this.tracker.searchFailed(hex, Date.now());
+      // 2. Through NATs: a rendezvous tells the peer, and both sides probe each other.
+      if (this.wg !== undefined) {
+        const rendezvous = this.relayCandidates([hex]);
+        const punched = await this.traversal.punch(st.peer.key, rendezvous, isDirect);
+        if (this.stopping || isDirect()) return;
+        // 3. No direct path: relay (through the rendezvous that reached the peer, else another).
+        if (st.path !== 'relay') {
+          const relays = punched.via ? [punched.via, ...rendezvous.filter((x) => x.hex !== punched.via!.hex)] : rendezvous;
+          for (const relay of relays.slice(0, 3)) {
+            if ((await this.traversal.openLink(st.peer.key, relay)) !== undefined) break;
+          }
+        }
+      }
+      const now = Date.now();
+      if (this.tracker.get(hex)?.path === 'relay') this.tracker.directFailed(hex, now);
+      else this.tracker.searchFailed(hex, now);
     } catch (e) {
       this.opts.log.warn(`peer ${st.peer.hostname ?? st.peer.keyB64}: ${e instanceof Error ? e.message : String(e)}`);
-      this.tracker.release(hex);
     } finally {
       this.tracker.release(hex);
     }
@@ -206,7 +301,7 @@ export class Daemon {
     const endpoint = addrKey(st.endpoint);
     this.opts.log.info(`peer ${st.peer.hostname ?? st.peer.keyB64}: ${describePath(st)}`);
     try {
-      await this.wg.setPeer({ publicKey: st.peer.keyB64, endpoint, allowedIps: allowedIpsOf(st.peer) });
+      await this.wg.setPeer({ publicKey: st.peer.keyB64, endpoint, allowedIps: allowedIpsOf(st.peer), keepalive: this.keepalive() });
       this.poke(st.peer);
     } catch (e) {
       this.opts.log.error(`peer ${st.peer.keyB64}: cannot set WireGuard endpoint ${endpoint}: ${e instanceof Error ? e.message : String(e)}`);
@@ -249,7 +344,8 @@ export class Daemon {
         ipv4: st.peer.ipv4 ?? null,
         ipv6: st.peer.ipv6 ?? null,
         path: st.path,
-        endpoint: st.endpoint ? addrKey(st.endpoint) : null,
+        endpoint: st.path === 'direct' && st.endpoint ? addrKey(st.endpoint) : st.path === 'relay' && st.relayAddr ? addrKey(st.relayAddr) : null,
+        relay: st.path === 'relay' ? st.relayKey ?? null : null,
         since: Math.round((now - st.since) / 1000),
         rttMs: st.rtt !== undefined ? Math.round(st.rtt) : null,
         wgEndpoint: w?.endpoint ?? null,
@@ -268,7 +364,8 @@ export class Daemon {
       ipv4: self?.ipv4 ?? null,
       ipv6: self?.ipv6 ?? null,
       listenPort: this.opts.listenPort,
-      nat: 'unknown',
+      nat: this.nat.type,
+      publicAddress: this.nat.publicAddr ? addrKey(this.nat.publicAddr) : null,
       uptime: Math.round((now - this.started) / 1000),
       dhtNodes: this.dht.table.size,
       peers,
@@ -307,6 +404,8 @@ export class Daemon {
     this.stopped ??= (async () => {
       this.stopping = true;
       if (this.timer) clearInterval(this.timer);
+      if (this.natTimer) clearInterval(this.natTimer);
+      this.traversal?.close();
       this.dht.close();
       this.transport.close();
       this.pokeSocket?.close();
@@ -331,6 +430,8 @@ export interface ShowPeer {
   ipv6: string | null;
   path: PeerState['path'];
   endpoint: string | null;
+  /** While relayed: the relay's public key. */
+  relay: string | null;
   since: number;
   rttMs: number | null;
   wgEndpoint: string | null;
@@ -350,6 +451,7 @@ export interface ShowResult {
   ipv6: string | null;
   listenPort: number;
   nat: string;
+  publicAddress: string | null;
   uptime: number;
   dhtNodes: number;
   peers: ShowPeer[];

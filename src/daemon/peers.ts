@@ -6,9 +6,12 @@
 //   searching --searchFailed x PEER_OFFLINE_AFTER--> offline --located--> direct
 // Searches back off from PEER_SEARCH_MIN to PEER_SEARCH_MAX and never stop.
 import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
-import { PEER_OFFLINE_AFTER, PEER_RECHECK, PEER_SEARCH_MAX, PEER_SEARCH_MIN } from '../params.js';
+import { DIRECT_RETRY_MAX, DIRECT_RETRY_MIN, PEER_OFFLINE_AFTER, PEER_RECHECK, PEER_SEARCH_MAX, PEER_SEARCH_MIN } from '../params.js';
 
-export type PathKind = 'direct' | 'searching' | 'offline';
+/** ms ± 50 %, so that two sides retrying do not stay in lock-step. */
+const jitter = (ms: number, random: () => number) => Math.round(ms * (0.5 + random()));
+
+export type PathKind = 'direct' | 'relay' | 'searching' | 'offline';
 
 export interface TrustedPeer {
   keyB64: string;
@@ -26,6 +29,9 @@ export interface PeerState {
   /** When `path` last changed (ms, the caller's clock). */
   since: number;
   endpoint?: Addr;
+  /** While relayed: the relay's key (base64) and address. */
+  relayKey?: string;
+  relayAddr?: Addr;
   rtt?: number;
   /** Next time this peer is due for a search (not located) or a check (located). */
   nextAt: number;
@@ -101,6 +107,8 @@ export class PeerTracker {
     if (st.path !== 'direct' || !sameAddr(st.endpoint, addr)) st.since = now;
     st.path = 'direct';
     st.endpoint = addr;
+    delete st.relayKey;
+    delete st.relayAddr;
     if (rtt !== undefined) st.rtt = rtt;
     st.failures = 0;
     st.checkFailures = 0;
@@ -120,6 +128,28 @@ export class PeerTracker {
       st.since = now;
     }
     st.nextAt = now + Math.min(PEER_SEARCH_MAX, PEER_SEARCH_MIN * 2 ** Math.min(st.failures - 1, 16));
+  }
+
+  /** Traffic to the peer now goes through a relay; direct paths are still tried, with back-off. */
+  relayed(hex: string, relayKey: string, relayAddr: Addr, now: number, random = Math.random): void {
+    const st = this.states.get(hex);
+    if (st === undefined) return;
+    if (st.path !== 'relay' || st.relayKey !== relayKey) st.since = now;
+    st.path = 'relay';
+    st.relayKey = relayKey;
+    st.relayAddr = relayAddr;
+    st.busy = false;
+    st.failures = 0;
+    st.nextAt = now + jitter(DIRECT_RETRY_MIN, random);
+  }
+
+  /** A relayed peer's direct attempt failed again: back off (with jitter), and keep trying. */
+  directFailed(hex: string, now: number, random = Math.random): void {
+    const st = this.states.get(hex);
+    if (st === undefined) return;
+    st.busy = false;
+    st.failures++;
+    st.nextAt = now + jitter(Math.min(DIRECT_RETRY_MAX, DIRECT_RETRY_MIN * 2 ** Math.min(st.failures, 16)), random);
   }
 
   /** A located peer did not answer its check; after two in a row it is searched again. */
@@ -150,5 +180,7 @@ export class PeerTracker {
 }
 
 export function describePath(st: PeerState): string {
-  return st.path === 'direct' && st.endpoint ? `direct ${addrKey(st.endpoint)}` : st.path;
+  if (st.path === 'direct' && st.endpoint) return `direct ${addrKey(st.endpoint)}`;
+  if (st.path === 'relay' && st.relayKey) return `relay via ${st.relayKey}${st.relayAddr ? ` (${addrKey(st.relayAddr)})` : ''}`;
+  return st.path;
 }

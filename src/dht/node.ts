@@ -36,7 +36,17 @@ export interface DhtNodeOptions {
   refresh?: boolean;
   /** Called whenever a node answers us at an address (a verified, direct exchange). */
   onVerified?: (id: Uint8Array, addr: Addr, rtt: number | undefined) => void;
+  /** Keys that are not strangers (our trusted peers): exempt from the amplification limit. */
+  isKnown?: (hex: string) => boolean;
   epoch?: bigint;
+}
+
+/** Handlers for the message types above the DHT (hole punching, relaying). */
+export interface DhtExtensions {
+  /** Answers a request within maxSize bytes and returns the bytes sent; undefined if not handled. */
+  request?(req: Incoming, maxSize: number): number | undefined;
+  /** Handles a one-way message; true if handled. */
+  oneWay?(msg: Incoming): boolean;
 }
 
 export interface BootNode {
@@ -76,9 +86,12 @@ export class DhtNode {
   readonly observed = new Map<string, Addr>();
   direct: boolean;
   private readonly onVerified: DhtNodeOptions['onVerified'];
+  private readonly isKnown: DhtNodeOptions['isKnown'];
+  private extensions: DhtExtensions | undefined;
 
   constructor(opts: DhtNodeOptions) {
     this.onVerified = opts.onVerified;
+    this.isKnown = opts.isKnown;
     this.clock = opts.clock;
     this.random = opts.random ?? randomBytes;
     this.k = opts.k ?? K;
@@ -207,8 +220,12 @@ export class DhtNode {
 
   private onRequest(req: Incoming): void {
     const entry = this.table.get(req.senderHex);
-    const verified = entry !== undefined && sameAddr(entry.addr, req.from);
-    if (verified) this.table.heardFrom(req.senderHex, this.clock.now());
+    const inTable = entry !== undefined && sameAddr(entry.addr, req.from);
+    if (inTable) this.table.heardFrom(req.senderHex, this.clock.now());
+    // Known keys (our trusted peers) are not strangers: no amplification limit for them, and a
+    // new address of theirs is always verified (that is how a punched path is found).
+    const verified = inTable || (this.isKnown?.(req.senderHex) ?? false);
+    if (!inTable && verified) this.verify(req.sender, req.from, true);
     // Anti-amplification: everything we send to an address we have not verified, in reaction
     // to one request (the answer, then a verification ping), fits in the request's own size.
     // The answer leaves room for the ping when the request was large enough for both.
@@ -239,16 +256,24 @@ export class DhtNode {
         if (fit.length < records.length) this.counters.add('nodes-truncated');
         return this.rpc.send(req.from, req.sender, { t: 'nodes', x: msg.x, n: fit }, maxSize);
       }
-      default:
-        // Hole punching, relaying and aliases are defined in the protocol but handled by later
-        // layers; a bare DHT node ignores them.
-        this.counters.add('unhandled:' + msg.t);
-        return 0;
+      default: {
+        // Hole punching, relaying and aliases are handled by the layers above (src/nat,
+        // src/relay) when they registered; a bare DHT node ignores them.
+        const sent = this.extensions?.request?.(req, maxSize);
+        if (sent === undefined) this.counters.add('unhandled:' + msg.t);
+        return sent ?? 0;
+      }
     }
   }
 
   private onOneWay(msg: Incoming): void {
+    if (this.extensions?.oneWay?.(msg) === true) return;
     this.counters.add('unhandled:' + msg.msg.t);
+  }
+
+  /** Registers the handlers of the layers above for the message types the DHT does not handle. */
+  extend(ext: DhtExtensions): void {
+    this.extensions = ext;
   }
 
   // ---- table maintenance ---------------------------------------------------------------------
@@ -265,10 +290,10 @@ export class DhtNode {
   }
 
   /** A node contacted us first: ping it back before it may enter the table. */
-  private verify(key: Uint8Array, addr: Addr): void {
+  private verify(key: Uint8Array, addr: Addr, known = false): void {
     const hex = toHex(key);
     if (this.verifying.has(hex) || this.closed) return;
-    if (!this.verifyLimiter.take('all', this.clock.now())) {
+    if (!known && !this.verifyLimiter.take('all', this.clock.now())) {
       this.counters.add('verify-skipped');
       return;
     }

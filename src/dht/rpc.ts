@@ -57,6 +57,10 @@ export class Rpc {
   private readonly packetLimiter = new RateLimiter(SOURCE_PACKETS_PER_SEC, SOURCE_PACKETS_BURST, RATE_LIMIT_SOURCES);
   private readonly requestLimiter = new RateLimiter(SOURCE_REQUESTS_PER_SEC, SOURCE_REQUESTS_BURST, RATE_LIMIT_SOURCES);
   private closed = false;
+  /** Source IPs exempt from the per-source packet limit (relay peers carrying data), refcounted. */
+  private readonly exempt = new Map<string, number>();
+  /** Also exempt: sources a relay is serving (set by the relay server). */
+  isExempt: ((ip: string) => boolean) | undefined;
 
   constructor(
     private readonly channel: SecureChannel,
@@ -112,6 +116,16 @@ export class Rpc {
     return this.sendSealed(to, key, body) ? body.length + SEAL_OVERHEAD : 0;
   }
 
+  /** Lets relayed data from `ip` past the per-source packet limit (call unexemptSource to undo). */
+  exemptSource(ip: string): void {
+    this.exempt.set(ip, (this.exempt.get(ip) ?? 0) + 1);
+  }
+
+  unexemptSource(ip: string): void {
+    const n = (this.exempt.get(ip) ?? 0) - 1;
+    if (n <= 0) this.exempt.delete(ip); else this.exempt.set(ip, n);
+  }
+
   close(): void {
     this.closed = true;
     for (const p of this.pending.values()) {
@@ -150,7 +164,7 @@ export class Rpc {
 
   private receiveUnsafe(data: Uint8Array, from: Addr): void {
     this.counters.add('rx');
-    if (!this.packetLimiter.take(from.host, this.clock.now())) return this.drop('rate-limited');
+    if (!this.exempt.has(from.host) && !(this.isExempt?.(from.host) ?? false) && !this.packetLimiter.take(from.host, this.clock.now())) return this.drop('rate-limited');
     const opened = this.channel.open(data);
     if (!opened.ok) return this.drop(opened.reason);
     const decoded = decodeBody(opened.body);

@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret, keyToBase64 } from '../../src/crypto/keys.js';
 import type { ShowResult } from '../../src/daemon/daemon.js';
-import { Micronet, type Host } from '../micronet/index.js';
+import { Micronet, type Host, type NatType, type UpnpMode } from '../micronet/index.js';
 
 export const WH = fileURLToPath(new URL('../../../bin/wh.js', import.meta.url));
 
@@ -43,8 +43,16 @@ export class WhNet {
 
   /** Adds a public host running a WireHub node (role boot: a public DHT node, no WireGuard). */
   async addPublicNode(name: string, role: 'boot' | 'node' = 'node'): Promise<WhNode> {
+    return this.addNode(name, { role });
+  }
+
+  /** Adds a node: public, or behind its own router with the given NAT type (and miniupnpd). */
+  async addNode(name: string, opts: { role?: 'boot' | 'node'; nat?: NatType | 'public'; upnp?: UpnpMode } = {}): Promise<WhNode> {
     const sodium = await sodiumReady();
-    const host = await this.net.addPublicHost(name);
+    const role = opts.role ?? 'node';
+    const host = opts.nat === undefined || opts.nat === 'public'
+      ? await this.net.addPublicHost(name)
+      : await this.net.addHost(name, await this.net.addRouter(`r${name}`.slice(0, 8), { nat: opts.nat, ...(opts.upnp ? { upnp: opts.upnp } : {}) }));
     const sk = generateSecret(sodium);
     const publicKey = keyToBase64(sodium.crypto_scalarmult_base(sk));
     const keyFile = path.join(this.dir, `${name}.sk`);
@@ -57,7 +65,7 @@ export class WhNet {
   /** Writes the shared trust config (with the given trusted node names) and the boot node's config. */
   writeConfigs(trusted: string[]): void {
     const boots = [...this.nodes.values()].filter((n) => n.role === 'boot');
-    const head = [`name ${this.networkName}`, 'workbit 0', ...boots.map((b) => `boot ${b.publicKey} ${b.host.ip}:62096`)];
+    const head = [`name ${this.networkName}`, 'workbit 0', ...boots.map((b) => `boot ${b.publicKey} ${b.host.publicIp}:62096`)];
     fs.writeFileSync(this.bootConfigFile, head.join('\n') + '\n');
     const lines = [...head, 'subnet 10.77.0.0/24'];
     trusted.forEach((name, i) => {

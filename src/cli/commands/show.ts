@@ -22,8 +22,8 @@ function ago(unixSeconds: number | null): string {
 }
 
 function pathText(p: ShowPeer): string {
-  const text = p.path === 'direct' ? `direct ${p.endpoint ?? ''}` : p.path;
-  const colour = p.path === 'direct' ? '32' : p.path === 'searching' ? '33' : '31';
+  const text = p.path === 'direct' ? `direct ${p.endpoint ?? ''}` : p.path === 'relay' ? `relay via ${p.relay ?? '?'} (${p.endpoint ?? ''})` : p.path;
+  const colour = p.path === 'direct' ? '32' : p.path === 'relay' ? '36' : p.path === 'searching' ? '33' : '31';
   return `${paint(colour, text)} (for ${p.since} s)`;
 }
 
@@ -35,7 +35,7 @@ export function formatShow(r: ShowResult): string {
   out.push(`  public key: ${r.publicKey}`);
   if (r.role === 'node') out.push(`  overlay: ${[r.ipv4, r.ipv6].filter(Boolean).join(', ')}`);
   out.push(`  listening port: ${r.listenPort}`);
-  out.push(`  NAT: ${r.nat}`);
+  out.push(`  NAT: ${r.nat}${r.publicAddress ? ` (seen as ${r.publicAddress})` : ''}`);
   out.push(`  DHT: ${r.dhtNodes} nodes known`);
   for (const p of r.peers) {
     out.push('');

@@ -1,0 +1,39 @@
+// NAT classification from what other nodes tell us (pure; docs/NODE.md "NAT detection").
+// Each sample is one pong: which node answered (its address) and the address it saw us at.
+//   - no answer at all                                   -> 'blocked' (or unknown: not enough data)
+//   - every observed address is one of ours, same port   -> 'none' (public)
+//   - observed addresses agree on one public ip:port,
+//     from at least two responders with different IPs    -> 'endpoint-independent' (cone)
+//   - the same public IP but different ports              -> 'symmetric' (endpoint-dependent)
+// Fewer than two distinct responder IPs cannot tell cone from symmetric: 'unknown'.
+import { addrKey, type Addr } from '../proto/addr.js';
+
+export type NatType = 'unknown' | 'none' | 'endpoint-independent' | 'symmetric' | 'blocked';
+
+export interface NatSample {
+  responder: Addr;
+  observed: Addr;
+}
+
+export interface NatVerdict {
+  type: NatType;
+  /** Our public address, when all responders agree on one. */
+  publicAddr?: Addr;
+  /** Distinct observed addresses, for display. */
+  observed: string[];
+  responders: number;
+}
+
+export function classifyNat(samples: readonly NatSample[], opts: { localIps: readonly string[]; localPort: number; attempted?: number }): NatVerdict {
+  const observed = [...new Set(samples.map((s) => addrKey(s.observed)))];
+  const responderIps = new Set(samples.map((s) => s.responder.host));
+  const base = { observed, responders: responderIps.size };
+  if (samples.length === 0) return { ...base, type: (opts.attempted ?? 0) >= 2 ? 'blocked' : 'unknown' };
+  const local = new Set(opts.localIps);
+  if (samples.every((s) => local.has(s.observed.host) && s.observed.port === opts.localPort)) {
+    return { ...base, type: 'none', publicAddr: samples[0]!.observed };
+  }
+  if (observed.length > 1) return { ...base, type: 'symmetric' };
+  if (responderIps.size < 2) return { ...base, type: 'unknown', publicAddr: samples[0]!.observed };
+  return { ...base, type: 'endpoint-independent', publicAddr: samples[0]!.observed };
+}

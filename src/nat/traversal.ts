@@ -1,0 +1,218 @@
+// Getting through NATs, both roles (docs/NODE.md "Through NATs"):
+// - as a rendezvous: `punch-req` from A naming B → `punch-notify` to B (with A's address as we
+//   see it) and `punch-ok` to A (with B's address as we know it);
+// - as a relay (only nodes directly reachable): `relay-open` sessions between two keys that
+//   both asked, and forwarding of `relay` → `relayed` between them, rate limited;
+// - as a client: asking rendezvous nodes to coordinate a punch, probing the other side's
+//   address, and keeping relay links (src/relay/link.ts) alive, moving them to another relay
+//   when one stops answering.
+import type { DhtNode } from '../dht/node.js';
+import type { Incoming } from '../dht/rpc.js';
+import { toHex } from '../dht/id.js';
+import { addrKey, type Addr } from '../proto/addr.js';
+import { ERR_BUSY, ERR_REFUSED, ERR_UNKNOWN, type Message } from '../proto/messages.js';
+import { RateLimiter } from '../util/ratelimit.js';
+import type { Logger } from '../util/log.js';
+import {
+  PUNCH_PROBE_INTERVAL, PUNCH_PROBES, PUNCH_RENDEZVOUS, RATE_LIMIT_SOURCES, RELAY_GLOBAL_PPS, RELAY_RENEW,
+  RELAY_SESSION_PPS, RELAY_SESSION_SECONDS,
+} from '../params.js';
+import { RelaySessions } from '../relay/sessions.js';
+import { RelayLink, type RelayRef } from '../relay/link.js';
+
+export interface TraversalHost {
+  dht: DhtNode;
+  log: Logger;
+  /** Whether a key is one of our trusted peers (we punch and relay only for them). */
+  isTrusted(hex: string): boolean;
+  /** Whether this node may serve as a relay (it is directly reachable). */
+  canRelay(): boolean;
+  /** WireGuard's port on this host; undefined on a public node without WireGuard. */
+  wgPort: number | undefined;
+  /** A relay link for a peer is ready (or moved): point WireGuard at link.endpoint. */
+  relayReady(peerHex: string, link: RelayLink): void;
+  /** Relay candidates other than `exclude`: directly reachable DHT nodes we know. */
+  relayCandidates(exclude: string[]): RelayRef[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Traversal {
+  readonly sessions = new RelaySessions();
+  readonly links = new Map<string, RelayLink>();
+  private readonly punchLimiter = new RateLimiter(20, 40, RATE_LIMIT_SOURCES);
+  private readonly globalRelay = new RateLimiter(RELAY_GLOBAL_PPS, RELAY_GLOBAL_PPS, 1);
+  private readonly sessionRelay = new RateLimiter(RELAY_SESSION_PPS, RELAY_SESSION_PPS, 1024);
+  private renewTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly host: TraversalHost) {
+    host.dht.rpc.isExempt = (ip) => this.sessions.isMemberIp(ip, Date.now());
+    host.dht.extend({ request: (req, max) => this.onRequest(req, max), oneWay: (m) => this.onOneWay(m) });
+    this.renewTimer = setInterval(() => void this.renewAll(), RELAY_RENEW);
+    this.renewTimer.unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    for (const l of this.links.values()) l.close();
+    this.links.clear();
+  }
+
+  private get rpc() {
+    return this.host.dht.rpc;
+  }
+
+  // ---- server side -------------------------------------------------------------------------------
+
+  private onRequest(req: Incoming, maxSize: number): number | undefined {
+    const m = req.msg;
+    const now = Date.now();
+    const reply = (msg: Message) => this.rpc.send(req.from, req.sender, msg, maxSize);
+    switch (m.t) {
+      case 'punch-req': {
+        if (!this.punchLimiter.take(req.from.host, now)) return reply({ t: 'error', x: m.x, c: ERR_BUSY });
+        const target = this.host.dht.table.get(toHex(m.k));
+        if (target === undefined) return reply({ t: 'error', x: m.x, c: ERR_UNKNOWN });
+        const seenAt = m.a ?? req.from;
+        void this.rpc.request(target.addr, target.id, (x) => ({ t: 'punch-notify', x, k: req.sender, a: seenAt }));
+        return reply({ t: 'punch-ok', x: m.x, a: req.from, e: target.addr });
+      }
+      case 'punch-notify': {
+        const sent = reply({ t: 'ack', x: m.x });
+        if (this.host.isTrusted(toHex(m.k))) void this.notified(m.k, m.a, { key: req.sender, hex: req.senderHex, addr: req.from });
+        return sent;
+      }
+      case 'relay-open': {
+        if (!this.host.canRelay()) return reply({ t: 'error', x: m.x, c: ERR_REFUSED, m: 'not a relay' });
+        if (this.sessions.open(req.senderHex, toHex(m.k), req.from, now) === 'full') return reply({ t: 'error', x: m.x, c: ERR_BUSY });
+        return reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS });
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private onOneWay(inc: Incoming): boolean {
+    const m = inc.msg;
+    const now = Date.now();
+    if (m.t === 'relay') {
+      const toHexKey = toHex(m.k);
+      const to = this.sessions.route(inc.senderHex, toHexKey, now);
+      if (to === undefined) { this.host.dht.counters.add('relay-no-session'); return true; }
+      if (!this.globalRelay.take('all', now) || !this.sessionRelay.take(inc.senderHex, now)) { this.host.dht.counters.add('relay-rate-limited'); return true; }
+      this.rpc.send(to, m.k, { t: 'relayed', k: inc.sender, d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) });
+      this.host.dht.counters.add('relay-forwarded');
+      return true;
+    }
+    if (m.t === 'relayed') {
+      const peerHex = toHex(m.k);
+      if (!this.host.isTrusted(peerHex) || this.host.wgPort === undefined) { this.host.dht.counters.add('relayed-refused'); return true; }
+      const link = this.links.get(peerHex);
+      const frag = { d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) };
+      if (link !== undefined) {
+        link.deliver(frag, inc.senderHex);
+      } else {
+        // The peer relays to us before we chose to: follow it through the same relay.
+        void this.openLink(m.k, { key: inc.sender, hex: inc.senderHex, addr: inc.from }, false).then((l) => l?.deliver(frag, inc.senderHex));
+      }
+      return true;
+    }
+    return false;
+  }
+
+  // ---- client side -------------------------------------------------------------------------------
+
+  /** The other side asked (through `rendezvous`) to punch: probe its address, and be ready to relay. */
+  private async notified(peerKey: Uint8Array, addr: Addr, rendezvous: RelayRef): Promise<void> {
+    this.host.log.debug(`punch: ${toHex(peerKey).slice(0, 8)} asked through ${addrKey(rendezvous.addr)}; probing ${addrKey(addr)}`);
+    // Open our half of a relay session at the rendezvous, so that relaying can start at once;
+    // if we already relay to this peer, follow it to this relay (it moved, or it chose this one).
+    void this.rpc.request(rendezvous.addr, rendezvous.key, (x) => ({ t: 'relay-open', x, k: peerKey })).then((r) => {
+      const link = this.links.get(toHex(peerKey));
+      if (r?.msg.t === 'relay-ok' && link !== undefined && link.relay.hex !== rendezvous.hex) {
+        link.switchTo(rendezvous);
+        this.host.relayReady(link.peerHex, link);
+      }
+    });
+    await this.probe(peerKey, addr, () => false);
+  }
+
+  /** Pings `addr` PUNCH_PROBES times; stops early when `done()` says so. True if one answered. */
+  async probe(peerKey: Uint8Array, addr: Addr, done: () => boolean): Promise<boolean> {
+    let answered = false;
+    for (let i = 0; i < PUNCH_PROBES && !answered && !done() && !this.closed; i++) {
+      void this.host.dht.ping(peerKey, addr, 0).then((r) => { if (r !== undefined) answered = true; });
+      await sleep(PUNCH_PROBE_INTERVAL);
+    }
+    if (!answered && !done()) await sleep(300); // the last probes' answers
+    return answered || done();
+  }
+
+  /**
+   * Coordinates a punch with `peerKey` through rendezvous nodes. Resolves with the rendezvous
+   * that answered (a relay candidate the peer can reach) and whether a probe got through.
+   */
+  async punch(peerKey: Uint8Array, rendezvous: RelayRef[], done: () => boolean): Promise<{ direct: boolean; via?: RelayRef }> {
+    const asked = rendezvous.slice(0, PUNCH_RENDEZVOUS);
+    const answers = await Promise.all(asked.map(async (r) => {
+      const reply = await this.rpc.request(r.addr, r.key, (x) => ({ t: 'punch-req', x, k: peerKey }));
+      return reply?.msg.t === 'punch-ok' ? { r, target: reply.msg.e } : undefined;
+    }));
+    const ok = answers.find((a) => a !== undefined && a.target !== undefined);
+    if (ok === undefined || ok.target === undefined) return { direct: false };
+    const direct = await this.probe(peerKey, ok.target, done);
+    return { direct, via: ok.r };
+  }
+
+  /** Opens (or reuses) a relay link for a peer through `relay`. */
+  async openLink(peerKey: Uint8Array, relay: RelayRef, announce = true): Promise<RelayLink | undefined> {
+    const peerHex = toHex(peerKey);
+    if (this.host.wgPort === undefined || this.closed) return undefined;
+    const existing = this.links.get(peerHex);
+    if (existing) return existing;
+    const reply = await this.rpc.request(relay.addr, relay.key, (x) => ({ t: 'relay-open', x, k: peerKey }));
+    if (reply?.msg.t !== 'relay-ok' || this.closed) return undefined;
+    if (announce) {
+      // The peer may not have opened its half yet (it does when notified): ask the relay to tell it.
+      void this.rpc.request(relay.addr, relay.key, (x) => ({ t: 'punch-req', x, k: peerKey }));
+    }
+    const again = this.links.get(peerHex);
+    if (again) return again;
+    const link = await RelayLink.open(this.rpc, peerKey, peerHex, relay, this.host.wgPort);
+    this.links.set(peerHex, link);
+    this.host.log.info(`relay: ${peerHex.slice(0, 8)} via ${addrKey(relay.addr)}`);
+    this.host.relayReady(peerHex, link);
+    return link;
+  }
+
+  closeLink(peerHex: string): void {
+    const l = this.links.get(peerHex);
+    if (l) {
+      l.close();
+      this.links.delete(peerHex);
+      this.host.log.info(`relay: ${peerHex.slice(0, 8)} closed (direct path)`);
+    }
+  }
+
+  /** Renews every link's session; a relay that does not answer is replaced by another. */
+  private async renewAll(): Promise<void> {
+    for (const link of [...this.links.values()]) {
+      if (this.closed) return;
+      const r = await this.rpc.request(link.relay.addr, link.relay.key, (x) => ({ t: 'relay-open', x, k: link.peerKey }), { timeout: 700, retries: 1 });
+      if (r?.msg.t === 'relay-ok') continue;
+      const dead = link.relay.hex;
+      for (const next of this.host.relayCandidates([dead, link.peerHex])) {
+        const ok = await this.rpc.request(next.addr, next.key, (x) => ({ t: 'relay-open', x, k: link.peerKey }), { timeout: 700, retries: 1 });
+        if (ok?.msg.t !== 'relay-ok') continue;
+        // Tell the peer (the new relay notifies it, and it opens its half there).
+        void this.rpc.request(next.addr, next.key, (x) => ({ t: 'punch-req', x, k: link.peerKey }));
+        link.switchTo(next);
+        this.host.log.warn(`relay: ${link.peerHex.slice(0, 8)} moved from ${dead.slice(0, 8)} to ${next.hex.slice(0, 8)} (${addrKey(next.addr)})`);
+        this.host.relayReady(link.peerHex, link);
+        break;
+      }
+    }
+  }
+}

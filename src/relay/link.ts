@@ -1,0 +1,86 @@
+// One relayed peer, on the client side. WireGuard's endpoint for the peer is this link's
+// loopback socket (127.0.0.1:L). Datagrams WireGuard sends there are wrapped in `relay`
+// messages to the current relay; `relayed` messages from any relay are unwrapped and handed to
+// WireGuard from the same socket, so WireGuard keeps one endpoint whatever relay is in use.
+import dgram from 'node:dgram';
+import type { Addr } from '../proto/addr.js';
+import type { Rpc } from '../dht/rpc.js';
+import { REASSEMBLY_MAX_PENDING, REASSEMBLY_TIMEOUT } from '../params.js';
+import { fragment, Reassembler, type Fragment } from './fragment.js';
+
+export interface RelayRef {
+  key: Uint8Array;
+  hex: string;
+  addr: Addr;
+}
+
+export class RelayLink {
+  private socket: dgram.Socket | undefined;
+  private nextPacket = 1;
+  private readonly reassembler = new Reassembler(REASSEMBLY_TIMEOUT, REASSEMBLY_MAX_PENDING);
+  readonly since = Date.now();
+  relay: RelayRef;
+  sent = 0;
+  received = 0;
+  dropped = 0;
+
+  private constructor(private readonly rpc: Rpc, readonly peerKey: Uint8Array, readonly peerHex: string, relay: RelayRef, private readonly wgPort: number) {
+    this.relay = relay;
+    rpc.exemptSource(relay.addr.host);
+  }
+
+  static async open(rpc: Rpc, peerKey: Uint8Array, peerHex: string, relay: RelayRef, wgPort: number): Promise<RelayLink> {
+    const link = new RelayLink(rpc, peerKey, peerHex, relay, wgPort);
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, '127.0.0.1', () => { socket.off('error', reject); resolve(); });
+    });
+    socket.on('error', () => { link.dropped++; });
+    socket.on('message', (msg, rinfo) => {
+      // Only WireGuard on this host, from its own port, may send through the link.
+      if (rinfo.address !== '127.0.0.1' || rinfo.port !== wgPort) { link.dropped++; return; }
+      link.forward(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
+    });
+    link.socket = socket;
+    return link;
+  }
+
+  /** WireGuard's endpoint for the peer. */
+  get endpoint(): string {
+    const a = this.socket!.address();
+    return `127.0.0.1:${a.port}`;
+  }
+
+  /** Moves the link to another relay (failover); WireGuard does not notice. */
+  switchTo(relay: RelayRef): void {
+    if (relay.addr.host !== this.relay.addr.host) {
+      this.rpc.unexemptSource(this.relay.addr.host);
+      this.rpc.exemptSource(relay.addr.host);
+    }
+    this.relay = relay;
+  }
+
+  private forward(data: Uint8Array): void {
+    const frags = fragment(data, this.nextPacket++);
+    if (frags === undefined) { this.dropped++; return; }
+    for (const f of frags) {
+      this.rpc.send(this.relay.addr, this.relay.key, { t: 'relay', k: this.peerKey, ...f });
+    }
+    this.sent++;
+  }
+
+  /** A `relayed` message from the peer, through any relay. */
+  deliver(f: Fragment, relayHex: string): void {
+    const whole = this.reassembler.add(relayHex, f, Date.now());
+    if (whole === undefined || this.socket === undefined) return;
+    this.received++;
+    this.socket.send(whole, this.wgPort, '127.0.0.1');
+  }
+
+  close(): void {
+    this.rpc.unexemptSource(this.relay.addr.host);
+    this.socket?.close();
+    this.socket = undefined;
+  }
+}
