@@ -46,6 +46,7 @@ function median(xs: number[]): number {
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
+const pct = (part: number, whole: number) => `${whole > 0 ? ((100 * part) / whole).toFixed(0) : '?'}%`;
 const round = (x: number, digits: number) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
 
 interface Options { seconds: number; runs: number; veth: boolean }
@@ -87,12 +88,38 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-/** Machine-wide CPU jiffies (busy, total) from /proc/stat. */
-function machineCpu(): { busy: number; total: number } {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+/** Machine-wide CPU jiffies (busy, steal, softirq, total) from /proc/stat. */
+function machineCpu(): { busy: number; steal: number; softirq: number; total: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
   const total = f.reduce((x, y) => x + y, 0);
   const idle = (f[3] ?? 0) + (f[4] ?? 0);
-  return { busy: total - idle, total };
+  return { busy: total - idle, steal: f[7] ?? 0, softirq: f[6] ?? 0, total };
+}
+
+/** CPU seconds of every process on the machine, by pid, with its name. */
+function allProcessCpu(): Map<number, { comm: string; cpu: number }> {
+  const m = new Map<number, { comm: string; cpu: number }>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      m.set(Number(d), { comm, cpu: (Number(f[11]) + Number(f[12])) / 100 });
+    } catch { /* gone */ }
+  }
+  return m;
+}
+
+/** The processes that used the most CPU between two snapshots ("comm[pid] seconds"). */
+function topConsumers(before: Map<number, { comm: string; cpu: number }>, after: Map<number, { comm: string; cpu: number }>, n: number): string {
+  return [...after.entries()]
+    .map(([pid, a]) => ({ pid, comm: a.comm, d: a.cpu - (before.get(pid)?.cpu ?? 0) }))
+    .filter((x) => x.d >= 0.05)
+    .sort((x, y) => y.d - x.d)
+    .slice(0, n)
+    .map((x) => `${x.comm}[${x.pid}] ${x.d.toFixed(2)}`)
+    .join(', ');
 }
 
 class Bench {
@@ -345,12 +372,14 @@ async function main(): Promise<number> {
     const results: Record<Path, number[]> = { overlay: [], bare: [], veth: [] };
     const daemonLeaks: number[] = [];
     const one = async (path: Path, ip: string, label: string) => {
+      const all0 = allProcessCpu();
       const m0 = machineCpu();
       const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, cpuSeconds(p)]));
       const c0 = { a: await b.counters(A), b: await b.counters(B) };
       const tw0 = path === 'overlay' ? await b.wgTransfer(A, A.iface) : path === 'bare' ? await b.wgTransfer(A, b.bare.names[0]) : undefined;
       const r = await b.iperf(path, ip, opts.seconds);
       const m1 = machineCpu();
+      const all1 = allProcessCpu();
       const tw1 = path === 'overlay' ? await b.wgTransfer(A, A.iface) : path === 'bare' ? await b.wgTransfer(A, b.bare.names[0]) : undefined;
       const c1 = { a: await b.counters(A), b: await b.counters(B) };
       const cpu = Object.entries(procs).map(([k, p]) => `${k} ${(cpuSeconds(p) - cpu0[k]!).toFixed(2)}`).join(', ');
@@ -365,7 +394,8 @@ async function main(): Promise<number> {
         log(`  wg transfer on a's ${dev}: tx +${((tw1.tx - tw0.tx) / 1e6).toFixed(0)} MB, rx +${((tw1.rx - tw0.rx) / 1e6).toFixed(0)} MB (iperf3 sent ${(r.bytes / 1e6).toFixed(0)} MB)`);
         if (tw1.tx - tw0.tx < 0.9 * r.bytes) throw new Error(`${dev} carried ${tw1.tx - tw0.tx} bytes, less than the ${r.bytes} iperf3 sent: the traffic did not go through it`);
       }
-      log(`  cpu seconds: ${cpu}; machine busy ${((100 * (m1.busy - m0.busy)) / (m1.total - m0.total)).toFixed(0)}% of ${os.cpus().length} cores`);
+      log(`  cpu seconds: ${cpu}; machine busy ${pct(m1.busy - m0.busy, m1.total - m0.total)} (softirq ${pct(m1.softirq - m0.softirq, m1.total - m0.total)}, steal ${pct(m1.steal - m0.steal, m1.total - m0.total)}) of ${os.cpus().length} cores`);
+      log(`  top processes (cpu s): ${topConsumers(all0, all1, 6)}`);
     };
 
     for (let i = 0; i < opts.runs; i++) {

@@ -107,7 +107,7 @@ export const PUNCH_PROBE_INTERVAL = 80;
 export const PUNCH_RENDEZVOUS = 2;
 /** Relayed peers are retried for a direct path with this back-off (jittered ±50 %), forever. */
 export const DIRECT_RETRY_MIN = 3000;
-export const DIRECT_RETRY_MAX = 20_000;
+export const DIRECT_RETRY_MAX = 10_000;
 /** A relay session lives this long without a relay-open renewal from its members (s). */
 export const RELAY_SESSION_SECONDS = 30;
 /** Members renew their relay session this often; a renewal that fails moves them to another

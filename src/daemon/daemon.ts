@@ -279,8 +279,9 @@ export class Daemon {
         const punched = await this.traversal.punch(st.peer.key, rendezvous, isDirect);
         if (this.stopping || isDirect()) return;
         // 3. No direct path: relay (through the rendezvous that reached the peer, else another).
-        if (st.path !== 'relay') {
-          const relays = punched.via ? [punched.via, ...rendezvous.filter((x) => x.hex !== punched.via!.hex)] : rendezvous;
+        // Only once a rendezvous knew the peer (it is up and reachable from there).
+        if (st.path !== 'relay' && punched.via !== undefined) {
+          const relays = [punched.via, ...rendezvous.filter((x) => x.hex !== punched.via!.hex)];
           for (const relay of relays.slice(0, 3)) {
             if ((await this.traversal.openLink(st.peer.key, relay)) !== undefined) break;
           }

@@ -23,6 +23,8 @@ export interface WhNode {
   overlayIp?: string;
   daemon?: ChildProcess;
   role: 'boot' | 'node';
+  /** What the node's daemon wrote to stderr (its log), across restarts. */
+  log: string;
 }
 
 export class WhNet {
@@ -57,7 +59,7 @@ export class WhNet {
     const publicKey = keyToBase64(sodium.crypto_scalarmult_base(sk));
     const keyFile = path.join(this.dir, `${name}.sk`);
     fs.writeFileSync(keyFile, keyToBase64(sk) + '\n', { mode: 0o600 });
-    const node: WhNode = { name, host, secret: keyToBase64(sk), publicKey, keyFile, iface: '', role };
+    const node: WhNode = { name, host, secret: keyToBase64(sk), publicKey, keyFile, iface: '', role, log: '' };
     this.nodes.set(name, node);
     return node;
   }
@@ -87,7 +89,10 @@ export class WhNet {
     const config = n.role === 'boot' ? this.bootConfigFile : this.configFile;
     n.daemon = this.net.spawn(n.host, process.execPath, [WH, 'up', config, 'private-key', n.keyFile, '--foreground'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    n.daemon.stderr?.on('data', (d: Buffer) => { if (stderr.length < 100_000) stderr += d.toString(); });
+    n.daemon.stderr?.on('data', (d: Buffer) => {
+      if (stderr.length < 100_000) stderr += d.toString();
+      if (n.log.length < 1_000_000) n.log += d.toString();
+    });
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
       if (n.daemon.exitCode !== null) throw new Error(`wh up ${name} exited ${n.daemon.exitCode}: ${stderr}`);
