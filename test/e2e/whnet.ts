@@ -141,9 +141,9 @@ export class WhNet {
   }
 
   async destroy(): Promise<void> {
-    for (const n of this.nodes.values()) {
-      if (n.iface && n.daemon && n.daemon.exitCode === null) await this.down(n.name).catch(() => undefined);
-    }
+    await Promise.all([...this.nodes.values()]
+      .filter((n) => n.iface && n.daemon && n.daemon.exitCode === null)
+      .map((n) => this.down(n.name).catch(() => undefined)));
     await this.net.destroy();
     for (const n of this.nodes.values()) {
       if (n.iface) await cleanupIface(n.iface);

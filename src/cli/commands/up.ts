@@ -184,7 +184,12 @@ export function register(program: Command): void {
     .action(async (config: string, words: string[], opts: { foreground?: boolean; logFile?: string }) => {
       const args = parseUpWords(config, words);
       const v = await validateUp(args);
-      if (opts.foreground) await runForeground(args, v, opts.logFile);
-      else await runDetached(['up', config, ...words], v);
+      if (opts.foreground) {
+        await runForeground(args, v, opts.logFile);
+        // Everything is cleaned up; do not wait for stray timers of in-flight lookups.
+        process.exit(0);
+      } else {
+        await runDetached(['up', config, ...words], v);
+      }
     });
 }
