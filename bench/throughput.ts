@@ -10,7 +10,7 @@
 // 3. Checks that `ip route get` in A sends B's overlay IP through the wh interface and
 //    10.99.0.2 through the bare one.
 // 4. iperf3 (TCP, one stream, `--seconds N`, default 10) A -> B, alternately over the overlay
-//    and the bare tunnel (`--runs N` pairs, default 3); the medians are compared. Then once over
+//    and the bare tunnel (`--runs N` pairs, default 5); the medians are compared. Then once over
 //    the bare veth path (no WireGuard) for reference (`--no-veth` skips it).
 //    During every run it records: the UDP datagrams counted at the daemon's own socket port
 //    (nftables counters in a table of ours, `whbench`, in A and B), the wh WireGuard port's
@@ -52,11 +52,11 @@ const round = (x: number, digits: number) => (Number.isFinite(x) ? Number(x.toFi
 interface Options { seconds: number; runs: number; veth: boolean }
 
 function usage(): string {
-  return 'usage: node dist/bench/throughput.js [--seconds N (10)] [--runs N (3 overlay/bare pairs)] [--no-veth]';
+  return 'usage: node dist/bench/throughput.js [--seconds N (10)] [--runs N (5 overlay/bare pairs)] [--no-veth]';
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 10, runs: 3, veth: true };
+  const o: Options = { seconds: 10, runs: 5, veth: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = (name: string, min: number, max: number): number => {
@@ -371,6 +371,9 @@ async function main(): Promise<number> {
 
     const results: Record<Path, number[]> = { overlay: [], bare: [], veth: [] };
     const daemonLeaks: number[] = [];
+    // CPU seconds the path's two wireguard-go processes spent per GB iperf3 carried: on this
+    // CPU-bound machine, a drift-free measure of the per-byte cost of each path.
+    const cpuPerGb: Record<'overlay' | 'bare', number[]> = { overlay: [], bare: [] };
     const one = async (path: Path, ip: string, label: string) => {
       const all0 = allProcessCpu();
       const m0 = machineCpu();
@@ -387,6 +390,11 @@ async function main(): Promise<number> {
       const daemonPkts = d('a', 'daemon_in') + d('a', 'daemon_out') + d('b', 'daemon_in') + d('b', 'daemon_out');
       if (path === 'overlay') daemonLeaks.push(daemonPkts);
       results[path].push(r.mbps);
+      if (path !== 'veth') {
+        const [pa, pb] = path === 'overlay' ? ['wg-wh-a', 'wg-wh-b'] : ['wg-bare-a', 'wg-bare-b'];
+        const wgCpu = cpuSeconds(procs[pa!]) - cpu0[pa!]! + cpuSeconds(procs[pb!]) - cpu0[pb!]!;
+        cpuPerGb[path].push(wgCpu / (r.bytes / 1e9));
+      }
       log(`${label}: ${r.mbps.toFixed(1)} Mbit/s, ${r.retransmits} retransmits, iperf3 cpu client ${r.cpuLocal.toFixed(0)}% server ${r.cpuRemote.toFixed(0)}%`);
       log(`  udp datagrams during the run: daemon socket a in/out ${d('a', 'daemon_in')}/${d('a', 'daemon_out')}, b in/out ${d('b', 'daemon_in')}/${d('b', 'daemon_out')}; wh wg port in a/b ${d('a', 'wg_in')}/${d('b', 'wg_in')}; bare port in a/b ${d('a', 'bare_in')}/${d('b', 'bare_in')}`);
       if (tw0 && tw1) {
@@ -409,6 +417,9 @@ async function main(): Promise<number> {
     const ratio = overlay / bare;
     log(`overlay runs: ${results.overlay.map((x) => x.toFixed(0)).join(' ')} Mbit/s; bare runs: ${results.bare.map((x) => x.toFixed(0)).join(' ')} Mbit/s`);
     log(`medians: overlay ${overlay.toFixed(1)}, bare ${bare.toFixed(1)} Mbit/s, ratio ${ratio.toFixed(3)} (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'})`);
+    const pairRatios = results.overlay.map((o, i) => o / results.bare[i]!);
+    log(`overlay/bare of each adjacent pair: ${pairRatios.map((x) => x.toFixed(3)).join(' ')}, median ${median(pairRatios).toFixed(3)}`);
+    log(`wireguard-go cpu seconds per GB carried (both ends): overlay ${cpuPerGb.overlay.map((x) => x.toFixed(1)).join(' ')} (median ${median(cpuPerGb.overlay).toFixed(1)}), bare ${cpuPerGb.bare.map((x) => x.toFixed(1)).join(' ')} (median ${median(cpuPerGb.bare).toFixed(1)})`);
     log(`datagrams through the daemons' socket during the overlay runs: ${daemonLeaks.join(', ')} (DHT/keepalive traffic only if small)`);
     log(`bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const result = {

@@ -120,3 +120,9 @@ export const RELAY_GLOBAL_PPS = 100_000;
 /** Fragments of one relayed packet are reassembled within this time, else dropped. */
 export const REASSEMBLY_TIMEOUT = 1000;
 export const REASSEMBLY_MAX_PENDING = 256;
+/** Port mapping (UPnP IGD / NAT-PMP): how long discovery may take, the lease asked for (renewed
+ *  at half of it; a crashed daemon's mapping disappears by itself after at most this long),
+ *  and how often a node without a gateway asks again. */
+export const PORTMAP_DISCOVER_TIMEOUT = 2500;
+export const PORTMAP_LEASE_SECONDS = 600;
+export const PORTMAP_RETRY = 5 * 60_000;

@@ -11,10 +11,11 @@ import { DhtNode, type BootNode } from '../dht/node.js';
 import { toHex } from '../dht/id.js';
 import { UdpTransport } from '../net/udp.js';
 import { addrKey, type Addr } from '../proto/addr.js';
-import { NAT_CHECK_INTERVAL, NAT_CHECK_NODES, NAT_KEEPALIVE_SECONDS, PEER_TICK } from '../params.js';
+import { NAT_CHECK_INTERVAL, NAT_CHECK_NODES, NAT_KEEPALIVE_SECONDS, PEER_TICK, PORTMAP_DISCOVER_TIMEOUT, PORTMAP_LEASE_SECONDS, PORTMAP_RETRY } from '../params.js';
 import os from 'node:os';
 import { classifyNat, type NatSample, type NatVerdict } from '../nat/classify.js';
 import { Traversal } from '../nat/traversal.js';
+import { PortMapper, type MapResult } from '../nat/upnp.js';
 import type { RelayLink, RelayRef } from '../relay/link.js';
 import { realClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -88,6 +89,10 @@ export class Daemon {
   private boots: BootNode[] = [];
   nat: NatVerdict = { type: 'unknown', observed: [], responders: 0 };
   private natTimer: NodeJS.Timeout | undefined;
+  private mapper: PortMapper | undefined;
+  /** The gateway's port mapping of our UDP port (UPnP IGD / NAT-PMP), when we have one. */
+  mapping: MapResult | undefined;
+  private portmapTriedAt = -Infinity;
   onStopped: (() => void) | undefined;
 
   private constructor(
@@ -148,6 +153,7 @@ export class Daemon {
         canRelay: () => publicNode || d.nat.type === 'none',
         relayReady: (hex, link) => void d.relayReady(hex, link),
         relayCandidates: (exclude) => d.relayCandidates(exclude),
+        announceAddr: () => (d.mapping?.externalIp ? { host: d.mapping.externalIp, port: d.mapping.externalPort } : undefined),
       });
       undo.push(async () => d.traversal.close());
       daemon.control = await ControlServer.listen(socketPath(opts.iface), (req) => daemon!.handle(req));
@@ -213,10 +219,36 @@ export class Daemon {
     const localIps = Object.values(os.networkInterfaces()).flat().filter((i) => i !== undefined).map((i) => i!.address);
     const before = this.nat.type;
     this.nat = classifyNat(samples, { localIps, localPort: this.opts.listenPort, attempted: targets.length });
-    this.dht.direct = this.nat.type === 'none';
+    if (this.nat.type !== 'none' && this.nat.type !== 'blocked') await this.ensurePortMapping();
+    this.dht.direct = this.nat.type === 'none' || this.mapping !== undefined;
     if (before !== this.nat.type) {
       this.opts.log.info(`NAT: ${this.nat.type}${this.nat.publicAddr ? ` (public address ${addrKey(this.nat.publicAddr)})` : ''}`);
       for (const st of this.tracker.all()) if (st.path === 'direct') void this.applyEndpoint(st);
+    }
+  }
+
+  /**
+   * Behind a NAT, asks the gateway (UPnP IGD v2/v1, NAT-PMP) to map our UDP port, and keeps the
+   * mapping renewed; removed again on stop. Without a gateway we try again every PORTMAP_RETRY.
+   */
+  private async ensurePortMapping(): Promise<void> {
+    if (this.mapper !== undefined || this.stopping || Date.now() - this.portmapTriedAt < PORTMAP_RETRY) return;
+    this.portmapTriedAt = Date.now();
+    const log = this.opts.log;
+    const mapper = await PortMapper.discover({ timeoutMs: PORTMAP_DISCOVER_TIMEOUT, log: (l) => log.debug(`portmap: ${l}`) });
+    if (mapper === undefined) { log.debug('portmap: no UPnP IGD or NAT-PMP gateway answered'); return; }
+    if (this.stopping) { await mapper.close(); return; }
+    try {
+      this.mapping = await mapper.map({ internalPort: this.opts.listenPort, externalPort: this.opts.listenPort, protocol: 'udp', leaseSeconds: PORTMAP_LEASE_SECONDS, description: `WireHub ${this.opts.iface}` });
+      this.mapper = mapper;
+      mapper.keepMapped({
+        onRenew: (_port, r) => { this.mapping = r; },
+        onError: (e) => log.warn(`portmap: renewal failed: ${e.message}`),
+      });
+      log.info(`portmap: ${this.mapping.method} maps ${this.mapping.externalIp ?? '?'}:${this.mapping.externalPort} to our port ${this.opts.listenPort} (lease ${this.mapping.lease} s)`);
+    } catch (e) {
+      log.warn(`portmap: ${mapper.method} refused the mapping: ${e instanceof Error ? e.message : String(e)}`);
+      await mapper.close().catch(() => undefined);
     }
   }
 
@@ -367,6 +399,7 @@ export class Daemon {
       listenPort: this.opts.listenPort,
       nat: this.nat.type,
       publicAddress: this.nat.publicAddr ? addrKey(this.nat.publicAddr) : null,
+      portMapping: this.mapping ? { method: this.mapping.method, external: `${this.mapping.externalIp ?? '?'}:${this.mapping.externalPort}`, lease: this.mapping.lease } : null,
       uptime: Math.round((now - this.started) / 1000),
       dhtNodes: this.dht.table.size,
       peers,
@@ -407,6 +440,7 @@ export class Daemon {
       if (this.timer) clearInterval(this.timer);
       if (this.natTimer) clearInterval(this.natTimer);
       this.traversal?.close();
+      if (this.mapper) await this.mapper.close().catch((e: unknown) => this.opts.log.warn(`portmap: ${String(e)}`));
       this.dht.close();
       this.transport.close();
       this.pokeSocket?.close();
@@ -453,6 +487,7 @@ export interface ShowResult {
   listenPort: number;
   nat: string;
   publicAddress: string | null;
+  portMapping: { method: string; external: string; lease: number } | null;
   uptime: number;
   dhtNodes: number;
   peers: ShowPeer[];

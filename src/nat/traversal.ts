@@ -31,6 +31,8 @@ export interface TraversalHost {
   wgPort: number | undefined;
   /** A relay link for a peer is ready (or moved): point WireGuard at link.endpoint. */
   relayReady(peerHex: string, link: RelayLink): void;
+  /** Our address as a port mapping (UPnP/NAT-PMP) publishes it, to be announced in punches. */
+  announceAddr(): Addr | undefined;
   /** Relay candidates other than `exclude`: directly reachable DHT nodes we know. */
   relayCandidates(exclude: string[]): RelayRef[];
 }
@@ -127,6 +129,10 @@ export class Traversal {
   /** The other side asked (through `rendezvous`) to punch: probe its address, and be ready to relay. */
   private async notified(peerKey: Uint8Array, addr: Addr, rendezvous: RelayRef): Promise<void> {
     this.host.log.debug(`punch: ${toHex(peerKey).slice(0, 8)} asked through ${addrKey(rendezvous.addr)}; probing ${addrKey(addr)}`);
+    // With a port mapping, our observed address (from the rendezvous's view) may not be the one
+    // that takes traffic in: tell the peer the mapped one, through the same rendezvous.
+    const announce = this.host.announceAddr();
+    if (announce) void this.rpc.request(rendezvous.addr, rendezvous.key, (x) => ({ t: 'punch-req', x, k: peerKey, a: announce }));
     // Open our half of a relay session at the rendezvous, so that relaying can start at once;
     // if we already relay to this peer, follow it to this relay (it moved, or it chose this one).
     void this.rpc.request(rendezvous.addr, rendezvous.key, (x) => ({ t: 'relay-open', x, k: peerKey })).then((r) => {
@@ -156,8 +162,9 @@ export class Traversal {
    */
   async punch(peerKey: Uint8Array, rendezvous: RelayRef[], done: () => boolean): Promise<{ direct: boolean; via?: RelayRef }> {
     const asked = rendezvous.slice(0, PUNCH_RENDEZVOUS);
+    const announce = this.host.announceAddr();
     const answers = await Promise.all(asked.map(async (r) => {
-      const reply = await this.rpc.request(r.addr, r.key, (x) => ({ t: 'punch-req', x, k: peerKey }));
+      const reply = await this.rpc.request(r.addr, r.key, (x) => ({ t: 'punch-req', x, k: peerKey, ...(announce ? { a: announce } : {}) }));
       return reply?.msg.t === 'punch-ok' ? { r, target: reply.msg.e } : undefined;
     }));
     const ok = answers.find((a) => a !== undefined && a.target !== undefined);

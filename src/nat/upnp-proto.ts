@@ -101,16 +101,17 @@ export interface IgdService {
 /**
  * The WAN connection service to use from a device description fetched from `location`:
  * WANIPConnection:2 (IGD v2) first, then WANIPConnection:1, then WANPPPConnection:1 (both
- * IGD v1). Relative URLs are resolved against URLBase, or else the description's own URL.
+ * IGD v1), among the `allowed` methods. Relative URLs are resolved against URLBase, or else the description's own URL.
  * Undefined when the description has none (not a gateway) or its URL is unusable.
  */
-export function parseDescription(xml: string, location: string): IgdService | undefined {
+export function parseDescription(xml: string, location: string, allowed: readonly PortMapMethod[] = ['upnp-igd2', 'upnp-igd1']): IgdService | undefined {
   const base = xmlText(xml, 'URLBase') || location;
   const services = xmlElements(xml, 'service').map((s) => ({
     type: xmlText(s, 'serviceType') ?? '',
     control: xmlText(s, 'controlURL') ?? '',
   }));
   for (const [type, method] of [[WANIP2, 'upnp-igd2'], [WANIP1, 'upnp-igd1'], [WANPPP1, 'upnp-igd1']] as const) {
+    if (!allowed.includes(method)) continue;
     const s = services.find((x) => x.type === type && x.control);
     if (!s) continue;
     let url: URL;

@@ -36,6 +36,7 @@ export function formatShow(r: ShowResult): string {
   if (r.role === 'node') out.push(`  overlay: ${[r.ipv4, r.ipv6].filter(Boolean).join(', ')}`);
   out.push(`  listening port: ${r.listenPort}`);
   out.push(`  NAT: ${r.nat}${r.publicAddress ? ` (seen as ${r.publicAddress})` : ''}`);
+  if (r.portMapping) out.push(`  port mapping: ${r.portMapping.external} (${r.portMapping.method}, lease ${r.portMapping.lease} s)`);
   out.push(`  DHT: ${r.dhtNodes} nodes known`);
   for (const p of r.peers) {
     out.push('');
