@@ -96,30 +96,37 @@ function machineCpu(): { busy: number; steal: number; softirq: number; total: nu
   return { busy: total - idle, steal: f[7] ?? 0, softirq: f[6] ?? 0, total };
 }
 
-/** CPU seconds of every process on the machine, by pid, with its name. */
-function allProcessCpu(): Map<number, { comm: string; cpu: number }> {
-  const m = new Map<number, { comm: string; cpu: number }>();
+interface ProcCpu { comm: string; ppid: number; cpu: number }
+
+/** CPU seconds of every process on the machine, by pid, with its name and parent. */
+function allProcessCpu(): Map<number, ProcCpu> {
+  const m = new Map<number, ProcCpu>();
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      m.set(Number(d), { comm, cpu: (Number(f[11]) + Number(f[12])) / 100 });
+      m.set(Number(d), { comm, ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / 100 });
     } catch { /* gone */ }
   }
   return m;
 }
 
-/** The processes that used the most CPU between two snapshots ("comm[pid] seconds"). */
-function topConsumers(before: Map<number, { comm: string; cpu: number }>, after: Map<number, { comm: string; cpu: number }>, n: number): string {
-  return [...after.entries()]
-    .map(([pid, a]) => ({ pid, comm: a.comm, d: a.cpu - (before.get(pid)?.cpu ?? 0) }))
-    .filter((x) => x.d >= 0.05)
-    .sort((x, y) => y.d - x.d)
-    .slice(0, n)
-    .map((x) => `${x.comm}[${x.pid}] ${x.d.toFixed(2)}`)
-    .join(', ');
+interface CpuDelta { pid: number; comm: string; d: number; mine: boolean; kernel: boolean }
+
+/** Per-process CPU seconds between two snapshots, each marked as ours (this process, or in one
+ *  of the run's namespaces), a kernel thread, or someone else's. */
+function cpuDeltas(before: Map<number, ProcCpu>, after: Map<number, ProcCpu>, ourNetns: Set<number>): CpuDelta[] {
+  const out: CpuDelta[] = [];
+  for (const [pid, a] of after) {
+    const d = a.cpu - (before.get(pid)?.cpu ?? 0);
+    if (d < 0.01) continue;
+    let ino = NaN;
+    try { ino = fs.statSync(`/proc/${pid}/ns/net`).ino; } catch { /* gone */ }
+    out.push({ pid, comm: a.comm, d, mine: pid === process.pid || ourNetns.has(ino), kernel: pid === 2 || a.ppid === 2 });
+  }
+  return out.sort((x, y) => y.d - x.d);
 }
 
 class Bench {
@@ -371,6 +378,8 @@ async function main(): Promise<number> {
 
     const results: Record<Path, number[]> = { overlay: [], bare: [], veth: [] };
     const daemonLeaks: number[] = [];
+    const foreignCpu: number[] = [];
+    const ourNetns = new Set(w.net.all.map((h) => fs.statSync(`/run/netns/${h.ns}`).ino));
     // CPU seconds the path's two wireguard-go processes spent per GB iperf3 carried: on this
     // CPU-bound machine, a drift-free measure of the per-byte cost of each path.
     const cpuPerGb: Record<'overlay' | 'bare', number[]> = { overlay: [], bare: [] };
@@ -403,9 +412,13 @@ async function main(): Promise<number> {
         if (tw1.tx - tw0.tx < 0.9 * r.bytes) throw new Error(`${dev} carried ${tw1.tx - tw0.tx} bytes, less than the ${r.bytes} iperf3 sent: the traffic did not go through it`);
       }
       log(`  cpu seconds: ${cpu}; machine busy ${pct(m1.busy - m0.busy, m1.total - m0.total)} (softirq ${pct(m1.softirq - m0.softirq, m1.total - m0.total)}, steal ${pct(m1.steal - m0.steal, m1.total - m0.total)}) of ${os.cpus().length} cores`);
-      log(`  top processes (cpu s): ${topConsumers(all0, all1, 6)}`);
+      const deltas = cpuDeltas(all0, all1, ourNetns);
+      const foreign = deltas.filter((x) => !x.mine && !x.kernel).reduce((t, x) => t + x.d, 0);
+      foreignCpu.push(foreign);
+      log(`  top processes (cpu s): ${deltas.slice(0, 6).map((x) => `${x.comm}[${x.pid}]${x.mine ? '' : x.kernel ? '(kernel)' : '(not ours)'} ${x.d.toFixed(2)}`).join(', ')}; other users' processes ${foreign.toFixed(2)} s`);
     };
 
+    const runSeconds = opts.seconds * (2 * opts.runs + (opts.veth ? 1 : 0));
     for (let i = 0; i < opts.runs; i++) {
       await one('overlay', B.overlayIp!, `run ${i + 1}/${opts.runs} overlay (${A.iface} -> ${B.overlayIp})`);
       await one('bare', `${BARE_SUBNET}.2`, `run ${i + 1}/${opts.runs} bare wireguard-go (${b.bare.names[0]} -> ${BARE_SUBNET}.2)`);
@@ -420,6 +433,8 @@ async function main(): Promise<number> {
     const pairRatios = results.overlay.map((o, i) => o / results.bare[i]!);
     log(`overlay/bare of each adjacent pair: ${pairRatios.map((x) => x.toFixed(3)).join(' ')}, median ${median(pairRatios).toFixed(3)}`);
     log(`wireguard-go cpu seconds per GB carried (both ends): overlay ${cpuPerGb.overlay.map((x) => x.toFixed(1)).join(' ')} (median ${median(cpuPerGb.overlay).toFixed(1)}), bare ${cpuPerGb.bare.map((x) => x.toFixed(1)).join(' ')} (median ${median(cpuPerGb.bare).toFixed(1)})`);
+    const foreignTotal = foreignCpu.reduce((t, x) => t + x, 0);
+    if (foreignTotal > 0.05 * runSeconds) log(`warning: other processes on this machine used ${foreignTotal.toFixed(1)} CPU seconds during the ${runSeconds} s of measurement: results are noisier than usual`);
     log(`datagrams through the daemons' socket during the overlay runs: ${daemonLeaks.join(', ')} (DHT/keepalive traffic only if small)`);
     log(`bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const result = {
