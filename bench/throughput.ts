@@ -16,7 +16,13 @@
 //    (nftables counters in a table of ours, `whbench`, in A and B), the wh WireGuard port's
 //    datagrams, the WireGuard transfer counters of the interfaces, and the CPU time of the wh
 //    daemons (Node) and of each wireguard-go, so that one can see that no WireGuard packet
-//    goes through Node and where the CPU went.
+//    goes through Node and where the CPU went. It also prints the overlay/bare ratio of each
+//    adjacent pair, wireguard-go's CPU seconds per GB on each path (the per-byte cost, which
+//    noise barely moves), and the CPU that other users' processes took meanwhile.
+//
+// Noise: on a 2-core machine wireguard-go is the bottleneck and throughput swings 10-20 % from
+// run to run; two identical bare pairs compared this way (an A/A test) differed by 4-19 %
+// when other work ran on the machine. Use more `--runs` on a quiet machine to resolve a few %.
 //
 // Progress goes to stderr; the LAST line of stdout is one JSON object:
 //   {"overlay_mbps","bare_wireguard_mbps","ratio","veth_mbps","seconds","runs","target_ratio"}
@@ -134,7 +140,7 @@ class Bench {
   private readonly servers: Partial<Record<Path, ChildProcess>> = {};
 
   constructor(readonly w: WhNet, readonly A: WhNode, readonly B: WhNode) {
-    const r = randomBytes(8).toString('hex').replace(/[^a-z0-9]/g, '').slice(0, 4).padEnd(4, 'x');
+    const r = randomBytes(2).toString('hex');
     this.bare = { names: [`whbare${r}a`, `whbare${r}b`] };
   }
 

@@ -10,6 +10,7 @@ import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret, keyToBase64 } from '../../src/crypto/keys.js';
 import type { ShowResult } from '../../src/daemon/daemon.js';
 import { Micronet, type Host, type NatType, type UpnpMode } from '../micronet/index.js';
+import { interfaceNameForKey } from '../../src/wg/index.js';
 
 export const WH = fileURLToPath(new URL('../../../bin/wh.js', import.meta.url));
 
@@ -87,22 +88,24 @@ export class WhNet {
   async up(name: string, timeoutMs = 15_000): Promise<WhNode> {
     const n = this.nodes.get(name)!;
     const config = n.role === 'boot' ? this.bootConfigFile : this.configFile;
+    // A socket left by a killed daemon of this node would look like readiness.
+    if (n.iface && (n.daemon === undefined || n.daemon.exitCode !== null || n.daemon.signalCode !== null)) {
+      fs.rmSync(`/var/run/wirehub/${n.iface}.sock`, { force: true });
+    }
     n.daemon = this.net.spawn(n.host, process.execPath, [WH, 'up', config, 'private-key', n.keyFile, '--foreground'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     n.daemon.stderr?.on('data', (d: Buffer) => {
       if (stderr.length < 100_000) stderr += d.toString();
       if (n.log.length < 1_000_000) n.log += d.toString();
     });
+    // Ready when its control socket exists (the daemon creates it once everything is up).
+    n.iface = interfaceNameForKey(n.publicKey);
+    const sock = `/var/run/wirehub/${n.iface}.sock`;
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
       if (n.daemon.exitCode !== null) throw new Error(`wh up ${name} exited ${n.daemon.exitCode}: ${stderr}`);
-      const r = await this.wh(n, ['show', '--json']);
-      if (r.code === 0) {
-        const list = JSON.parse(r.stdout) as ShowResult[];
-        const mine = list.find((s) => s.publicKey === n.publicKey);
-        if (mine) { n.iface = mine.interface; return n; }
-      }
-      await new Promise((res) => setTimeout(res, 100));
+      if (fs.existsSync(sock)) return n;
+      await new Promise((res) => setTimeout(res, 20));
     }
     throw new Error(`wh up ${name}: not ready within ${timeoutMs} ms: ${stderr}`);
   }
