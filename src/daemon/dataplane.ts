@@ -1,35 +1,16 @@
 // What the daemon needs from WireGuard and from the firewall, as interfaces, so that the daemon
 // logic can run against fakes in unit tests. src/daemon/system.ts binds them to src/wg and
-// src/firewall.
-export interface WgPeerConfig {
-  publicKey: string; // base64
-  endpoint?: string; // host:port or [v6]:port
-  allowedIps: string[];
-  keepalive?: number;
-}
+// src/firewall. The peer and dump shapes are src/wg's own.
+import type { WgDump, WgPeerConfig } from '../wg/types.js';
 
-export interface WgPeerDump {
-  publicKey: string;
-  endpoint?: string;
-  allowedIps: string[];
-  latestHandshake: number; // unix seconds, 0 = never
-  rxBytes: number;
-  txBytes: number;
-  keepalive: number;
-}
-
-export interface WgDumpLike {
-  publicKey: string;
-  listenPort: number;
-  peers: WgPeerDump[];
-}
+export type { WgDump, WgPeerConfig, WgPeerDump } from '../wg/types.js';
 
 export interface DataPlane {
   readonly name: string;
   readonly backend: string;
   setPeer(p: WgPeerConfig): Promise<void>;
   removePeer(publicKey: string): Promise<void>;
-  dump(): Promise<WgDumpLike>;
+  dump(): Promise<WgDump>;
   destroy(): Promise<void>;
 }
 
