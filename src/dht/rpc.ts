@@ -4,8 +4,8 @@
 // Never throws on input from the network.
 import type { SecureChannel } from '../proto/channel.js';
 import type { Addr } from '../proto/addr.js';
-import { decodeBody, encodeBody, isResponse, type Message } from '../proto/messages.js';
-import { HEADER_BYTES, TAG_BYTES } from '../proto/packet.js';
+import { decodeBody, decodeRelayBody, encodeBody, encodeRelayBody, isRelayMessage, isResponse, type Message } from '../proto/messages.js';
+import { HEADER_BYTES, KIND_RELAY, KIND_SEALED, TAG_BYTES, type FrameKind } from '../proto/packet.js';
 import type { Transport } from '../net/transport.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
@@ -108,6 +108,10 @@ export class Rpc {
   /** Sends an answer or a one-way message; returns the datagram's size, 0 when not sent.
    *  `maxSize` caps the datagram (anti-amplification). */
   send(to: Addr, key: Uint8Array, msg: Message, maxSize?: number): number {
+    if (isRelayMessage(msg)) {
+      const relayBody = encodeRelayBody(msg);
+      return this.sendSealed(to, key, relayBody, KIND_RELAY) ? relayBody.length + SEAL_OVERHEAD : 0;
+    }
     const body = encodeBody(msg);
     if (maxSize !== undefined && body.length + SEAL_OVERHEAD > maxSize) {
       this.counters.add('drop-out:amplification');
@@ -139,10 +143,10 @@ export class Rpc {
     return this.pending.size;
   }
 
-  private sendSealed(to: Addr, key: Uint8Array, body: Uint8Array): boolean {
+  private sendSealed(to: Addr, key: Uint8Array, body: Uint8Array, kind: FrameKind = KIND_SEALED): boolean {
     let packet: Uint8Array;
     try {
-      packet = this.channel.seal(key, body);
+      packet = this.channel.seal(key, body, kind);
     } catch {
       this.counters.add('drop-out:bad-key');
       return false;
@@ -167,8 +171,10 @@ export class Rpc {
     if (!this.exempt.has(from.host) && !(this.isExempt?.(from.host) ?? false) && !this.packetLimiter.take(from.host, this.clock.now())) return this.drop('rate-limited');
     const opened = this.channel.open(data);
     if (!opened.ok) return this.drop(opened.reason);
-    const decoded = decodeBody(opened.body);
+    const decoded = opened.kind === KIND_RELAY ? decodeRelayBody(opened.body) : decodeBody(opened.body);
     if (!decoded.ok) return this.drop(decoded.reason);
+    // Relay data only ever travels in kind-2 frames, and kind-2 frames carry nothing else.
+    if (isRelayMessage(decoded.msg) !== (opened.kind === KIND_RELAY)) return this.drop('body');
     const msg = decoded.msg;
     const incoming: Incoming = { msg, sender: opened.sender, senderHex: opened.senderHex, from, size: data.length };
     if (isResponse(msg.t)) {

@@ -13,13 +13,13 @@
 import type { Sodium } from '../crypto/sodium.js';
 import { workbit as computeWorkbit } from '../crypto/workbit.js';
 import { MAX_PEER_STATES } from '../params.js';
-import { HEADER_BYTES, MAX_BODY, nonceFor, parseHeader, TAG_BYTES, writeHeader, type FrameReject } from './packet.js';
+import { HEADER_BYTES, KIND_SEALED, MAX_BODY, nonceFor, parseHeader, TAG_BYTES, writeHeader, type FrameKind, type FrameReject } from './packet.js';
 import { ReplayWindow } from './replay.js';
 
 export type OpenReject = FrameReject | 'workbit' | 'self' | 'replay' | 'bad-key' | 'auth';
 
 export type OpenResult =
-  | { ok: true; sender: Uint8Array; senderHex: string; body: Uint8Array }
+  | { ok: true; kind: FrameKind; sender: Uint8Array; senderHex: string; body: Uint8Array }
   | { ok: false; reason: OpenReject };
 
 interface PeerState {
@@ -70,13 +70,13 @@ export class SecureChannel {
   }
 
   /** Seals a body for `peer`. Throws only on programming errors (oversized body, bad key). */
-  seal(peer: Uint8Array, body: Uint8Array): Uint8Array {
+  seal(peer: Uint8Array, body: Uint8Array, kind: FrameKind = KIND_SEALED): Uint8Array {
     if (body.length > MAX_BODY) throw new Error(`body of ${body.length} bytes exceeds ${MAX_BODY}`);
     const state = this.state(peer, Buffer.from(peer).toString('hex'));
     if (state === undefined) throw new Error('cannot derive a key with this peer key');
     const counter = this.counter++;
     const out = new Uint8Array(HEADER_BYTES + body.length + TAG_BYTES);
-    writeHeader(out, this.publicKey, this.epoch, counter);
+    writeHeader(out, this.publicKey, this.epoch, counter, kind);
     const header = out.subarray(0, HEADER_BYTES);
     const ct = this.sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(body, header, null, nonceFor(this.epoch, counter), state.tx);
     out.set(ct, HEADER_BYTES);
@@ -106,7 +106,7 @@ export class SecureChannel {
     if (!state.window.check(h.epoch, h.counter)) return { ok: false, reason: 'replay' };
     state.window.accept(h.epoch, h.counter);
     this.remember(senderHex, state); // (re)insert at the back: Map order is our LRU order
-    return { ok: true, sender: new Uint8Array(h.sender), senderHex, body };
+    return { ok: true, kind: h.kind, sender: new Uint8Array(h.sender), senderHex, body };
   }
 
   /** Number of peers with cached keys. */

@@ -228,3 +228,44 @@ export function isRequest(t: MessageType): boolean {
 export function isResponse(t: MessageType): boolean {
   return t === 'pong' || t === 'nodes' || t === 'punch-ok' || t === 'punch-ack' || t === 'relay-ok' || t === 'alias-ok' || t === 'ack' || t === 'error';
 }
+
+// ---- relay data: the binary body of frame kind 2 -------------------------------------------------
+// `relay` and `relayed` carry WireGuard datagrams, many thousands per second through a relay, so
+// they skip bencode (measured: encode + decode of a 726-byte fragment cost 30 µs of the 48 µs a
+// relay spent per fragment). Byte by byte:
+//   0   1   type: 1 = relay (to the relay: forward to `key`), 2 = relayed (from the relay: `key` sent it)
+//   1   32  key
+//   33  4   packet id g, unsigned big-endian (fragments of one datagram share it)
+//   37  1   fragment index i (0 .. c-1)
+//   38  1   fragment count c (1 .. MAX_FRAGMENTS; 1 = a whole datagram)
+//   39  n   data, 1 .. MAX_RELAY_DATA bytes
+export const RELAY_HEADER_BYTES = 39;
+const RELAY_TYPE = 1, RELAYED_TYPE = 2;
+
+export type RelayMessage = Extract<Message, { t: 'relay' | 'relayed' }>;
+
+export function isRelayMessage(m: Message): m is RelayMessage {
+  return m.t === 'relay' || m.t === 'relayed';
+}
+
+export function encodeRelayBody(m: RelayMessage): Uint8Array {
+  const out = new Uint8Array(RELAY_HEADER_BYTES + m.d.length);
+  out[0] = m.t === 'relay' ? RELAY_TYPE : RELAYED_TYPE;
+  out.set(m.k, 1);
+  new DataView(out.buffer).setUint32(33, m.g ?? 0);
+  out[37] = m.i ?? 0;
+  out[38] = m.c ?? 1;
+  out.set(m.d, RELAY_HEADER_BYTES);
+  return out;
+}
+
+/** Never throws. A whole datagram (c = 1) decodes without g/i/c, as from a bencoded body. */
+export function decodeRelayBody(b: Uint8Array): DecodeResult {
+  if (b.length <= RELAY_HEADER_BYTES || b.length > RELAY_HEADER_BYTES + MAX_RELAY_DATA) return { ok: false, reason: 'body' };
+  const type = b[0], i = b[37]!, c = b[38]!;
+  if ((type !== RELAY_TYPE && type !== RELAYED_TYPE) || c < 1 || c > MAX_FRAGMENTS || i >= c) return { ok: false, reason: 'body' };
+  const t = type === RELAY_TYPE ? 'relay' : 'relayed';
+  const k = b.slice(1, 33), d = b.subarray(RELAY_HEADER_BYTES);
+  if (c === 1) return { ok: true, msg: { t, k, d } };
+  return { ok: true, msg: { t, k, d, g: new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(33), i, c } };
+}

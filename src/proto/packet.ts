@@ -5,7 +5,8 @@
 //                daemon packet is never taken for WireGuard's and the shared port can steer
 //                on this byte alone (nftables matches @th,64,8 == 0xf7)
 //   1      1     frame version, 1
-//   2      1     kind: 1 = sealed message (the only kind of version 1)
+//   2      1     kind: 1 = sealed message (bencoded body), 2 = sealed relay data (binary body,
+//                see messages.ts "relay data"); the AEAD covers the kind (it is in the header)
 //   3      1     reserved, 0 (a nonzero value is rejected: it is for a future version)
 //   4      32    sender's static public key (Curve25519, as WireGuard's)
 //   36     8     epoch, unsigned big-endian: fixed while the sender runs, larger after a restart
@@ -19,12 +20,15 @@ import { MAX_PACKET } from '../params.js';
 export const MAGIC = 0xf7;
 export const FRAME_VERSION = 1;
 export const KIND_SEALED = 1;
+export const KIND_RELAY = 2;
+export type FrameKind = typeof KIND_SEALED | typeof KIND_RELAY;
 export const HEADER_BYTES = 52;
 export const TAG_BYTES = 16;
 export const MIN_PACKET = HEADER_BYTES + TAG_BYTES + 2; // smallest body: "de"
 export const MAX_BODY = MAX_PACKET - HEADER_BYTES - TAG_BYTES;
 
 export interface Header {
+  kind: FrameKind;
   sender: Uint8Array;
   epoch: bigint;
   counter: bigint;
@@ -38,16 +42,16 @@ export function parseHeader(p: Uint8Array): Header | FrameReject {
   if (p.length < 1 || p[0] !== MAGIC) return 'magic';
   if (p.length < MIN_PACKET) return 'short';
   if (p[1] !== FRAME_VERSION) return 'frame-version';
-  if (p[2] !== KIND_SEALED) return 'kind';
+  if (p[2] !== KIND_SEALED && p[2] !== KIND_RELAY) return 'kind';
   if (p[3] !== 0) return 'reserved';
   const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
-  return { sender: p.subarray(4, 36), epoch: dv.getBigUint64(36), counter: dv.getBigUint64(44) };
+  return { kind: p[2] as FrameKind, sender: p.subarray(4, 36), epoch: dv.getBigUint64(36), counter: dv.getBigUint64(44) };
 }
 
-export function writeHeader(out: Uint8Array, sender: Uint8Array, epoch: bigint, counter: bigint): void {
+export function writeHeader(out: Uint8Array, sender: Uint8Array, epoch: bigint, counter: bigint, kind: FrameKind = KIND_SEALED): void {
   out[0] = MAGIC;
   out[1] = FRAME_VERSION;
-  out[2] = KIND_SEALED;
+  out[2] = kind;
   out[3] = 0;
   out.set(sender, 4);
   const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);

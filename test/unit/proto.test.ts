@@ -8,7 +8,7 @@ import { generateSecret } from '../../src/crypto/keys.js';
 import { workbit } from '../../src/crypto/workbit.js';
 import { SecureChannel } from '../../src/proto/channel.js';
 import { ReplayWindow } from '../../src/proto/replay.js';
-import { decodeBody, encodeBody, type Message } from '../../src/proto/messages.js';
+import { decodeBody, decodeRelayBody, encodeBody, encodeRelayBody, MAX_RELAY_DATA, type Message } from '../../src/proto/messages.js';
 import { HEADER_BYTES, looksLikeWireGuard, MAGIC } from '../../src/proto/packet.js';
 import { decodeCompactAddr, encodeCompactAddr } from '../../src/proto/addr.js';
 import { MAX_PACKET, REPLAY_WINDOW } from '../../src/params.js';
@@ -212,4 +212,40 @@ test('fast-check: decodeBody and open never throw on arbitrary bytes', () => {
     p[0] = MAGIC; p[1] = 1; p[2] = 1; p[3] = 0;
     return b.open(p).ok === false;
   }), { numRuns: 5000, seed: 43 });
+});
+
+test('relay data (frame kind 2): binary bodies round-trip; malformed ones are rejected, never thrown', () => {
+  const k = new Uint8Array(32).fill(7);
+  for (const m of [
+    { t: 'relay', k, d: new Uint8Array(100).fill(1) },
+    { t: 'relayed', k, d: new Uint8Array(MAX_RELAY_DATA).fill(2), g: 0xfffffffe, i: 1, c: 2 },
+  ] as Message[]) {
+    const r = decodeRelayBody(encodeRelayBody(m as Extract<Message, { t: 'relay' | 'relayed' }>));
+    assert.ok(r.ok);
+    assert.deepEqual(r.msg, m);
+  }
+  const good = encodeRelayBody({ t: 'relay', k, d: new Uint8Array(10), g: 1, i: 0, c: 2 });
+  const bad = (f: (b: Uint8Array) => void) => { const b = new Uint8Array(good); f(b); return decodeRelayBody(b).ok; };
+  assert.equal(bad((b) => { b[0] = 3; }), false, 'type');
+  assert.equal(bad((b) => { b[37] = 2; }), false, 'index >= count');
+  assert.equal(bad((b) => { b[38] = 0; }), false, 'count 0');
+  assert.equal(bad((b) => { b[38] = 9; }), false, 'count too large');
+  assert.equal(decodeRelayBody(good.subarray(0, 39)).ok, false, 'no data');
+  assert.equal(decodeRelayBody(new Uint8Array(39 + MAX_RELAY_DATA + 1)).ok, false, 'too much data');
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 1500 }), (data) => { decodeRelayBody(data); return true; }), { numRuns: 5000, seed: 44 });
+});
+
+test('a kind-2 frame must carry relay data, and relay data must travel in kind-2 frames', () => {
+  const { a, b } = pair();
+  const clock = new VirtualClock();
+  const transport: Transport = { send() {}, setReceiver() {}, close() {} };
+  const seen: string[] = [];
+  const rpc = new Rpc(b, transport, clock, (n) => new Uint8Array(n), { onRequest: (r) => seen.push(r.msg.t), onOneWay: (m) => seen.push(m.msg.t) });
+  const from = { host: '192.0.2.1', port: 1 };
+  const relay = encodeRelayBody({ t: 'relay', k: a.publicKey, d: new Uint8Array(5) });
+  rpc.receive(a.seal(b.publicKey, relay, 2), from);
+  rpc.receive(a.seal(b.publicKey, encodeBody({ t: 'ping', x }), 2), from);
+  rpc.receive(a.seal(b.publicKey, encodeBody({ t: 'relay', k: a.publicKey, d: new Uint8Array(5) })), from);
+  assert.deepEqual(seen, ['relay']);
+  assert.equal(rpc.counters.get('drop:body'), 2);
 });
