@@ -153,6 +153,7 @@ export class Daemon {
         canRelay: () => publicNode || d.nat.type === 'none',
         relayReady: (hex, link) => void d.relayReady(hex, link),
         relayCandidates: (exclude) => d.relayCandidates(exclude),
+        isRendezvous: (hex) => d.relayCandidates([]).some((r) => r.hex === hex),
         announceAddr: () => (d.mapping?.externalIp ? { host: d.mapping.externalIp, port: d.mapping.externalPort } : undefined),
       });
       undo.push(async () => d.traversal.close());

@@ -33,6 +33,9 @@ export interface TraversalHost {
   relayReady(peerHex: string, link: RelayLink): void;
   /** Our address as a port mapping (UPnP/NAT-PMP) publishes it, to be announced in punches. */
   announceAddr(): Addr | undefined;
+  /** Whether a node may coordinate punches and relay for us: a boot node, or a directly
+   *  reachable node verified in our table. Anyone else's punch-notify or relayed is ignored. */
+  isRendezvous(hex: string): boolean;
   /** Relay candidates other than `exclude`: directly reachable DHT nodes we know. */
   relayCandidates(exclude: string[]): RelayRef[];
 }
@@ -83,7 +86,8 @@ export class Traversal {
       }
       case 'punch-notify': {
         const sent = reply({ t: 'ack', x: m.x });
-        if (this.host.isTrusted(toHex(m.k))) void this.notified(m.k, m.a, { key: req.sender, hex: req.senderHex, addr: req.from });
+        if (!this.host.isRendezvous(req.senderHex)) this.host.dht.counters.add('punch-notify-refused');
+        else if (this.host.isTrusted(toHex(m.k))) void this.notified(m.k, m.a, { key: req.sender, hex: req.senderHex, addr: req.from });
         return sent;
       }
       case 'relay-open': {
@@ -115,9 +119,11 @@ export class Traversal {
       const frag = { d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) };
       if (link !== undefined) {
         link.deliver(frag, inc.senderHex);
-      } else {
+      } else if (this.host.isRendezvous(inc.senderHex)) {
         // The peer relays to us before we chose to: follow it through the same relay.
         void this.openLink(m.k, { key: inc.sender, hex: inc.senderHex, addr: inc.from }, false).then((l) => l?.deliver(frag, inc.senderHex));
+      } else {
+        this.host.dht.counters.add('relayed-refused');
       }
       return true;
     }
