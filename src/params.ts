@@ -95,6 +95,9 @@ export const UP_READY_TIMEOUT = 20_000;
  *  A NATed node's pings also keep its NAT mappings to those nodes (the rendezvous) open: Linux
  *  conntrack forgets an idle UDP flow after 30 s (120 s once replied), so this stays below 30 s. */
 export const NAT_CHECK_INTERVAL = 20_000;
+/** How often the daemon compares the host's local addresses with the last ones it saw; a
+ *  change triggers a NAT check at once. */
+export const ADDRESS_CHECK_INTERVAL = 2000;
 /** Nodes asked per NAT check. */
 export const NAT_CHECK_NODES = 4;
 /** WireGuard persistent keepalive towards every peer while this node is behind a NAT (s),

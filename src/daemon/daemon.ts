@@ -11,7 +11,7 @@ import { DhtNode, type BootNode } from '../dht/node.js';
 import { toHex } from '../dht/id.js';
 import { UdpTransport } from '../net/udp.js';
 import { addrKey, type Addr } from '../proto/addr.js';
-import { NAT_CHECK_INTERVAL, NAT_CHECK_NODES, NAT_KEEPALIVE_SECONDS, PEER_TICK, PORTMAP_DISCOVER_TIMEOUT, PORTMAP_LEASE_SECONDS, PORTMAP_RETRY } from '../params.js';
+import { ADDRESS_CHECK_INTERVAL, NAT_CHECK_INTERVAL, NAT_CHECK_NODES, NAT_KEEPALIVE_SECONDS, PEER_TICK, PORTMAP_DISCOVER_TIMEOUT, PORTMAP_LEASE_SECONDS, PORTMAP_RETRY } from '../params.js';
 import os from 'node:os';
 import { classifyNat, type NatSample, type NatVerdict } from '../nat/classify.js';
 import { Traversal } from '../nat/traversal.js';
@@ -42,6 +42,11 @@ export interface DaemonOptions {
 }
 
 export class DaemonError extends Error {}
+
+/** This host's IP addresses, sorted (what NAT detection compares observed addresses with). */
+function localAddresses(): string[] {
+  return Object.values(os.networkInterfaces()).flat().filter((i) => i !== undefined).map((i) => i!.address).sort();
+}
 
 /** UDP discard port: where handshake-triggering datagrams go (the peer ignores them). */
 const DISCARD_PORT = 9;
@@ -93,6 +98,8 @@ export class Daemon {
   /** The gateway's port mapping of our UDP port (UPnP IGD / NAT-PMP), when we have one. */
   mapping: MapResult | undefined;
   private portmapTriedAt = -Infinity;
+  private ticks = 0;
+  private addressSig: string | undefined;
   onStopped: (() => void) | undefined;
 
   private constructor(
@@ -217,7 +224,7 @@ export class Daemon {
     const replies = await Promise.all(targets.map((t) => this.dht.ping(t.key, t.addr)));
     const samples: NatSample[] = [];
     for (const r of replies) if (r !== undefined && r.msg.t === 'pong') samples.push({ responder: r.from, observed: r.msg.a });
-    const localIps = Object.values(os.networkInterfaces()).flat().filter((i) => i !== undefined).map((i) => i!.address);
+    const localIps = localAddresses();
     const before = this.nat.type;
     this.nat = classifyNat(samples, { localIps, localPort: this.opts.listenPort, attempted: targets.length });
     if (this.nat.type !== 'none' && this.nat.type !== 'blocked') await this.ensurePortMapping();
@@ -282,6 +289,15 @@ export class Daemon {
 
   private tick(): void {
     if (this.stopping) return;
+    // A new local address (another network, a DHCP renewal) means a new NAT situation: re-check now.
+    if (++this.ticks % Math.max(1, Math.round(ADDRESS_CHECK_INTERVAL / PEER_TICK)) === 0) {
+      const sig = localAddresses().join(',');
+      if (this.addressSig !== undefined && sig !== this.addressSig) {
+        this.opts.log.info(`local addresses changed (${sig}); re-checking the NAT`);
+        void this.checkNat();
+      }
+      this.addressSig = sig;
+    }
     for (const st of this.tracker.due(Date.now())) void this.visit(st);
   }
 
