@@ -193,7 +193,13 @@ export class Traversal {
     }
     const again = this.links.get(peerHex);
     if (again) return again;
-    const link = await RelayLink.open(this.rpc, peerKey, peerHex, relay, this.host.wgPort);
+    let link: RelayLink;
+    try {
+      link = await RelayLink.open(this.rpc, peerKey, peerHex, relay, this.host.wgPort);
+    } catch (e) {
+      this.host.log.error(`relay: cannot open a loopback socket for ${peerHex.slice(0, 8)}: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    }
     this.links.set(peerHex, link);
     this.host.log.info(`relay: ${peerHex.slice(0, 8)} via ${addrKey(relay.addr)}`);
     this.host.relayReady(peerHex, link);

@@ -133,6 +133,8 @@ async function runForeground(args: UpArgs, v: Validated, logFile: string | undef
     throw new CliError(e instanceof DaemonError ? msg : `cannot start ${v.iface}: ${msg}`);
   }
   const stopped = new Promise<void>((resolve) => { daemon.onStopped = resolve; });
+  // A bug in some background task must cost that task, not the node: log it and go on.
+  process.on('unhandledRejection', (e) => log.error(`unexpected: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
   const onSignal = (): void => void daemon.stop();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
