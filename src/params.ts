@@ -106,6 +106,8 @@ export const NAT_KEEPALIVE_SECONDS = 20;
 /** Hole punching: probes (pings) sent to the other side's public address, and their period. */
 export const PUNCH_PROBES = 25;
 export const PUNCH_PROBE_INTERVAL = 80;
+/** A node answers punch-notify about one peer with probes at most once per this interval. */
+export const NOTIFY_MIN_INTERVAL = 2000;
 /** Rendezvous nodes asked at once to coordinate a punch. */
 export const PUNCH_RENDEZVOUS = 2;
 /** Relayed peers are retried for a direct path with this back-off (jittered ±50 %), forever. */

@@ -161,6 +161,7 @@ export class Daemon {
         relayReady: (hex, link) => void d.relayReady(hex, link),
         relayCandidates: (exclude) => d.relayCandidates(exclude),
         isRendezvous: (hex) => d.relayCandidates([]).some((r) => r.hex === hex),
+        isDirect: (hex) => d.tracker.get(hex)?.path === 'direct',
         announceAddr: () => (d.mapping?.externalIp ? { host: d.mapping.externalIp, port: d.mapping.externalPort } : undefined),
       });
       undo.push(async () => d.traversal.close());
@@ -249,6 +250,7 @@ export class Daemon {
     try {
       this.mapping = await mapper.map({ internalPort: this.opts.listenPort, externalPort: this.opts.listenPort, protocol: 'udp', leaseSeconds: PORTMAP_LEASE_SECONDS, description: `WireHub ${this.opts.iface}` });
       this.mapper = mapper;
+      if (this.stopping) { await mapper.close().catch(() => undefined); return; }
       mapper.keepMapped({
         onRenew: (_port, r) => { this.mapping = r; },
         onError: (e) => log.warn(`portmap: renewal failed: ${e.message}`),
@@ -268,8 +270,8 @@ export class Daemon {
   /** A relay link for a peer is ready, or moved: WireGuard talks to its loopback endpoint. */
   private async relayReady(hex: string, link: RelayLink): Promise<void> {
     const st = this.tracker.get(hex);
-    if (st === undefined || this.wg === undefined || this.stopping) return;
-    if (st.path === 'direct') return; // a direct path won meanwhile
+    if (st === undefined || this.wg === undefined || this.stopping) { this.traversal.closeLink(hex); return; }
+    if (st.path === 'direct') { this.traversal.closeLink(hex); return; } // a direct path won meanwhile
     this.tracker.relayed(hex, keyToBase64(link.relay.key), link.relay.addr, Date.now());
     this.opts.log.info(`peer ${st.peer.hostname ?? st.peer.keyB64}: ${describePath(st)}`);
     await this.wg.setPeer({ publicKey: st.peer.keyB64, endpoint: link.endpoint, allowedIps: allowedIpsOf(st.peer), keepalive: NAT_KEEPALIVE_SECONDS })
@@ -436,11 +438,15 @@ export class Daemon {
     if (next.workbit !== this.config.workbit || next.namespace !== this.config.namespace) throw new DaemonError(`${next.file}: workbit or namespace changed; use wh down and wh up`);
     const diff = this.tracker.setPeers(trustedPeersOf(next, this.publicB64), Date.now());
     if (this.wg) {
-      for (const p of diff.removed) await this.wg.removePeer(p.keyB64);
+      for (const p of diff.removed) {
+        this.traversal.closeLink(toHex(p.key));
+        await this.wg.removePeer(p.keyB64);
+      }
       for (const p of diff.added) await this.wg.setPeer({ publicKey: p.keyB64, allowedIps: allowedIpsOf(p), ...(p.endpoint ? { endpoint: addrKey(p.endpoint) } : {}) });
       for (const { after } of diff.changed) {
-        const st = this.tracker.get(toHex(after.key));
-        await this.wg.setPeer({ publicKey: after.keyB64, allowedIps: allowedIpsOf(after), ...(st?.endpoint ? { endpoint: addrKey(st.endpoint) } : {}) });
+        // Only the allowed IPs change: the endpoint (direct, or a relay link's loopback) stays.
+        const relayed = this.tracker.get(toHex(after.key))?.path === 'relay';
+        await this.wg.setPeer({ publicKey: after.keyB64, allowedIps: allowedIpsOf(after), keepalive: relayed ? NAT_KEEPALIVE_SECONDS : this.keepalive() });
       }
     }
     this.config = next;

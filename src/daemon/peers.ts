@@ -112,7 +112,7 @@ export class PeerTracker {
     if (rtt !== undefined) st.rtt = rtt;
     st.failures = 0;
     st.checkFailures = 0;
-    st.busy = false;
+    // `busy` stays as it is: a visit in progress releases the peer itself when it ends.
     st.nextAt = now + PEER_RECHECK;
     return changed;
   }
@@ -138,7 +138,6 @@ export class PeerTracker {
     st.path = 'relay';
     st.relayKey = relayKey;
     st.relayAddr = relayAddr;
-    st.busy = false;
     st.failures = 0;
     st.nextAt = now + jitter(DIRECT_RETRY_MIN, random);
   }

@@ -14,7 +14,7 @@ import { ERR_BUSY, ERR_REFUSED, ERR_UNKNOWN, type Message } from '../proto/messa
 import { RateLimiter } from '../util/ratelimit.js';
 import type { Logger } from '../util/log.js';
 import {
-  PUNCH_PROBE_INTERVAL, PUNCH_PROBES, PUNCH_RENDEZVOUS, RATE_LIMIT_SOURCES, RELAY_GLOBAL_PPS, RELAY_RENEW,
+  NOTIFY_MIN_INTERVAL, PUNCH_PROBE_INTERVAL, PUNCH_PROBES, PUNCH_RENDEZVOUS, RATE_LIMIT_SOURCES, RELAY_GLOBAL_PPS, RELAY_RENEW,
   RELAY_SESSION_PPS, RELAY_SESSION_SECONDS,
 } from '../params.js';
 import { RelaySessions } from '../relay/sessions.js';
@@ -33,6 +33,8 @@ export interface TraversalHost {
   relayReady(peerHex: string, link: RelayLink): void;
   /** Our address as a port mapping (UPnP/NAT-PMP) publishes it, to be announced in punches. */
   announceAddr(): Addr | undefined;
+  /** Whether we reach this trusted peer directly now. */
+  isDirect(hex: string): boolean;
   /** Whether a node may coordinate punches and relay for us: a boot node, or a directly
    *  reachable node verified in our table. Anyone else's punch-notify or relayed is ignored. */
   isRendezvous(hex: string): boolean;
@@ -50,6 +52,8 @@ export class Traversal {
   private readonly sessionRelay = new RateLimiter(RELAY_SESSION_PPS, RELAY_SESSION_PPS, 1024);
   private renewTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Last punch-notify acted on, per peer (bounded by the number of trusted peers). */
+  private readonly lastNotified = new Map<string, number>();
 
   constructor(private readonly host: TraversalHost) {
     host.dht.rpc.isExempt = (ip) => this.sessions.isMemberIp(ip, Date.now());
@@ -104,6 +108,7 @@ export class Traversal {
     const m = inc.msg;
     const now = Date.now();
     if (m.t === 'relay') {
+      if (!this.host.canRelay()) { this.host.dht.counters.add('relay-refused'); return true; }
       const toHexKey = toHex(m.k);
       const to = this.sessions.route(inc.senderHex, toHexKey, now);
       if (to === undefined) { this.host.dht.counters.add('relay-no-session'); return true; }
@@ -119,6 +124,11 @@ export class Traversal {
       const frag = { d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) };
       if (link !== undefined) {
         link.deliver(frag, inc.senderHex);
+      } else if (this.host.isDirect(peerHex)) {
+        // We reach this peer directly: its relayed packets are late, or it has not switched
+        // yet (it will, as our direct probes reach it). Following it back would pull
+        // WireGuard's endpoint onto the relay again.
+        this.host.dht.counters.add('relayed-late');
       } else if (this.host.isRendezvous(inc.senderHex)) {
         // The peer relays to us before we chose to: follow it through the same relay.
         void this.openLink(m.k, { key: inc.sender, hex: inc.senderHex, addr: inc.from }, false).then((l) => l?.deliver(frag, inc.senderHex));
@@ -134,6 +144,11 @@ export class Traversal {
 
   /** The other side asked (through `rendezvous`) to punch: probe its address, and be ready to relay. */
   private async notified(peerKey: Uint8Array, addr: Addr, rendezvous: RelayRef): Promise<void> {
+    // At most one burst of probes per peer per NOTIFY_MIN_INTERVAL, whoever asks.
+    const peerHex = toHex(peerKey);
+    const last = this.lastNotified.get(peerHex) ?? -Infinity;
+    if (Date.now() - last < NOTIFY_MIN_INTERVAL) { this.host.dht.counters.add('punch-notify-throttled'); return; }
+    this.lastNotified.set(peerHex, Date.now());
     this.host.log.debug(`punch: ${toHex(peerKey).slice(0, 8)} asked through ${addrKey(rendezvous.addr)}; probing ${addrKey(addr)}`);
     // With a port mapping, our observed address (from the rendezvous's view) may not be the one
     // that takes traffic in: tell the peer the mapped one, through the same rendezvous.
@@ -143,7 +158,9 @@ export class Traversal {
     // if we already relay to this peer, follow it to this relay (it moved, or it chose this one).
     void this.rpc.request(rendezvous.addr, rendezvous.key, (x) => ({ t: 'relay-open', x, k: peerKey })).then((r) => {
       const link = this.links.get(toHex(peerKey));
-      if (r?.msg.t === 'relay-ok' && link !== undefined && link.relay.hex !== rendezvous.hex) {
+      // Follow the peer to another relay only when ours has not confirmed our session lately
+      // (it died, or is dying): a rendezvous cannot pull a working relay link to itself.
+      if (r?.msg.t === 'relay-ok' && link !== undefined && link.relay.hex !== rendezvous.hex && Date.now() - link.confirmedAt > 2 * RELAY_RENEW) {
         link.switchTo(rendezvous);
         this.host.relayReady(link.peerHex, link);
       }
@@ -182,7 +199,7 @@ export class Traversal {
   /** Opens (or reuses) a relay link for a peer through `relay`. */
   async openLink(peerKey: Uint8Array, relay: RelayRef, announce = true): Promise<RelayLink | undefined> {
     const peerHex = toHex(peerKey);
-    if (this.host.wgPort === undefined || this.closed) return undefined;
+    if (this.host.wgPort === undefined || this.closed || !this.host.isTrusted(peerHex)) return undefined;
     const existing = this.links.get(peerHex);
     if (existing) return existing;
     const reply = await this.rpc.request(relay.addr, relay.key, (x) => ({ t: 'relay-open', x, k: peerKey }));
@@ -220,7 +237,7 @@ export class Traversal {
     for (const link of [...this.links.values()]) {
       if (this.closed) return;
       const r = await this.rpc.request(link.relay.addr, link.relay.key, (x) => ({ t: 'relay-open', x, k: link.peerKey }), { timeout: 700, retries: 1 });
-      if (r?.msg.t === 'relay-ok') continue;
+      if (r?.msg.t === 'relay-ok') { link.confirmedAt = Date.now(); continue; }
       const dead = link.relay.hex;
       for (const next of this.host.relayCandidates([dead, link.peerHex])) {
         const ok = await this.rpc.request(next.addr, next.key, (x) => ({ t: 'relay-open', x, k: link.peerKey }), { timeout: 700, retries: 1 });
@@ -228,6 +245,7 @@ export class Traversal {
         // Tell the peer (the new relay notifies it, and it opens its half there).
         void this.rpc.request(next.addr, next.key, (x) => ({ t: 'punch-req', x, k: link.peerKey }));
         link.switchTo(next);
+        link.confirmedAt = Date.now();
         this.host.log.warn(`relay: ${link.peerHex.slice(0, 8)} moved from ${dead.slice(0, 8)} to ${next.hex.slice(0, 8)} (${addrKey(next.addr)})`);
         this.host.relayReady(link.peerHex, link);
         break;

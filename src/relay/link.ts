@@ -19,6 +19,8 @@ export class RelayLink {
   private nextPacket = 1;
   private readonly reassembler = new Reassembler(REASSEMBLY_TIMEOUT, REASSEMBLY_MAX_PENDING);
   readonly since = Date.now();
+  /** When the current relay last confirmed our session (relay-ok). */
+  confirmedAt = Date.now();
   relay: RelayRef;
   sent = 0;
   received = 0;
@@ -54,6 +56,7 @@ export class RelayLink {
 
   /** Moves the link to another relay (failover); WireGuard does not notice. */
   switchTo(relay: RelayRef): void {
+    this.confirmedAt = Date.now();
     if (relay.addr.host !== this.relay.addr.host) {
       this.rpc.unexemptSource(this.relay.addr.host);
       this.rpc.exemptSource(relay.addr.host);

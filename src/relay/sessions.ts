@@ -38,6 +38,7 @@ export class RelaySessions {
       this.sessions.set(id, s);
     }
     s.members.set(fromHex, { addr, until: now + this.lifetimeMs });
+    this.memberIps.delete(addr.host); // re-insert: Map order is our age order
     this.memberIps.set(addr.host, now + this.lifetimeMs);
     return 'ok';
   }
@@ -66,6 +67,13 @@ export class RelaySessions {
     for (const [id, s] of this.sessions) {
       for (const [k, m] of s.members) if (m.until < now) s.members.delete(k);
       if (s.members.size === 0) this.sessions.delete(id);
+    }
+    for (const [ip, until] of this.memberIps) if (until < now) this.memberIps.delete(ip);
+    // Bounded whatever senders do: two addresses per session at most are ever needed.
+    while (this.memberIps.size > 2 * this.maxSessions) {
+      const oldest = this.memberIps.keys().next().value;
+      if (oldest === undefined) break;
+      this.memberIps.delete(oldest);
     }
   }
 }

@@ -38,6 +38,8 @@ test('located peers are direct, re-checked periodically, and searched again afte
   const t = new PeerTracker([peer(1)], 0);
   t.due(0);
   assert.equal(t.located(hex(peer(1)), a, 100, 3), true);
+  assert.equal(t.due(PEER_RECHECK * 10).length, 0, 'still busy: the visit that located it releases it');
+  t.release(hex(peer(1)));
   assert.equal(t.located(hex(peer(1)), a, 200), false, 'same endpoint: no change');
   const st = t.get(hex(peer(1)))!;
   assert.equal(describePath(st), 'direct 192.0.2.1:62096');
