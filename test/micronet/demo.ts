@@ -1,7 +1,10 @@
-// `npm run demo` (as root): a local WireHub network in network namespaces (micronet). A public
-// bootstrap node and three public nodes start with `wh up`; we print `wh show` for each, ping
-// every node from every other over the overlay, and clean everything up. Nothing leaves the
-// machine: the namespaces have no route out.
+// `npm run demo` (as root): a local WireHub network in network namespaces (micronet). Two public
+// bootstrap nodes, and four nodes: alice on a public address, bob behind a port-restricted cone
+// NAT, carol behind a symmetric NAT with UPnP on her router, dave behind a symmetric NAT. They
+// start with `wh up`, find each other through the DHT, punch through their NATs (or relay where
+// no direct path exists: bob <-> dave), and we print `wh show` for each and ping every node from
+// every other over the overlay. Then everything is cleaned up. Nothing leaves the machine: the
+// namespaces have no route out.
 import { execFileSync } from 'node:child_process';
 import { WhNet } from '../e2e/whnet.js';
 
@@ -31,22 +34,33 @@ async function main(): Promise<number> {
     console.error(`Missing system packages. Install them with:\n  apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`);
     return 1;
   }
-  const names = ['alice', 'bob', 'carol'];
+  const names = ['alice', 'bob', 'carol', 'dave'];
+  const setup: Record<string, { nat: 'public' | 'port-restricted' | 'symmetric'; upnp?: 'igd2'; text: string }> = {
+    alice: { nat: 'public', text: 'public address' },
+    bob: { nat: 'port-restricted', text: 'behind a port-restricted cone NAT' },
+    carol: { nat: 'symmetric', upnp: 'igd2', text: 'behind a symmetric NAT whose router speaks UPnP IGD' },
+    dave: { nat: 'symmetric', text: 'behind a symmetric NAT' },
+  };
   const w = await WhNet.create('demo');
   try {
-    console.log('Building a micronet: an "internet" bridge with four public hosts (namespaces)...');
-    await w.addPublicNode('boot', 'boot');
-    for (const n of names) await w.addPublicNode(n);
+    console.log('Building a micronet: an "internet" bridge, two public boot nodes, and four nodes (namespaces):');
+    await w.addNode('boot1', { role: 'boot' });
+    await w.addNode('boot2', { role: 'boot' });
+    for (const n of names) {
+      const o = setup[n]!;
+      await w.addNode(n, { nat: o.nat, ...(o.upnp ? { upnp: o.upnp } : {}) });
+      console.log(`  ${n.padEnd(6)} ${o.text}`);
+    }
     w.writeConfigs(names);
     console.log(`\nThe network file every node shares (${w.configFile}):\n`);
     console.log((await import('node:fs')).readFileSync(w.configFile, 'utf8').replace(/^/gm, '    '));
-    console.log('wh up on the bootstrap node (a public DHT node), then on alice, bob and carol...');
+    console.log('wh up on the boot nodes (public DHT nodes), then on alice, bob, carol and dave...');
     const t0 = Date.now();
-    await w.up('boot');
-    for (const n of names) await w.up(n);
+    await Promise.all([w.up('boot1'), w.up('boot2')]);
+    await Promise.all(names.map((n) => w.up(n)));
     for (const a of names) {
       for (const b of names) {
-        if (a !== b) await w.pingUntil(a, w.nodes.get(b)!.overlayIp!, 10_000);
+        if (a !== b) await w.pingUntil(a, w.nodes.get(b)!.overlayIp!, 15_000);
       }
     }
     console.log(`all tunnels up ${((Date.now() - t0) / 1000).toFixed(1)} s after the first wh up\n`);
@@ -64,7 +78,8 @@ async function main(): Promise<number> {
         const ip = w.nodes.get(b)!.overlayIp!;
         const r = await w.net.exec(w.nodes.get(a)!.host, ['ping', '-c3', '-i0.2', '-W1', '-q', ip]);
         const rtt = /= [\d.]+\/([\d.]+)\//.exec(r.stdout)?.[1];
-        console.log(`${a.padEnd(6)} -> ${b.padEnd(6)} ${ip.padEnd(11)} ${r.code === 0 ? `ok, rtt ${rtt} ms` : 'FAILED'}`);
+        const path = (await w.show(a)).peers.find((p) => p.key === w.nodes.get(b)!.publicKey)?.path ?? '?';
+        console.log(`${a.padEnd(6)} -> ${b.padEnd(6)} ${ip.padEnd(11)} ${(r.code === 0 ? `ok, rtt ${rtt} ms` : 'FAILED').padEnd(20)} path: ${path}`);
         if (r.code === 0) ok++;
       }
     }
