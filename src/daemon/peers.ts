@@ -120,7 +120,7 @@ export class PeerTracker {
   /** A search found nothing (or nothing that answered). */
   searchFailed(hex: string, now: number): void {
     const st = this.states.get(hex);
-    if (st === undefined) return;
+    if (st === undefined || st.path === 'direct' || st.path === 'relay') { if (st) st.busy = false; return; }
     st.busy = false;
     st.failures++;
     if (st.failures >= PEER_OFFLINE_AFTER && st.path !== 'offline') {

@@ -65,3 +65,14 @@ test('setPeers reports added, removed and changed peers and keeps the state of t
   assert.deepEqual(diff2.removed.map((p) => p.hostname).sort(), ['p1', 'p2']);
   assert.equal(t.all().length, 1);
 });
+
+test('a search that fails after the peer was located meanwhile changes nothing', () => {
+  const t = new PeerTracker([peer(1)], 0);
+  t.due(0);
+  t.located(hex(peer(1)), a, 10);
+  for (let i = 0; i < PEER_OFFLINE_AFTER + 2; i++) t.searchFailed(hex(peer(1)), 20 + i);
+  const st = t.get(hex(peer(1)))!;
+  assert.equal(st.path, 'direct');
+  assert.equal(st.failures, 0);
+  assert.equal(st.busy, false);
+});
