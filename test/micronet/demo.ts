@@ -10,6 +10,7 @@ import { WhNet } from '../e2e/whnet.js';
 
 const REQUIRED: [string, string][] = [
   ['ip', 'iproute2'], ['nft', 'nftables'], ['wireguard-go', 'wireguard-go'], ['wg', 'wireguard-tools'], ['ping', 'iputils-ping'],
+  ['conntrack', 'conntrack'], ['miniupnpd', 'miniupnpd-nftables'],
 ];
 
 function missingPackages(): string[] {
