@@ -3,19 +3,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { MAX_CONTROL_MESSAGE } from '../params.js';
+import { socketAccepts } from '../util/unixsocket.js';
 import { parseRequest, type ControlRequest, type ControlResponse } from './protocol.js';
 
 export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
-
-/** True when something accepts connections on the socket. */
-export function socketAlive(file: string, timeout = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.connect(file);
-    const t = setTimeout(() => { c.destroy(); resolve(false); }, timeout);
-    c.once('connect', () => { clearTimeout(t); c.destroy(); resolve(true); });
-    c.once('error', () => { clearTimeout(t); resolve(false); });
-  });
-}
 
 export class ControlServer {
   private constructor(private readonly server: net.Server, readonly file: string) {}
@@ -24,7 +15,7 @@ export class ControlServer {
   static async listen(file: string, handler: ControlHandler): Promise<ControlServer> {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     if (fs.existsSync(file)) {
-      if (await socketAlive(file)) throw new Error(`a daemon is already running on ${file}`);
+      if (await socketAccepts(file)) throw new Error(`a daemon is already running on ${file}`);
       fs.unlinkSync(file);
     }
     const server = net.createServer((conn) => serve(conn, handler));

@@ -425,7 +425,10 @@ export class Daemon {
       dhtNodes: this.dht.table.size,
       peers,
     };
-    if (all) result.dht = { buckets: this.dht.table.stats(), counters: this.dht.counters.toJSON(), rpc: this.dht.rpc.counters.toJSON() };
+    if (all) {
+      const { buckets, counters, rpc } = this.dht.snapshot();
+      result.dht = { buckets, counters, rpc };
+    }
     return result;
   }
 

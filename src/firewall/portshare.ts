@@ -36,6 +36,7 @@
 // delete table; table {…}"), so it is atomic and needs no prior check; removePortShare deletes
 // both tables and is a no-op when they are absent (or when nft is not installed at all).
 import { MAGIC } from '../proto/packet.js';
+import { isInterfaceName } from '../wg/names.js';
 import { findExecutable, installHint, NFT, runTool, WgError } from '../wg/exec.js';
 
 /** An error about the port-sharing rules, meant for the user. */
@@ -61,7 +62,7 @@ const NFT_IDENT_MAX = 255;
 
 /** The table name for interface `iface`: "wirehub-" + iface, '+' → '/p', '=' → '/e'. */
 export function portShareTableName(iface: string): string {
-  if (!/^[A-Za-z0-9_=+.-]{1,15}$/.test(iface)) throw new FirewallError(`cannot name a port-sharing table after ${JSON.stringify(iface)}: not an interface name`);
+  if (!isInterfaceName(iface)) throw new FirewallError(`cannot name a port-sharing table after ${JSON.stringify(iface)}: not an interface name`);
   return 'wirehub-' + iface.replace(/\+/g, '/p').replace(/=/g, '/e');
 }
 

@@ -1,7 +1,8 @@
 // UDP endpoint addresses: the in-memory form, a stable text key, and the compact wire form.
 //   compact IPv4: 4 address bytes, 2 port bytes (big-endian)   = 6 bytes
 //   compact IPv6: 16 address bytes, 2 port bytes (big-endian)  = 18 bytes
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4 } from 'node:net';
+import { formatIPv6, parseIPv6 } from '../config/ip.js';
 
 export interface Addr {
   readonly host: string; // IPv4 dotted quad or IPv6 text (no brackets)
@@ -27,38 +28,19 @@ export function ipv4ToBytes(host: string): Uint8Array | undefined {
   return new Uint8Array(host.split('.').map(Number));
 }
 
+// IPv6 text <-> value is src/config/ip.ts's (RFC 5952 formatting); here only the byte form.
 export function ipv6ToBytes(host: string): Uint8Array | undefined {
-  if (!isIPv6(host)) return undefined;
-  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups first.
-  const text = host.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a, b, c, d) =>
-    `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
-  const halves = text.split('::');
-  const groupsOf = (s: string): number[] => (s === '' ? [] : s.split(':').map((x) => parseInt(x, 16)));
-  const head = groupsOf(halves[0]!);
-  const tail = halves.length === 2 ? groupsOf(halves[1]!) : [];
-  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
-  const groups = [...head, ...new Array<number>(Math.max(0, fill)).fill(0), ...tail];
-  if (groups.length !== 8) return undefined;
+  let v = parseIPv6(host);
+  if (v === undefined) return undefined;
   const out = new Uint8Array(16);
-  groups.forEach((g, i) => { out[2 * i] = g >> 8; out[2 * i + 1] = g & 0xff; });
+  for (let i = 15; i >= 0; i--, v >>= 8n) out[i] = Number(v & 0xffn);
   return out;
 }
 
 export function bytesToIpv6(b: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
-  // RFC 5952: compress the longest run (length >= 2) of zero groups, the first one on ties.
-  let bestStart = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return hex.slice(0, bestStart).join(':') + '::' + hex.slice(bestStart + bestLen).join(':');
+  let v = 0n;
+  for (let i = 0; i < 16; i++) v = (v << 8n) | BigInt(b[i]!);
+  return formatIPv6(v);
 }
 
 export function encodeCompactAddr(a: Addr): Uint8Array {

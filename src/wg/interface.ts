@@ -30,6 +30,9 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { IP, runTool, toolArgv, tryTool, WgError } from './exec.js';
 import { detectBackend, type BackendPreference } from './backend.js';
 import { parseCidr, validateInterfaceName, validateKey, validatePort } from './names.js';
+import { socketAccepts } from '../util/unixsocket.js';
+
+export { socketAccepts };
 import { socketOwners, terminate } from './proc.js';
 import { socketPath, UapiControl } from './uapi.js';
 import { WgToolControl } from './wgtool.js';
@@ -76,18 +79,6 @@ const SOCKET_WAIT_MS = 5000;
 const TERM_GRACE_MS = 2000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Whether a unix socket accepts a connection. */
-export function socketAccepts(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.on('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
 
 /** The link's kind ('wireguard', 'tun', 'veth', '' when none) or undefined if it does not exist. */
 export async function linkKind(name: string, netns?: string): Promise<string | undefined> {

@@ -11,10 +11,11 @@
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { WgError } from './exec.js';
+import { parseKey } from '../crypto/keys.js';
+import { addrKey } from '../proto/addr.js';
 
 export const MAX_IFNAME = 15;
 const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
-const B64_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
 /** Throws a WgError saying why `name` cannot be a WireGuard interface name. */
 export function validateInterfaceName(name: string): string {
@@ -43,8 +44,10 @@ export function interfaceNameForKey(publicKeyB64: string): string {
 /** Checks a base64 WireGuard key (44 characters, as `wg genkey`/`wg pubkey` print). */
 export function validateKey(key: string, what = 'key'): string {
   const s = typeof key === 'string' ? key.trim() : '';
-  if (!B64_KEY.test(s)) {
-    throw new WgError(`${what} is not a WireGuard key (expected 44 characters of standard base64 ending in '=', got ${s === '' ? 'nothing' : JSON.stringify(s.length > 60 ? s.slice(0, 60) + '…' : s)})`);
+  try {
+    parseKey(s, what);
+  } catch (e) {
+    throw new WgError(e instanceof Error ? e.message : String(e));
   }
   return s;
 }
@@ -94,7 +97,7 @@ export function parseEndpoint(text: string): Endpoint {
 }
 
 export function formatEndpoint(host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+  return addrKey({ host, port });
 }
 
 /** The endpoint with its host resolved to an IP (UAPI takes IPs only; `wg` resolves itself). */

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { WhNet } from './whnet.js';
+import { interfaceNameForKey } from '../../src/wg/index.js';
 
 /** Command lines of the machine's processes that match (PID namespaces are not used here). */
 function processesMatching(match: (cmdline: string) => boolean): string[] {
@@ -133,7 +134,7 @@ test('wh up refuses bad input with a clear error and leaves nothing behind', { t
     await w.addPublicNode('boot', 'boot');
     const n = await w.addPublicNode('n1');
     w.writeConfigs(['n1']);
-    const iface = 'wh-' + n.publicKey.slice(0, 8).replace(/\+/g, '-').replace(/\//g, '_');
+    const iface = interfaceNameForKey(n.publicKey);
     const cases: { what: string; args: string[]; expect: RegExp; setup?: () => void }[] = [
       { what: 'bad config', args: ['up', `${w.dir}/broken.conf`, 'private-key', n.keyFile], expect: /broken\.conf:2: unknown directive "trsut"/,
         setup: () => fs.writeFileSync(`${w.dir}/broken.conf`, 'name x\ntrsut a\n') },

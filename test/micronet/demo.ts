@@ -5,7 +5,7 @@
 // no direct path exists: bob <-> dave), and we print `wh show` for each and ping every node from
 // every other over the overlay. Then everything is cleaned up. Nothing leaves the machine: the
 // namespaces have no route out.
-import { execFileSync } from 'node:child_process';
+import { findExecutable } from '../../src/wg/index.js';
 import { WhNet } from '../e2e/whnet.js';
 
 const REQUIRED: [string, string][] = [
@@ -14,15 +14,7 @@ const REQUIRED: [string, string][] = [
 ];
 
 function missingPackages(): string[] {
-  const missing: string[] = [];
-  for (const [cmd, pkg] of REQUIRED) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${cmd} || test -x /usr/sbin/${cmd} || test -x /sbin/${cmd}`], { stdio: 'ignore' });
-    } catch {
-      missing.push(pkg);
-    }
-  }
-  return missing;
+  return REQUIRED.filter(([cmd]) => findExecutable(cmd, true) === undefined).map(([, pkg]) => pkg);
 }
 
 async function main(): Promise<number> {

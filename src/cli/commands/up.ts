@@ -14,7 +14,7 @@ import { ConfigError, loadConfig, type NetworkConfig } from '../../config/index.
 import { Daemon, DaemonError, isPublicNodeConfig } from '../../daemon/daemon.js';
 import { checkSystem, defaultInterfaceName, interfaceNameError, removeLeftovers, systemDeps } from '../../daemon/system.js';
 import { socketPath } from '../../control/protocol.js';
-import { socketAlive } from '../../control/server.js';
+import { socketAccepts } from '../../util/unixsocket.js';
 import { DEFAULT_PORT, UP_READY_TIMEOUT } from '../../params.js';
 import { createLogger } from '../../util/log.js';
 import { CliError } from '../errors.js';
@@ -105,7 +105,7 @@ export async function validateUp(args: UpArgs): Promise<Validated> {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new CliError('wh up needs root: it creates a network interface, firewall rules and a socket in /var/run/wirehub (try: sudo wh up ...)');
   }
-  if (await socketAlive(socketPath(iface))) throw new CliError(`${iface} is already up (wh show ${iface}; wh down ${iface} to stop it)`);
+  if (await socketAccepts(socketPath(iface))) throw new CliError(`${iface} is already up (wh show ${iface}; wh down ${iface} to stop it)`);
   // No daemon owns the interface: whatever a killed run left (interface, wireguard-go,
   // nftables table) is removed before we check the ports it may still hold.
   const leftovers = await removeLeftovers(iface).catch(() => [] as string[]);
