@@ -57,9 +57,7 @@ export class Rpc {
   private readonly packetLimiter = new RateLimiter(SOURCE_PACKETS_PER_SEC, SOURCE_PACKETS_BURST, RATE_LIMIT_SOURCES);
   private readonly requestLimiter = new RateLimiter(SOURCE_REQUESTS_PER_SEC, SOURCE_REQUESTS_BURST, RATE_LIMIT_SOURCES);
   private closed = false;
-  /** Source IPs exempt from the per-source packet limit (relay peers carrying data), refcounted. */
-  private readonly exempt = new Map<string, number>();
-  /** Also exempt: sources a relay is serving (set by the relay server). */
+  /** Sources exempt from the per-source packet limit: relay traffic (set by src/nat/traversal). */
   isExempt: ((ip: string) => boolean) | undefined;
 
   constructor(
@@ -120,16 +118,6 @@ export class Rpc {
     return this.sendSealed(to, key, body) ? body.length + SEAL_OVERHEAD : 0;
   }
 
-  /** Lets relayed data from `ip` past the per-source packet limit (call unexemptSource to undo). */
-  exemptSource(ip: string): void {
-    this.exempt.set(ip, (this.exempt.get(ip) ?? 0) + 1);
-  }
-
-  unexemptSource(ip: string): void {
-    const n = (this.exempt.get(ip) ?? 0) - 1;
-    if (n <= 0) this.exempt.delete(ip); else this.exempt.set(ip, n);
-  }
-
   close(): void {
     this.closed = true;
     for (const p of this.pending.values()) {
@@ -168,7 +156,7 @@ export class Rpc {
 
   private receiveUnsafe(data: Uint8Array, from: Addr): void {
     this.counters.add('rx');
-    if (!this.exempt.has(from.host) && !(this.isExempt?.(from.host) ?? false) && !this.packetLimiter.take(from.host, this.clock.now())) return this.drop('rate-limited');
+    if (!(this.isExempt?.(from.host) ?? false) && !this.packetLimiter.take(from.host, this.clock.now())) return this.drop('rate-limited');
     const opened = this.channel.open(data);
     if (!opened.ok) return this.drop(opened.reason);
     const decoded = opened.kind === KIND_RELAY ? decodeRelayBody(opened.body) : decodeBody(opened.body);

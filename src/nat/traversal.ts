@@ -56,7 +56,9 @@ export class Traversal {
   private readonly lastNotified = new Map<string, number>();
 
   constructor(private readonly host: TraversalHost) {
-    host.dht.rpc.isExempt = (ip) => this.sessions.isMemberIp(ip, Date.now());
+    // Relay traffic passes the per-source packet limit: from the members of sessions we relay
+    // for, and from the relays our own links use.
+    host.dht.rpc.isExempt = (ip) => this.sessions.isMemberIp(ip, Date.now()) || this.isLinkRelay(ip);
     host.dht.extend({ request: (req, max) => this.onRequest(req, max), oneWay: (m) => this.onOneWay(m) });
     this.renewTimer = setInterval(() => void this.renewAll(), RELAY_RENEW);
     this.renewTimer.unref();
@@ -67,6 +69,11 @@ export class Traversal {
     if (this.renewTimer) clearInterval(this.renewTimer);
     for (const l of this.links.values()) l.close();
     this.links.clear();
+  }
+
+  private isLinkRelay(ip: string): boolean {
+    for (const l of this.links.values()) if (l.relay.addr.host === ip) return true;
+    return false;
   }
 
   private get rpc() {

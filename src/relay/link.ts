@@ -28,7 +28,6 @@ export class RelayLink {
 
   private constructor(private readonly rpc: Rpc, readonly peerKey: Uint8Array, readonly peerHex: string, relay: RelayRef, private readonly wgPort: number) {
     this.relay = relay;
-    rpc.exemptSource(relay.addr.host);
   }
 
   static async open(rpc: Rpc, peerKey: Uint8Array, peerHex: string, relay: RelayRef, wgPort: number): Promise<RelayLink> {
@@ -57,10 +56,6 @@ export class RelayLink {
   /** Moves the link to another relay (failover); WireGuard does not notice. */
   switchTo(relay: RelayRef): void {
     this.confirmedAt = Date.now();
-    if (relay.addr.host !== this.relay.addr.host) {
-      this.rpc.unexemptSource(this.relay.addr.host);
-      this.rpc.exemptSource(relay.addr.host);
-    }
     this.relay = relay;
   }
 
@@ -82,7 +77,6 @@ export class RelayLink {
   }
 
   close(): void {
-    this.rpc.unexemptSource(this.relay.addr.host);
     this.socket?.close();
     this.socket = undefined;
   }
