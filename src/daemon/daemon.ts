@@ -339,9 +339,8 @@ export class Daemon {
         }
       }
       const now = Date.now();
-      const path = this.tracker.get(hex)?.path;
-      if (path === 'direct') return; // located meanwhile (heard()): nothing failed
-      if (path === 'relay') this.tracker.directFailed(hex, now);
+      // (searchFailed ignores a peer that got located meanwhile, through heard().)
+      if (this.tracker.get(hex)?.path === 'relay') this.tracker.directFailed(hex, now);
       else this.tracker.searchFailed(hex, now);
     } catch (e) {
       this.opts.log.warn(`peer ${st.peer.hostname ?? st.peer.keyB64}: ${e instanceof Error ? e.message : String(e)}`);

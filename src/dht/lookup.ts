@@ -31,8 +31,6 @@ export class Lookup {
   /** Depth at which the target was first reported, if it was. */
   targetDepth: number | undefined;
   targetAddr: Addr | undefined;
-  /** The target itself was queried and did not answer. */
-  targetFailed = false;
 
   constructor(
     readonly target: Uint8Array,
@@ -94,7 +92,6 @@ export class Lookup {
     if (c.state !== 'pending') return;
     c.state = 'failed';
     this.inFlight--;
-    if (equalIds(c.id, this.target)) this.targetFailed = true;
   }
 
   get finished(): boolean {

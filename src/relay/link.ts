@@ -18,13 +18,9 @@ export class RelayLink {
   private socket: dgram.Socket | undefined;
   private nextPacket = 1;
   private readonly reassembler = new Reassembler(REASSEMBLY_TIMEOUT, REASSEMBLY_MAX_PENDING);
-  readonly since = Date.now();
   /** When the current relay last confirmed our session (relay-ok). */
   confirmedAt = Date.now();
   relay: RelayRef;
-  sent = 0;
-  received = 0;
-  dropped = 0;
 
   private constructor(private readonly rpc: Rpc, readonly peerKey: Uint8Array, readonly peerHex: string, relay: RelayRef, private readonly wgPort: number) {
     this.relay = relay;
@@ -37,10 +33,10 @@ export class RelayLink {
       socket.once('error', reject);
       socket.bind(0, '127.0.0.1', () => { socket.off('error', reject); resolve(); });
     });
-    socket.on('error', () => { link.dropped++; });
+    socket.on('error', () => rpc.counters.add('relay-link-error'));
     socket.on('message', (msg, rinfo) => {
       // Only WireGuard on this host, from its own port, may send through the link.
-      if (rinfo.address !== '127.0.0.1' || rinfo.port !== wgPort) { link.dropped++; return; }
+      if (rinfo.address !== '127.0.0.1' || rinfo.port !== wgPort) { rpc.counters.add('relay-link-foreign'); return; }
       link.forward(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
     });
     link.socket = socket;
@@ -61,18 +57,18 @@ export class RelayLink {
 
   private forward(data: Uint8Array): void {
     const frags = fragment(data, this.nextPacket++);
-    if (frags === undefined) { this.dropped++; return; }
+    if (frags === undefined) { this.rpc.counters.add('relay-link-too-large'); return; }
     for (const f of frags) {
       this.rpc.send(this.relay.addr, this.relay.key, { t: 'relay', k: this.peerKey, ...f });
     }
-    this.sent++;
+    this.rpc.counters.add('relay-link-out');
   }
 
   /** A `relayed` message from the peer, through any relay. */
   deliver(f: Fragment, relayHex: string): void {
     const whole = this.reassembler.add(relayHex, f, Date.now());
     if (whole === undefined || this.socket === undefined) return;
-    this.received++;
+    this.rpc.counters.add('relay-link-in');
     this.socket.send(whole, this.wgPort, '127.0.0.1');
   }
 
