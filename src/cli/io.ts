@@ -1,4 +1,5 @@
 // Small helpers shared by CLI commands.
+import { KeyError, parseKey } from '../crypto/keys.js';
 import { CliError } from './errors.js';
 
 /** Reads all of standard input as text (bounded: keys and configs are small). */
@@ -13,4 +14,14 @@ export async function readStdin(limit = 1 << 20): Promise<string> {
     chunks.push(b);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** parseKey for the CLI: a key that is not one becomes a user error (exit 1) naming `what`. */
+export function parseKeyInput(text: string, what: string): Uint8Array {
+  try {
+    return parseKey(text, what);
+  } catch (err) {
+    if (err instanceof KeyError) throw new CliError(err.message, 1);
+    throw err;
+  }
 }

@@ -25,7 +25,6 @@
 // its namespace and leaves it unset. Names must be unique on the machine for userspace
 // interfaces even across namespaces, since /var/run/wireguard is shared.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
 import { existsSync, unlinkSync } from 'node:fs';
 import { IP, runTool, toolArgv, tryTool, WgError } from './exec.js';
 import { detectBackend, type BackendPreference } from './backend.js';

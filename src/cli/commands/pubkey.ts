@@ -1,20 +1,13 @@
 // `wh pubkey`: read a private key on standard input, print its public key (like `wg pubkey`).
 import type { Command } from 'commander';
-import { KeyError, keyToBase64, parseKey, publicFromSecret } from '../../crypto/keys.js';
+import { keyToBase64, publicFromSecret } from '../../crypto/keys.js';
 import { sodiumReady } from '../../crypto/sodium.js';
-import { CliError } from '../errors.js';
-import { readStdin } from '../io.js';
+import { parseKeyInput, readStdin } from '../io.js';
 
 /** The public key (base64) of a private key given as base64 text; surrounding whitespace is ignored. */
 export async function pubkeyOf(privateKeyText: string): Promise<string> {
   const sodium = await sodiumReady();
-  let sk: Uint8Array;
-  try {
-    sk = parseKey(privateKeyText, 'the private key on standard input');
-  } catch (err) {
-    if (err instanceof KeyError) throw new CliError(err.message, 1);
-    throw err;
-  }
+  const sk = parseKeyInput(privateKeyText, 'the private key on standard input');
   try {
     return keyToBase64(publicFromSecret(sodium, sk));
   } finally {

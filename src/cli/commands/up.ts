@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { sodiumReady } from '../../crypto/sodium.js';
-import { keyToBase64, parseKey, KeyError } from '../../crypto/keys.js';
+import { keyToBase64 } from '../../crypto/keys.js';
 import { workbit } from '../../crypto/workbit.js';
 import { ConfigError, loadConfig, type NetworkConfig } from '../../config/index.js';
 import { Daemon, DaemonError, isPublicNodeConfig } from '../../daemon/daemon.js';
@@ -18,6 +18,7 @@ import { socketAccepts } from '../../util/unixsocket.js';
 import { DEFAULT_PORT, UP_READY_TIMEOUT } from '../../params.js';
 import { createLogger } from '../../util/log.js';
 import { CliError } from '../errors.js';
+import { parseKeyInput } from '../io.js';
 
 export const LOG_DIR = '/var/log/wirehub';
 
@@ -82,13 +83,7 @@ export async function validateUp(args: UpArgs): Promise<Validated> {
   } catch (e) {
     throw new CliError(`${args.privateKey}: cannot read the private key: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  let secret: Uint8Array;
-  try {
-    secret = parseKey(text, `${args.privateKey}: the private key`);
-  } catch (e) {
-    if (e instanceof KeyError) throw new CliError(e.message);
-    throw e;
-  }
+  const secret = parseKeyInput(text, `${args.privateKey}: the private key`);
   const pub = sodium.crypto_scalarmult_base(secret);
   const pubB64 = keyToBase64(pub);
   const wb = workbit(sodium, pub, config.namespace);

@@ -1,21 +1,13 @@
 // `wh workbit [--namespace S]`: read a public key on standard input, print its workbit.
 import type { Command } from 'commander';
-import { KeyError, parseKey } from '../../crypto/keys.js';
 import { sodiumReady } from '../../crypto/sodium.js';
 import { workbit } from '../../crypto/workbit.js';
-import { CliError } from '../errors.js';
-import { readStdin } from '../io.js';
+import { parseKeyInput, readStdin } from '../io.js';
 
 /** Workbit (0..256) of a public key given as base64 text; surrounding whitespace is ignored. */
 export async function workbitOf(publicKeyText: string, namespace: string): Promise<number> {
   const sodium = await sodiumReady();
-  let pk: Uint8Array;
-  try {
-    pk = parseKey(publicKeyText, 'the public key on standard input');
-  } catch (err) {
-    if (err instanceof KeyError) throw new CliError(err.message, 1);
-    throw err;
-  }
+  const pk = parseKeyInput(publicKeyText, 'the public key on standard input');
   return workbit(sodium, pk, namespace);
 }
 
