@@ -122,6 +122,12 @@ export const RELAY_RENEW = 4000;
 export const RELAY_MAX_SESSIONS = 256;
 export const RELAY_SESSION_PPS = 50_000;
 export const RELAY_GLOBAL_PPS = 100_000;
+/** Relaying in the kernel: a member sends relay-bind to the session port until the relay says
+ *  both sides are bound (at most this many tries, this far apart), then again at every renewal
+ *  (its NAT may have changed the mapping). The relay re-reads a member's route this often. */
+export const RELAY_BIND_TRIES = 12;
+export const RELAY_BIND_INTERVAL = 500;
+export const RELAY_ROUTE_CACHE = 60_000;
 /** Fragments of one relayed packet are reassembled within this time, else dropped. */
 export const REASSEMBLY_TIMEOUT = 1000;
 export const REASSEMBLY_MAX_PENDING = 256;

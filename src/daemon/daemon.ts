@@ -144,6 +144,9 @@ export class Daemon {
           await wg.setPeer({ publicKey: p.keyB64, allowedIps: allowedIpsOf(p), ...(p.endpoint ? { endpoint: addrKey(p.endpoint) } : {}) });
         }
       }
+      // A relay's kernel forwarding table left by a run that was killed goes first.
+      const forward = opts.deps.relayForward?.(portShareTable(opts.iface));
+      await forward?.remove().catch((e: unknown) => log.warn(`relay: ${String(e)}`));
       let daemon: Daemon | undefined;
       const dht = new DhtNode({
         sodium: opts.sodium, secret: opts.secret, workbit: config.workbit, namespace: config.namespace,
@@ -163,8 +166,9 @@ export class Daemon {
         isRendezvous: (hex) => d.relayCandidates([]).some((r) => r.hex === hex),
         isDirect: (hex) => d.tracker.get(hex)?.path === 'direct',
         announceAddr: () => (d.mapping?.externalIp ? { host: d.mapping.externalIp, port: d.mapping.externalPort } : undefined),
+        ...(forward ? { forward } : {}),
       });
-      undo.push(async () => d.traversal.close());
+      undo.push(() => d.traversal.close());
       daemon.control = await ControlServer.listen(socketPath(opts.iface), (req) => daemon!.handle(req));
       log.info(`${opts.iface}: ${publicNode ? 'public DHT node' : `overlay ${ownAddresses(config, self!).join(' ')}`}, key ${selfB64}, UDP port ${opts.listenPort}${publicNode ? '' : ` (daemon socket ${opts.daemonPort})`}`);
       void daemon.bootstrap();
@@ -399,6 +403,7 @@ export class Daemon {
         path: st.path,
         endpoint: st.path === 'direct' && st.endpoint ? addrKey(st.endpoint) : st.path === 'relay' && st.relayAddr ? addrKey(st.relayAddr) : null,
         relay: st.path === 'relay' ? st.relayKey ?? null : null,
+        relayForwarding: st.path !== 'relay' ? null : this.traversal.links.get(toHex(st.peer.key))?.kernelPort !== undefined ? 'kernel' : 'daemon',
         since: Math.round((now - st.since) / 1000),
         rttMs: st.rtt !== undefined ? Math.round(st.rtt) : null,
         wgEndpoint: w?.endpoint ?? null,
@@ -422,6 +427,7 @@ export class Daemon {
       portMapping: this.mapping ? { method: this.mapping.method, external: `${this.mapping.externalIp ?? '?'}:${this.mapping.externalPort}`, lease: this.mapping.lease } : null,
       uptime: Math.round((now - this.started) / 1000),
       dhtNodes: this.dht.table.size,
+      relaying: { sessions: this.traversal.sessions.size, kernel: this.traversal.kernel?.forwarding ?? 0 },
       peers,
     };
     if (all) {
@@ -466,7 +472,7 @@ export class Daemon {
       this.stopping = true;
       if (this.timer) clearInterval(this.timer);
       if (this.natTimer) clearInterval(this.natTimer);
-      this.traversal?.close();
+      await this.traversal?.close().catch((e: unknown) => this.opts.log.warn(`relay: ${String(e)}`));
       if (this.mapper) await this.mapper.close().catch((e: unknown) => this.opts.log.warn(`portmap: ${String(e)}`));
       this.dht.close();
       this.transport.close();
@@ -494,6 +500,9 @@ export interface ShowPeer {
   endpoint: string | null;
   /** While relayed: the relay's public key. */
   relay: string | null;
+  /** While relayed: whether the relay forwards WireGuard's datagrams in its kernel (its session
+   *  port is then WireGuard's endpoint) or the daemons carry them. */
+  relayForwarding: 'kernel' | 'daemon' | null;
   since: number;
   rttMs: number | null;
   wgEndpoint: string | null;
@@ -517,6 +526,8 @@ export interface ShowResult {
   portMapping: { method: string; external: string; lease: number } | null;
   uptime: number;
   dhtNodes: number;
+  /** As a relay: sessions open, and how many of them are forwarded in the kernel. */
+  relaying: { sessions: number; kernel: number };
   peers: ShowPeer[];
   dht?: { buckets: unknown; counters: unknown; rpc: unknown };
 }

@@ -2,6 +2,7 @@
 // logic can run against fakes in unit tests. src/daemon/system.ts binds them to src/wg and
 // src/firewall. The peer and dump shapes are src/wg's own.
 import type { WgDump, WgPeerConfig } from '../wg/types.js';
+import type { KernelForwardDeps } from '../relay/kernel.js';
 
 export type { WgDump, WgPeerConfig, WgPeerDump } from '../wg/types.js';
 
@@ -18,4 +19,6 @@ export interface SystemDeps {
   createDataPlane(opts: { name: string; privateKey: string; listenPort: number; addresses: string[] }): Promise<DataPlane>;
   installPortShare(opts: { table: string; wgPort: number; daemonPort: number }): Promise<void>;
   removePortShare(table: string): Promise<void>;
+  /** Relaying in the kernel with nftables table `table` (netdev family); absent: daemon only. */
+  relayForward?(table: string): KernelForwardDeps;
 }

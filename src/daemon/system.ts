@@ -1,12 +1,26 @@
 // Binds the daemon to the real system: WireGuard (src/wg) and nftables (src/firewall).
 import { createInterface, destroyInterface, detectBackend, findExecutable, installHint, interfaceNameForKey, validateInterfaceName } from '../wg/index.js';
-import { installPortShare, portShareInstalled, portShareTableName, removePortShare } from '../firewall/index.js';
+import {
+  installPortShare, installRelayForward, portShareInstalled, portShareTableName, relayForwardInstalled, removePortShare,
+  removeRelayForward, routeTo,
+} from '../firewall/index.js';
+import { UdpTransport } from '../net/udp.js';
+import { RELAY_GLOBAL_PPS, RELAY_SESSION_PPS } from '../params.js';
 import type { SystemDeps } from './dataplane.js';
 
 export const systemDeps: SystemDeps = {
   createDataPlane: (opts) => createInterface(opts),
   installPortShare: (opts) => installPortShare({ table: opts.table, wgPort: opts.wgPort, daemonPort: opts.daemonPort }),
   removePortShare: (table) => removePortShare(table),
+  relayForward: (table) => ({
+    install: (sessions) => installRelayForward(table, sessions, { sessionPps: RELAY_SESSION_PPS, globalPps: RELAY_GLOBAL_PPS }),
+    remove: () => removeRelayForward(table),
+    route: (host) => routeTo(host),
+    openPort: async () => {
+      const transport = await UdpTransport.bind('0.0.0.0', 0);
+      return { port: transport.local.port, transport };
+    },
+  }),
 };
 
 export function defaultInterfaceName(publicKeyB64: string): string {
@@ -43,6 +57,10 @@ export async function removeLeftovers(iface: string): Promise<string[]> {
   if (await portShareInstalled(table).catch(() => false)) {
     await removePortShare(table);
     removed.push(`nftables table ${table}`);
+  }
+  if (await relayForwardInstalled(table).catch(() => false)) {
+    await removeRelayForward(table);
+    removed.push(`nftables table netdev ${table}`);
   }
   return removed;
 }

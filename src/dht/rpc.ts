@@ -52,7 +52,6 @@ interface Pending {
 }
 
 export class Rpc {
-  readonly counters = new Counters();
   private readonly pending = new Map<string, Pending>();
   private readonly packetLimiter = new RateLimiter(SOURCE_PACKETS_PER_SEC, SOURCE_PACKETS_BURST, RATE_LIMIT_SOURCES);
   private readonly requestLimiter = new RateLimiter(SOURCE_REQUESTS_PER_SEC, SOURCE_REQUESTS_BURST, RATE_LIMIT_SOURCES);
@@ -67,8 +66,14 @@ export class Rpc {
     private readonly random: (n: number) => Uint8Array,
     private readonly handler: RpcHandler,
     private readonly defaults: { timeout: number; retries: number } = { timeout: REQUEST_TIMEOUT, retries: REQUEST_RETRIES },
+    readonly counters: Counters = new Counters(),
   ) {
     transport.setReceiver((data, from) => this.receive(data, from));
+  }
+
+  /** An Rpc on another socket with the same keys, clock and counters (a relay session's port). */
+  fork(transport: Transport, handler: RpcHandler): Rpc {
+    return new Rpc(this.channel, transport, this.clock, this.random, handler, this.defaults, this.counters);
   }
 
   /** Sends a request built around a fresh transaction id; resolves undefined on timeout. */

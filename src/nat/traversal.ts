@@ -2,10 +2,11 @@
 // - as a rendezvous: `punch-req` from A naming B → `punch-notify` to B (with A's address as we
 //   see it) and `punch-ok` to A (with B's address as we know it);
 // - as a relay (only nodes directly reachable): `relay-open` sessions between two keys that
-//   both asked, and forwarding of `relay` → `relayed` between them, rate limited;
+//   both asked, and forwarding of `relay` → `relayed` between them, rate limited; and, where
+//   the system allows, forwarding of their WireGuard datagrams in the kernel (src/relay/kernel.ts);
 // - as a client: asking rendezvous nodes to coordinate a punch, probing the other side's
 //   address, and keeping relay links (src/relay/link.ts) alive, moving them to another relay
-//   when one stops answering.
+//   when one stops answering; binding them to the relay's kernel path when it offers one.
 import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
 import { toHex } from '../dht/id.js';
@@ -14,11 +15,12 @@ import { ERR_BUSY, ERR_REFUSED, ERR_UNKNOWN, type Message } from '../proto/messa
 import { RateLimiter } from '../util/ratelimit.js';
 import type { Logger } from '../util/log.js';
 import {
-  NOTIFY_MIN_INTERVAL, PUNCH_PROBE_INTERVAL, PUNCH_PROBES, PUNCH_RENDEZVOUS, RATE_LIMIT_SOURCES, RELAY_GLOBAL_PPS, RELAY_RENEW,
+  NOTIFY_MIN_INTERVAL, PUNCH_PROBE_INTERVAL, RELAY_BIND_INTERVAL, RELAY_BIND_TRIES, PUNCH_PROBES, PUNCH_RENDEZVOUS, RATE_LIMIT_SOURCES, RELAY_GLOBAL_PPS, RELAY_RENEW,
   RELAY_SESSION_PPS, RELAY_SESSION_SECONDS,
 } from '../params.js';
 import { RelaySessions } from '../relay/sessions.js';
 import { RelayLink, type RelayRef } from '../relay/link.js';
+import { KernelRelay, type KernelForwardDeps } from '../relay/kernel.js';
 
 export interface TraversalHost {
   dht: DhtNode;
@@ -40,6 +42,8 @@ export interface TraversalHost {
   isRendezvous(hex: string): boolean;
   /** Relay candidates other than `exclude`: directly reachable DHT nodes we know. */
   relayCandidates(exclude: string[]): RelayRef[];
+  /** The system's support for relaying in the kernel; absent: relay through the daemon only. */
+  forward?: KernelForwardDeps;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,6 +51,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class Traversal {
   readonly sessions = new RelaySessions();
   readonly links = new Map<string, RelayLink>();
+  readonly kernel: KernelRelay | undefined;
   private readonly punchLimiter = new RateLimiter(20, 40, RATE_LIMIT_SOURCES);
   private readonly globalRelay = new RateLimiter(RELAY_GLOBAL_PPS, RELAY_GLOBAL_PPS, 1);
   private readonly sessionRelay = new RateLimiter(RELAY_SESSION_PPS, RELAY_SESSION_PPS, 1024);
@@ -60,15 +65,17 @@ export class Traversal {
     // for, and from the relays our own links use.
     host.dht.rpc.isExempt = (ip) => this.sessions.isMemberIp(ip, Date.now()) || this.isLinkRelay(ip);
     host.dht.extend({ request: (req, max) => this.onRequest(req, max), oneWay: (m) => this.onOneWay(m) });
-    this.renewTimer = setInterval(() => void this.renewAll(), RELAY_RENEW);
+    this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log) : undefined;
+    this.renewTimer = setInterval(() => { void this.renewAll(); void this.kernel?.sync(); }, RELAY_RENEW);
     this.renewTimer.unref();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
     if (this.renewTimer) clearInterval(this.renewTimer);
     for (const l of this.links.values()) l.close();
     this.links.clear();
+    await this.kernel?.close();
   }
 
   private isLinkRelay(ip: string): boolean {
@@ -104,7 +111,10 @@ export class Traversal {
       case 'relay-open': {
         if (!this.host.canRelay()) return reply({ t: 'error', x: m.x, c: ERR_REFUSED, m: 'not a relay' });
         if (this.sessions.open(req.senderHex, toHex(m.k), req.from, now) === 'full') return reply({ t: 'error', x: m.x, c: ERR_BUSY });
-        return reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS });
+        if (this.kernel === undefined) return reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS });
+        // The session's own port (bound on first use) lets the members move to the kernel path.
+        void this.kernel.portFor(req.senderHex, toHex(m.k)).then((p) => reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS, ...(p !== undefined ? { p } : {}) }));
+        return 0;
       }
       default:
         return undefined;
@@ -170,6 +180,7 @@ export class Traversal {
       if (r?.msg.t === 'relay-ok' && link !== undefined && link.relay.hex !== rendezvous.hex && Date.now() - link.confirmedAt > 2 * RELAY_RENEW) {
         link.switchTo(rendezvous);
         this.host.relayReady(link.peerHex, link);
+        this.offered(link, r.msg.p);
       }
     });
     await this.probe(peerKey, addr, () => false);
@@ -227,7 +238,55 @@ export class Traversal {
     this.links.set(peerHex, link);
     this.host.log.info(`relay: ${peerHex.slice(0, 8)} via ${addrKey(relay.addr)}`);
     this.host.relayReady(peerHex, link);
+    this.offered(link, reply.msg.p);
     return link;
+  }
+
+  /** The link's relay answered relay-ok, offering a kernel path at `port` or none. */
+  private offered(link: RelayLink, port: number | undefined): void {
+    if (port !== undefined) {
+      void this.bindKernel(link, port);
+    } else if (link.kernelPort !== undefined) {
+      link.kernelPort = undefined;
+      this.host.relayReady(link.peerHex, link);
+    }
+  }
+
+  /**
+   * Binds the link to its relay's kernel path: relay-bind to relay:port from the shared port
+   * until the relay says both sides are bound (then WireGuard moves to relay:port), or the tries
+   * run out (then the link stays on, or goes back to, the daemon path). Already bound: a few
+   * tries only, to refresh the relay's view of our NAT mapping.
+   */
+  private async bindKernel(link: RelayLink, port: number): Promise<void> {
+    if (link.binding) return;
+    link.binding = true;
+    const relay = link.relay;
+    const current = () => !this.closed && link.relay === relay && this.links.get(link.peerHex) === link;
+    try {
+      const tries = link.kernelPort === port ? 3 : RELAY_BIND_TRIES;
+      for (let i = 0; i < tries && current(); i++) {
+        const r = await this.rpc.request({ host: relay.addr.host, port }, relay.key, (x) => ({ t: 'relay-bind', x, k: link.peerKey }),
+          { timeout: RELAY_BIND_INTERVAL, retries: 0 });
+        if (r?.msg.t === 'error') break; // the relay forgot the session: the next renewal re-opens it
+        if (r?.msg.t === 'relay-bound' && r.msg.r === 1) {
+          if (current() && link.kernelPort !== port) {
+            link.kernelPort = port;
+            this.host.log.info(`relay: ${link.peerHex.slice(0, 8)} forwarded in the kernel of ${addrKey(relay.addr)} (port ${port})`);
+            this.host.relayReady(link.peerHex, link);
+          }
+          return;
+        }
+        if (r !== undefined) await sleep(RELAY_BIND_INTERVAL);
+      }
+      if (current() && link.kernelPort !== undefined) {
+        link.kernelPort = undefined;
+        this.host.log.info(`relay: ${link.peerHex.slice(0, 8)} back to relaying through the daemons`);
+        this.host.relayReady(link.peerHex, link);
+      }
+    } finally {
+      link.binding = false;
+    }
   }
 
   closeLink(peerHex: string): void {
@@ -244,7 +303,7 @@ export class Traversal {
     for (const link of [...this.links.values()]) {
       if (this.closed) return;
       const r = await this.rpc.request(link.relay.addr, link.relay.key, (x) => ({ t: 'relay-open', x, k: link.peerKey }), { timeout: 700, retries: 1 });
-      if (r?.msg.t === 'relay-ok') { link.confirmedAt = Date.now(); continue; }
+      if (r?.msg.t === 'relay-ok') { link.confirmedAt = Date.now(); this.offered(link, r.msg.p); continue; }
       const dead = link.relay.hex;
       for (const next of this.host.relayCandidates([dead, link.peerHex])) {
         const ok = await this.rpc.request(next.addr, next.key, (x) => ({ t: 'relay-open', x, k: link.peerKey }), { timeout: 700, retries: 1 });
@@ -255,6 +314,7 @@ export class Traversal {
         link.confirmedAt = Date.now();
         this.host.log.warn(`relay: ${link.peerHex.slice(0, 8)} moved from ${dead.slice(0, 8)} to ${next.hex.slice(0, 8)} (${addrKey(next.addr)})`);
         this.host.relayReady(link.peerHex, link);
+        this.offered(link, ok.msg.p);
         break;
       }
     }

@@ -1,7 +1,11 @@
-// One relayed peer, on the client side. WireGuard's endpoint for the peer is this link's
-// loopback socket (127.0.0.1:L). Datagrams WireGuard sends there are wrapped in `relay`
-// messages to the current relay; `relayed` messages from any relay are unwrapped and handed to
-// WireGuard from the same socket, so WireGuard keeps one endpoint whatever relay is in use.
+// One relayed peer, on the client side. Two data paths:
+// - through the daemons: WireGuard's endpoint for the peer is this link's loopback socket
+//   (127.0.0.1:L). Datagrams WireGuard sends there are wrapped in `relay` messages to the
+//   current relay; `relayed` messages from any relay are unwrapped and handed to WireGuard from
+//   the same socket, so WireGuard keeps one endpoint whatever relay is in use;
+// - in the relay's kernel, once the relay says both sides are bound to the session's port
+//   (`kernelPort`): WireGuard's endpoint is then relay:port, and its datagrams never enter a
+//   daemon. The loopback socket stays open, for the way back when the kernel path goes away.
 import dgram from 'node:dgram';
 import type { Addr } from '../proto/addr.js';
 import type { Rpc } from '../dht/rpc.js';
@@ -21,6 +25,10 @@ export class RelayLink {
   /** When the current relay last confirmed our session (relay-ok). */
   confirmedAt = Date.now();
   relay: RelayRef;
+  /** The current relay's session port, while the relay forwards this session in the kernel. */
+  kernelPort: number | undefined;
+  /** A relay-bind exchange is under way (src/nat/traversal.ts). */
+  binding = false;
 
   private constructor(private readonly rpc: Rpc, readonly peerKey: Uint8Array, readonly peerHex: string, relay: RelayRef, private readonly wgPort: number) {
     this.relay = relay;
@@ -43,16 +51,19 @@ export class RelayLink {
     return link;
   }
 
-  /** WireGuard's endpoint for the peer. */
+  /** WireGuard's endpoint for the peer: relay:port in the kernel path, else the loopback socket. */
   get endpoint(): string {
+    if (this.kernelPort !== undefined) return `${this.relay.addr.host}:${this.kernelPort}`;
     const a = this.socket!.address();
     return `127.0.0.1:${a.port}`;
   }
 
-  /** Moves the link to another relay (failover); WireGuard does not notice. */
+  /** Moves the link to another relay (failover), through the daemons until that relay's kernel
+   *  path is bound; WireGuard does not notice. */
   switchTo(relay: RelayRef): void {
     this.confirmedAt = Date.now();
     this.relay = relay;
+    this.kernelPort = undefined;
   }
 
   private forward(data: Uint8Array): void {

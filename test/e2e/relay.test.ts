@@ -70,3 +70,46 @@ test('upgrade: relayed behind symmetric NATs, one router turns endpoint-independ
     await w.destroy();
   }
 });
+
+/** Packets the relay's kernel forwarded (sum of the counters in its netdev table). */
+async function kernelForwarded(w: WhNet, name: string): Promise<number> {
+  const r = await w.net.exec(w.nodes.get(name)!.host, ['nft', 'list', 'tables', 'netdev']);
+  let total = 0;
+  for (const t of r.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('table netdev '))) {
+    const rules = await w.net.exec(w.nodes.get(name)!.host, ['nft', 'list', 'table', 'netdev', t.slice('table netdev '.length)]);
+    for (const m of rules.stdout.matchAll(/counter packets (\d+)/g)) total += Number(m[1]);
+  }
+  return total;
+}
+
+test('relaying in the kernel: once both sides bind, the relay forwards WireGuard datagrams in nftables, not in its daemon', { timeout: 120_000 }, async () => {
+  const w = await WhNet.create('krel');
+  try {
+    await relayedPair(w);
+    const t0 = Date.now();
+    let a = (await w.show('a')).peers[0]!, b = (await w.show('b')).peers[0]!;
+    while ((a.relayForwarding !== 'kernel' || b.relayForwarding !== 'kernel') && Date.now() - t0 < 15_000) {
+      await new Promise((r) => setTimeout(r, 250));
+      a = (await w.show('a')).peers[0]!;
+      b = (await w.show('b')).peers[0]!;
+    }
+    process.stdout.write(`kernel relay: both sides bound after ${((Date.now() - t0) / 1000).toFixed(1)} s; a's endpoint ${a.wgEndpoint}\n`);
+    assert.equal(a.relayForwarding, 'kernel');
+    assert.equal(b.relayForwarding, 'kernel');
+    assert.equal(a.relay, b.relay, 'one relay for both sides');
+    const relayName = [...w.nodes.values()].find((n) => n.publicKey === a.relay)!.name;
+    const relayShow = await w.show(relayName);
+    assert.equal(relayShow.relaying.kernel, 1, 'the relay forwards one session in the kernel');
+    // WireGuard's endpoint is the relay's session port, not a loopback socket.
+    assert.ok(a.wgEndpoint !== null && !a.wgEndpoint.startsWith('127.'), `a's WireGuard endpoint ${a.wgEndpoint}`);
+    const before = await kernelForwarded(w, relayName);
+    const r = await w.net.exec(w.nodes.get('a')!.host, ['ping', '-c', '40', '-i', '0.05', '-W', '1', '-q', w.nodes.get('b')!.overlayIp!], { timeoutMs: 20_000 });
+    const received = Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
+    const after = await kernelForwarded(w, relayName);
+    process.stdout.write(`kernel relay: ${received}/40 pings, relay kernel counters +${after - before}\n`);
+    assert.ok(received >= 38, `pings through the kernel path: ${received}/40`);
+    assert.ok(after - before >= 2 * received, `the relay's nftables counters saw both directions (+${after - before})`);
+  } finally {
+    await w.destroy();
+  }
+});

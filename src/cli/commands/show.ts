@@ -22,7 +22,7 @@ function ago(unixSeconds: number | null): string {
 }
 
 function pathText(p: ShowPeer): string {
-  const text = p.path === 'direct' ? `direct ${p.endpoint ?? ''}` : p.path === 'relay' ? `relay via ${p.relay ?? '?'} (${p.endpoint ?? ''})` : p.path;
+  const text = p.path === 'direct' ? `direct ${p.endpoint ?? ''}` : p.path === 'relay' ? `relay via ${p.relay ?? '?'} (${p.endpoint ?? ''}, forwarded by the ${p.relayForwarding === 'kernel' ? "relay's kernel" : 'daemons'})` : p.path;
   const colour = p.path === 'direct' ? '32' : p.path === 'relay' ? '36' : p.path === 'searching' ? '33' : '31';
   return `${paint(colour, text)} (for ${p.since} s)`;
 }
@@ -38,6 +38,7 @@ export function formatShow(r: ShowResult): string {
   out.push(`  NAT: ${r.nat}${r.publicAddress ? ` (seen as ${r.publicAddress})` : ''}`);
   if (r.portMapping) out.push(`  port mapping: ${r.portMapping.external} (${r.portMapping.method}, lease ${r.portMapping.lease} s)`);
   out.push(`  DHT: ${r.dhtNodes} nodes known`);
+  if (r.relaying.sessions > 0) out.push(`  relaying: ${r.relaying.sessions} sessions, ${r.relaying.kernel} forwarded in the kernel`);
   for (const p of r.peers) {
     out.push('');
     out.push(`${bold('peer')}: ${bold(p.name ?? p.key)} (${[p.ipv4, p.ipv6].filter(Boolean).join(', ')})`);

@@ -1,0 +1,190 @@
+// The kernel data path of a relay (docs/NAT.md "Relaying in the kernel"): WireGuard datagrams
+// between the two members of a relay session are forwarded by nftables in the netdev ingress
+// hook, by a stateless rewrite of addresses and ports, and never enter Node.js.
+//
+// Each session has its own UDP port S on the relay; member A (seen at a:pa from S) and member B
+// (seen at b:pb) both send their WireGuard traffic to relay:S. The table, for sessions S1, S2…:
+//
+//   table netdev TABLE {
+//     limit global { rate over G/second burst G/10 packets }
+//     limit sS1 { rate over P/second burst P/10 packets }        # one per session
+//     chain sS1 {                                                  # one per session
+//       @th,64,32 != { 0x01000000, 0x02000000, 0x03000000, 0x04000000 } return
+//       limit name "global" drop
+//       limit name "sS1" drop
+//       ip saddr a udp sport pa counter ip saddr set ip daddr ip daddr set b udp sport set S1 udp dport set pb fwd ip to HOP_B device "DEV_B"
+//       ip saddr b udp sport pb counter ip saddr set ip daddr ip daddr set a udp sport set S1 udp dport set pa fwd ip to HOP_A device "DEV_A"
+//     }
+//     chain in0 {                                                  # one per ingress device
+//       type filter hook ingress device "DEV" priority filter; policy accept;
+//       meta protocol ip udp dport vmap { S1 : jump sS1, S2 : jump sS2 }
+//     }
+//   }
+//
+// - Only WireGuard messages are forwarded: the first four payload bytes (`@th,64,32`, after the
+//   8-byte UDP header) must be a WireGuard type 1..4 followed by three zero bytes. Everything
+//   else sent to S (the members' sealed `relay-bind` requests, anything from anyone else) goes up
+//   to the daemon's socket on S, which drops what is not a valid request.
+// - `ip saddr set ip daddr`: the datagram leaves from the address it was sent to, so each member
+//   sees the other's traffic come from relay:S, the address it sends to (its NAT keeps the
+//   mapping open). nft fixes the IPv4 and UDP checksums when it rewrites addresses and ports.
+// - `fwd ip to HOP device DEV` hands the datagram to the next hop (the member itself on the same
+//   link, else the gateway `ip route get` names) without the IP stack: no routing decision, no
+//   `ip_forward`, no conntrack, no martian-source check, whatever the host's own firewall does.
+// - The verdict map keeps the cost for the host's other traffic at one hash lookup per datagram.
+// - Rate limits: per session (both directions share one limit object) and for all sessions.
+//   A WireGuard-shaped datagram to S counts against both even when it is not a member's.
+// - IPv4 only: the DHT socket is IPv4 (docs/NAT.md).
+// installRelayForward replaces the table atomically ("add table; delete table; table {…}").
+import { runTool, NFT, IP, WgError, findExecutable } from '../wg/exec.js';
+import { isInterfaceName } from '../wg/names.js';
+import { FirewallError, validateTableName } from './portshare.js';
+
+/** Where datagrams for one member leave: the device and the next hop's IPv4 address. */
+export interface Hop {
+  dev: string;
+  via: string;
+}
+
+export interface ForwardMember {
+  host: string;
+  port: number;
+  /** Route towards the member: also the device its datagrams arrive on. */
+  hop: Hop;
+}
+
+export interface ForwardSession {
+  /** The session's UDP port on the relay. */
+  port: number;
+  a: ForwardMember;
+  b: ForwardMember;
+}
+
+export interface ForwardLimits {
+  sessionPps: number;
+  globalPps: number;
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const WG_TYPES = '{ 0x01000000, 0x02000000, 0x03000000, 0x04000000 }';
+
+function checkMember(m: ForwardMember): void {
+  if (!IPV4.test(m.host) || !IPV4.test(m.hop.via)) throw new FirewallError(`relay forwarding is IPv4 only (${m.host} via ${m.hop.via})`);
+  if (!Number.isInteger(m.port) || m.port < 1 || m.port > 65535) throw new FirewallError(`bad member port ${m.port}`);
+  if (!isInterfaceName(m.hop.dev)) throw new FirewallError(`bad device name ${JSON.stringify(m.hop.dev)}`);
+}
+
+function checkRate(n: number, what: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new FirewallError(`${what} ${n} is not a positive integer`);
+  return n;
+}
+
+const burst = (pps: number) => Math.max(1, Math.round(pps / 10));
+
+/** The rule that forwards `from`'s datagrams to `to` through session port `port`. */
+function forwardRule(port: number, from: ForwardMember, to: ForwardMember): string {
+  return `    ip saddr ${from.host} udp sport ${from.port} counter ip saddr set ip daddr ip daddr set ${to.host} ` +
+    `udp sport set ${port} udp dport set ${to.port} fwd ip to ${to.hop.via} device "${to.hop.dev}"`;
+}
+
+/** The nft script for these sessions (a table that forwards nothing when there are none). Pure. */
+export function relayForwardRules(table: string, sessions: readonly ForwardSession[], limits: ForwardLimits): string {
+  validateTableName(table);
+  const global = checkRate(limits.globalPps, 'global rate');
+  const per = checkRate(limits.sessionPps, 'session rate');
+  const ports = new Set<number>();
+  const devices = new Set<string>();
+  for (const s of sessions) {
+    if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw new FirewallError(`bad session port ${s.port}`);
+    if (ports.has(s.port)) throw new FirewallError(`session port ${s.port} used twice`);
+    ports.add(s.port);
+    checkMember(s.a);
+    checkMember(s.b);
+    devices.add(s.a.hop.dev).add(s.b.hop.dev);
+  }
+  const out = [`table netdev ${table} {`, '  limit global {', `    rate over ${global}/second burst ${burst(global)} packets`, '  }'];
+  for (const s of sessions) {
+    out.push(`  limit s${s.port} {`, `    rate over ${per}/second burst ${burst(per)} packets`, '  }');
+    out.push(
+      `  chain s${s.port} {`,
+      `    @th,64,32 != ${WG_TYPES} return`,
+      '    limit name "global" drop',
+      `    limit name "s${s.port}" drop`,
+      forwardRule(s.port, s.a, s.b),
+      forwardRule(s.port, s.b, s.a),
+      '  }',
+    );
+  }
+  if (sessions.length > 0) {
+    const vmap = sessions.map((s) => `${s.port} : jump s${s.port}`).join(', ');
+    [...devices].sort().forEach((dev, i) => {
+      out.push(
+        `  chain in${i} {`,
+        `    type filter hook ingress device "${dev}" priority filter; policy accept;`,
+        `    meta protocol ip udp dport vmap { ${vmap} }`,
+        '  }',
+      );
+    });
+  }
+  out.push('}');
+  return out.join('\n') + '\n';
+}
+
+async function nft(input: string): Promise<void> {
+  if (findExecutable(NFT.cmd, true) === undefined) throw new FirewallError('`nft` not found: relaying in the kernel needs nftables');
+  try {
+    await runTool(NFT, ['-f', '-'], { input });
+  } catch (e) {
+    throw e instanceof WgError ? new FirewallError(e.message) : e;
+  }
+}
+
+/** Installs (or atomically replaces) the relay's forwarding table. */
+export async function installRelayForward(table: string, sessions: readonly ForwardSession[], limits: ForwardLimits): Promise<void> {
+  const rules = relayForwardRules(table, sessions, limits);
+  await nft(`add table netdev ${table}\ndelete table netdev ${table}\n${rules}`);
+}
+
+/** Deletes the forwarding table; no error when it is absent or nft is not installed. */
+export async function removeRelayForward(table: string): Promise<void> {
+  validateTableName(table);
+  if (findExecutable(NFT.cmd, true) === undefined) return;
+  await nft(`add table netdev ${table}\ndelete table netdev ${table}\n`);
+}
+
+/** Whether the forwarding table exists. */
+export async function relayForwardInstalled(table: string): Promise<boolean> {
+  validateTableName(table);
+  if (findExecutable(NFT.cmd, true) === undefined) return false;
+  const out = await runTool(NFT, ['list', 'tables']).catch(() => '');
+  return out.split('\n').some((l) => l.trim() === `table netdev ${table}`);
+}
+
+/** The device and next hop towards an IPv4 host, from the kernel's routing table; undefined
+ *  when there is no route or the host is this host's own (forwarding to it makes no sense). */
+export async function routeTo(host: string): Promise<Hop | undefined> {
+  if (!IPV4.test(host)) return undefined;
+  let out: string;
+  try {
+    out = await runTool(IP, ['-j', 'route', 'get', host]);
+  } catch {
+    return undefined;
+  }
+  return parseRouteGet(out, host);
+}
+
+/** Parses `ip -j route get HOST`. Pure. */
+export function parseRouteGet(json: string, host: string): Hop | undefined {
+  let routes: unknown;
+  try {
+    routes = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(routes) || routes.length === 0) return undefined;
+  const r = routes[0] as { type?: unknown; dev?: unknown; gateway?: unknown };
+  if (typeof r.dev !== 'string' || r.dev === 'lo' || !isInterfaceName(r.dev)) return undefined;
+  if (r.type !== undefined && r.type !== 'unicast') return undefined; // local, broadcast…
+  const via = typeof r.gateway === 'string' ? r.gateway : host;
+  return IPV4.test(via) ? { dev: r.dev, via } : undefined;
+}

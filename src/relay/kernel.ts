@@ -1,0 +1,185 @@
+// The relay side of relaying in the kernel (docs/NAT.md "Relaying in the kernel"). A session
+// gets a UDP port of its own on the relay (a socket this class binds, so nothing else takes the
+// port). Each member sends a sealed `relay-bind` to that port from its shared WireGuard port:
+// the socket learns the member's address as its NAT maps the flow to that port. Once both are
+// bound, the session's nftables rules (src/firewall/relayforward.ts) forward WireGuard datagrams
+// between the two addresses, and `relay-bound {r: 1}` tells each member to point WireGuard at
+// relay:port. Until then, and whenever the kernel path cannot be used (no route, nft refuses,
+// no system support), the members relay through the daemons (`relay`/`relayed` messages).
+import type { Addr } from '../proto/addr.js';
+import { sameAddr } from '../proto/addr.js';
+import type { Incoming, Rpc, RpcHandler } from '../dht/rpc.js';
+import type { Transport } from '../net/transport.js';
+import { toHex } from '../dht/id.js';
+import { ERR_REFUSED } from '../proto/messages.js';
+import type { Logger } from '../util/log.js';
+import type { ForwardSession, Hop } from '../firewall/relayforward.js';
+import { RELAY_ROUTE_CACHE } from '../params.js';
+import type { RelaySessions } from './sessions.js';
+
+/** What relaying in the kernel needs from the system (src/daemon/system.ts binds it). */
+export interface KernelForwardDeps {
+  /** Installs (atomically replaces) the forwarding rules for exactly these sessions. */
+  install(sessions: readonly ForwardSession[]): Promise<void>;
+  /** Removes the forwarding rules. */
+  remove(): Promise<void>;
+  /** Device and next hop towards an IPv4 host; undefined when none (or the host is local). */
+  route(host: string): Promise<Hop | undefined>;
+  /** Binds a UDP socket on a free port. */
+  openPort(): Promise<{ port: number; transport: Transport }>;
+}
+
+interface PortSocket {
+  transport: Transport;
+  rpc: Rpc;
+}
+
+export class KernelRelay {
+  /** False once the system refused the rules: sessions are then relayed by the daemon only. */
+  enabled = true;
+  private readonly sockets = new Map<number, PortSocket>();
+  private readonly allocating = new Map<string, Promise<number | undefined>>();
+  private readonly routes = new Map<string, { hop: Hop | undefined; at: number }>();
+  /** What the kernel forwards now, by port. */
+  private installed = new Map<number, ForwardSession>();
+  private syncing: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+
+  constructor(
+    private readonly sessions: RelaySessions,
+    private readonly parent: Rpc,
+    private readonly deps: KernelForwardDeps,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The session's port, bound on first use; undefined when relaying in the kernel is off. */
+  portFor(aHex: string, bHex: string): Promise<number | undefined> {
+    if (!this.enabled || this.closed) return Promise.resolve(undefined);
+    const have = this.sessions.portOf(aHex, bHex);
+    if (have !== undefined) return Promise.resolve(have);
+    const id = aHex < bHex ? aHex + bHex : bHex + aHex;
+    let p = this.allocating.get(id);
+    if (p === undefined) {
+      p = this.allocate(aHex, bHex).finally(() => this.allocating.delete(id));
+      this.allocating.set(id, p);
+    }
+    return p;
+  }
+
+  private async allocate(aHex: string, bHex: string): Promise<number | undefined> {
+    let opened: { port: number; transport: Transport };
+    try {
+      opened = await this.deps.openPort();
+    } catch (e) {
+      this.parent.counters.add('relay-port-error');
+      this.log.warn(`relay: cannot bind a session port: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    }
+    const { port, transport } = opened;
+    if (this.closed || this.sessions.portOf(aHex, bHex) !== undefined) { transport.close(); return this.sessions.portOf(aHex, bHex); }
+    const handler: RpcHandler = {
+      onRequest: (req) => void this.onBind(port, req),
+      onOneWay: () => this.parent.counters.add('relay-port-unexpected'),
+    };
+    this.sockets.set(port, { transport, rpc: this.parent.fork(transport, handler) });
+    this.sessions.setPort(aHex, bHex, port);
+    return port;
+  }
+
+  private async onBind(port: number, req: Incoming): Promise<void> {
+    const s = this.sockets.get(port);
+    if (s === undefined) return;
+    const m = req.msg;
+    if (m.t !== 'relay-bind' || !this.sessions.bind(req.senderHex, toHex(m.k), port, req.from, this.now())) {
+      this.parent.counters.add('relay-bind-refused');
+      s.rpc.send(req.from, req.sender, { t: 'error', x: (m as { x: Uint8Array }).x, c: ERR_REFUSED }, req.size);
+      return;
+    }
+    await this.sync();
+    s.rpc.send(req.from, req.sender, { t: 'relay-bound', x: m.x, a: req.from, r: this.forwards(port, req.from) ? 1 : 0 });
+  }
+
+  /** Brings the kernel's rules and the session sockets in line with the sessions. Serialized;
+   *  a call during a sync makes one more sync run after it. */
+  sync(): Promise<void> {
+    if (this.syncing !== undefined) {
+      this.again = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      do {
+        this.again = false;
+        await this.syncOnce();
+      } while (this.again && !this.closed);
+    })().finally(() => { this.syncing = undefined; });
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
+    const now = this.now();
+    const live = this.sessions.ports(now);
+    for (const [port, s] of this.sockets) {
+      if (live.has(port)) continue;
+      s.rpc.close();
+      s.transport.close();
+      this.sockets.delete(port);
+    }
+    if (!this.enabled || this.closed) return;
+    const want: ForwardSession[] = [];
+    for (const b of this.sessions.boundSessions(now)) {
+      const [ha, hb] = await Promise.all([this.route(b.a.host, now), this.route(b.b.host, now)]);
+      if (ha === undefined || hb === undefined) continue; // no usable route: the daemons relay
+      want.push({ port: b.port, a: { host: b.a.host, port: b.a.port, hop: ha }, b: { host: b.b.host, port: b.b.port, hop: hb } });
+    }
+    if (sameForwarding(want, [...this.installed.values()])) return;
+    try {
+      await this.deps.install(want);
+      this.installed = new Map(want.map((s) => [s.port, s]));
+      this.parent.counters.add('relay-kernel-install');
+    } catch (e) {
+      this.enabled = false;
+      this.installed.clear();
+      this.log.warn(`relay: cannot forward in the kernel (${e instanceof Error ? e.message : String(e)}); relaying through the daemon only`);
+      await this.deps.remove().catch(() => undefined);
+    }
+  }
+
+  private async route(host: string, now: number): Promise<Hop | undefined> {
+    const c = this.routes.get(host);
+    if (c !== undefined && now - c.at < RELAY_ROUTE_CACHE) return c.hop;
+    const hop = await this.deps.route(host).catch(() => undefined);
+    this.routes.set(host, { hop, at: now });
+    if (this.routes.size > 1024) this.routes.delete(this.routes.keys().next().value!);
+    return hop;
+  }
+
+  /** Sessions forwarded in the kernel now. */
+  get forwarding(): number {
+    return this.installed.size;
+  }
+
+  /** Whether datagrams from `addr` to `port` are forwarded in the kernel. */
+  forwards(port: number, addr: Addr): boolean {
+    const f = this.installed.get(port);
+    return f !== undefined && (sameAddr(f.a, addr) || sameAddr(f.b, addr));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.syncing?.catch(() => undefined);
+    for (const s of this.sockets.values()) {
+      s.rpc.close();
+      s.transport.close();
+    }
+    this.sockets.clear();
+    this.installed.clear();
+    await this.deps.remove().catch((e: unknown) => this.log.warn(`relay: ${String(e)}`));
+  }
+}
+
+function sameForwarding(a: readonly ForwardSession[], b: readonly ForwardSession[]): boolean {
+  const key = (l: readonly ForwardSession[]) => JSON.stringify([...l].sort((x, y) => x.port - y.port));
+  return key(a) === key(b);
+}
