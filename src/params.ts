@@ -122,6 +122,16 @@ export const RELAY_RENEW = 4000;
 export const RELAY_MAX_SESSIONS = 256;
 export const RELAY_SESSION_PPS = 50_000;
 export const RELAY_GLOBAL_PPS = 100_000;
+/** Checking a node's claim to be directly reachable (src/nat/reach.ts): a checker pings it from
+ *  a fresh port and waits this long (one retry); a confirmed claim holds this long for that
+ *  address; a refuted one (or one no checker could test) is tried again after this long; a
+ *  node checks at most this many claims per NAT check; a checker runs at most this many checks
+ *  at once (more get ERR_BUSY). */
+export const REACH_TIMEOUT = 1000;
+export const REACH_VALID = 10 * 60_000;
+export const REACH_RETRY = 60_000;
+export const REACH_CHECKS_PER_ROUND = 4;
+export const REACH_MAX_INFLIGHT = 16;
 /** Relaying in the kernel: a member sends relay-bind to the session port until the relay says
  *  both sides are bound (at most this many tries, this far apart), then again at every renewal
  *  (its NAT may have changed the mapping). The relay re-reads a member's route this often. */

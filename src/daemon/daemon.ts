@@ -11,10 +11,14 @@ import { DhtNode, type BootNode } from '../dht/node.js';
 import { toHex } from '../dht/id.js';
 import { UdpTransport } from '../net/udp.js';
 import { addrKey, type Addr } from '../proto/addr.js';
-import { ADDRESS_CHECK_INTERVAL, NAT_CHECK_INTERVAL, NAT_CHECK_NODES, NAT_KEEPALIVE_SECONDS, PEER_TICK, PORTMAP_DISCOVER_TIMEOUT, PORTMAP_LEASE_SECONDS, PORTMAP_RETRY } from '../params.js';
+import {
+  ADDRESS_CHECK_INTERVAL, NAT_CHECK_INTERVAL, NAT_CHECK_NODES, NAT_KEEPALIVE_SECONDS, PEER_TICK, PING_PAD_TO, PORTMAP_DISCOVER_TIMEOUT,
+  PORTMAP_LEASE_SECONDS, PORTMAP_RETRY, REACH_CHECKS_PER_ROUND, REACH_TIMEOUT,
+} from '../params.js';
 import os from 'node:os';
 import { classifyNat, type NatSample, type NatVerdict } from '../nat/classify.js';
 import { Traversal } from '../nat/traversal.js';
+import { ReachVerdicts } from '../nat/reach.js';
 import { PortMapper, type MapResult } from '../nat/upnp.js';
 import type { RelayLink, RelayRef } from '../relay/link.js';
 import { realClock } from '../util/clock.js';
@@ -92,6 +96,9 @@ export class Daemon {
   private pokeSocket: dgram.Socket | undefined;
   private traversal!: Traversal;
   private boots: BootNode[] = [];
+  /** Which nodes' claims to be directly reachable were confirmed by a checker. */
+  readonly claims = new ReachVerdicts();
+  private verifying = false;
   nat: NatVerdict = { type: 'unknown', observed: [], responders: 0 };
   private natTimer: NodeJS.Timeout | undefined;
   private mapper: PortMapper | undefined;
@@ -167,6 +174,7 @@ export class Daemon {
         isDirect: (hex) => d.tracker.get(hex)?.path === 'direct',
         announceAddr: () => (d.mapping?.externalIp ? { host: d.mapping.externalIp, port: d.mapping.externalPort } : undefined),
         ...(forward ? { forward } : {}),
+        ...(opts.deps.openPort ? { openPort: () => opts.deps.openPort!() } : {}),
       });
       undo.push(() => d.traversal.close());
       daemon.control = await ControlServer.listen(socketPath(opts.iface), (req) => daemon!.handle(req));
@@ -200,7 +208,8 @@ export class Daemon {
     }
   }
 
-  /** Directly reachable nodes we know (boot nodes first): rendezvous and relay candidates. */
+  /** Directly reachable nodes we know: boot nodes first (the configuration vouches for them),
+   *  then nodes whose claim to be direct a checker confirmed. Rendezvous and relay candidates. */
   relayCandidates(exclude: string[]): RelayRef[] {
     const out: RelayRef[] = [];
     const seen = new Set([...exclude, this.dht.hex]);
@@ -208,10 +217,48 @@ export class Daemon {
       const hex = toHex(b.key);
       if (!seen.has(hex)) { seen.add(hex); out.push({ key: b.key, hex, addr: b.addr }); }
     }
+    const now = Date.now();
     for (const e of this.dht.table.entries()) {
-      if (e.direct && !seen.has(e.hex) && this.tracker.get(e.hex) === undefined) { seen.add(e.hex); out.push({ key: e.id, hex: e.hex, addr: e.addr }); }
+      if (e.direct && !seen.has(e.hex) && this.tracker.get(e.hex) === undefined && this.claims.confirmed(e.hex, e.addr, now)) {
+        seen.add(e.hex);
+        out.push({ key: e.id, hex: e.hex, addr: e.addr });
+      }
     }
     return out;
+  }
+
+  /**
+   * Has the direct claims of nodes in our table checked (src/nat/reach.ts): a checker (a boot
+   * node or a confirmed node, never the claimant) pings the claimant from a fresh port. Only
+   * confirmed claimants become rendezvous and relays. A few claims per round, one at a time.
+   */
+  private async verifyClaims(): Promise<void> {
+    if (this.verifying || this.stopping) return;
+    this.verifying = true;
+    try {
+      const bootHex = new Set(this.boots.map((b) => toHex(b.key)));
+      const keys = new Map<string, Uint8Array>();
+      const claims = this.dht.table.entries()
+        .filter((e) => e.direct && !bootHex.has(e.hex) && this.tracker.get(e.hex) === undefined)
+        .map((e) => { keys.set(e.hex, e.id); return { hex: e.hex, addr: e.addr }; });
+      for (const c of this.claims.due(claims, Date.now(), REACH_CHECKS_PER_ROUND)) {
+        let verdict: boolean | undefined;
+        for (const checker of this.relayCandidates([c.hex]).slice(0, 2)) {
+          if (this.stopping) return;
+          const r = await this.dht.rpc.request(checker.addr, checker.key, (x) => ({ t: 'reach', x, k: keys.get(c.hex)!, a: c.addr }),
+            { padTo: PING_PAD_TO, timeout: 2 * REACH_TIMEOUT + 500, retries: 0 });
+          if (r?.msg.t === 'reach-ok') { verdict = r.msg.r === 1; break; }
+        }
+        if (verdict === undefined) {
+          this.claims.untested(c, Date.now());
+        } else {
+          this.claims.record(c, verdict, Date.now());
+          if (!verdict) this.opts.log.info(`node ${c.hex.slice(0, 8)} (${addrKey(c.addr)}) says it is directly reachable, but a checker's ping from a fresh port got no answer: not used as rendezvous or relay`);
+        }
+      }
+    } finally {
+      this.verifying = false;
+    }
   }
 
   /**
@@ -234,6 +281,7 @@ export class Daemon {
     this.nat = classifyNat(samples, { localIps, localPort: this.opts.listenPort, attempted: targets.length });
     if (this.nat.type !== 'none' && this.nat.type !== 'blocked') await this.ensurePortMapping();
     this.dht.direct = this.nat.type === 'none' || this.mapping !== undefined;
+    void this.verifyClaims();
     if (before !== this.nat.type) {
       this.opts.log.info(`NAT: ${this.nat.type}${this.nat.publicAddr ? ` (public address ${addrKey(this.nat.publicAddr)})` : ''}`);
       for (const st of this.tracker.all()) if (st.path === 'direct') void this.applyEndpoint(st);
@@ -432,7 +480,7 @@ export class Daemon {
     };
     if (all) {
       const { buckets, counters, rpc } = this.dht.snapshot();
-      result.dht = { buckets, counters, rpc };
+      result.dht = { buckets, counters, rpc, reach: this.claims.summary(Date.now()) };
     }
     return result;
   }
@@ -529,5 +577,5 @@ export interface ShowResult {
   /** As a relay: sessions open, and how many of them are forwarded in the kernel. */
   relaying: { sessions: number; kernel: number };
   peers: ShowPeer[];
-  dht?: { buckets: unknown; counters: unknown; rpc: unknown };
+  dht?: { buckets: unknown; counters: unknown; rpc: unknown; reach: { confirmed: string[]; refuted: string[] } };
 }

@@ -3,6 +3,7 @@
 // src/firewall. The peer and dump shapes are src/wg's own.
 import type { WgDump, WgPeerConfig } from '../wg/types.js';
 import type { KernelForwardDeps } from '../relay/kernel.js';
+import type { Transport } from '../net/transport.js';
 
 export type { WgDump, WgPeerConfig, WgPeerDump } from '../wg/types.js';
 
@@ -21,4 +22,6 @@ export interface SystemDeps {
   removePortShare(table: string): Promise<void>;
   /** Relaying in the kernel with nftables table `table` (netdev family); absent: daemon only. */
   relayForward?(table: string): KernelForwardDeps;
+  /** Binds a UDP socket on a free port (checks of other nodes' direct claims). */
+  openPort?(): Promise<{ port: number; transport: Transport }>;
 }

@@ -8,6 +8,12 @@ import { UdpTransport } from '../net/udp.js';
 import { RELAY_GLOBAL_PPS, RELAY_SESSION_PPS } from '../params.js';
 import type { SystemDeps } from './dataplane.js';
 
+/** A UDP socket on a free port (a relay session's port, a `reach` check's fresh port). */
+async function openUdpPort(): Promise<{ port: number; transport: UdpTransport }> {
+  const transport = await UdpTransport.bind('0.0.0.0', 0);
+  return { port: transport.local.port, transport };
+}
+
 export const systemDeps: SystemDeps = {
   createDataPlane: (opts) => createInterface(opts),
   installPortShare: (opts) => installPortShare({ table: opts.table, wgPort: opts.wgPort, daemonPort: opts.daemonPort }),
@@ -16,11 +22,9 @@ export const systemDeps: SystemDeps = {
     install: (sessions) => installRelayForward(table, sessions, { sessionPps: RELAY_SESSION_PPS, globalPps: RELAY_GLOBAL_PPS }),
     remove: () => removeRelayForward(table),
     route: (host) => routeTo(host),
-    openPort: async () => {
-      const transport = await UdpTransport.bind('0.0.0.0', 0);
-      return { port: transport.local.port, transport };
-    },
+    openPort: openUdpPort,
   }),
+  openPort: openUdpPort,
 };
 
 export function defaultInterfaceName(publicKeyB64: string): string {

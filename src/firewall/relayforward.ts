@@ -182,7 +182,8 @@ export function parseRouteGet(json: string, host: string): Hop | undefined {
     return undefined;
   }
   if (!Array.isArray(routes) || routes.length === 0) return undefined;
-  const r = routes[0] as { type?: unknown; dev?: unknown; gateway?: unknown };
+  const r = routes[0] as { type?: unknown; dev?: unknown; gateway?: unknown } | null;
+  if (typeof r !== 'object' || r === null) return undefined;
   if (typeof r.dev !== 'string' || r.dev === 'lo' || !isInterfaceName(r.dev)) return undefined;
   if (r.type !== undefined && r.type !== 'unicast') return undefined; // local, broadcast…
   const via = typeof r.gateway === 'string' ? r.gateway : host;

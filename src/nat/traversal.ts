@@ -1,4 +1,6 @@
 // Getting through NATs, both roles (docs/NODE.md "Through NATs"):
+// - as a checker (only nodes directly reachable): `reach` — ping a node from a fresh port and
+//   say whether it answered (src/nat/reach.ts);
 // - as a rendezvous: `punch-req` from A naming B → `punch-notify` to B (with A's address as we
 //   see it) and `punch-ok` to A (with B's address as we know it);
 // - as a relay (only nodes directly reachable): `relay-open` sessions between two keys that
@@ -12,10 +14,11 @@ import type { Incoming } from '../dht/rpc.js';
 import { toHex } from '../dht/id.js';
 import { addrKey, type Addr } from '../proto/addr.js';
 import { ERR_BUSY, ERR_REFUSED, ERR_UNKNOWN, type Message } from '../proto/messages.js';
+import type { Transport } from '../net/transport.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import type { Logger } from '../util/log.js';
 import {
-  NOTIFY_MIN_INTERVAL, PUNCH_PROBE_INTERVAL, RELAY_BIND_INTERVAL, RELAY_BIND_TRIES, PUNCH_PROBES, PUNCH_RENDEZVOUS, RATE_LIMIT_SOURCES, RELAY_GLOBAL_PPS, RELAY_RENEW,
+  NOTIFY_MIN_INTERVAL, PING_PAD_TO, PUNCH_PROBE_INTERVAL, REACH_MAX_INFLIGHT, REACH_TIMEOUT, RELAY_BIND_INTERVAL, RELAY_BIND_TRIES, PUNCH_PROBES, PUNCH_RENDEZVOUS, RATE_LIMIT_SOURCES, RELAY_GLOBAL_PPS, RELAY_RENEW,
   RELAY_SESSION_PPS, RELAY_SESSION_SECONDS,
 } from '../params.js';
 import { RelaySessions } from '../relay/sessions.js';
@@ -44,6 +47,8 @@ export interface TraversalHost {
   relayCandidates(exclude: string[]): RelayRef[];
   /** The system's support for relaying in the kernel; absent: relay through the daemon only. */
   forward?: KernelForwardDeps;
+  /** Binds a UDP socket on a fresh port (for `reach` checks); absent: this node checks nothing. */
+  openPort?: () => Promise<{ port: number; transport: Transport }>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,6 +61,7 @@ export class Traversal {
   private readonly globalRelay = new RateLimiter(RELAY_GLOBAL_PPS, RELAY_GLOBAL_PPS, 1);
   private readonly sessionRelay = new RateLimiter(RELAY_SESSION_PPS, RELAY_SESSION_PPS, 1024);
   private renewTimer: NodeJS.Timeout | undefined;
+  private reachInflight = 0;
   private closed = false;
   /** Last punch-notify acted on, per peer (bounded by the number of trusted peers). */
   private readonly lastNotified = new Map<string, number>();
@@ -108,6 +114,13 @@ export class Traversal {
         else if (this.host.isTrusted(toHex(m.k))) void this.notified(m.k, m.a, { key: req.sender, hex: req.senderHex, addr: req.from });
         return sent;
       }
+      case 'reach': {
+        // Padded by the sender to PING_PAD_TO, like the ping it causes: no amplification.
+        if (!this.host.canRelay() || this.host.openPort === undefined || req.size < PING_PAD_TO) return reply({ t: 'error', x: m.x, c: ERR_REFUSED });
+        if (!this.punchLimiter.take(req.from.host, now) || this.reachInflight >= REACH_MAX_INFLIGHT) return reply({ t: 'error', x: m.x, c: ERR_BUSY });
+        void this.reach(m.k, m.a).then((ok) => reply(ok === undefined ? { t: 'error', x: m.x, c: ERR_BUSY } : { t: 'reach-ok', x: m.x, r: ok ? 1 : 0 }));
+        return 0;
+      }
       case 'relay-open': {
         if (!this.host.canRelay()) return reply({ t: 'error', x: m.x, c: ERR_REFUSED, m: 'not a relay' });
         if (this.sessions.open(req.senderHex, toHex(m.k), req.from, now) === 'full') return reply({ t: 'error', x: m.x, c: ERR_BUSY });
@@ -155,6 +168,27 @@ export class Traversal {
       return true;
     }
     return false;
+  }
+
+  /** Pings `key` at `addr` from a fresh port: true if it answered there; undefined when no
+   *  port could be opened. */
+  private async reach(key: Uint8Array, addr: Addr): Promise<boolean | undefined> {
+    this.reachInflight++;
+    let opened: { port: number; transport: Transport } | undefined;
+    try {
+      opened = await this.host.openPort!();
+      const rpc = this.rpc.fork(opened.transport, { onRequest: () => undefined, onOneWay: () => undefined });
+      const r = await rpc.request(addr, key, (x) => ({ t: 'ping', x }), { padTo: PING_PAD_TO, timeout: REACH_TIMEOUT, retries: 1 });
+      rpc.close();
+      this.host.dht.counters.add(r?.msg.t === 'pong' ? 'reach-answered' : 'reach-silent');
+      return r?.msg.t === 'pong';
+    } catch {
+      this.host.dht.counters.add('reach-error');
+      return undefined;
+    } finally {
+      opened?.transport.close();
+      this.reachInflight--;
+    }
   }
 
   // ---- client side -------------------------------------------------------------------------------

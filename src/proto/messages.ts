@@ -37,6 +37,8 @@ export type Message =
   | { t: 'relay-open'; x: Uint8Array; k: Uint8Array }
   | { t: 'relay-ok'; x: Uint8Array; l: number; p?: number }
   | { t: 'relay-bind'; x: Uint8Array; k: Uint8Array }
+  | { t: 'reach'; x: Uint8Array; k: Uint8Array; a: Addr }
+  | { t: 'reach-ok'; x: Uint8Array; r: number }
   | { t: 'relay-bound'; x: Uint8Array; a: Addr; r: number }
   | { t: 'relay'; k: Uint8Array; d: Uint8Array; g?: number; i?: number; c?: number }
   | { t: 'relayed'; k: Uint8Array; d: Uint8Array; g?: number; i?: number; c?: number }
@@ -178,6 +180,8 @@ function parseFields(t: string, d: Dict): Message | undefined {
     case 'relay-open': return { t, x: txid(d), k: key(d) };
     case 'relay-ok': { const p = optInt(d, 'p', 1, 65535); return { t, x: txid(d), l: int(d, 'l', 1, 86400), ...(p !== undefined ? { p } : {}) }; }
     case 'relay-bind': return { t, x: txid(d), k: key(d) };
+    case 'reach': return { t, x: txid(d), k: key(d), a: addr(d, 'a') };
+    case 'reach-ok': return { t, x: txid(d), r: int(d, 'r', 0, 1) };
     case 'relay-bound': return { t, x: txid(d), a: addr(d, 'a'), r: int(d, 'r', 0, 1) };
     case 'relay':
     case 'relayed': {
@@ -226,11 +230,11 @@ export function decodeBody(body: Uint8Array): DecodeResult {
 }
 
 export function isRequest(t: MessageType): boolean {
-  return t === 'ping' || t === 'find' || t === 'punch-req' || t === 'punch-notify' || t === 'punch' || t === 'relay-open' || t === 'relay-bind' || t === 'alias';
+  return t === 'ping' || t === 'find' || t === 'punch-req' || t === 'punch-notify' || t === 'punch' || t === 'relay-open' || t === 'relay-bind' || t === 'reach' || t === 'alias';
 }
 
 export function isResponse(t: MessageType): boolean {
-  return t === 'pong' || t === 'nodes' || t === 'punch-ok' || t === 'punch-ack' || t === 'relay-ok' || t === 'relay-bound' || t === 'alias-ok' || t === 'ack' || t === 'error';
+  return t === 'pong' || t === 'nodes' || t === 'punch-ok' || t === 'punch-ack' || t === 'relay-ok' || t === 'relay-bound' || t === 'reach-ok' || t === 'alias-ok' || t === 'ack' || t === 'error';
 }
 
 // ---- relay data: the binary body of frame kind 2 -------------------------------------------------

@@ -78,13 +78,16 @@ export class KernelRelay {
       return undefined;
     }
     const { port, transport } = opened;
-    if (this.closed || this.sessions.portOf(aHex, bHex) !== undefined) { transport.close(); return this.sessions.portOf(aHex, bHex); }
+    // Closed meanwhile, or the session expired (then there is nothing to give a port to).
+    if (this.closed || this.sessions.portOf(aHex, bHex) !== undefined || !this.sessions.setPort(aHex, bHex, port)) {
+      transport.close();
+      return this.closed ? undefined : this.sessions.portOf(aHex, bHex);
+    }
     const handler: RpcHandler = {
       onRequest: (req) => void this.onBind(port, req),
       onOneWay: () => this.parent.counters.add('relay-port-unexpected'),
     };
     this.sockets.set(port, { transport, rpc: this.parent.fork(transport, handler) });
-    this.sessions.setPort(aHex, bHex, port);
     return port;
   }
 

@@ -69,10 +69,12 @@ export class RelaySessions {
     return this.sessions.get(RelaySessions.id(aHex, bHex))?.port;
   }
 
-  /** Gives the session its own port (it must exist). */
-  setPort(aHex: string, bHex: string, port: number): void {
+  /** Gives the session its own port; false when there is no such session (any more). */
+  setPort(aHex: string, bHex: string, port: number): boolean {
     const s = this.sessions.get(RelaySessions.id(aHex, bHex));
-    if (s !== undefined) s.port = port;
+    if (s === undefined) return false;
+    s.port = port;
+    return true;
   }
 
   /** A relay-bind from `fromHex` (naming `toHex`) arrived at `port` from `addr`: true when the
