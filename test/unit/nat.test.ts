@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyNat, type NatSample } from '../../src/nat/classify.js';
+import { ReachVerdicts } from '../../src/nat/reach.js';
 
 const r = (i: number) => ({ host: `20.0.1.${i}`, port: 62096 });
 const local = { localIps: ['192.168.1.2', '127.0.0.1'], localPort: 62096 };
@@ -30,4 +31,53 @@ test('different ports for different responders: symmetric', () => {
   const v = classifyNat([{ responder: r(1), observed: { host: '20.0.2.1', port: 40001 } }, { responder: r(2), observed: { host: '20.0.2.1', port: 51234 } }], local);
   assert.equal(v.type, 'symmetric');
   assert.equal(v.observed.length, 2);
+});
+
+// ---- direct claims (src/nat/reach.ts) -----------------------------------------------------------
+
+test('ReachVerdicts: nothing is confirmed until a checker says so, and only at the checked address', () => {
+  const v = new ReachVerdicts(1000, 100);
+  const c = { hex: 'aa', addr: { host: '20.0.1.9', port: 62096 } };
+  assert.equal(v.confirmed('aa', c.addr, 0), false);
+  assert.deepEqual(v.due([c], 0, 4), [c]);
+  v.record(c, true, 0);
+  assert.equal(v.confirmed('aa', c.addr, 999), true);
+  assert.equal(v.confirmed('aa', { host: '20.0.1.9', port: 1 }, 10), false, 'another address is another claim');
+  assert.equal(v.confirmed('aa', c.addr, 1000), false, 'a confirmation lapses');
+  // Renewed at half its validity, so that a live claim never lapses.
+  assert.deepEqual(v.due([c], 499, 4), []);
+  assert.deepEqual(v.due([c], 500, 4), [c]);
+  // At a new address the claim is due at once.
+  const moved = { hex: 'aa', addr: { host: '20.0.1.9', port: 2 } };
+  assert.deepEqual(v.due([moved], 1, 4), [moved]);
+  assert.deepEqual(v.summary(10), { confirmed: ['aa'], refuted: [] });
+});
+
+test('ReachVerdicts: a refuted claim is retried after the retry delay; an untested one believes nothing new', () => {
+  const v = new ReachVerdicts(1000, 100);
+  const c = { hex: 'bb', addr: { host: '20.0.1.8', port: 62096 } };
+  v.record(c, false, 0);
+  assert.equal(v.confirmed('bb', c.addr, 1), false);
+  assert.deepEqual(v.due([c], 99, 4), []);
+  assert.deepEqual(v.due([c], 100, 4), [c]);
+  assert.deepEqual(v.summary(1), { confirmed: [], refuted: ['bb'] });
+  // No checker answered: not refuted (summary), not confirmed, retried later.
+  const u = { hex: 'cc', addr: { host: '20.0.1.7', port: 62096 } };
+  v.untested(u, 0);
+  assert.equal(v.confirmed('cc', u.addr, 1), false);
+  assert.deepEqual(v.summary(1).refuted, ['bb']);
+  assert.deepEqual(v.due([u], 50, 4), []);
+  // A confirmation still valid survives a round in which no checker answered.
+  v.record(u, true, 200);
+  v.untested(u, 300);
+  assert.equal(v.confirmed('cc', u.addr, 301), true);
+  // At most `max` claims per round, in the order given.
+  const many = ['1', '2', '3', '4', '5'].map((h) => ({ hex: h, addr: { host: '20.0.2.1', port: Number(h) } }));
+  assert.deepEqual(v.due(many, 0, 3).map((x) => x.hex), ['1', '2', '3']);
+});
+
+test('ReachVerdicts: bounded memory, oldest verdicts go first', () => {
+  const v = new ReachVerdicts(1000, 100, 3);
+  for (const h of ['1', '2', '3', '4']) v.record({ hex: h, addr: { host: '20.0.3.1', port: 1 } }, true, 0);
+  assert.deepEqual(v.summary(1).confirmed, ['2', '3', '4']);
 });
