@@ -186,7 +186,11 @@ export class DhtNode {
           void this.rpc.request(c.addr, c.id, (x) => ({ t: 'find', x, k: target }), { padTo: FIND_PAD_TO }).then((reply) => {
             if (reply !== undefined && reply.msg.t === 'nodes') {
               if (sameAddr(reply.from, c.addr)) {
+                // A `nodes` answer does not say whether its sender is directly reachable; a
+                // pong does. So a node met this way is pinged once, when it enters the table.
+                const isNew = this.table.get(c.hex) === undefined;
                 this.learn(c.id, c.addr, { rtt: reply.rtt });
+                if (isNew && this.table.get(c.hex) !== undefined) void this.ping(c.id, c.addr, 0);
                 if (c.hex === targetHex) answeredAt = c.addr;
               }
               // Records of keys below the network's workbit are not even followed.
