@@ -200,9 +200,17 @@ export class Daemon {
       }
     }
     this.boots = boots;
-    const answered = await this.dht.bootstrap(boots);
-    this.opts.log.info(`bootstrap: ${answered}/${boots.length} boot nodes answered, ${this.dht.table.size} nodes known`);
+    const joining = this.dht.bootstrap(boots);
+    // The NAT check (and the port mapping it may ask for) needs only boot nodes: it starts as
+    // soon as one answered, not after the join's lookups, which take seconds when some node
+    // they meet does not answer (one behind a NAT). A peer's punch in the meantime then
+    // already finds our port mapping.
+    let joined = false;
+    void joining.finally(() => { joined = true; });
+    while (!joined && !this.stopping && this.dht.table.size === 0) await new Promise((r) => setTimeout(r, 20));
     await this.checkNat();
+    const answered = await joining;
+    this.opts.log.info(`bootstrap: ${answered}/${boots.length} boot nodes answered, ${this.dht.table.size} nodes known`);
     if (!this.stopping) {
       this.natTimer = setInterval(() => void this.checkNat(), NAT_CHECK_INTERVAL);
     }
