@@ -26,7 +26,7 @@ async function relayedPair(w: WhNet): Promise<void> {
   assert.equal((await w.show('a')).peers[0]!.path, 'relay');
 }
 
-test('relay failover: the relay dies during a ping flood; < 10 s of loss, then another relay carries the traffic', { timeout: 120_000 }, async () => {
+test('relay failover: the relay\'s host dies during a ping flood; < 10 s of loss, then another relay carries the traffic', { timeout: 120_000 }, async () => {
   const w = await WhNet.create('fail');
   try {
     await relayedPair(w);
@@ -36,7 +36,13 @@ test('relay failover: the relay dies during a ping flood; < 10 s of loss, then a
     const count = 250, interval = 0.1;
     const flood = w.net.exec(w.nodes.get('a')!.host, ['ping', '-i', String(interval), '-c', String(count), '-W', '1', w.nodes.get('b')!.overlayIp!], { timeoutMs: 60_000 });
     await new Promise((r) => setTimeout(r, 5000));
-    relayNode.daemon!.kill('SIGKILL'); // the relay's daemon dies without a word
+    // The relay's host disappears: its daemon dies without a word, and its links go down (its
+    // kernel, which forwarded the session, would otherwise go on doing so).
+    relayNode.daemon!.kill('SIGKILL');
+    const links = await w.net.exec(relayNode.host, ['ip', '-o', 'link', 'show']);
+    for (const dev of links.stdout.split('\n').map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1]).filter((d): d is string => d !== undefined && d !== 'lo')) {
+      await w.net.exec(relayNode.host, ['ip', 'link', 'set', dev, 'down']);
+    }
     const out = await flood;
     const { lost, gapSeconds } = longestGap(out.stdout, count, interval);
     process.stdout.write(`relay failover: ${lost}/${count} pings lost, longest gap ${gapSeconds.toFixed(1)} s\n`);
@@ -109,6 +115,11 @@ test('relaying in the kernel: once both sides bind, the relay forwards WireGuard
     process.stdout.write(`kernel relay: ${received}/40 pings, relay kernel counters +${after - before}\n`);
     assert.ok(received >= 38, `pings through the kernel path: ${received}/40`);
     assert.ok(after - before >= 2 * received, `the relay's nftables counters saw both directions (+${after - before})`);
+    // wh down on the relay removes its forwarding table with everything else.
+    const down = await w.down(relayName);
+    assert.equal(down.code, 0, down.stderr);
+    const tables = await w.net.exec(w.nodes.get(relayName)!.host, ['nft', 'list', 'tables']);
+    assert.doesNotMatch(tables.stdout, /wirehub/, 'no wirehub table left on the relay');
   } finally {
     await w.destroy();
   }
