@@ -77,6 +77,12 @@ export const PEER_SEARCH_MAX = 10_000;
 export const PEER_OFFLINE_AFTER = 3;
 /** A peer with a known address is pinged over the DHT this often to confirm it. */
 export const PEER_RECHECK = 20_000;
+/** After giving WireGuard a peer's endpoint, the daemon checks that a handshake followed, and
+ *  if not re-creates the WireGuard peer and pokes it (src/daemon/handshake.ts): after the first
+ *  delay on the side with the smaller key, after the second on the other, so that the two
+ *  sides never repair at once. */
+export const HANDSHAKE_REPAIR_FIRST = 1000;
+export const HANDSHAKE_REPAIR_SECOND = 2500;
 /** Period of the daemon's peer loop (it only acts on peers that are due). */
 export const PEER_TICK = 500;
 

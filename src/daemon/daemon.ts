@@ -26,6 +26,8 @@ import type { Logger } from '../util/log.js';
 import { ControlServer } from '../control/server.js';
 import { socketPath, type ControlRequest } from '../control/protocol.js';
 import { describePath, PeerTracker, type PeerState, type TrustedPeer } from './peers.js';
+import { HandshakeWatch, hasSession } from './handshake.js';
+import type { WgPeerConfig } from '../wg/types.js';
 import type { DataPlane, SystemDeps } from './dataplane.js';
 import { portShareTableName as portShareTable } from '../firewall/index.js';
 
@@ -99,6 +101,8 @@ export class Daemon {
   /** Which nodes' claims to be directly reachable were confirmed by a checker. */
   readonly claims = new ReachVerdicts();
   private verifying = false;
+  private handshakes: HandshakeWatch | undefined;
+  private repairing = false;
   nat: NatVerdict = { type: 'unknown', observed: [], responders: 0 };
   private natTimer: NodeJS.Timeout | undefined;
   private mapper: PortMapper | undefined;
@@ -334,9 +338,45 @@ export class Daemon {
     if (st.path === 'direct') { this.traversal.closeLink(hex); return; } // a direct path won meanwhile
     this.tracker.relayed(hex, keyToBase64(link.relay.key), link.relay.addr, Date.now());
     this.opts.log.info(`peer ${st.peer.hostname ?? st.peer.keyB64}: ${describePath(st)}`);
-    await this.wg.setPeer({ publicKey: st.peer.keyB64, endpoint: link.endpoint, allowedIps: allowedIpsOf(st.peer), keepalive: NAT_KEEPALIVE_SECONDS })
+    await this.setEndpoint(hex, { publicKey: st.peer.keyB64, endpoint: link.endpoint, allowedIps: allowedIpsOf(st.peer), keepalive: NAT_KEEPALIVE_SECONDS })
       .catch((e: unknown) => this.opts.log.error(`peer ${st.peer.keyB64}: cannot set relay endpoint: ${String(e)}`));
-    this.poke(st.peer);
+  }
+
+  /** Gives WireGuard a peer's endpoint and watches that a handshake follows. The side with the
+   *  smaller key makes its WireGuard initiate at once; the other waits for that initiation
+   *  (two crossing initiations fail both, src/daemon/handshake.ts) and initiates only if none
+   *  came (the repair). */
+  private async setEndpoint(hex: string, config: WgPeerConfig): Promise<void> {
+    const st = this.tracker.get(hex);
+    if (this.wg === undefined || st === undefined) return;
+    await this.wg.setPeer(config);
+    if (this.dht.hex < hex) this.poke(st.peer);
+    (this.handshakes ??= new HandshakeWatch(this.dht.hex)).expect(hex, config, Date.now());
+  }
+
+  /** Peers that got an endpoint a moment ago and still have no session: their handshakes
+   *  probably crossed (src/daemon/handshake.ts). Re-create them in WireGuard and poke again. */
+  private async repairHandshakes(): Promise<void> {
+    const due = this.handshakes?.due(Date.now()) ?? [];
+    if (due.length === 0 || this.wg === undefined || this.repairing) return;
+    this.repairing = true;
+    try {
+      const dump = await this.wg.dump();
+      for (const { hex, config } of due) {
+        const st = this.tracker.get(hex);
+        const w = dump.peers.find((p) => p.publicKey === config.publicKey);
+        if (st === undefined || this.stopping || (w !== undefined && hasSession(w.latestHandshake, Date.now()))) continue;
+        if (w?.endpoint !== undefined && config.endpoint !== undefined && w.endpoint !== config.endpoint) continue; // moved on since
+        this.opts.log.debug(`peer ${st.peer.hostname ?? st.peer.keyB64}: no handshake yet; re-creating the WireGuard peer`);
+        await this.wg.removePeer(config.publicKey);
+        await this.wg.setPeer(config);
+        this.poke(st.peer);
+      }
+    } catch (e) {
+      this.opts.log.warn(`wireguard: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.repairing = false;
+    }
   }
 
   /** A node answered us directly: if it is a trusted peer, that is where it is. */
@@ -361,6 +401,7 @@ export class Daemon {
       this.addressSig = sig;
     }
     for (const st of this.tracker.due(Date.now())) void this.visit(st);
+    void this.repairHandshakes();
   }
 
   /** Searches a peer that is not located (or only relayed), or checks one that is. */
@@ -414,8 +455,7 @@ export class Daemon {
     const endpoint = addrKey(st.endpoint);
     this.opts.log.info(`peer ${st.peer.hostname ?? st.peer.keyB64}: ${describePath(st)}`);
     try {
-      await this.wg.setPeer({ publicKey: st.peer.keyB64, endpoint, allowedIps: allowedIpsOf(st.peer), keepalive: this.keepalive() });
-      this.poke(st.peer);
+      await this.setEndpoint(toHex(st.peer.key), { publicKey: st.peer.keyB64, endpoint, allowedIps: allowedIpsOf(st.peer), keepalive: this.keepalive() });
     } catch (e) {
       this.opts.log.error(`peer ${st.peer.keyB64}: cannot set WireGuard endpoint ${endpoint}: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -1,6 +1,8 @@
 // The trusted-peer state machine, driven with explicit times.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { HandshakeWatch, hasSession } from '../../src/daemon/handshake.js';
+import { HANDSHAKE_REPAIR_FIRST, HANDSHAKE_REPAIR_SECOND } from '../../src/params.js';
 import { PeerTracker, describePath, type TrustedPeer } from '../../src/daemon/peers.js';
 import { PEER_OFFLINE_AFTER, PEER_RECHECK, PEER_SEARCH_MAX, PEER_SEARCH_MIN } from '../../src/params.js';
 
@@ -75,4 +77,34 @@ test('a search that fails after the peer was located meanwhile changes nothing',
   assert.equal(st.path, 'direct');
   assert.equal(st.failures, 0);
   assert.equal(st.busy, false);
+});
+
+// ---- crossed handshakes (src/daemon/handshake.ts) -------------------------------------------------
+
+test('HandshakeWatch: the smaller key looks first, the other later; each expectation is due once', () => {
+  const cfg = { publicKey: 'k', allowedIps: [] };
+  const low = new HandshakeWatch('10'), high = new HandshakeWatch('90');
+  low.expect('90', cfg, 0);
+  high.expect('10', cfg, 0);
+  assert.deepEqual(low.due(HANDSHAKE_REPAIR_FIRST - 1), []);
+  assert.deepEqual(low.due(HANDSHAKE_REPAIR_FIRST), [{ hex: '90', config: cfg }]);
+  assert.deepEqual(low.due(HANDSHAKE_REPAIR_FIRST + 10_000), [], 'due once');
+  assert.ok(HANDSHAKE_REPAIR_SECOND > HANDSHAKE_REPAIR_FIRST);
+  assert.deepEqual(high.due(HANDSHAKE_REPAIR_FIRST), []);
+  assert.deepEqual(high.due(HANDSHAKE_REPAIR_SECOND).map((d) => d.hex), ['10']);
+  // A newer expectation replaces the older one; forget() drops it.
+  low.expect('90', cfg, 0);
+  low.expect('90', { ...cfg, endpoint: '1.2.3.4:5' }, 500);
+  assert.deepEqual(low.due(HANDSHAKE_REPAIR_FIRST), []);
+  assert.equal(low.due(500 + HANDSHAKE_REPAIR_FIRST)[0]?.config.endpoint, '1.2.3.4:5');
+  low.expect('90', cfg, 0);
+  low.forget('90');
+  assert.equal(low.size, 0);
+});
+
+test('hasSession: a handshake less than 180 s old', () => {
+  assert.equal(hasSession(0, 1_000_000), false);
+  assert.equal(hasSession(1000, 1_000_000), true);
+  assert.equal(hasSession(1000, 1_179_999), true);
+  assert.equal(hasSession(1000, 1_180_000), false);
 });

@@ -1,0 +1,61 @@
+// Repairing crossed WireGuard handshakes (docs/NODE.md "First handshake"). Pure: the time is
+// passed in.
+//
+// Two nodes usually locate each other at the same moment, and each then makes its WireGuard
+// initiate a handshake at once (the daemon's poke, or the first persistent keepalive). When the
+// two initiations cross, wireguard-go answers the other side's initiation with the very
+// handshake state its own initiation was waiting on: both responses are then rejected ("invalid
+// response message"), and neither side has a usable session until WireGuard retries, 5 s later
+// (REKEY_TIMEOUT), which may cross again.
+//
+// So the daemon watches every endpoint it gives WireGuard. If the peer still has no live
+// session after a delay, it re-creates the WireGuard peer (fresh handshake state) and pokes it
+// again: a single initiation, which the other side answers. The delay depends on which key is
+// smaller, so the two sides never repair at the same moment: by the time the second looks, the
+// first one's repair has worked.
+import { HANDSHAKE_REPAIR_FIRST, HANDSHAKE_REPAIR_SECOND } from '../params.js';
+import type { WgPeerConfig } from '../wg/types.js';
+
+/** WireGuard drops a session this long after its handshake (REJECT_AFTER_TIME, seconds). */
+const SESSION_SECONDS = 180;
+
+interface Watched {
+  at: number;
+  config: WgPeerConfig;
+}
+
+export class HandshakeWatch {
+  private readonly watched = new Map<string, Watched>();
+
+  constructor(private readonly selfHex: string) {}
+
+  /** WireGuard was just given `config` for peer `hex`: look again after the delay. */
+  expect(hex: string, config: WgPeerConfig, now: number): void {
+    this.watched.set(hex, { at: now + (this.selfHex < hex ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND), config });
+  }
+
+  forget(hex: string): void {
+    this.watched.delete(hex);
+  }
+
+  /** Peers whose delay has passed (each is returned once per expect()). */
+  due(now: number): { hex: string; config: WgPeerConfig }[] {
+    const out: { hex: string; config: WgPeerConfig }[] = [];
+    for (const [hex, w] of this.watched) {
+      if (w.at > now) continue;
+      this.watched.delete(hex);
+      out.push({ hex, config: w.config });
+    }
+    return out;
+  }
+
+  get size(): number {
+    return this.watched.size;
+  }
+}
+
+/** Whether a peer whose latest handshake was at `latestHandshake` (unix seconds, 0 = never)
+ *  has a session now. */
+export function hasSession(latestHandshake: number, nowMs: number): boolean {
+  return latestHandshake > 0 && nowMs / 1000 - latestHandshake < SESSION_SECONDS;
+}
