@@ -144,6 +144,11 @@ export const REACH_MAX_INFLIGHT = 16;
 export const RELAY_BIND_TRIES = 12;
 export const RELAY_BIND_INTERVAL = 500;
 export const RELAY_ROUTE_CACHE = 60_000;
+/** A relay turns kernel forwarding off after this many failed rule updates in a row. A client
+ *  that got no answer at all from a session port (a firewall in front of the relay) tries that
+ *  relay's kernel path again only after this long (ms). */
+export const RELAY_KERNEL_FAILURES = 3;
+export const RELAY_BIND_BACKOFF = 60_000;
 /** Fragments of one relayed packet are reassembled within this time, else dropped. */
 export const REASSEMBLY_TIMEOUT = 1000;
 export const REASSEMBLY_MAX_PENDING = 256;

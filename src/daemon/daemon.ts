@@ -103,6 +103,10 @@ export class Daemon {
   private verifying = false;
   private handshakes: HandshakeWatch | undefined;
   private repairing = false;
+  /** The last WireGuard configuration asked for each peer (by key hex), and the queue of its
+   *  WireGuard changes. */
+  private readonly wanted = new Map<string, WgPeerConfig>();
+  private readonly peerOps = new Map<string, Promise<void>>();
   nat: NatVerdict = { type: 'unknown', observed: [], responders: 0 };
   private natTimer: NodeJS.Timeout | undefined;
   private mapper: PortMapper | undefined;
@@ -349,16 +353,28 @@ export class Daemon {
   private async setEndpoint(hex: string, config: WgPeerConfig): Promise<void> {
     const st = this.tracker.get(hex);
     if (this.wg === undefined || st === undefined) return;
-    await this.wg.setPeer(config);
+    this.wanted.set(hex, config);
+    await this.peerOp(hex, () => this.wg!.setPeer(config));
     if (this.dht.hex < hex) this.poke(st.peer);
     (this.handshakes ??= new HandshakeWatch(this.dht.hex)).expect(hex, config, Date.now());
+  }
+
+  /** Runs WireGuard changes of one peer one after the other, in the order they were asked for
+   *  (two `wg set` of the same peer in flight could otherwise land in either order). */
+  private peerOp(hex: string, op: () => Promise<void>): Promise<void> {
+    const next = (this.peerOps.get(hex) ?? Promise.resolve()).then(op, op);
+    const tail = next.catch(() => undefined);
+    this.peerOps.set(hex, tail);
+    void tail.then(() => { if (this.peerOps.get(hex) === tail) this.peerOps.delete(hex); });
+    return next;
   }
 
   /** Peers that got an endpoint a moment ago and still have no session: their handshakes
    *  probably crossed (src/daemon/handshake.ts). Re-create them in WireGuard and poke again. */
   private async repairHandshakes(): Promise<void> {
-    const due = this.handshakes?.due(Date.now()) ?? [];
-    if (due.length === 0 || this.wg === undefined || this.repairing) return;
+    if (this.repairing || this.wg === undefined || this.handshakes === undefined || this.handshakes.size === 0) return;
+    const due = this.handshakes.due(Date.now());
+    if (due.length === 0) return;
     this.repairing = true;
     try {
       const dump = await this.wg.dump();
@@ -366,10 +382,13 @@ export class Daemon {
         const st = this.tracker.get(hex);
         const w = dump.peers.find((p) => p.publicKey === config.publicKey);
         if (st === undefined || this.stopping || (w !== undefined && hasSession(w.latestHandshake, Date.now()))) continue;
-        if (w?.endpoint !== undefined && config.endpoint !== undefined && w.endpoint !== config.endpoint) continue; // moved on since
         this.opts.log.debug(`peer ${st.peer.hostname ?? st.peer.keyB64}: no handshake yet; re-creating the WireGuard peer`);
-        await this.wg.removePeer(config.publicKey);
-        await this.wg.setPeer(config);
+        await this.peerOp(hex, async () => {
+          // The endpoint wanted now, which may have changed since this check was scheduled.
+          const now = this.wanted.get(hex) ?? config;
+          await this.wg!.removePeer(now.publicKey);
+          await this.wg!.setPeer(now);
+        });
         this.poke(st.peer);
       }
     } catch (e) {
@@ -545,14 +564,21 @@ export class Daemon {
     const diff = this.tracker.setPeers(trustedPeersOf(next, this.publicB64), Date.now());
     if (this.wg) {
       for (const p of diff.removed) {
-        this.traversal.closeLink(toHex(p.key));
-        await this.wg.removePeer(p.keyB64);
+        const hex = toHex(p.key);
+        this.traversal.closeLink(hex);
+        this.handshakes?.forget(hex);
+        this.wanted.delete(hex);
+        await this.peerOp(hex, () => this.wg!.removePeer(p.keyB64));
       }
       for (const p of diff.added) await this.wg.setPeer({ publicKey: p.keyB64, allowedIps: allowedIpsOf(p), ...(p.endpoint ? { endpoint: addrKey(p.endpoint) } : {}) });
       for (const { after } of diff.changed) {
         // Only the allowed IPs change: the endpoint (direct, or a relay link's loopback) stays.
-        const relayed = this.tracker.get(toHex(after.key))?.path === 'relay';
-        await this.wg.setPeer({ publicKey: after.keyB64, allowedIps: allowedIpsOf(after), keepalive: relayed ? NAT_KEEPALIVE_SECONDS : this.keepalive() });
+        const hex = toHex(after.key);
+        const relayed = this.tracker.get(hex)?.path === 'relay';
+        const config = { publicKey: after.keyB64, allowedIps: allowedIpsOf(after), keepalive: relayed ? NAT_KEEPALIVE_SECONDS : this.keepalive() };
+        const before = this.wanted.get(hex);
+        if (before !== undefined) this.wanted.set(hex, { ...before, ...config });
+        await this.peerOp(hex, () => this.wg!.setPeer(config));
       }
     }
     this.config = next;

@@ -9,11 +9,13 @@
 //     limit global { rate over G/second burst G/10 packets }
 //     limit sS1 { rate over P/second burst P/10 packets }        # one per session
 //     chain sS1 {                                                  # one per session
+//       ip frag-off & 0x3fff != 0 return
 //       @th,64,32 != { 0x01000000, 0x02000000, 0x03000000, 0x04000000 } return
-//       limit name "global" drop
-//       limit name "sS1" drop
+//       ip saddr a udp sport pa limit name "global" drop
+//       ip saddr a udp sport pa limit name "sS1" drop
 //       ip saddr a udp sport pa counter ip saddr set ip daddr ip daddr set b udp sport set S1 udp dport set pb fwd ip to HOP_B device "DEV_B"
-//       ip saddr b udp sport pb counter ip saddr set ip daddr ip daddr set a udp sport set S1 udp dport set pa fwd ip to HOP_A device "DEV_A"
+//       (the same three rules from b to a)
+//       counter drop
 //     }
 //     chain in0 {                                                  # one per ingress device
 //       type filter hook ingress device "DEV" priority filter; policy accept;
@@ -23,8 +25,12 @@
 //
 // - Only WireGuard messages are forwarded: the first four payload bytes (`@th,64,32`, after the
 //   8-byte UDP header) must be a WireGuard type 1..4 followed by three zero bytes. Everything
-//   else sent to S (the members' sealed `relay-bind` requests, anything from anyone else) goes up
-//   to the daemon's socket on S, which drops what is not a valid request.
+//   else sent to S (the members' sealed `relay-bind` requests, anything else) goes up to the
+//   daemon's socket on S, which drops what is not a valid request. A WireGuard message from
+//   anyone but the two members is dropped here (`counter drop`).
+// - IP fragments go up to the stack (`frag-off`: more-fragments flag or an offset): ingress sees
+//   each fragment alone, and only the first has a UDP header. The stack reassembles them and
+//   the daemon forwards the datagram from the socket on S (src/relay/kernel.ts).
 // - `ip saddr set ip daddr`: the datagram leaves from the address it was sent to, so each member
 //   sees the other's traffic come from relay:S, the address it sends to (its NAT keeps the
 //   mapping open). nft fixes the IPv4 and UDP checksums when it rewrites addresses and ports.
@@ -32,8 +38,8 @@
 //   link, else the gateway `ip route get` names) without the IP stack: no routing decision, no
 //   `ip_forward`, no conntrack, no martian-source check, whatever the host's own firewall does.
 // - The verdict map keeps the cost for the host's other traffic at one hash lookup per datagram.
-// - Rate limits: per session (both directions share one limit object) and for all sessions.
-//   A WireGuard-shaped datagram to S counts against both even when it is not a member's.
+// - Rate limits: per session (both directions share one limit object) and for all sessions,
+//   counted on the members' datagrams only, so that nobody else can use them up.
 // - IPv4 only: the DHT socket is IPv4 (docs/NAT.md).
 // installRelayForward replaces the table atomically ("add table; delete table; table {…}").
 import { runTool, NFT, IP, WgError, findExecutable } from '../wg/exec.js';
@@ -81,10 +87,16 @@ function checkRate(n: number, what: string): number {
 
 const burst = (pps: number) => Math.max(1, Math.round(pps / 10));
 
-/** The rule that forwards `from`'s datagrams to `to` through session port `port`. */
-function forwardRule(port: number, from: ForwardMember, to: ForwardMember): string {
-  return `    ip saddr ${from.host} udp sport ${from.port} counter ip saddr set ip daddr ip daddr set ${to.host} ` +
-    `udp sport set ${port} udp dport set ${to.port} fwd ip to ${to.hop.via} device "${to.hop.dev}"`;
+/** The rules that forward `from`'s datagrams to `to` through session port `port`, within the
+ *  global and the session's rate limits. */
+function forwardRules(port: number, from: ForwardMember, to: ForwardMember): string[] {
+  const match = `ip saddr ${from.host} udp sport ${from.port}`;
+  return [
+    `    ${match} limit name "global" drop`,
+    `    ${match} limit name "s${port}" drop`,
+    `    ${match} counter ip saddr set ip daddr ip daddr set ${to.host} ` +
+      `udp sport set ${port} udp dport set ${to.port} fwd ip to ${to.hop.via} device "${to.hop.dev}"`,
+  ];
 }
 
 /** The nft script for these sessions (a table that forwards nothing when there are none). Pure. */
@@ -107,11 +119,11 @@ export function relayForwardRules(table: string, sessions: readonly ForwardSessi
     out.push(`  limit s${s.port} {`, `    rate over ${per}/second burst ${burst(per)} packets`, '  }');
     out.push(
       `  chain s${s.port} {`,
+      '    ip frag-off & 0x3fff != 0 return',
       `    @th,64,32 != ${WG_TYPES} return`,
-      '    limit name "global" drop',
-      `    limit name "s${s.port}" drop`,
-      forwardRule(s.port, s.a, s.b),
-      forwardRule(s.port, s.b, s.a),
+      ...forwardRules(s.port, s.a, s.b),
+      ...forwardRules(s.port, s.b, s.a),
+      '    counter drop',
       '  }',
     );
   }

@@ -36,9 +36,14 @@ export class UdpTransport implements Transport {
 
   send(to: Addr, data: Uint8Array): void {
     this.counters.add('tx');
-    this.socket.send(data, to.port, to.host, (err) => {
-      if (err) this.counters.add('send-error');
-    });
+    try {
+      this.socket.send(data, to.port, to.host, (err) => {
+        if (err) this.counters.add('send-error');
+      });
+    } catch {
+      // A closed socket throws at once (a deferred answer sent after close): count, never throw.
+      this.counters.add('send-error');
+    }
   }
 
   setReceiver(receiver: Receiver): void {
@@ -46,6 +51,10 @@ export class UdpTransport implements Transport {
   }
 
   close(): void {
-    this.socket.close();
+    try {
+      this.socket.close();
+    } catch {
+      // already closed
+    }
   }
 }

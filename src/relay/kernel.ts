@@ -6,6 +6,9 @@
 // between the two addresses, and `relay-bound {r: 1}` tells each member to point WireGuard at
 // relay:port. Until then, and whenever the kernel path cannot be used (no route, nft refuses,
 // no system support), the members relay through the daemons (`relay`/`relayed` messages).
+// A WireGuard datagram that arrives IP-fragmented (a member's path MTU is below 1480) passes
+// the kernel's rules by (netdev ingress sees fragments, not datagrams); the IP stack reassembles
+// it and this class forwards it from the session's socket, between the same two addresses.
 import type { Addr } from '../proto/addr.js';
 import { sameAddr } from '../proto/addr.js';
 import type { Incoming, Rpc, RpcHandler } from '../dht/rpc.js';
@@ -14,7 +17,8 @@ import { toHex } from '../dht/id.js';
 import { ERR_REFUSED } from '../proto/messages.js';
 import type { Logger } from '../util/log.js';
 import type { ForwardSession, Hop } from '../firewall/relayforward.js';
-import { RELAY_ROUTE_CACHE } from '../params.js';
+import { RELAY_KERNEL_FAILURES, RELAY_ROUTE_CACHE, RELAY_SESSION_PPS } from '../params.js';
+import { RateLimiter } from '../util/ratelimit.js';
 import type { RelaySessions } from './sessions.js';
 
 /** What relaying in the kernel needs from the system (src/daemon/system.ts binds it). */
@@ -45,6 +49,14 @@ export class KernelRelay {
   private syncing: Promise<void> | undefined;
   private again = false;
   private closed = false;
+  /** Sync passes started and finished, and who waits for a pass to finish. */
+  private passesStarted = 0;
+  private passesDone = 0;
+  private waiters: { need: number; resolve: () => void }[] = [];
+  /** Installs that failed in a row (kernel forwarding is turned off at RELAY_KERNEL_FAILURES). */
+  private failures = 0;
+  /** Reassembled (once fragmented) WireGuard datagrams forwarded from a session's socket. */
+  private readonly userLimiter = new RateLimiter(RELAY_SESSION_PPS, RELAY_SESSION_PPS, 1024);
 
   constructor(
     private readonly sessions: RelaySessions,
@@ -77,18 +89,38 @@ export class KernelRelay {
       this.log.warn(`relay: cannot bind a session port: ${e instanceof Error ? e.message : String(e)}`);
       return undefined;
     }
-    const { port, transport } = opened;
+    const { port, transport: socket } = opened;
     // Closed meanwhile, or the session expired (then there is nothing to give a port to).
     if (this.closed || this.sessions.portOf(aHex, bHex) !== undefined || !this.sessions.setPort(aHex, bHex, port)) {
-      transport.close();
+      socket.close();
       return this.closed ? undefined : this.sessions.portOf(aHex, bHex);
     }
     const handler: RpcHandler = {
       onRequest: (req) => void this.onBind(port, req),
       onOneWay: () => this.parent.counters.add('relay-port-unexpected'),
     };
+    // WireGuard datagrams reaching the socket (reassembled fragments) are forwarded here; the
+    // rest goes to the Rpc (relay-bind requests, or dropped and counted).
+    const transport: Transport = {
+      send: (to, data) => socket.send(to, data),
+      setReceiver: (receiver) => socket.setReceiver((data, from) => { if (!this.forwardFromSocket(port, socket, data, from)) receiver(data, from); }),
+      close: () => socket.close(),
+    };
     this.sockets.set(port, { transport, rpc: this.parent.fork(transport, handler) });
     return port;
+  }
+
+  /** A datagram on session port `port`: if it is a WireGuard message from one bound member,
+   *  sends it to the other, from the same socket; true when it was taken. */
+  private forwardFromSocket(port: number, socket: Transport, data: Uint8Array, from: Addr): boolean {
+    if (data.length < 4 || data[0]! < 1 || data[0]! > 4 || data[1] !== 0 || data[2] !== 0 || data[3] !== 0) return false;
+    const f = this.installed.get(port);
+    const to = f === undefined ? undefined : sameAddr(f.a, from) ? f.b : sameAddr(f.b, from) ? f.a : undefined;
+    if (to === undefined) { this.parent.counters.add('relay-port-not-member'); return true; }
+    if (!this.userLimiter.take(String(port), this.now())) { this.parent.counters.add('relay-port-rate-limited'); return true; }
+    socket.send({ host: to.host, port: to.port }, data);
+    this.parent.counters.add('relay-port-forwarded');
+    return true;
   }
 
   private async onBind(port: number, req: Incoming): Promise<void> {
@@ -100,12 +132,13 @@ export class KernelRelay {
       s.rpc.send(req.from, req.sender, { t: 'error', x: (m as { x: Uint8Array }).x, c: ERR_REFUSED }, req.size);
       return;
     }
-    await this.sync();
+    await this.syncedAfterNow();
+    if (this.closed || !this.sockets.has(port)) return;
     s.rpc.send(req.from, req.sender, { t: 'relay-bound', x: m.x, a: req.from, r: this.forwards(port, req.from) ? 1 : 0 });
   }
 
   /** Brings the kernel's rules and the session sockets in line with the sessions. Serialized;
-   *  a call during a sync makes one more sync run after it. */
+   *  a call during a sync makes one more pass run after it. */
   sync(): Promise<void> {
     if (this.syncing !== undefined) {
       this.again = true;
@@ -114,10 +147,24 @@ export class KernelRelay {
     this.syncing = (async () => {
       do {
         this.again = false;
+        this.passesStarted++;
         await this.syncOnce();
+        this.passesDone++;
+        const ready = this.waiters.filter((w) => w.need <= this.passesDone);
+        this.waiters = this.waiters.filter((w) => w.need > this.passesDone);
+        for (const w of ready) w.resolve();
       } while (this.again && !this.closed);
     })().finally(() => { this.syncing = undefined; });
     return this.syncing;
+  }
+
+  /** Resolves when a sync pass that started after this call has finished: not later, however
+   *  many syncs others ask for meanwhile (so a stream of binds cannot hold a reply back). */
+  private syncedAfterNow(): Promise<void> {
+    const need = this.passesStarted + 1;
+    const done = new Promise<void>((resolve) => this.waiters.push({ need, resolve }));
+    void this.sync();
+    return done;
   }
 
   private async syncOnce(): Promise<void> {
@@ -130,21 +177,32 @@ export class KernelRelay {
       this.sockets.delete(port);
     }
     if (!this.enabled || this.closed) return;
+    const bound = this.sessions.boundSessions(now);
+    const hops = await Promise.all(bound.map((b) => Promise.all([this.route(b.a.host, now), this.route(b.b.host, now)])));
     const want: ForwardSession[] = [];
-    for (const b of this.sessions.boundSessions(now)) {
-      const [ha, hb] = await Promise.all([this.route(b.a.host, now), this.route(b.b.host, now)]);
-      if (ha === undefined || hb === undefined) continue; // no usable route: the daemons relay
+    bound.forEach((b, i) => {
+      const [ha, hb] = hops[i]!;
+      if (ha === undefined || hb === undefined) return; // no usable route: the daemons relay
       want.push({ port: b.port, a: { host: b.a.host, port: b.a.port, hop: ha }, b: { host: b.b.host, port: b.b.port, hop: hb } });
-    }
+    });
     if (sameForwarding(want, [...this.installed.values()])) return;
     try {
       await this.deps.install(want);
       this.installed = new Map(want.map((s) => [s.port, s]));
+      this.failures = 0;
       this.parent.counters.add('relay-kernel-install');
     } catch (e) {
+      // The table is replaced atomically, so the rules installed before stay in force. A route
+      // read a while ago may name a device that is gone: read the routes again next time.
+      this.routes.clear();
+      const why = e instanceof Error ? e.message : String(e);
+      if (++this.failures < RELAY_KERNEL_FAILURES) {
+        this.log.warn(`relay: cannot update the kernel forwarding (${why}); trying again`);
+        return;
+      }
       this.enabled = false;
       this.installed.clear();
-      this.log.warn(`relay: cannot forward in the kernel (${e instanceof Error ? e.message : String(e)}); relaying through the daemon only`);
+      this.log.warn(`relay: cannot forward in the kernel (${why}, ${this.failures} times in a row); relaying through the daemon only`);
       await this.deps.remove().catch(() => undefined);
     }
   }
@@ -172,6 +230,8 @@ export class KernelRelay {
   async close(): Promise<void> {
     this.closed = true;
     await this.syncing?.catch(() => undefined);
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
     for (const s of this.sockets.values()) {
       s.rpc.close();
       s.transport.close();

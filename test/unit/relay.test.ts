@@ -3,6 +3,7 @@
 // (src/relay/kernel.ts) driven end to end over fake transports with real sealed messages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { RELAY_KERNEL_FAILURES } from '../../src/params.js';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { SecureChannel } from '../../src/proto/channel.js';
@@ -64,20 +65,26 @@ test('relayForwardRules: two sessions, one limit and chain each, one ingress cha
   assert.ok(lines.includes('limit s40001 {'));
   assert.ok(lines.includes('limit s40002 {'));
 
-  // One chain per session, with the WireGuard filter, both limits and a rewrite per direction.
+  // One chain per session: fragments and non-WireGuard datagrams go up; per member, both limits
+  // and a rewrite; WireGuard datagrams from anyone else are dropped.
   assert.equal(lines.filter((l) => /^chain s\d+ \{$/.test(l)).length, 2);
   for (const sess of [s1, s2]) {
     const start = lines.indexOf(`chain s${sess.port} {`);
     assert.ok(start > 0);
     const body = lines.slice(start + 1, lines.indexOf('}', start));
+    const ma = `ip saddr ${sess.a.host} udp sport ${sess.a.port}`, mb = `ip saddr ${sess.b.host} udp sport ${sess.b.port}`;
     assert.deepEqual(body, [
+      'ip frag-off & 0x3fff != 0 return',
       WG_FILTER,
-      'limit name "global" drop',
-      `limit name "s${sess.port}" drop`,
-      `ip saddr ${sess.a.host} udp sport ${sess.a.port} counter ip saddr set ip daddr ip daddr set ${sess.b.host} ` +
+      `${ma} limit name "global" drop`,
+      `${ma} limit name "s${sess.port}" drop`,
+      `${ma} counter ip saddr set ip daddr ip daddr set ${sess.b.host} ` +
         `udp sport set ${sess.port} udp dport set ${sess.b.port} fwd ip to ${sess.b.hop.via} device "${sess.b.hop.dev}"`,
-      `ip saddr ${sess.b.host} udp sport ${sess.b.port} counter ip saddr set ip daddr ip daddr set ${sess.a.host} ` +
+      `${mb} limit name "global" drop`,
+      `${mb} limit name "s${sess.port}" drop`,
+      `${mb} counter ip saddr set ip daddr ip daddr set ${sess.a.host} ` +
         `udp sport set ${sess.port} udp dport set ${sess.a.port} fwd ip to ${sess.a.hop.via} device "${sess.a.hop.dev}"`,
+      'counter drop',
     ]);
   }
   assert.equal(lines.filter((l) => l === WG_FILTER).length, 2);
@@ -533,7 +540,7 @@ test('KernelRelay: no route to a member, no install; the members stay on the dae
   }
 });
 
-test('KernelRelay: when install fails, relaying in the kernel turns off', async () => {
+test('KernelRelay: a failed install keeps the rules in force and is retried; after RELAY_KERNEL_FAILURES in a row, relaying in the kernel turns off', async () => {
   const h = harness();
   h.installFails = true;
   try {
@@ -541,18 +548,52 @@ test('KernelRelay: when install fails, relaying in the kernel turns off', async 
     assert.equal(bound(await bind(h, A, B.channel.publicKey, port)).r, 0);
     assert.equal(bound(await bind(h, B, A.channel.publicKey, port)).r, 0);
     assert.equal(h.installs.length, 1);
+    assert.equal(h.kernel.enabled, true, 'one failure: still on, retried');
+    assert.equal(h.removes, 0);
+    const routesBefore = h.routed.length;
+    await h.kernel.sync();
+    assert.ok(h.routed.length > routesBefore, 'routes are read again after a failure');
+    assert.equal(h.installs.length, 2);
+    assert.equal(h.kernel.enabled, true);
+    for (let i = 2; i < RELAY_KERNEL_FAILURES; i++) await h.kernel.sync();
+    assert.equal(h.installs.length, RELAY_KERNEL_FAILURES);
     assert.equal(h.kernel.enabled, false);
     assert.equal(h.removes, 1);
     assert.equal(h.kernel.forwarding, 0);
     assert.ok(!h.kernel.forwards(port, A.addr));
-    assert.equal(h.log.warns.length, 1);
+    assert.equal(h.log.warns.length, RELAY_KERNEL_FAILURES);
     // No more session ports.
     h.sessions.open(KA, KC, openA, 0);
     assert.equal(await h.kernel.portFor(KA, KC), undefined);
     assert.equal(h.opened.length, 1);
     // Nor further install attempts.
     await h.kernel.sync();
-    assert.equal(h.installs.length, 1);
+    assert.equal(h.installs.length, RELAY_KERNEL_FAILURES);
+  } finally {
+    await h.close();
+  }
+});
+
+test('KernelRelay: a reassembled WireGuard datagram reaching the session socket is forwarded between the bound members only', async () => {
+  const h = harness();
+  try {
+    const { A, B, port } = await withSession(h);
+    bound(await bind(h, A, B.channel.publicKey, port));
+    assert.equal(bound(await bind(h, B, A.channel.publicKey, port)).r, 1);
+    const sock = h.opened.find((o) => o.port === port)!.transport;
+    const wg = new Uint8Array([4, 0, 0, 0, 9, 9, 9]);
+    const sentBefore = sock.sent.length;
+    sock.receiver!(wg, A.addr);
+    assert.equal(sock.sent.length, sentBefore + 1);
+    assert.deepEqual(sock.sent.at(-1)!.to, B.addr);
+    assert.deepEqual([...sock.sent.at(-1)!.data], [...wg]);
+    sock.receiver!(wg, B.addr);
+    assert.deepEqual(sock.sent.at(-1)!.to, A.addr);
+    // From anyone else: dropped and counted, never forwarded.
+    sock.receiver!(wg, { host: '192.0.2.99', port: 1 });
+    assert.equal(sock.sent.length, sentBefore + 2);
+    assert.equal(h.parent.counters.get('relay-port-not-member'), 1);
+    assert.equal(h.parent.counters.get('relay-port-forwarded'), 2);
   } finally {
     await h.close();
   }
