@@ -129,7 +129,7 @@ export const RELAY_MAX_SESSIONS = 256;
 export const RELAY_SESSION_PPS = 50_000;
 export const RELAY_GLOBAL_PPS = 100_000;
 /** Checking a node's claim to be directly reachable (src/nat/reach.ts): a checker pings it from
- *  a fresh port and waits this long (one retry); a confirmed claim holds this long for that
+ *  a fresh port and waits this long (no retry); a confirmed claim holds this long for that
  *  address; a refuted one (or one no checker could test) is tried again after this long; a
  *  node checks at most this many claims per NAT check; a checker runs at most this many checks
  *  at once (more get ERR_BUSY). */

@@ -262,7 +262,7 @@ export class Daemon {
         for (const checker of this.relayCandidates([c.hex]).slice(0, 2)) {
           if (this.stopping) return;
           const r = await this.dht.rpc.request(checker.addr, checker.key, (x) => ({ t: 'reach', x, k: keys.get(c.hex)!, a: c.addr }),
-            { padTo: PING_PAD_TO, timeout: 2 * REACH_TIMEOUT + 500, retries: 0 });
+            { padTo: PING_PAD_TO, timeout: REACH_TIMEOUT + 500, retries: 0 });
           if (r?.msg.t === 'reach-ok') { verdict = r.msg.r === 1; break; }
         }
         if (verdict === undefined) {

@@ -37,18 +37,18 @@ export class ReachVerdicts {
     return v !== undefined && v.state === 'confirmed' && v.addr === addrKey(addr) && now - v.at < this.validMs;
   }
 
-  /** Claims to check now, at most `max`: never checked, checked at another address, confirmed
-   *  half a validity period ago, or refuted / untested longer ago than the retry delay. */
+  /** Claims to check now, at most `max`: never checked (or checked at another address) first,
+   *  then the oldest verdicts among those confirmed half a validity period ago or refuted /
+   *  untested longer ago than the retry delay. So refuted claims cannot crowd out new ones. */
   due(claims: readonly Claim[], now: number, max: number): Claim[] {
-    const out: Claim[] = [];
+    const due: { c: Claim; since: number }[] = [];
     for (const c of claims) {
-      if (out.length >= max) break;
       const v = this.verdicts.get(c.hex);
-      if (v === undefined || v.addr !== addrKey(c.addr)) out.push(c);
+      if (v === undefined || v.addr !== addrKey(c.addr)) due.push({ c, since: -Infinity });
       // A confirmation is renewed at half its validity, so a live claim never lapses.
-      else if (now - v.at >= (v.state === 'confirmed' ? this.validMs / 2 : this.retryMs)) out.push(c);
+      else if (now - v.at >= (v.state === 'confirmed' ? this.validMs / 2 : this.retryMs)) due.push({ c, since: v.at });
     }
-    return out;
+    return due.sort((x, y) => x.since - y.since).slice(0, max).map((d) => d.c);
   }
 
   /** A checker answered: `ok` = the claimant answered its ping. */

@@ -12,13 +12,13 @@
 import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
 import { toHex } from '../dht/id.js';
-import { addrKey, type Addr } from '../proto/addr.js';
+import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
 import { ERR_BUSY, ERR_REFUSED, ERR_UNKNOWN, type Message } from '../proto/messages.js';
 import type { Transport } from '../net/transport.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import type { Logger } from '../util/log.js';
 import {
-  NOTIFY_MIN_INTERVAL, PING_PAD_TO, PUNCH_PROBE_INTERVAL, REACH_MAX_INFLIGHT, REACH_TIMEOUT, RELAY_BIND_INTERVAL, RELAY_BIND_TRIES, PUNCH_PROBES, PUNCH_RENDEZVOUS, RATE_LIMIT_SOURCES, RELAY_GLOBAL_PPS, RELAY_RENEW,
+  NOTIFY_MIN_INTERVAL, PING_PAD_TO, PUNCH_PROBE_INTERVAL, REACH_MAX_INFLIGHT, REACH_TIMEOUT, RELAY_BIND_BACKOFF, RELAY_BIND_INTERVAL, RELAY_BIND_TRIES, PUNCH_PROBES, PUNCH_RENDEZVOUS, RATE_LIMIT_SOURCES, RELAY_GLOBAL_PPS, RELAY_RENEW,
   RELAY_SESSION_PPS, RELAY_SESSION_SECONDS,
 } from '../params.js';
 import { RelaySessions } from '../relay/sessions.js';
@@ -52,6 +52,12 @@ export interface TraversalHost {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Whether a checker may ping `a`: not a loopback or unspecified address (of the checker itself). */
+function reachable(a: Addr): boolean {
+  const h = a.host;
+  return !(h.startsWith('127.') || h.startsWith('0.') || h === '::1' || h === '::' || h.startsWith('::ffff:127.'));
+}
 
 export class Traversal {
   readonly sessions = new RelaySessions();
@@ -115,10 +121,16 @@ export class Traversal {
         return sent;
       }
       case 'reach': {
-        // Padded by the sender to PING_PAD_TO, like the ping it causes: no amplification.
-        if (!this.host.canRelay() || this.host.openPort === undefined || req.size < PING_PAD_TO) return reply({ t: 'error', x: m.x, c: ERR_REFUSED });
+        // Only for a node in our table at the address it asks from (so never for a spoofed
+        // source), padded to PING_PAD_TO like the single ping it causes, and never towards this
+        // host's own loopback or an unspecified address.
+        const asker = this.host.dht.table.get(req.senderHex);
+        if (!this.host.canRelay() || this.host.openPort === undefined || req.size < PING_PAD_TO || asker === undefined ||
+            !sameAddr(asker.addr, req.from) || !reachable(m.a)) return reply({ t: 'error', x: m.x, c: ERR_REFUSED });
         if (!this.punchLimiter.take(req.from.host, now) || this.reachInflight >= REACH_MAX_INFLIGHT) return reply({ t: 'error', x: m.x, c: ERR_BUSY });
-        void this.reach(m.k, m.a).then((ok) => reply(ok === undefined ? { t: 'error', x: m.x, c: ERR_BUSY } : { t: 'reach-ok', x: m.x, r: ok ? 1 : 0 }));
+        void this.reach(m.k, m.a).then((ok) => {
+          if (!this.closed) reply(ok === undefined ? { t: 'error', x: m.x, c: ERR_BUSY } : { t: 'reach-ok', x: m.x, r: ok ? 1 : 0 });
+        });
         return 0;
       }
       case 'relay-open': {
@@ -126,7 +138,9 @@ export class Traversal {
         if (this.sessions.open(req.senderHex, toHex(m.k), req.from, now) === 'full') return reply({ t: 'error', x: m.x, c: ERR_BUSY });
         if (this.kernel === undefined) return reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS });
         // The session's own port (bound on first use) lets the members move to the kernel path.
-        void this.kernel.portFor(req.senderHex, toHex(m.k)).then((p) => reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS, ...(p !== undefined ? { p } : {}) }));
+        void this.kernel.portFor(req.senderHex, toHex(m.k)).then((p) => {
+          if (!this.closed) reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS, ...(p !== undefined ? { p } : {}) });
+        });
         return 0;
       }
       default:
@@ -178,7 +192,7 @@ export class Traversal {
     try {
       opened = await this.host.openPort!();
       const rpc = this.rpc.fork(opened.transport, { onRequest: () => undefined, onOneWay: () => undefined });
-      const r = await rpc.request(addr, key, (x) => ({ t: 'ping', x }), { padTo: PING_PAD_TO, timeout: REACH_TIMEOUT, retries: 1 });
+      const r = await rpc.request(addr, key, (x) => ({ t: 'ping', x }), { padTo: PING_PAD_TO, timeout: REACH_TIMEOUT, retries: 0 });
       rpc.close();
       this.host.dht.counters.add(r?.msg.t === 'pong' ? 'reach-answered' : 'reach-silent');
       return r?.msg.t === 'pong';
@@ -278,32 +292,43 @@ export class Traversal {
 
   /** The link's relay answered relay-ok, offering a kernel path at `port` or none. */
   private offered(link: RelayLink, port: number | undefined): void {
-    if (port !== undefined) {
-      void this.bindKernel(link, port);
-    } else if (link.kernelPort !== undefined) {
-      link.kernelPort = undefined;
-      this.host.relayReady(link.peerHex, link);
-    }
+    // Another port than the one WireGuard uses (the relay restarted), or none: back to the
+    // daemon path at once, rather than sending into a port that no longer forwards.
+    if (link.kernelPort !== undefined && link.kernelPort !== port) this.daemonPath(link);
+    if (port !== undefined && Date.now() >= link.kernelRetryAt) void this.bindKernel(link, port);
+  }
+
+  private daemonPath(link: RelayLink): void {
+    if (link.kernelPort === undefined) return;
+    link.kernelPort = undefined;
+    this.host.log.info(`relay: ${link.peerHex.slice(0, 8)} back to relaying through the daemons`);
+    this.host.relayReady(link.peerHex, link);
   }
 
   /**
    * Binds the link to its relay's kernel path: relay-bind to relay:port from the shared port
    * until the relay says both sides are bound (then WireGuard moves to relay:port), or the tries
-   * run out (then the link stays on, or goes back to, the daemon path). Already bound: a few
-   * tries only, to refresh the relay's view of our NAT mapping.
+   * run out (then the link stays on the daemon path). Already bound: a few tries only, to
+   * refresh the relay's view of our NAT mapping; `r = 0` then means the relay stopped
+   * forwarding, and the link goes back to the daemon path at once. When the port never answers
+   * (a firewall in front of the relay), the link leaves that relay's kernel path alone for
+   * RELAY_BIND_BACKOFF.
    */
   private async bindKernel(link: RelayLink, port: number): Promise<void> {
     if (link.binding) return;
     link.binding = true;
     const relay = link.relay;
     const current = () => !this.closed && link.relay === relay && this.links.get(link.peerHex) === link;
+    let answered = false;
     try {
       const tries = link.kernelPort === port ? 3 : RELAY_BIND_TRIES;
       for (let i = 0; i < tries && current(); i++) {
         const r = await this.rpc.request({ host: relay.addr.host, port }, relay.key, (x) => ({ t: 'relay-bind', x, k: link.peerKey }),
           { timeout: RELAY_BIND_INTERVAL, retries: 0 });
-        if (r?.msg.t === 'error') break; // the relay forgot the session: the next renewal re-opens it
-        if (r?.msg.t === 'relay-bound' && r.msg.r === 1) {
+        if (r === undefined) continue;
+        answered = true;
+        if (r.msg.t === 'error') break; // the relay forgot the session: the next renewal re-opens it
+        if (r.msg.t === 'relay-bound' && r.msg.r === 1) {
           if (current() && link.kernelPort !== port) {
             link.kernelPort = port;
             this.host.log.info(`relay: ${link.peerHex.slice(0, 8)} forwarded in the kernel of ${addrKey(relay.addr)} (port ${port})`);
@@ -311,12 +336,12 @@ export class Traversal {
           }
           return;
         }
-        if (r !== undefined) await sleep(RELAY_BIND_INTERVAL);
+        if (current()) this.daemonPath(link); // r = 0: not (or no longer) forwarded
+        await sleep(RELAY_BIND_INTERVAL);
       }
-      if (current() && link.kernelPort !== undefined) {
-        link.kernelPort = undefined;
-        this.host.log.info(`relay: ${link.peerHex.slice(0, 8)} back to relaying through the daemons`);
-        this.host.relayReady(link.peerHex, link);
+      if (current()) {
+        this.daemonPath(link);
+        if (!answered) link.kernelRetryAt = Date.now() + RELAY_BIND_BACKOFF;
       }
     } finally {
       link.binding = false;

@@ -29,6 +29,8 @@ export class RelayLink {
   kernelPort: number | undefined;
   /** A relay-bind exchange is under way (src/nat/traversal.ts). */
   binding = false;
+  /** Not before this time (ms) does the link try the kernel path again (its port never answered). */
+  kernelRetryAt = 0;
 
   private constructor(private readonly rpc: Rpc, readonly peerKey: Uint8Array, readonly peerHex: string, relay: RelayRef, private readonly wgPort: number) {
     this.relay = relay;
@@ -64,6 +66,7 @@ export class RelayLink {
     this.confirmedAt = Date.now();
     this.relay = relay;
     this.kernelPort = undefined;
+    this.kernelRetryAt = 0;
   }
 
   private forward(data: Uint8Array): void {

@@ -71,6 +71,10 @@ test('ReachVerdicts: a refuted claim is retried after the retry delay; an untest
   v.record(u, true, 200);
   v.untested(u, 300);
   assert.equal(v.confirmed('cc', u.addr, 301), true);
+  // Never-checked claims come before verdicts due again, oldest verdicts first.
+  const fresh = { hex: 'dd', addr: { host: '20.0.1.6', port: 1 } };
+  v.record({ hex: 'ee', addr: { host: '20.0.1.5', port: 1 } }, false, 10);
+  assert.deepEqual(v.due([{ hex: 'ee', addr: { host: '20.0.1.5', port: 1 } }, c, fresh], 1000, 2).map((x) => x.hex), ['dd', 'bb']);
   // At most `max` claims per round, in the order given.
   const many = ['1', '2', '3', '4', '5'].map((h) => ({ hex: h, addr: { host: '20.0.2.1', port: Number(h) } }));
   assert.deepEqual(v.due(many, 0, 3).map((x) => x.hex), ['1', '2', '3']);
