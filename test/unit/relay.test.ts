@@ -315,6 +315,7 @@ interface Harness {
   opened: { port: number; transport: FakeTransport }[];
   routes: Map<string, Hop | undefined>;
   installFails: boolean;
+  installDelayMs: number;
   time: number;
   peer(addr: Addr): Peer;
   close(): Promise<void>;
@@ -338,6 +339,7 @@ function harness(opts: { lifetime?: number } = {}): Harness {
       ['203.0.113.9', { dev: 'eth1', via: '203.0.113.9' }],
     ]),
     installFails: false,
+    installDelayMs: 0,
     time: 0,
     peer(addr: Addr): Peer {
       const channel = new SecureChannel(sodium, { secret: generateSecret(sodium), workbit: 0, namespace: NAMESPACE });
@@ -353,6 +355,7 @@ function harness(opts: { lifetime?: number } = {}): Harness {
   };
   const deps: KernelForwardDeps = {
     install: async (list) => {
+      if (h.installDelayMs > 0) await new Promise((r) => setTimeout(r, h.installDelayMs));
       h.installs.push(structuredClone([...list]));
       if (h.installFails) throw new Error('nft: Operation not supported');
     },
@@ -638,6 +641,34 @@ test('KernelRelay.sync: concurrent calls are serialized and the last state wins'
     await Promise.all([first, second]);
     assert.deepEqual(h.installs.map((l) => l.length), [1, 0]);
     assert.equal(h.kernel.forwarding, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+test('KernelRelay: a relay-bind is answered after one sync pass, however many syncs others keep asking for', async () => {
+  const h = harness();
+  try {
+    const { A, B, port } = await withSession(h);
+    bound(await bind(h, A, B.channel.publicKey, port));
+    // Every pass reinstalls (a member's address keeps changing) and takes 5 ms; syncs are asked
+    // for without pause. The bind must still be answered.
+    h.installDelayMs = 5;
+    let stop = false, n = 0;
+    const churn = (async () => {
+      while (!stop) {
+        h.sessions.bind(A.hex, B.hex, port, { host: A.addr.host, port: 50000 + (n++ % 1000) }, h.time);
+        void h.kernel.sync();
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const t0 = Date.now();
+    const reply = await bind(h, B, A.channel.publicKey, port);
+    const waited = Date.now() - t0;
+    stop = true;
+    await churn;
+    assert.equal(bound(reply).a.port, B.addr.port);
+    assert.ok(waited < 1000, `answered after ${waited} ms`);
   } finally {
     await h.close();
   }
