@@ -134,6 +134,11 @@ export class Traversal {
         });
         return 0;
       }
+      case 'relay-close': {
+        this.sessions.close(req.senderHex, toHex(m.k));
+        void this.kernel?.sync();
+        return reply({ t: 'ack', x: m.x });
+      }
       case 'relay-open': {
         if (!this.host.canRelay()) return reply({ t: 'error', x: m.x, c: ERR_REFUSED, m: 'not a relay' });
         if (this.sessions.open(req.senderHex, toHex(m.k), req.from, now) === 'full') return reply({ t: 'error', x: m.x, c: ERR_BUSY });
@@ -354,6 +359,9 @@ export class Traversal {
     if (l) {
       l.close();
       this.links.delete(peerHex);
+      // Leave the session at once rather than let it expire: the relay stops forwarding the
+      // peer's datagrams to us (WireGuard would follow them back to the relay's port).
+      void this.rpc.request(l.relay.addr, l.relay.key, (x) => ({ t: 'relay-close', x, k: l.peerKey }), { retries: 0 });
       this.host.log.info(`relay: ${peerHex.slice(0, 8)} closed (direct path)`);
     }
   }

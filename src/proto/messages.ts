@@ -37,6 +37,7 @@ export type Message =
   | { t: 'relay-open'; x: Uint8Array; k: Uint8Array }
   | { t: 'relay-ok'; x: Uint8Array; l: number; p?: number }
   | { t: 'relay-bind'; x: Uint8Array; k: Uint8Array }
+  | { t: 'relay-close'; x: Uint8Array; k: Uint8Array }
   | { t: 'reach'; x: Uint8Array; k: Uint8Array; a: Addr }
   | { t: 'reach-ok'; x: Uint8Array; r: number }
   | { t: 'relay-bound'; x: Uint8Array; a: Addr; r: number }
@@ -180,6 +181,7 @@ function parseFields(t: string, d: Dict): Message | undefined {
     case 'relay-open': return { t, x: txid(d), k: key(d) };
     case 'relay-ok': { const p = optInt(d, 'p', 1, 65535); return { t, x: txid(d), l: int(d, 'l', 1, 86400), ...(p !== undefined ? { p } : {}) }; }
     case 'relay-bind': return { t, x: txid(d), k: key(d) };
+    case 'relay-close': return { t, x: txid(d), k: key(d) };
     case 'reach': return { t, x: txid(d), k: key(d), a: addr(d, 'a') };
     case 'reach-ok': return { t, x: txid(d), r: int(d, 'r', 0, 1) };
     case 'relay-bound': return { t, x: txid(d), a: addr(d, 'a'), r: int(d, 'r', 0, 1) };
@@ -230,7 +232,7 @@ export function decodeBody(body: Uint8Array): DecodeResult {
 }
 
 export function isRequest(t: MessageType): boolean {
-  return t === 'ping' || t === 'find' || t === 'punch-req' || t === 'punch-notify' || t === 'punch' || t === 'relay-open' || t === 'relay-bind' || t === 'reach' || t === 'alias';
+  return t === 'ping' || t === 'find' || t === 'punch-req' || t === 'punch-notify' || t === 'punch' || t === 'relay-open' || t === 'relay-bind' || t === 'relay-close' || t === 'reach' || t === 'alias';
 }
 
 export function isResponse(t: MessageType): boolean {

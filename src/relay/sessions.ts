@@ -55,6 +55,16 @@ export class RelaySessions {
     return 'ok';
   }
 
+  /** `fromHex` leaves the session {fromHex, toHex} (it reaches the other directly now); the
+   *  session ends with its last member. */
+  close(fromHex: string, toHex: string): void {
+    const id = RelaySessions.id(fromHex, toHex);
+    const s = this.sessions.get(id);
+    if (s === undefined) return;
+    s.members.delete(fromHex);
+    if (s.members.size === 0) this.sessions.delete(id);
+  }
+
   /** Where to forward a packet from `fromHex` to `toHex`, if both opened the session and are live. */
   route(fromHex: string, toHex: string, now: number): Addr | undefined {
     const s = this.sessions.get(RelaySessions.id(fromHex, toHex));

@@ -72,6 +72,18 @@ test('upgrade: relayed behind symmetric NATs, one router turns endpoint-independ
     assert.equal(path, 'direct', 'a sees b directly');
     assert.equal((await w.show('b')).peers[0]!.path, 'direct', 'b sees a directly');
     assert.ok(await w.ping('a', w.nodes.get('b')!.overlayIp!), 'ping over the direct path');
+    // Both sides left their relay session (relay-close) rather than letting it expire (30 s).
+    const relays = ['boot1', 'boot2'];
+    const tClose = Date.now();
+    let open = -1;
+    while (Date.now() - tClose < 10_000) {
+      open = 0;
+      for (const r of relays) open += (await w.show(r)).relaying.sessions;
+      if (open === 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    process.stdout.write(`upgrade: relay sessions gone ${((Date.now() - tClose) / 1000).toFixed(1)} s after the direct ping\n`);
+    assert.equal(open, 0, 'no relay session left');
   } finally {
     await w.destroy();
   }

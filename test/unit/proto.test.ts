@@ -110,7 +110,7 @@ test('every message type survives encode/decode; unknown fields are ignored', ()
     { t: 'nodes', x, n: [{ key: k, addr: a4, direct: true }, { key: k, addr: a6, direct: false, relay: k }] },
     { t: 'punch-req', x, k, a: a4 }, { t: 'punch-ok', x, a: a4, e: a6 }, { t: 'punch-notify', x, k, a: a6 },
     { t: 'punch', x }, { t: 'punch-ack', x, a: a4 }, { t: 'relay-open', x, k }, { t: 'relay-ok', x, l: 60 }, { t: 'relay-ok', x, l: 30, p: 40000 },
-    { t: 'relay-bind', x, k }, { t: 'relay-bound', x, a: a4, r: 1 }, { t: 'reach', x, k, a: a6 }, { t: 'reach-ok', x, r: 0 },
+    { t: 'relay-bind', x, k }, { t: 'relay-bound', x, a: a4, r: 1 }, { t: 'relay-close', x, k }, { t: 'reach', x, k, a: a6 }, { t: 'reach-ok', x, r: 0 },
     { t: 'relay', k, d: new Uint8Array(1000), g: 7, i: 1, c: 2 }, { t: 'relayed', k, d: new Uint8Array(3) },
     { t: 'alias', x, k }, { t: 'alias-ok', x }, { t: 'ack', x }, { t: 'error', x, c: 3, m: 'busy' },
   ];
