@@ -321,10 +321,13 @@ export class Traversal {
    * RELAY_BIND_BACKOFF.
    */
   private async bindKernel(link: RelayLink, port: number): Promise<void> {
-    if (link.binding) return;
-    link.binding = true;
+    // One exchange per link at a time; an offer for another relay or port replaces it (the
+    // older loop stops at its next step).
+    const target = `${link.relay.hex}:${port}`;
+    if (link.binding === target) return;
+    link.binding = target;
     const relay = link.relay;
-    const current = () => !this.closed && link.relay === relay && this.links.get(link.peerHex) === link;
+    const current = () => !this.closed && link.relay === relay && link.binding === target && this.links.get(link.peerHex) === link;
     let answered = false;
     try {
       const tries = link.kernelPort === port ? 3 : RELAY_BIND_TRIES;
@@ -350,7 +353,7 @@ export class Traversal {
         if (!answered) link.kernelRetryAt = Date.now() + RELAY_BIND_BACKOFF;
       }
     } finally {
-      link.binding = false;
+      if (link.binding === target) link.binding = undefined;
     }
   }
 

@@ -27,8 +27,8 @@ export class RelayLink {
   relay: RelayRef;
   /** The current relay's session port, while the relay forwards this session in the kernel. */
   kernelPort: number | undefined;
-  /** A relay-bind exchange is under way (src/nat/traversal.ts). */
-  binding = false;
+  /** The relay-bind exchange under way, as "relay key hex:port" (src/nat/traversal.ts). */
+  binding: string | undefined;
   /** Not before this time (ms) does the link try the kernel path again (its port never answered). */
   kernelRetryAt = 0;
 
