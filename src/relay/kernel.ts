@@ -148,7 +148,11 @@ export class KernelRelay {
       do {
         this.again = false;
         this.passesStarted++;
-        await this.syncOnce();
+        try {
+          await this.syncOnce();
+        } catch (e) {
+          this.log.warn(`relay: ${e instanceof Error ? e.message : String(e)}`); // a pass that failed still ends
+        }
         this.passesDone++;
         const ready = this.waiters.filter((w) => w.need <= this.passesDone);
         this.waiters = this.waiters.filter((w) => w.need > this.passesDone);
