@@ -22,7 +22,7 @@ export interface Entry {
   lastSeen: number;
   /** Requests in a row that went unanswered. */
   failures: number;
-  /** The node declares itself directly reachable (not verified yet; see the NAT issue). */
+  /** The node declares itself directly reachable: a claim (the daemon checks it, src/nat/reach.ts). */
   direct: boolean;
   relay?: Uint8Array;
   /** Last measured round-trip time (ms). */
