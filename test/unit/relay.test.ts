@@ -7,13 +7,12 @@ import { RELAY_KERNEL_FAILURES } from '../../src/params.js';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { SecureChannel } from '../../src/proto/channel.js';
-import { addrKey, type Addr } from '../../src/proto/addr.js';
+import type { Addr } from '../../src/proto/addr.js';
 import { ERR_REFUSED, type Message } from '../../src/proto/messages.js';
 import { Rpc, type Reply, type RpcHandler } from '../../src/dht/rpc.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { randomBytes } from '../../src/util/random.js';
-import type { Receiver, Transport } from '../../src/net/transport.js';
-import type { Logger } from '../../src/util/log.js';
+import { FakeNet, FakeTransport, quietLog } from './fakenet.js';
 import { FirewallError } from '../../src/firewall/index.js';
 import { parseRouteGet, relayForwardRules, type ForwardSession, type Hop } from '../../src/firewall/relayforward.js';
 import { RelaySessions } from '../../src/relay/sessions.js';
@@ -243,56 +242,7 @@ test('RelaySessions: a relay-open renewal keeps the member\'s bound address', ()
 const RELAY_HOST = '192.0.2.1';
 const NAMESPACE = 'relay-test';
 
-/** Routes datagrams between fake transports by address, one macrotask later (as a socket would). */
-class FakeNet {
-  readonly nodes = new Map<string, FakeTransport>();
-  delivered = 0;
-
-  bind(addr: Addr): FakeTransport {
-    const t = new FakeTransport(this, addr);
-    this.nodes.set(addrKey(addr), t);
-    return t;
-  }
-
-  deliver(from: Addr, to: Addr, data: Uint8Array): void {
-    setImmediate(() => {
-      const t = this.nodes.get(addrKey(to));
-      if (t === undefined || t.closed) return;
-      this.delivered++;
-      t.receiver?.(data, from);
-    });
-  }
-}
-
-class FakeTransport implements Transport {
-  receiver: Receiver | undefined;
-  closed = false;
-  readonly sent: { to: Addr; data: Uint8Array }[] = [];
-
-  constructor(private readonly net: FakeNet, readonly addr: Addr) {}
-
-  send(to: Addr, data: Uint8Array): void {
-    if (this.closed) return;
-    this.sent.push({ to, data });
-    this.net.deliver(this.addr, to, data);
-  }
-
-  setReceiver(receiver: Receiver): void {
-    this.receiver = receiver;
-  }
-
-  close(): void {
-    this.closed = true;
-    this.net.nodes.delete(addrKey(this.addr));
-  }
-}
-
 const noHandler: RpcHandler = { onRequest: () => undefined, onOneWay: () => undefined };
-
-function quietLog(): Logger & { warns: string[] } {
-  const warns: string[] = [];
-  return { warns, debug: () => undefined, info: () => undefined, warn: (m) => warns.push(m), error: (m) => warns.push(m) };
-}
 
 interface Peer {
   channel: SecureChannel;

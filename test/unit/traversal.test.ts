@@ -10,10 +10,9 @@ import { isIPv4 } from 'node:net';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { DhtNode } from '../../src/dht/node.js';
-import { addrKey, type Addr } from '../../src/proto/addr.js';
+import type { Addr } from '../../src/proto/addr.js';
 import { realClock } from '../../src/util/clock.js';
-import type { Receiver, Transport } from '../../src/net/transport.js';
-import type { Logger } from '../../src/util/log.js';
+import { FakeNet, FakeTransport, quietLog } from './fakenet.js';
 import type { ForwardSession } from '../../src/firewall/relayforward.js';
 import type { KernelForwardDeps } from '../../src/relay/kernel.js';
 import type { RelayLink, RelayRef } from '../../src/relay/link.js';
@@ -27,59 +26,6 @@ const R_ADDR: Addr = { host: RELAY_HOST, port: 62096 };
 const A_ADDR: Addr = { host: '198.51.100.7', port: 62096 };
 const B_ADDR: Addr = { host: '203.0.113.9', port: 62096 };
 const FIRST_SESSION_PORT = 40001;
-
-// ---- fake network ------------------------------------------------------------------------------
-
-/** Routes datagrams between fake transports by address, one macrotask later (as a socket would). */
-class FakeNet {
-  readonly nodes = new Map<string, FakeTransport>();
-
-  bind(addr: Addr): FakeTransport {
-    const t = new FakeTransport(this, addr);
-    this.nodes.set(addrKey(addr), t);
-    return t;
-  }
-
-  deliver(from: Addr, to: Addr, data: Uint8Array): void {
-    setImmediate(() => {
-      const t = this.nodes.get(addrKey(to));
-      if (t === undefined || t.closed) return;
-      if (t.deaf) { t.dropped++; return; } // a firewall in front of this port
-      t.receiver?.(data, from);
-    });
-  }
-}
-
-class FakeTransport implements Transport {
-  receiver: Receiver | undefined;
-  closed = false;
-  /** Datagrams to this transport are dropped before they reach it. */
-  deaf = false;
-  dropped = 0;
-  readonly sent: { to: Addr; data: Uint8Array }[] = [];
-
-  constructor(private readonly net: FakeNet, readonly addr: Addr) {}
-
-  send(to: Addr, data: Uint8Array): void {
-    if (this.closed) return;
-    this.sent.push({ to, data });
-    this.net.deliver(this.addr, to, data);
-  }
-
-  setReceiver(receiver: Receiver): void {
-    this.receiver = receiver;
-  }
-
-  close(): void {
-    this.closed = true;
-    if (this.net.nodes.get(addrKey(this.addr)) === this) this.net.nodes.delete(addrKey(this.addr));
-  }
-
-  /** Datagrams this transport sent to `to`. */
-  sentTo(to: Addr): number {
-    return this.sent.filter((s) => addrKey(s.to) === addrKey(to)).length;
-  }
-}
 
 // ---- world -------------------------------------------------------------------------------------
 
@@ -119,10 +65,6 @@ interface World {
   /** When the Traversals (and their renewal intervals) were created (Date.now()). */
   createdAt: number;
   close(): Promise<void>;
-}
-
-function quietLog(warns: string[]): Logger {
-  return { debug: () => undefined, info: () => undefined, warn: (m) => warns.push(m), error: (m) => warns.push(m) };
 }
 
 function fakeForward(net: FakeNet): FakeForward {

@@ -1,0 +1,62 @@
+// Test doubles shared by the relay and traversal unit tests: an in-memory datagram network of
+// fake transports (delivery one macrotask later, as a socket would), and a logger that keeps
+// warnings and errors.
+import { addrKey, type Addr } from '../../src/proto/addr.js';
+import type { Receiver, Transport } from '../../src/net/transport.js';
+import type { Logger } from '../../src/util/log.js';
+
+/** Routes datagrams between fake transports by address. */
+export class FakeNet {
+  readonly nodes = new Map<string, FakeTransport>();
+
+  bind(addr: Addr): FakeTransport {
+    const t = new FakeTransport(this, addr);
+    this.nodes.set(addrKey(addr), t);
+    return t;
+  }
+
+  deliver(from: Addr, to: Addr, data: Uint8Array): void {
+    setImmediate(() => {
+      const t = this.nodes.get(addrKey(to));
+      if (t === undefined || t.closed) return;
+      if (t.deaf) { t.dropped++; return; } // a firewall in front of this port
+      t.receiver?.(data, from);
+    });
+  }
+}
+
+export class FakeTransport implements Transport {
+  receiver: Receiver | undefined;
+  closed = false;
+  /** Datagrams to this transport are dropped before they reach it. */
+  deaf = false;
+  dropped = 0;
+  readonly sent: { to: Addr; data: Uint8Array }[] = [];
+
+  constructor(private readonly net: FakeNet, readonly addr: Addr) {}
+
+  send(to: Addr, data: Uint8Array): void {
+    if (this.closed) return;
+    this.sent.push({ to, data });
+    this.net.deliver(this.addr, to, data);
+  }
+
+  setReceiver(receiver: Receiver): void {
+    this.receiver = receiver;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.net.nodes.get(addrKey(this.addr)) === this) this.net.nodes.delete(addrKey(this.addr));
+  }
+
+  /** Datagrams this transport sent to `to`. */
+  sentTo(to: Addr): number {
+    return this.sent.filter((s) => addrKey(s.to) === addrKey(to)).length;
+  }
+}
+
+/** A logger that drops debug and info, and keeps warnings and errors in `warns`. */
+export function quietLog(warns: string[] = []): Logger & { warns: string[] } {
+  return { warns, debug: () => undefined, info: () => undefined, warn: (m) => warns.push(m), error: (m) => warns.push(m) };
+}
