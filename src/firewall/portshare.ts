@@ -37,12 +37,11 @@
 // both tables and is a no-op when they are absent (or when nft is not installed at all).
 import { MAGIC } from '../proto/packet.js';
 import { isInterfaceName } from '../wg/names.js';
-import { findExecutable, installHint, NFT, runTool, WgError } from '../wg/exec.js';
+import { findExecutable, NFT } from '../wg/exec.js';
+import { FirewallError, nftTables, runNft } from './nft.js';
 
-/** An error about the port-sharing rules, meant for the user. */
-export class FirewallError extends Error {
-  override name = 'FirewallError';
-}
+export { FirewallError };
+
 
 export interface PortShareOptions {
   /** nft table name (both families); see portShareTableName */
@@ -106,23 +105,9 @@ export function portShareRules(opts: PortShareOptions): string {
   return out.join('\n') + '\n';
 }
 
-function nsOpt(netns: string | undefined): { netns?: string } {
-  return netns !== undefined ? { netns } : {};
-}
-
-function nftPath(): string {
-  const p = findExecutable(NFT.cmd, true);
-  if (p === undefined) throw new FirewallError(`\`nft\` not found: sharing the UDP port needs nftables (${installHint('nftables')})`);
-  return p;
-}
-
-async function nft(args: string[], netns: string | undefined, input?: string): Promise<string> {
-  nftPath();
-  try {
-    return await runTool(NFT, args, { ...nsOpt(netns), ...(input !== undefined ? { input } : {}) });
-  } catch (e) {
-    throw e instanceof WgError ? new FirewallError(e.message) : e;
-  }
+/** `nft ARGS` in `netns` (default: this process's namespace). */
+function nft(args: string[], netns: string | undefined, input?: string): Promise<string> {
+  return runNft(args, { ...(netns !== undefined ? { netns } : {}), ...(input !== undefined ? { input } : {}) }, 'sharing the UDP port');
 }
 
 /** Installs (or atomically replaces) both tables. */
@@ -143,9 +128,8 @@ export async function removePortShare(table: string, opts: { netns?: string } = 
 /** Which of the two tables exist. */
 export async function portShareTables(table: string, opts: { netns?: string } = {}): Promise<{ ip: boolean; ip6: boolean }> {
   const t = validateTableName(table);
-  if (findExecutable(NFT.cmd, true) === undefined) return { ip: false, ip6: false };
-  const lines = (await nft(['list', 'tables'], opts.netns)).split('\n').map((l) => l.trim());
-  return { ip: lines.includes(`table ip ${t}`), ip6: lines.includes(`table ip6 ${t}`) };
+  const have = await nftTables(opts.netns);
+  return { ip: have.has(`ip ${t}`), ip6: have.has(`ip6 ${t}`) };
 }
 
 /** True when both tables are installed. */

@@ -42,9 +42,11 @@
 //   counted on the members' datagrams only, so that nobody else can use them up.
 // - IPv4 only: the DHT socket is IPv4 (docs/NAT.md).
 // installRelayForward replaces the table atomically ("add table; delete table; table {…}").
-import { runTool, NFT, IP, WgError, findExecutable } from '../wg/exec.js';
+import { isIPv4 } from 'node:net';
+import { runTool, NFT, IP, findExecutable } from '../wg/exec.js';
 import { isInterfaceName } from '../wg/names.js';
-import { FirewallError, validateTableName } from './portshare.js';
+import { validateTableName } from './portshare.js';
+import { FirewallError, nftTables, runNft } from './nft.js';
 
 /** Where datagrams for one member leave: the device and the next hop's IPv4 address. */
 export interface Hop {
@@ -71,11 +73,10 @@ export interface ForwardLimits {
   globalPps: number;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const WG_TYPES = '{ 0x01000000, 0x02000000, 0x03000000, 0x04000000 }';
 
 function checkMember(m: ForwardMember): void {
-  if (!IPV4.test(m.host) || !IPV4.test(m.hop.via)) throw new FirewallError(`relay forwarding is IPv4 only (${m.host} via ${m.hop.via})`);
+  if (!isIPv4(m.host) || !isIPv4(m.hop.via)) throw new FirewallError(`relay forwarding is IPv4 only (${m.host} via ${m.hop.via})`);
   if (!Number.isInteger(m.port) || m.port < 1 || m.port > 65535) throw new FirewallError(`bad member port ${m.port}`);
   if (!isInterfaceName(m.hop.dev)) throw new FirewallError(`bad device name ${JSON.stringify(m.hop.dev)}`);
 }
@@ -142,13 +143,8 @@ export function relayForwardRules(table: string, sessions: readonly ForwardSessi
   return out.join('\n') + '\n';
 }
 
-async function nft(input: string): Promise<void> {
-  if (findExecutable(NFT.cmd, true) === undefined) throw new FirewallError('`nft` not found: relaying in the kernel needs nftables');
-  try {
-    await runTool(NFT, ['-f', '-'], { input });
-  } catch (e) {
-    throw e instanceof WgError ? new FirewallError(e.message) : e;
-  }
+function nft(input: string): Promise<string> {
+  return runNft(['-f', '-'], { input }, 'relaying in the kernel');
 }
 
 /** Installs (or atomically replaces) the relay's forwarding table. */
@@ -167,15 +163,13 @@ export async function removeRelayForward(table: string): Promise<void> {
 /** Whether the forwarding table exists. */
 export async function relayForwardInstalled(table: string): Promise<boolean> {
   validateTableName(table);
-  if (findExecutable(NFT.cmd, true) === undefined) return false;
-  const out = await runTool(NFT, ['list', 'tables']).catch(() => '');
-  return out.split('\n').some((l) => l.trim() === `table netdev ${table}`);
+  return (await nftTables().catch(() => new Set<string>())).has(`netdev ${table}`);
 }
 
 /** The device and next hop towards an IPv4 host, from the kernel's routing table; undefined
  *  when there is no route or the host is this host's own (forwarding to it makes no sense). */
 export async function routeTo(host: string): Promise<Hop | undefined> {
-  if (!IPV4.test(host)) return undefined;
+  if (!isIPv4(host)) return undefined;
   let out: string;
   try {
     out = await runTool(IP, ['-j', 'route', 'get', host]);
@@ -199,5 +193,5 @@ export function parseRouteGet(json: string, host: string): Hop | undefined {
   if (typeof r.dev !== 'string' || r.dev === 'lo' || !isInterfaceName(r.dev)) return undefined;
   if (r.type !== undefined && r.type !== 'unicast') return undefined; // local, broadcast…
   const via = typeof r.gateway === 'string' ? r.gateway : host;
-  return IPV4.test(via) ? { dev: r.dev, via } : undefined;
+  return isIPv4(via) ? { dev: r.dev, via } : undefined;
 }
