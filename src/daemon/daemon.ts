@@ -101,7 +101,7 @@ export class Daemon {
   /** Which nodes' claims to be directly reachable were confirmed by a checker. */
   readonly claims = new ReachVerdicts();
   private verifying = false;
-  private handshakes: HandshakeWatch | undefined;
+  private readonly handshakes: HandshakeWatch;
   private repairing = false;
   /** The last WireGuard configuration asked for each peer (by key hex), and the queue of its
    *  WireGuard changes. */
@@ -126,6 +126,7 @@ export class Daemon {
   ) {
     this.config = opts.config;
     this.publicB64 = keyToBase64(dht.id);
+    this.handshakes = new HandshakeWatch(dht.hex);
     this.tracker = new PeerTracker(trustedPeersOf(this.config, this.publicB64), Date.now());
   }
 
@@ -356,7 +357,7 @@ export class Daemon {
     this.wanted.set(hex, config);
     await this.peerOp(hex, () => this.wg!.setPeer(config));
     if (this.dht.hex < hex) this.poke(st.peer);
-    (this.handshakes ??= new HandshakeWatch(this.dht.hex)).expect(hex, config, Date.now());
+    this.handshakes.expect(hex, Date.now());
   }
 
   /** Runs WireGuard changes of one peer one after the other, in the order they were asked for
@@ -372,22 +373,24 @@ export class Daemon {
   /** Peers that got an endpoint a moment ago and still have no session: their handshakes
    *  probably crossed (src/daemon/handshake.ts). Re-create them in WireGuard and poke again. */
   private async repairHandshakes(): Promise<void> {
-    if (this.repairing || this.wg === undefined || this.handshakes === undefined || this.handshakes.size === 0) return;
+    if (this.repairing || this.wg === undefined || this.handshakes.size === 0) return;
     const due = this.handshakes.due(Date.now());
     if (due.length === 0) return;
     this.repairing = true;
     try {
       const dump = await this.wg.dump();
-      for (const { hex, config } of due) {
+      for (const hex of due) {
         const st = this.tracker.get(hex);
-        const w = dump.peers.find((p) => p.publicKey === config.publicKey);
-        if (st === undefined || this.stopping || (w !== undefined && hasSession(w.latestHandshake, Date.now()))) continue;
+        if (st === undefined || this.stopping || !this.wanted.has(hex)) continue;
+        const w = dump.peers.find((p) => p.publicKey === st.peer.keyB64);
+        if (w !== undefined && hasSession(w.latestHandshake, Date.now())) continue;
         this.opts.log.debug(`peer ${st.peer.hostname ?? st.peer.keyB64}: no handshake yet; re-creating the WireGuard peer`);
         await this.peerOp(hex, async () => {
-          // The endpoint wanted now, which may have changed since this check was scheduled.
-          const now = this.wanted.get(hex) ?? config;
-          await this.wg!.removePeer(now.publicKey);
-          await this.wg!.setPeer(now);
+          // The configuration wanted now, which may have changed since this check was scheduled.
+          const config = this.wanted.get(hex);
+          if (config === undefined) return; // removed by a reload meanwhile
+          await this.wg!.removePeer(config.publicKey);
+          await this.wg!.setPeer(config);
         });
         this.poke(st.peer);
       }
@@ -566,7 +569,7 @@ export class Daemon {
       for (const p of diff.removed) {
         const hex = toHex(p.key);
         this.traversal.closeLink(hex);
-        this.handshakes?.forget(hex);
+        this.handshakes.forget(hex);
         this.wanted.delete(hex);
         await this.peerOp(hex, () => this.wg!.removePeer(p.keyB64));
       }

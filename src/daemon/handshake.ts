@@ -14,24 +14,19 @@
 // smaller, so the two sides never repair at the same moment: by the time the second looks, the
 // first one's repair has worked.
 import { HANDSHAKE_REPAIR_FIRST, HANDSHAKE_REPAIR_SECOND } from '../params.js';
-import type { WgPeerConfig } from '../wg/types.js';
 
 /** WireGuard drops a session this long after its handshake (REJECT_AFTER_TIME, seconds). */
 const SESSION_SECONDS = 180;
 
-interface Watched {
-  at: number;
-  config: WgPeerConfig;
-}
-
 export class HandshakeWatch {
-  private readonly watched = new Map<string, Watched>();
+  /** When to look at each watched peer (by key hex). */
+  private readonly watched = new Map<string, number>();
 
   constructor(private readonly selfHex: string) {}
 
-  /** WireGuard was just given `config` for peer `hex`: look again after the delay. */
-  expect(hex: string, config: WgPeerConfig, now: number): void {
-    this.watched.set(hex, { at: now + (this.selfHex < hex ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND), config });
+  /** WireGuard was just given an endpoint for peer `hex`: look again after the delay. */
+  expect(hex: string, now: number): void {
+    this.watched.set(hex, now + (this.selfHex < hex ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND));
   }
 
   forget(hex: string): void {
@@ -39,12 +34,12 @@ export class HandshakeWatch {
   }
 
   /** Peers whose delay has passed (each is returned once per expect()). */
-  due(now: number): { hex: string; config: WgPeerConfig }[] {
-    const out: { hex: string; config: WgPeerConfig }[] = [];
-    for (const [hex, w] of this.watched) {
-      if (w.at > now) continue;
+  due(now: number): string[] {
+    const out: string[] = [];
+    for (const [hex, at] of this.watched) {
+      if (at > now) continue;
       this.watched.delete(hex);
-      out.push({ hex, config: w.config });
+      out.push(hex);
     }
     return out;
   }

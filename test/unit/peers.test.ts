@@ -82,22 +82,21 @@ test('a search that fails after the peer was located meanwhile changes nothing',
 // ---- crossed handshakes (src/daemon/handshake.ts) -------------------------------------------------
 
 test('HandshakeWatch: the smaller key looks first, the other later; each expectation is due once', () => {
-  const cfg = { publicKey: 'k', allowedIps: [] };
   const low = new HandshakeWatch('10'), high = new HandshakeWatch('90');
-  low.expect('90', cfg, 0);
-  high.expect('10', cfg, 0);
+  low.expect('90', 0);
+  high.expect('10', 0);
   assert.deepEqual(low.due(HANDSHAKE_REPAIR_FIRST - 1), []);
-  assert.deepEqual(low.due(HANDSHAKE_REPAIR_FIRST), [{ hex: '90', config: cfg }]);
+  assert.deepEqual(low.due(HANDSHAKE_REPAIR_FIRST), ['90']);
   assert.deepEqual(low.due(HANDSHAKE_REPAIR_FIRST + 10_000), [], 'due once');
   assert.ok(HANDSHAKE_REPAIR_SECOND > HANDSHAKE_REPAIR_FIRST);
   assert.deepEqual(high.due(HANDSHAKE_REPAIR_FIRST), []);
-  assert.deepEqual(high.due(HANDSHAKE_REPAIR_SECOND).map((d) => d.hex), ['10']);
+  assert.deepEqual(high.due(HANDSHAKE_REPAIR_SECOND), ['10']);
   // A newer expectation replaces the older one; forget() drops it.
-  low.expect('90', cfg, 0);
-  low.expect('90', { ...cfg, endpoint: '1.2.3.4:5' }, 500);
+  low.expect('90', 0);
+  low.expect('90', 500);
   assert.deepEqual(low.due(HANDSHAKE_REPAIR_FIRST), []);
-  assert.equal(low.due(500 + HANDSHAKE_REPAIR_FIRST)[0]?.config.endpoint, '1.2.3.4:5');
-  low.expect('90', cfg, 0);
+  assert.deepEqual(low.due(500 + HANDSHAKE_REPAIR_FIRST), ['90']);
+  low.expect('90', 0);
   low.forget('90');
   assert.equal(low.size, 0);
 });
