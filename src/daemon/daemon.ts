@@ -160,9 +160,9 @@ export class Daemon {
           await wg.setPeer({ publicKey: p.keyB64, allowedIps: allowedIpsOf(p), ...(p.endpoint ? { endpoint: addrKey(p.endpoint) } : {}) });
         }
       }
-      // A relay's kernel forwarding table left by a run that was killed goes first.
+      // (A kernel forwarding table left by a killed run was removed by `wh up` with the other
+      // leftovers; the first install replaces the table anyway.)
       const forward = opts.deps.relayForward?.(portShareTable(opts.iface));
-      await forward?.remove().catch((e: unknown) => log.warn(`relay: ${String(e)}`));
       let daemon: Daemon | undefined;
       const dht = new DhtNode({
         sodium: opts.sodium, secret: opts.secret, workbit: config.workbit, namespace: config.namespace,
