@@ -1,4 +1,8 @@
 // Binds the daemon to the real system: WireGuard (src/wg) and nftables (src/firewall).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { socketOwners, socketPath as wgSocketPath } from '../wg/index.js';
+import { socketPath as controlSocketPath } from '../control/protocol.js';
 import { createInterface, destroyInterface, detectBackend, findExecutable, installHint, interfaceNameForKey, validateInterfaceName } from '../wg/index.js';
 import {
   installPortShare, installRelayForward, portShareInstalled, portShareTableName, relayForwardInstalled, removePortShare,
@@ -67,4 +71,36 @@ export async function removeLeftovers(iface: string): Promise<string[]> {
     removed.push(`nftables table netdev ${table}`);
   }
   return removed;
+}
+
+/**
+ * The last resort of a daemon process that exits before its cleanup finished (a crash whose
+ * cleanup hung or threw, a process.exit from anywhere): removes synchronously, without
+ * waiting for anything, what a run for `iface` leaves: the userspace WireGuard serving its
+ * socket (SIGKILL), a kernel WireGuard link, the three nftables tables (port sharing ip/ip6,
+ * relay forwarding netdev), the stale WireGuard socket and the control socket. Never throws.
+ * Returns what it did, for the log.
+ */
+export function removeLeftoversSync(iface: string): string[] {
+  const done: string[] = [];
+  const attempt = (what: string, f: () => boolean) => {
+    try { if (f()) done.push(what); } catch { /* go on with the rest */ }
+  };
+  const wgSock = wgSocketPath(iface);
+  for (const pid of socketOwners(wgSock)) {
+    if (pid === process.pid) continue;
+    attempt(`killed wireguard pid ${pid}`, () => { process.kill(pid, 'SIGKILL'); return true; });
+  }
+  attempt(`removed ${wgSock}`, () => { fs.unlinkSync(wgSock); return true; });
+  attempt(`deleted link ${iface}`, () => {
+    const r = spawnSync('ip', ['-d', '-j', 'link', 'show', 'dev', iface], { encoding: 'utf8', timeout: 2000 });
+    if (r.status !== 0 || !r.stdout.includes('"info_kind":"wireguard"')) return false;
+    return spawnSync('ip', ['link', 'del', 'dev', iface], { timeout: 2000 }).status === 0;
+  });
+  const table = tableFor(iface);
+  for (const family of ['ip', 'ip6', 'netdev']) {
+    attempt(`deleted nftables table ${family} ${table}`, () => spawnSync('nft', ['delete', 'table', family, table], { stdio: 'ignore', timeout: 2000 }).status === 0);
+  }
+  attempt(`removed ${controlSocketPath(iface)}`, () => { fs.unlinkSync(controlSocketPath(iface)); return true; });
+  return done;
 }

@@ -15,10 +15,7 @@ import { WhNet, type WhNode } from './whnet.js';
 import type { ShowResult } from '../../src/daemon/daemon.js';
 import { assertNoTraces, processesMatching } from './traces.js';
 
-/** `wh show --json` (the data plane fields are typed here so that this file also builds on a
- *  daemon without them, to show the test failing there). */
-type Shown = ShowResult & { dataPlane?: string; dataPlaneRestarts?: number; dataPlaneError?: string | null };
-const show = async (w: WhNet, name: string): Promise<Shown> => w.show(name);
+const show = (w: WhNet, name: string): Promise<ShowResult> => w.show(name);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

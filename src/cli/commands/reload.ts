@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .argument('<iface>', 'interface of the running node')
     .option('--json', 'print JSON for scripts')
     .action(async (iface: string, opts: { json?: boolean }) => {
-      let r: { added: string[]; removed: string[]; changed: string[] };
+      let r: { added: string[]; removed: string[]; changed: string[]; errors?: string[] };
       try {
         r = (await callDaemon(iface, { cmd: 'reload' })) as typeof r;
       } catch (e) {
@@ -21,6 +21,10 @@ export function register(program: Command): void {
         const parts = [['added', r.added], ['removed', r.removed], ['changed', r.changed]]
           .filter(([, v]) => (v as string[]).length > 0).map(([k, v]) => `${k as string}: ${(v as string[]).join(', ')}`);
         process.stdout.write(`${iface}: ${parts.length > 0 ? parts.join('; ') : 'no change'}\n`);
+      }
+      // The new config is in effect, but WireGuard did not take all of it: say so, and fail.
+      if (r.errors !== undefined && r.errors.length > 0) {
+        throw new CliError(`reload of ${iface}: the new config is in effect, but ${r.errors.length} WireGuard change(s) failed: ${r.errors.join('; ')}`);
       }
     });
 }

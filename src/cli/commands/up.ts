@@ -12,7 +12,8 @@ import { keyToBase64 } from '../../crypto/keys.js';
 import { workbit } from '../../crypto/workbit.js';
 import { ConfigError, loadConfig, type NetworkConfig } from '../../config/index.js';
 import { Daemon, DaemonError, isPublicNodeConfig } from '../../daemon/daemon.js';
-import { checkSystem, defaultInterfaceName, interfaceNameError, removeLeftovers, systemDeps } from '../../daemon/system.js';
+import { checkSystem, defaultInterfaceName, interfaceNameError, removeLeftovers, removeLeftoversSync, systemDeps } from '../../daemon/system.js';
+import { guardProcess } from '../../daemon/lifecycle.js';
 import { socketPath } from '../../control/protocol.js';
 import { socketAccepts } from '../../util/unixsocket.js';
 import { DEFAULT_PORT, UP_READY_TIMEOUT } from '../../params.js';
@@ -113,8 +114,15 @@ export async function validateUp(args: UpArgs): Promise<Validated> {
   return { config, secret, iface, listenPort: args.listenPort, daemonPort };
 }
 
-async function runForeground(args: UpArgs, v: Validated, logFile: string | undefined): Promise<void> {
-  const log = createLogger({ ...(logFile ? { file: logFile } : {}) });
+/** Runs the daemon in this process until it stops; returns the exit status (non-zero when it
+ *  stopped by itself because it failed). Signals, crashes and exits: src/daemon/lifecycle.ts. */
+async function runForeground(args: UpArgs, v: Validated, logFile: string | undefined): Promise<number> {
+  let log;
+  try {
+    log = createLogger({ ...(logFile ? { file: logFile } : {}) });
+  } catch (e) {
+    throw new CliError(`cannot open the log file ${logFile ?? ''}: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const sodium = await sodiumReady();
   let daemon: Daemon;
   try {
@@ -128,18 +136,14 @@ async function runForeground(args: UpArgs, v: Validated, logFile: string | undef
     throw new CliError(e instanceof DaemonError ? msg : `cannot start ${v.iface}: ${msg}`);
   }
   const stopped = new Promise<void>((resolve) => { daemon.onStopped = resolve; });
-  // A bug in some background task must cost that task, not the node: log it and go on.
-  process.on('unhandledRejection', (e) => log.error(`unexpected: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
-  const onSignal = (): void => void daemon.stop();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const guard = guardProcess({ log, stop: () => daemon.stop(), emergency: () => removeLeftoversSync(v.iface) });
   if (process.send) {
     process.send({ type: 'ready', iface: v.iface });
     process.disconnect?.();
   }
   await stopped;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  guard.cleaned();
+  return daemon.failure !== undefined ? 1 : guard.status();
 }
 
 async function runDetached(argv: string[], v: Validated): Promise<void> {
@@ -182,9 +186,9 @@ export function register(program: Command): void {
       const args = parseUpWords(config, words);
       const v = await validateUp(args);
       if (opts.foreground) {
-        await runForeground(args, v, opts.logFile);
+        const status = await runForeground(args, v, opts.logFile);
         // Everything is cleaned up; do not wait for stray timers of in-flight lookups.
-        process.exit(0);
+        process.exit(status);
       } else {
         await runDetached(['up', config, ...words], v);
       }
