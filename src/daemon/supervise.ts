@@ -61,6 +61,8 @@ export class SupervisedDataPlane implements DataPlane {
   private downAt = 0;
   private restartTimes: number[] = [];
   private destroyed = false;
+  /** The attempt in progress, which destroy() waits for (it may be creating an interface). */
+  private restoring: Promise<void> | undefined;
 
   private constructor(first: DataPlane, private readonly opts: SupervisorOptions) {
     this.current = first;
@@ -108,6 +110,7 @@ export class SupervisedDataPlane implements DataPlane {
       this.settle?.reject(new DataPlaneDown('the node is stopping'));
       this.settle = undefined;
     }
+    await this.restoring;
     await this.current.destroy();
   }
 
@@ -163,7 +166,11 @@ export class SupervisedDataPlane implements DataPlane {
       this.fail(`it went down ${this.restartTimes.length + 1} times within ${Math.round(DATAPLANE_RESTART_WINDOW / 60_000)} min`);
       return;
     }
-    void this.restore();
+    this.attempt();
+  }
+
+  private attempt(): void {
+    this.restoring = this.restore().catch((e: unknown) => this.opts.log.error(`data plane: ${message(e)}`)).finally(() => { this.restoring = undefined; });
   }
 
   private async restore(): Promise<void> {
@@ -182,7 +189,7 @@ export class SupervisedDataPlane implements DataPlane {
       if (this.attempts >= DATAPLANE_RESTORE_ATTEMPTS) {
         this.fail(`${old.name} could not be recreated ${this.attempts} times in a row (last: ${message(e)})`);
       } else {
-        this.retryTimer = this.opts.clock.setTimeout(() => void this.restore(), DATAPLANE_RETRY_MIN * 2 ** (this.attempts - 1));
+        this.retryTimer = this.opts.clock.setTimeout(() => this.attempt(), DATAPLANE_RETRY_MIN * 2 ** (this.attempts - 1));
       }
       return;
     }

@@ -160,3 +160,24 @@ test('destroy while recreating: the new interface is not left behind', async () 
   assert.equal(planes.length, 1, 'no attempt after destroy');
   assert.notEqual(dp.state, 'up');
 });
+
+test('destroy during a slow re-creation waits for it, and the new interface is removed before it returns', async () => {
+  const clock = new VirtualClock();
+  const log: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+  const planes: FakePlane[] = [];
+  const create = (): Promise<DataPlane> => new Promise((resolve) => {
+    const p = new FakePlane(planes.length);
+    planes.push(p);
+    if (planes.length === 1) resolve(p);
+    else clock.setTimeout(() => resolve(p), 1000); // wireguard-go taking its time to serve its socket
+  });
+  const dp = await SupervisedDataPlane.start({ create, log, clock });
+  planes[0]!.kill('gone');
+  await clock.run(0);
+  assert.equal(planes.length, 2, 'creating');
+  let removedWhenDone: boolean | undefined;
+  const destroying = dp.destroy().then(() => { removedWhenDone = planes[1]!.destroyed; });
+  await clock.run(2000);
+  await destroying;
+  assert.equal(removedWhenDone, true, 'the interface created meanwhile is gone when destroy() resolves');
+});
