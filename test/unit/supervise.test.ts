@@ -177,6 +177,7 @@ test('destroy during a slow re-creation waits for it, and the new interface is r
   assert.equal(planes.length, 2, 'creating');
   let removedWhenDone: boolean | undefined;
   const destroying = dp.destroy().then(() => { removedWhenDone = planes[1]!.destroyed; });
+  await new Promise((r) => setImmediate(r)); // real time passes; the creation is still pending
   await clock.run(2000);
   await destroying;
   assert.equal(removedWhenDone, true, 'the interface created meanwhile is gone when destroy() resolves');
