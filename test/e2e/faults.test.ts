@@ -74,6 +74,8 @@ test('wireguard-go killed with SIGKILL: detected, logged, shown, interface and p
     assert.equal(p.path, 'direct');
     assert.equal(p.wgEndpoint, `${n2.host.ip}:62096`, 'the peer got its endpoint back');
     assert.ok(p.lastHandshake !== null, 'handshake after the restore');
+    const text = await w.wh(n1, ['show', n1.iface]);
+    assert.match(text.stdout, /data plane: up \(recreated 1 times; last down: .*SIGKILL/, text.stdout);
   } finally {
     await w.destroy();
   }
@@ -106,6 +108,8 @@ test('wireguard-go killed and cannot be restarted: the daemon says so, cleans up
     });
     for (const p of down.peers) assert.notEqual(p.path, 'direct', `no peer is shown direct while the data plane is down (${p.name})`);
     assert.equal(down.dataPlane, 'restarting');
+    const text = await w.wh(n1, ['show', n1.iface]);
+    if (text.code === 0) assert.match(text.stdout, /data plane: down, being recreated|data plane: down, given up/, text.stdout);
     const code = await exited(n1, 40_000);
     assert.equal(typeof code, 'number', `the daemon exited by itself (log:\n${n1.log.slice(-2000)})`);
     assert.notEqual(code, 0, 'with a non-zero status');
@@ -199,26 +203,34 @@ test('log on a full filesystem: the daemon keeps running, reload tells the truth
   }
 });
 
-test('an uncaught exception in the daemon: cleanup runs and the exit status is non-zero', { timeout: 60_000 }, async () => {
-  const w = await WhNet.create('crash');
-  try {
-    await w.addPublicNode('boot', 'boot');
-    for (const n of ['n1', 'n2']) await w.addPublicNode(n);
-    w.writeConfigs(['n1', 'n2']);
-    // Loaded into the daemon's process (not into the product): a bug that throws from a timer.
-    const crash = path.join(w.dir, 'crash.mjs');
-    fs.writeFileSync(crash, "setTimeout(() => { throw new Error('injected crash'); }, 3000);\n");
-    await w.up('boot');
-    await w.up('n2');
-    await w.up('n1', 15_000, { env: { NODE_OPTIONS: `--import=${crash}` } });
-    const n1 = w.nodes.get('n1')!;
-    assert.ok(await w.pingUntil('n1', w.nodes.get('n2')!.overlayIp!, 2500) >= 0, 'n1 -> n2 before the crash');
-    const code = await exited(n1, 20_000);
-    assert.equal(typeof code, 'number', 'the daemon exited');
-    assert.notEqual(code, 0, 'non-zero status after a crash');
-    assert.match(n1.log, /injected crash/);
-    await assertNoTraces(w, 'n1', n1.iface);
-  } finally {
-    await w.destroy();
-  }
-});
+// Loaded into the daemon's process (not into the product): a bug that throws from a timer, and
+// a stray process.exit() that skips the asynchronous cleanup.
+const INJECTED = [
+  { what: 'an uncaught exception', code: "setTimeout(() => { throw new Error('injected crash'); }, 3000);\n", log: /crash \(uncaught exception\): Error: injected crash/ },
+  { what: 'a process.exit() from anywhere', code: 'setTimeout(() => process.exit(3), 3000);\n', log: /exit before the cleanup finished: removed synchronously: .*wireguard/ },
+];
+
+for (const inj of INJECTED) {
+  test(`${inj.what} in the daemon: everything is removed and the exit status is non-zero`, { timeout: 60_000 }, async () => {
+    const w = await WhNet.create('crash');
+    try {
+      await w.addPublicNode('boot', 'boot');
+      for (const n of ['n1', 'n2']) await w.addPublicNode(n);
+      w.writeConfigs(['n1', 'n2']);
+      const crash = path.join(w.dir, 'crash.mjs');
+      fs.writeFileSync(crash, inj.code);
+      await w.up('boot');
+      await w.up('n2');
+      await w.up('n1', 15_000, { env: { NODE_OPTIONS: `--import=${crash}` } });
+      const n1 = w.nodes.get('n1')!;
+      assert.ok(await w.pingUntil('n1', w.nodes.get('n2')!.overlayIp!, 2500) >= 0, 'n1 -> n2 before the crash');
+      const code = await exited(n1, 20_000);
+      assert.equal(typeof code, 'number', 'the daemon exited');
+      assert.notEqual(code, 0, 'non-zero status');
+      await assertNoTraces(w, 'n1', n1.iface);
+      assert.match(n1.log, inj.log);
+    } finally {
+      await w.destroy();
+    }
+  });
+}

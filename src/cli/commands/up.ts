@@ -124,19 +124,32 @@ async function runForeground(args: UpArgs, v: Validated, logFile: string | undef
     throw new CliError(`cannot open the log file ${logFile ?? ''}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const sodium = await sodiumReady();
+  const starting = Daemon.start({
+    sodium, configPath: path.resolve(args.config), config: v.config, secret: v.secret, iface: v.iface,
+    listenPort: v.listenPort, daemonPort: v.daemonPort, log, deps: systemDeps,
+  });
+  // Installed before the start completes: a signal meanwhile stops the node once it is up.
+  const guard = guardProcess({
+    log,
+    stop: async () => {
+      const d = await starting.catch(() => undefined);
+      if (d === undefined) throw new Error('the start failed (and undid what it did)');
+      await d.stop();
+    },
+    emergency: () => removeLeftoversSync(v.iface),
+  });
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start({
-      sodium, configPath: path.resolve(args.config), config: v.config, secret: v.secret, iface: v.iface,
-      listenPort: v.listenPort, daemonPort: v.daemonPort, log, deps: systemDeps,
-    });
+    daemon = await starting;
   } catch (e) {
+    // Daemon.start removed what it had made; whatever is on the system now is not ours.
+    guard.cleaned();
+    guard.dispose();
     const msg = e instanceof Error ? e.message : String(e);
     log.error(msg);
     throw new CliError(e instanceof DaemonError ? msg : `cannot start ${v.iface}: ${msg}`);
   }
   const stopped = new Promise<void>((resolve) => { daemon.onStopped = resolve; });
-  const guard = guardProcess({ log, stop: () => daemon.stop(), emergency: () => removeLeftoversSync(v.iface) });
   if (process.send) {
     process.send({ type: 'ready', iface: v.iface });
     process.disconnect?.();
