@@ -37,7 +37,7 @@ export function formatShow(r: ShowResult): string {
   if (r.role === 'node') out.push(`  overlay: ${[r.ipv4, r.ipv6].filter(Boolean).join(', ')}`);
   if (r.dataPlane) {
     const state = r.dataPlane === 'up' ? paint('32', 'up') : paint('31', r.dataPlane === 'restarting' ? 'down, being recreated' : 'down, given up');
-    const history = r.dataPlaneRestarts > 0 || r.dataPlane !== 'up' ? ` (recreated ${r.dataPlaneRestarts} times; last down: ${r.dataPlaneError ?? '?'})` : '';
+    const history = r.dataPlaneRestarts > 0 || r.dataPlane !== 'up' ? ` (recreated ${r.dataPlaneRestarts} time${r.dataPlaneRestarts === 1 ? "" : "s"}; last down: ${r.dataPlaneError ?? '?'})` : '';
     out.push(`  data plane: ${state}${history}`);
   }
   out.push(`  listening port: ${r.listenPort}`);

@@ -151,8 +151,13 @@ async function runForeground(args: UpArgs, v: Validated, logFile: string | undef
   }
   const stopped = new Promise<void>((resolve) => { daemon.onStopped = resolve; });
   if (process.send) {
-    process.send({ type: 'ready', iface: v.iface });
-    process.disconnect?.();
+    // `wh up` may be gone already (killed while waiting): the node runs on regardless.
+    try {
+      process.send({ type: 'ready', iface: v.iface }, undefined, {}, () => undefined);
+      process.disconnect?.();
+    } catch (e) {
+      log.warn(`cannot tell wh up that the node is ready: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
   await stopped;
   guard.cleaned();
