@@ -75,7 +75,7 @@ test('wireguard-go killed with SIGKILL: detected, logged, shown, interface and p
     assert.equal(p.wgEndpoint, `${n2.host.ip}:62096`, 'the peer got its endpoint back');
     assert.ok(p.lastHandshake !== null, 'handshake after the restore');
     const text = await w.wh(n1, ['show', n1.iface]);
-    assert.match(text.stdout, /data plane: up \(recreated 1 times; last down: .*SIGKILL/, text.stdout);
+    assert.match(text.stdout, /data plane: up \(recreated 1 time; last down: .*SIGKILL/, text.stdout);
   } finally {
     await w.destroy();
   }
