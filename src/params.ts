@@ -107,6 +107,9 @@ export const CONTROL_MAX_REQUEST = 64 << 10;
 export const CONTROL_REQUEST_DEADLINE = 2000;
 /** ... and is closed this long after it was accepted, answered or not. */
 export const CONTROL_CONNECTION_DEADLINE = 15_000;
+/** `wh down` waits this long for the daemon to finish after asking it to stop, then terminates
+ *  the process serving its control socket. */
+export const DOWN_WAIT = 10_000;
 /** A private key file holds 44 characters and a newline: more than this is not a key file. */
 export const MAX_KEY_FILE_BYTES = 1024;
 /** Config files are a few kilobytes; anything larger is surely the wrong file. */
