@@ -89,7 +89,7 @@ export const PEER_TICK = 500;
 // ---- Local control socket (src/control) -------------------------------------------------------
 /** Directory of the daemons' control sockets (mode 0700; sockets 0600). */
 export const CONTROL_DIR = '/var/run/wirehub';
-/** Largest control message, each way. */
+/** Largest control answer the CLI accepts (requests: CONTROL_MAX_REQUEST below). */
 export const MAX_CONTROL_MESSAGE = 1 << 20;
 /** A CLI call to a daemon gives up after this long. */
 export const CONTROL_TIMEOUT = 5000;

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { CONTROL_TIMEOUT, MAX_CONTROL_MESSAGE } from '../params.js';
+import { isInterfaceName } from '../wg/names.js';
 import { controlDir, socketPath, type ControlRequest } from './protocol.js';
 
 export class ControlError extends Error {
@@ -20,6 +21,8 @@ function permissionError(what: string, file: string): ControlError {
 export function callDaemon(iface: string, req: ControlRequest, timeout = CONTROL_TIMEOUT): Promise<unknown> {
   const file = socketPath(iface);
   return new Promise((resolve, reject) => {
+    // A name like "../x" would reach a socket outside the control directory.
+    if (!isInterfaceName(iface)) return reject(new ControlError(`${JSON.stringify(iface.slice(0, 40))} is not an interface name (1 to 15 of A-Z a-z 0-9 _ = + . -)`, 'protocol'));
     try {
       fs.statSync(file);
     } catch (e) {
