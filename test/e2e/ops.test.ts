@@ -30,7 +30,8 @@ test('wh up and wh down leave a WireGuard interface WireHub did not make alone, 
   try {
     await w.addPublicNode('boot', 'boot');
     const n = await w.addPublicNode('n1');
-    w.writeConfigs(['n1']);
+    const other = await w.addPublicNode('n2');
+    w.writeConfigs(['n1', 'n2']);
     // An operator's own userspace WireGuard interface, made by hand in the node's namespace.
     hand = w.net.spawn(n.host, 'env', ['LOG_LEVEL=error', 'wireguard-go', '-f', name], { stdio: 'ignore' });
     assert.ok(await waitFor(() => socketAccepts(`/var/run/wireguard/${name}.sock`), 5000), 'the hand-made wireguard-go serves its socket');
@@ -42,6 +43,12 @@ test('wh up and wh down leave a WireGuard interface WireHub did not make alone, 
     assert.doesNotMatch(up.stderr, /leftovers/);
     assert.ok(handAlive(), 'the hand-made wireguard-go still runs after wh up');
     assert.ok(await linkExists(w, n, name), 'its link is still there');
+
+    // From another namespace the link is not visible, but its socket in the shared /run is.
+    const across = await w.wh(other, ['up', w.configFile, 'private-key', other.keyFile, 'interface', name]);
+    assert.equal(across.code, 1, `wh up from another namespace: exit 1 (stderr: ${across.stderr})`);
+    assert.match(across.stderr, new RegExp(`interface ${name} exists and was not made by WireHub \\(a userspace WireGuard serves /var/run/wireguard/${name}\\.sock, with no link ${name} in this network namespace\\)`));
+    assert.ok(handAlive(), 'the hand-made wireguard-go still runs after wh up in another namespace');
 
     const down = await w.wh(n, ['down', name]);
     assert.equal(down.code, 1, `wh down of a foreign interface: exit 1 (stdout: ${down.stdout} stderr: ${down.stderr})`);
@@ -57,7 +64,7 @@ test('wh up and wh down leave a WireGuard interface WireHub did not make alone, 
     assert.ok(await linkExists(w, n, 'eth0'));
   } finally {
     // On the old code wh up replaced the interface with a detached daemon: stop it too.
-    await w.wh(w.nodes.get('n1')!, ['down', name]).catch(() => undefined);
+    for (const node of ['n1', 'n2']) if (w.nodes.has(node)) await w.wh(w.nodes.get(node)!, ['down', name]).catch(() => undefined);
     if (hand && hand.exitCode === null) {
       hand.kill('SIGTERM');
       await new Promise((r) => { const t = setTimeout(r, 3000); hand!.once('exit', () => { clearTimeout(t); r(undefined); }); });
