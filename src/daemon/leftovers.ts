@@ -9,7 +9,7 @@
 // too (a node in another namespace, or a hand-made interface). nftables tables named
 // "wirehub-…" (src/firewall) and sockets in WireHub's own run directory carry the mark in
 // their name: WireHub reserves those names.
-import { IP, tryTool } from '../wg/exec.js';
+import { findExecutable, IP, tryTool } from '../wg/exec.js';
 import { destroyInterface, socketAccepts } from '../wg/interface.js';
 import { socketPath as wgSocketPath } from '../wg/uapi.js';
 import { portShareInstalled, portShareTableName, relayForwardInstalled, removePortShare, removeRelayForward } from '../firewall/index.js';
@@ -28,7 +28,10 @@ export type Ownership = { state: 'absent' } | { state: 'wirehub'; kind: string }
 
 /** Whether interface `iface` exists here, and whether it carries WireHub's mark. */
 export async function interfaceOwner(iface: string): Promise<Ownership> {
-  const r = await tryTool(IP, ['-d', '-j', 'link', 'show', 'dev', iface]);
+  // Without iproute2 (a public DHT node needs none) WireHub made no link here.
+  const r = findExecutable(IP.cmd, IP.sbin) !== undefined
+    ? await tryTool(IP, ['-d', '-j', 'link', 'show', 'dev', iface])
+    : { code: 1, stdout: '', stderr: 'does not exist' };
   if (r.code === 0) {
     const link = (JSON.parse(r.stdout) as { ifalias?: string; linkinfo?: { info_kind?: string } }[])[0];
     const kind = link?.linkinfo?.info_kind ?? '';
