@@ -1,16 +1,14 @@
 // Binds the daemon to the real system: WireGuard (src/wg) and nftables (src/firewall).
+import { readlinkSync, unlinkSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import { socketOwners, socketPath as wgSocketPath } from '../wg/index.js';
 import { socketPath as controlSocketPath } from '../control/protocol.js';
-import { createInterface, destroyInterface, detectBackend, findExecutable, installHint, interfaceNameForKey, validateInterfaceName } from '../wg/index.js';
-import {
-  installPortShare, installRelayForward, portShareInstalled, portShareTableName, relayForwardInstalled, removePortShare,
-  removeRelayForward, routeTo,
-} from '../firewall/index.js';
+import { createInterface, detectBackend, findExecutable, installHint, interfaceNameForKey, validateInterfaceName } from '../wg/index.js';
+import { installPortShare, installRelayForward, portShareTableName, removePortShare, removeRelayForward, routeTo } from '../firewall/index.js';
 import { UdpTransport } from '../net/udp.js';
 import { RELAY_GLOBAL_PPS, RELAY_SESSION_PPS } from '../params.js';
 import type { SystemDeps } from './dataplane.js';
+import { WIREHUB_LINK_MARK } from './leftovers.js';
 
 /** A UDP socket on a free port (a relay session's port, a `reach` check's fresh port). */
 async function openUdpPort(): Promise<{ port: number; transport: UdpTransport }> {
@@ -19,7 +17,8 @@ async function openUdpPort(): Promise<{ port: number; transport: UdpTransport }>
 }
 
 export const systemDeps: SystemDeps = {
-  createDataPlane: (opts) => createInterface(opts),
+  // The link alias marks the interface as WireHub's (src/daemon/leftovers.ts).
+  createDataPlane: (opts) => createInterface({ ...opts, alias: WIREHUB_LINK_MARK }),
   installPortShare: (opts) => installPortShare({ table: opts.table, wgPort: opts.wgPort, daemonPort: opts.daemonPort }),
   removePortShare: (table) => removePortShare(table),
   relayForward: (table) => ({
@@ -57,27 +56,11 @@ export async function checkSystem(_iface: string): Promise<void> {
   }
 }
 
-/** Removes what a dead run for `iface` left behind; returns what was removed. */
-export async function removeLeftovers(iface: string): Promise<string[]> {
-  const removed: string[] = [];
-  if (await destroyInterface(iface)) removed.push(`interface ${iface}`);
-  const table = tableFor(iface);
-  if (await portShareInstalled(table).catch(() => false)) {
-    await removePortShare(table);
-    removed.push(`nftables table ${table}`);
-  }
-  if (await relayForwardInstalled(table).catch(() => false)) {
-    await removeRelayForward(table);
-    removed.push(`nftables table netdev ${table}`);
-  }
-  return removed;
-}
-
 /**
  * The last resort of a daemon process that exits before its cleanup finished (a crash whose
  * cleanup hung or threw, a process.exit from anywhere): removes synchronously, without
  * waiting for anything, what a run for `iface` leaves: the userspace WireGuard serving its
- * socket (SIGKILL), a kernel WireGuard link, the three nftables tables (port sharing ip/ip6,
+ * socket (SIGKILL), a kernel WireGuard link carrying WireHub's mark, the three nftables tables (port sharing ip/ip6,
  * relay forwarding netdev), the stale WireGuard socket and the control socket. Never throws.
  * Returns what it did, for the log.
  */
@@ -87,20 +70,26 @@ export function removeLeftoversSync(iface: string): string[] {
     try { if (f()) done.push(what); } catch { /* go on with the rest */ }
   };
   const wgSock = wgSocketPath(iface);
+  // Only a process in our own network namespace: the one we started (a socket of that name
+  // served from another namespace is another node's).
+  const netnsOf = (pid: number | 'self') => { try { return readlinkSync(`/proc/${pid}/ns/net`); } catch { return undefined; } };
+  const ours = netnsOf('self');
   for (const pid of socketOwners(wgSock)) {
-    if (pid === process.pid) continue;
+    if (pid === process.pid || ours === undefined || netnsOf(pid) !== ours) continue;
     attempt(`killed wireguard pid ${pid}`, () => { process.kill(pid, 'SIGKILL'); return true; });
   }
-  attempt(`removed ${wgSock}`, () => { fs.unlinkSync(wgSock); return true; });
+  attempt(`removed ${wgSock}`, () => { unlinkSync(wgSock); return true; });
   attempt(`deleted link ${iface}`, () => {
     const r = spawnSync('ip', ['-d', '-j', 'link', 'show', 'dev', iface], { encoding: 'utf8', timeout: 2000 });
-    if (r.status !== 0 || !r.stdout.includes('"info_kind":"wireguard"')) return false;
+    if (r.status !== 0) return false;
+    const link = (JSON.parse(r.stdout) as { ifalias?: string; linkinfo?: { info_kind?: string } }[])[0];
+    if (link?.ifalias !== WIREHUB_LINK_MARK || link.linkinfo?.info_kind !== 'wireguard') return false; // not ours, or a TUN that goes with its process
     return spawnSync('ip', ['link', 'del', 'dev', iface], { timeout: 2000 }).status === 0;
   });
   const table = tableFor(iface);
   for (const family of ['ip', 'ip6', 'netdev']) {
     attempt(`deleted nftables table ${family} ${table}`, () => spawnSync('nft', ['delete', 'table', family, table], { stdio: 'ignore', timeout: 2000 }).status === 0);
   }
-  attempt(`removed ${controlSocketPath(iface)}`, () => { fs.unlinkSync(controlSocketPath(iface)); return true; });
+  attempt(`removed ${controlSocketPath(iface)}`, () => { unlinkSync(controlSocketPath(iface)); return true; });
   return done;
 }
