@@ -1,6 +1,6 @@
 // `wh reload IFACE`: the daemon re-reads its config file and applies the difference.
 import type { Command } from 'commander';
-import { callDaemon } from '../../control/client.js';
+import { callDaemon, ControlError } from '../../control/client.js';
 import { CliError } from '../errors.js';
 
 export function register(program: Command): void {
@@ -14,7 +14,13 @@ export function register(program: Command): void {
       try {
         r = (await callDaemon(iface, { cmd: 'reload' })) as typeof r;
       } catch (e) {
-        throw new CliError(`reload of ${iface} refused, running state kept: ${e instanceof Error ? e.message : String(e)}`);
+        const msg = e instanceof Error ? e.message : String(e);
+        // Only a daemon that answered "no" has certainly kept its state.
+        if (e instanceof ControlError && e.code === 'daemon') throw new CliError(`reload of ${iface} refused, running state kept: ${msg}`);
+        if (e instanceof ControlError && (e.code === 'timeout' || e.code === 'protocol')) {
+          throw new CliError(`reload of ${iface}: ${msg}; it may have been applied or not (see wh show ${iface})`);
+        }
+        throw new CliError(`reload of ${iface} not sent: ${msg}`);
       }
       if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
       else {
