@@ -182,6 +182,18 @@ test('log on a full filesystem: the daemon keeps running, reload tells the truth
     const again = await w.wh(n1, ['reload', n1.iface]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /no change/, 'the first reload was applied, and only once');
+    // An edit that reload refuses (this node's own address changed) changes nothing.
+    const good = fs.readFileSync(w.configFile, 'utf8');
+    fs.writeFileSync(w.configFile, good.replace(`trust n1 ${n1.overlayIp} `, 'trust n1 10.77.0.99 '));
+    const refused = await w.wh(n1, ['reload', n1.iface]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /refused, running state kept: .*own overlay address changed/);
+    const after = await show(w, 'n1');
+    assert.equal(after.ipv4, n1.overlayIp, 'own address kept');
+    assert.deepEqual(after.peers.map((p) => p.name).sort(), ['n2', 'n3'], 'peers kept');
+    fs.writeFileSync(w.configFile, good);
+    const back = await w.wh(n1, ['reload', n1.iface]);
+    assert.match(back.stdout, /no change/, 'after a refused edit, a later reload behaves as before');
 
     // Space again: logging resumes and says how much was lost.
     disk.free();
