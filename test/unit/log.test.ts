@@ -47,3 +47,15 @@ test('lines lost while the file cannot be written are counted, and said once it 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('logging to stderr whose reader is gone (EPIPE) does not kill the process', async () => {
+  const { spawn } = await import('node:child_process');
+  const logModule = new URL('../../src/util/log.js', import.meta.url).href;
+  const script = `const m = await import(${JSON.stringify(logModule)}); const l = m.createLogger();
+    let n = 0; const t = setInterval(() => { for (let i = 0; i < 50; i++) l.info('line ' + n++); }, 5);
+    setTimeout(() => { clearInterval(t); process.exit(0); }, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr!.once('data', () => child.stderr!.destroy()); // the reader goes away
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  assert.equal(code, 0, 'the logging process ran to its end');
+});
