@@ -14,7 +14,7 @@ export const MAX_RELAY_DATA = 1280;
 export const MAX_ERROR_TEXT = 128;
 export const MAX_FRAGMENTS = 4;
 /** Largest sealed introduction (`i` of punch-req and punch-notify): a sealed frame (68 bytes of
- *  header and tag) around an `intro` body (56 bytes, 67 with an IPv4 `a`, 79 with IPv6). */
+ *  header and tag) around an `intro` body (56 bytes, 67 with an IPv4 `a`, 80 with IPv6). */
 export const MAX_INTRO = 200;
 
 /** A node as a `nodes` answer describes it. */
