@@ -166,7 +166,8 @@ export const PORTMAP_RETRY = 5 * 60_000;
 export const PUNCH_NOTIFY_PROBES = 8;
 /** ...and in all at most this many times the bytes of the punch-notify that caused them. */
 export const PUNCH_NOTIFY_BUDGET = 5;
-/** Bursts of probes on punch-notify, all peers together: per second, and burst (token bucket);
- *  one peer gets at most one burst per NOTIFY_MIN_INTERVAL. */
+/** Bursts of probes on punch-notify, all peers together: per second, and burst (token bucket;
+ *  beyond it a notification is acted on without probes); one peer gets at most one burst per
+ *  NOTIFY_MIN_INTERVAL. */
 export const PUNCH_NOTIFY_BURSTS_PER_SEC = 5;
 export const PUNCH_NOTIFY_BURSTS_BURST = 10;

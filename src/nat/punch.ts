@@ -5,8 +5,8 @@
 // - as the target: every `punch-notify` gets the same `ack`; only one whose sealed introduction
 //   opens under the key it names, trusted, through the rendezvous that sent it, is acted on
 //   (src/nat/intro.ts), with a few probes (PUNCH_NOTIFY_PROBES, within PUNCH_NOTIFY_BUDGET times
-//   the notify's size), at most once per peer per NOTIFY_MIN_INTERVAL and
-//   PUNCH_NOTIFY_BURSTS_PER_SEC in all;
+//   the notify's size), at most once per peer per NOTIFY_MIN_INTERVAL, and bursts of probes
+//   at most PUNCH_NOTIFY_BURSTS_PER_SEC in all;
 // - as the initiator: asking rendezvous nodes, then probing the address they name.
 import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
@@ -78,15 +78,17 @@ export class Puncher {
     if (!this.host.isRendezvous(req.senderHex)) return count('refused');
     const v = openIntro(this.host.dht.channel, m.i, m.k, req.sender, (hex) => this.host.isTrusted(hex));
     if (!v.ok) return count(v.reason);
-    // At most one burst of probes per peer per NOTIFY_MIN_INTERVAL, whoever asks, and at most
-    // PUNCH_NOTIFY_BURSTS_PER_SEC for all peers together.
+    // At most one notification acted on per peer per NOTIFY_MIN_INTERVAL, whoever asks; bursts
+    // of probes at most PUNCH_NOTIFY_BURSTS_PER_SEC for all peers together (beyond that, the
+    // peer is still followed to this relay, without probes).
     const peerHex = toHex(m.k), now = this.host.clock.now();
     if (now - (this.lastNotified.get(peerHex) ?? -Infinity) < NOTIFY_MIN_INTERVAL) return count('throttled');
-    if (!this.bursts.take('all', now)) return count('busy');
     this.lastNotified.set(peerHex, now);
+    let probes = notifyProbes(req.size);
+    if (!this.bursts.take('all', now)) { this.host.dht.counters.add('punch-notify-busy'); probes = 0; }
     // The initiator's own (mapped) address if it gave one, else the rendezvous's observation.
     const rendezvous = { key: req.sender, hex: req.senderHex, addr: req.from };
-    return { sent, notice: { peerKey: m.k, addr: v.intro.a ?? m.a, rendezvous, probes: notifyProbes(req.size) } };
+    return { sent, notice: { peerKey: m.k, addr: v.intro.a ?? m.a, rendezvous, probes } };
   }
 
   /** Pings `addr` `count` times; stops early when `done()` says so. True if one answered. */

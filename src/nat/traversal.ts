@@ -7,8 +7,9 @@
 //   both asked, and forwarding of `relay` → `relayed` between them, rate limited; and, where
 //   the system allows, forwarding of their WireGuard datagrams in the kernel (src/relay/kernel.ts);
 // - as a client: asking rendezvous nodes to coordinate a punch, probing the other side's
-//   address (src/nat/punch.ts: only on a sealed introduction from the peer itself), and keeping relay links (src/relay/link.ts) alive, moving them to another relay
-//   when one stops answering; binding them to the relay's kernel path when it offers one.
+//   address (src/nat/punch.ts: on a notification, only with the peer's own sealed
+//   introduction), and keeping relay links (src/relay/link.ts) alive, moving them to another
+//   relay when one stops answering; binding them to the relay's kernel path when it offers one.
 import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
 import { toHex } from '../dht/id.js';
@@ -19,8 +20,8 @@ import { RateLimiter } from '../util/ratelimit.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import {
-  PING_PAD_TO, RATE_LIMIT_SOURCES, REACH_MAX_INFLIGHT, REACH_TIMEOUT, RELAY_BIND_BACKOFF, RELAY_BIND_INTERVAL, RELAY_BIND_TRIES, RELAY_GLOBAL_PPS, RELAY_RENEW, RELAY_SESSION_PPS,
-  RELAY_SESSION_SECONDS,
+  PING_PAD_TO, RATE_LIMIT_SOURCES, REACH_MAX_INFLIGHT, REACH_TIMEOUT, RELAY_BIND_BACKOFF, RELAY_BIND_INTERVAL, RELAY_BIND_TRIES,
+  RELAY_GLOBAL_PPS, RELAY_RENEW, RELAY_SESSION_PPS, RELAY_SESSION_SECONDS,
 } from '../params.js';
 import { RelaySessions } from '../relay/sessions.js';
 import { RelayLink, type RelayRef } from '../relay/link.js';
@@ -105,7 +106,6 @@ export class Traversal {
   private get rpc() {
     return this.host.dht.rpc;
   }
-
 
   // ---- server side -------------------------------------------------------------------------------
 
@@ -234,7 +234,7 @@ export class Traversal {
         this.offered(link, r.msg.p);
       }
     });
-    await this.puncher.probe(peerKey, addr, () => false, probes);
+    if (probes > 0) await this.puncher.probe(peerKey, addr, () => false, probes);
   }
 
   /** Coordinates a punch with `peerKey` through rendezvous nodes (src/nat/punch.ts). */

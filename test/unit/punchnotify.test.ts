@@ -10,11 +10,12 @@ import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { DhtNode } from '../../src/dht/node.js';
 import { addrKey, type Addr } from '../../src/proto/addr.js';
+import { SecureChannel } from '../../src/proto/channel.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { FakeNet, FakeTransport, quietLog } from './fakenet.js';
 import { Traversal, type TraversalHost } from '../../src/nat/traversal.js';
 import { sealIntro } from '../../src/nat/intro.js';
-import { NOTIFY_MIN_INTERVAL, PING_PAD_TO, PUNCH_NOTIFY_BUDGET, PUNCH_NOTIFY_PROBES } from '../../src/params.js';
+import { NOTIFY_MIN_INTERVAL, PING_PAD_TO, PUNCH_NOTIFY_BUDGET, PUNCH_NOTIFY_BURSTS_BURST, PUNCH_NOTIFY_PROBES } from '../../src/params.js';
 
 const sodium = await sodiumReady();
 const NAMESPACE = 'punchnotify-test';
@@ -203,5 +204,37 @@ test('a rendezvous holding a genuine introduction: a few probes within budget, n
   } finally {
     await B.traversal.close();
     for (const n of all) n.dht.close();
+  }
+});
+
+test('caps: one burst per peer per NOTIFY_MIN_INTERVAL, and PUNCH_NOTIFY_BURSTS_BURST bursts at once for all peers', async () => {
+  const clock = new VirtualClock(), net = new FakeNet();
+  const B = node(net, clock, B_ADDR), M = node(net, clock, M_ADDR);
+  const peers = Array.from({ length: PUNCH_NOTIFY_BURSTS_BURST + 4 }, () => new SecureChannel(sodium, { secret: generateSecret(sodium), workbit: 0, namespace: NAMESPACE }));
+  const trusted = new Set(peers.map((p) => p.publicHex));
+  B.traversal = new Traversal(host(B, clock, (hex) => trusted.has(hex), (hex) => hex === M.dht.hex));
+  // Each peer's probes are aimed at an address of its own, so that they can be told apart.
+  const target = (i: number): Addr => ({ host: '198.18.1.' + (i + 1), port: 9 });
+  const notify = (i: number) => M.dht.rpc.request(B_ADDR, B.dht.id,
+    (x) => ({ t: 'punch-notify', x, k: peers[i]!.publicKey, a: target(i), i: sealIntro(peers[i]!, B.dht.id, M.dht.id)! }));
+  const probed = (from: number) => new Set(sentSince(B.transport, from).filter((d) => d.to.startsWith('198.18.1.')).map((d) => d.to));
+  try {
+    // The same peer twice, with two genuine introductions: one burst.
+    let before = B.transport.sent.length;
+    void notify(0); void notify(0);
+    await advance(clock, NOTIFY_MIN_INTERVAL - 500);
+    assert.equal(sentSince(B.transport, before).filter((d) => d.to === addrKey(target(0))).length, PUNCH_NOTIFY_PROBES);
+    assert.equal(B.dht.counters.get('punch-notify-throttled'), 1);
+    await advance(clock, 60_000); // the global bucket fills up again
+    // Every peer at once: bursts for PUNCH_NOTIFY_BURSTS_BURST of them, the others without probes.
+    before = B.transport.sent.length;
+    for (let i = 0; i < peers.length; i++) void notify(i);
+    await advance(clock, 1000);
+    assert.equal(probed(before).size, PUNCH_NOTIFY_BURSTS_BURST, 'peers probed at once');
+    assert.equal(B.dht.counters.get('punch-notify-busy'), peers.length - PUNCH_NOTIFY_BURSTS_BURST);
+  } finally {
+    await B.traversal.close();
+    B.dht.close();
+    M.dht.close();
   }
 });
