@@ -183,7 +183,7 @@ export class Daemon {
         wg.onFailed = (why) => { d.failure ??= `data plane: ${why}`; void d.stop(); };
       }
       d.traversal = new Traversal({
-        dht, log, wgPort: wg ? opts.listenPort : undefined,
+        dht, log, clock: realClock, wgPort: wg ? opts.listenPort : undefined,
         isTrusted: (hex) => d.tracker.get(hex) !== undefined,
         canRelay: () => publicNode || d.nat.type === 'none',
         relayReady: (hex, link) => void d.relayReady(hex, link),
