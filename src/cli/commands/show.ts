@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { callDaemon, listDaemons } from '../../control/client.js';
 import type { ShowPeer, ShowResult } from '../../daemon/daemon.js';
-import { CliError } from '../errors.js';
+import { CliError, USAGE_EXIT } from '../errors.js';
 
 const tty = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
 const paint = (code: string, s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -70,7 +70,7 @@ export async function showAction(words: string[], opts: { json?: boolean }): Pro
   for (const w of words) {
     if (w === 'all') all = true;
     else if (ifaces.length === 0) ifaces.push(w);
-    else throw new CliError(`unexpected argument '${w}'. Usage: wh show [IFACE] [all] [--json]`, 2);
+    else throw new CliError(`unexpected argument '${w}'`, USAGE_EXIT);
   }
   let targets = ifaces;
   if (ifaces.length === 0) {
@@ -102,6 +102,7 @@ export async function showAction(words: string[], opts: { json?: boolean }): Pro
 export function register(program: Command): void {
   program
     .command('show')
+    .usage('[IFACE] [all] [--json]')
     .description('show what a running node sees: its peers, their paths, handshakes and traffic')
     .argument('[words...]', 'IFACE and/or "all" (adds the DHT view)')
     .option('--json', 'print JSON for scripts')
