@@ -211,3 +211,9 @@ export const DATAPLANE_RESTART_WINDOW = 10 * 60_000;
 /** On a signal or a crash the daemon's cleanup (Daemon.stop) gets this long before the process
  *  removes what is left synchronously and exits anyway. */
 export const SHUTDOWN_TIMEOUT = 10_000;
+
+// --- first contact (issue 9, `truth`) ---
+/** `wh up` asks every running daemon on this machine for its key (to refuse a key that
+ *  already runs under another interface); a daemon that does not answer within this is
+ *  skipped (it cannot be shown to be the same node). */
+export const UP_KEY_SCAN_TIMEOUT = 1500;

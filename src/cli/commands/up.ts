@@ -21,6 +21,7 @@ import { DEFAULT_PORT, UP_READY_TIMEOUT } from '../../params.js';
 import { createLogger } from '../../util/log.js';
 import { CliError, USAGE_EXIT } from '../errors.js';
 import { readKeyFile } from '../io.js';
+import { interfaceRunningKey } from '../running.js';
 
 export const LOG_DIR = '/var/log/wirehub';
 
@@ -97,6 +98,8 @@ export async function validateUp(args: UpArgs): Promise<Validated> {
     throw new CliError('wh up needs root: it creates a network interface, firewall rules and a socket in /var/run/wirehub (try: sudo wh up ...)');
   }
   if (await socketAccepts(socketPath(iface))) throw new CliError(`${iface} is already up (wh show ${iface}; wh down ${iface} to stop it)`);
+  const running = await interfaceRunningKey(pubB64);
+  if (running !== undefined) throw new CliError(`this key (${pubB64}) already runs as interface ${running}: one key, one node (wh show ${running}; wh down ${running} to stop it)`);
   // No daemon owns the interface: whatever a killed run left (interface, wireguard-go,
   // nftables table) is removed before we check the ports it may still hold; but only what
   // carries WireHub's mark (src/daemon/leftovers.ts): anything else of that name is refused.
