@@ -1,11 +1,11 @@
 // Binds the daemon to the real system: WireGuard (src/wg) and nftables (src/firewall).
 import { createInterface, destroyInterface, detectBackend, findExecutable, installHint, interfaceNameForKey, validateInterfaceName } from '../wg/index.js';
 import {
-  installPortShare, installRelayForward, portShareInstalled, portShareTableName, relayForwardInstalled, removePortShare,
-  removeRelayForward, routeTo,
+  installPortShare, installRelayForward, portShareInstalled, portShareTableName, refreshRelayForward, relayForwardInstalled,
+  removePortShare, removeRelayForward, routeTo,
 } from '../firewall/index.js';
 import { UdpTransport } from '../net/udp.js';
-import { RELAY_GLOBAL_PPS, RELAY_SESSION_PPS } from '../params.js';
+import { RELAY_GLOBAL_PPS, RELAY_KERNEL_EXPIRY_SECONDS, RELAY_SESSION_PPS } from '../params.js';
 import type { SystemDeps } from './dataplane.js';
 
 /** A UDP socket on a free port (a relay session's port, a `reach` check's fresh port). */
@@ -19,7 +19,8 @@ export const systemDeps: SystemDeps = {
   installPortShare: (opts) => installPortShare({ table: opts.table, wgPort: opts.wgPort, daemonPort: opts.daemonPort }),
   removePortShare: (table) => removePortShare(table),
   relayForward: (table) => ({
-    install: (sessions) => installRelayForward(table, sessions, { sessionPps: RELAY_SESSION_PPS, globalPps: RELAY_GLOBAL_PPS }),
+    install: (sessions) => installRelayForward(table, sessions, { sessionPps: RELAY_SESSION_PPS, globalPps: RELAY_GLOBAL_PPS, expirySeconds: RELAY_KERNEL_EXPIRY_SECONDS }),
+    refresh: (ports) => refreshRelayForward(table, ports, RELAY_KERNEL_EXPIRY_SECONDS),
     remove: () => removeRelayForward(table),
     route: (host) => routeTo(host),
     openPort: openUdpPort,
