@@ -27,7 +27,7 @@ import { RelayLink, type RelayRef } from '../relay/link.js';
 import { KernelRelay, type KernelForwardDeps } from '../relay/kernel.js';
 import { FairShare } from '../relay/fair.js';
 import { fragmentShapeOk } from '../relay/wgshape.js';
-import { KIND_RELAY, parseHeader } from '../proto/packet.js';
+import { relayExemption } from '../relay/exempt.js';
 
 export interface TraversalHost {
   dht: DhtNode;
@@ -77,16 +77,8 @@ export class Traversal {
   private readonly lastNotified = new Map<string, number>();
 
   constructor(private readonly host: TraversalHost) {
-    // Relay traffic passes the per-source packet limit, and only it: relay-data frames whose clear
-    // sender key is a member of a session we relay, from exactly its address, or the relay of one
-    // of our links, from its address. Their keys are derived already (no X25519 is spent); frames
-    // from the same IP under any other key are limited like anyone's.
-    host.dht.rpc.isExempt = (from, data) => {
-      const h = parseHeader(data);
-      if (typeof h === 'string' || h.kind !== KIND_RELAY) return false;
-      const hex = toHex(h.sender);
-      return this.sessions.isMember(hex, from, Date.now()) || this.isLinkRelay(hex, from);
-    };
+    // Relay traffic passes the per-source packet limit, and only it (src/relay/exempt.ts).
+    host.dht.rpc.isExempt = relayExemption(this.sessions, () => this.links.values(), Date.now);
     host.dht.extend({ request: (req, max) => this.onRequest(req, max), oneWay: (m) => this.onOneWay(m) });
     this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log) : undefined;
     this.renewTimer = setInterval(() => { void this.renewAll(); void this.kernel?.sync(); }, RELAY_RENEW);
@@ -99,11 +91,6 @@ export class Traversal {
     for (const l of this.links.values()) l.close();
     this.links.clear();
     await this.kernel?.close();
-  }
-
-  private isLinkRelay(hex: string, from: Addr): boolean {
-    for (const l of this.links.values()) if (l.relay.hex === hex && sameAddr(l.relay.addr, from)) return true;
-    return false;
   }
 
   private get rpc() {
@@ -178,10 +165,7 @@ export class Traversal {
       if (!fragmentShapeOk(m)) { this.host.dht.counters.add('relay-malformed'); return true; } // only WireGuard is relayed
       // The session's fair share first, so that a session over it takes nothing from the rest.
       const sid = inc.senderHex < toHexKey ? inc.senderHex + toHexKey : toHexKey + inc.senderHex;
-      if (!this.sessionRelay.take(sid, this.sessions.establishedCount(now), now) || !this.globalRelay.take('all', now)) {
-        this.host.dht.counters.add('relay-rate-limited');
-        return true;
-      }
+      if (!this.sessionRelay.take(sid, this.sessions.establishedCount(now), now) || !this.globalRelay.take('all', now)) { this.host.dht.counters.add('relay-rate-limited'); return true; }
       this.rpc.send(to, m.k, { t: 'relayed', k: inc.sender, d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) });
       this.host.dht.counters.add('relay-forwarded');
       return true;
