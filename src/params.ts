@@ -188,6 +188,11 @@ export const RELAY_ACTIVE = 10_000;
  *  once per RELAY_KERNEL_REFRESH (ms). So a relay whose daemon was killed stops forwarding in
  *  its kernel within RELAY_KERNEL_EXPIRY_SECONDS. */
 export const RELAY_KERNEL_EXPIRY_SECONDS = 12;
+/** WireGuard pads a transport message's plaintext to a multiple of 16 bytes, but never beyond
+ *  the sender's tunnel MTU, so a full-size message may have any length. A relay accepts a
+ *  transport message whose (length - 16) is not a multiple of 16 only from this plaintext size
+ *  on: the smallest tunnel MTU WireHub accepts (src/wg/interface.ts). */
+export const RELAY_WG_MIN_MTU = 576;
 export const RELAY_KERNEL_REFRESH = 2000;
 /** Fragments of one relayed packet are reassembled within this time, else dropped. */
 export const REASSEMBLY_TIMEOUT = 1000;

@@ -20,7 +20,7 @@
 //       @th,64,32 0x02000000 udp length != 100 counter name "malformed" drop   #  shape rules,
 //       @th,64,32 0x03000000 udp length != 72 counter name "malformed" drop    #  see below)
 //       @th,64,32 0x04000000 udp length < 40 counter name "malformed" drop
-//       @th,64,32 0x04000000 udp length & 0xf != 8 counter name "malformed" drop
+//       @th,64,32 0x04000000 udp length < M udp length & 0xf != 8 counter name "malformed" drop
 //       ip saddr a udp sport pa limit name "sS1" drop
 //       ip saddr a udp sport pa limit name "global" drop
 //       ip saddr a udp sport pa counter ip saddr set ip daddr ip daddr set b udp sport set S1 udp dport set pb fwd ip to HOP_B device "DEV_B"
@@ -37,7 +37,9 @@
 //   after the 8-byte UDP header) must be a WireGuard type 1..4 followed by three zero bytes,
 //   and the length must be that type's: handshake initiation 148 bytes (UDP length 156),
 //   response 92 (100), cookie reply 64 (72), transport data at least 32 with (length - 16) a
-//   multiple of 16 (16-byte header and tag around padded plaintext: UDP length & 15 == 8).
+//   multiple of 16 (16-byte header and tag around padded plaintext: UDP length & 15 == 8),
+//   unless it is at least M = 8 + 32 + RELAY_WG_MIN_MTU long (WireGuard pads up to the
+//   sender's tunnel MTU at most, so a full-size message may have any length).
 //   A datagram with a WireGuard type and another length is dropped and counted (`malformed`).
 //   Everything else sent to S (the members' sealed `relay-bind` requests, anything else) goes
 //   up to the daemon's socket on S, which drops what is not a valid request. A WireGuard
@@ -67,6 +69,7 @@ import { runTool, NFT, IP, findExecutable } from '../wg/exec.js';
 import { isInterfaceName } from '../wg/names.js';
 import { validateTableName } from './portshare.js';
 import { FirewallError, nftTables, runNft } from './nft.js';
+import { RELAY_WG_MIN_MTU } from '../params.js';
 
 /** Where datagrams for one member leave: the device and the next hop's IPv4 address. */
 export interface Hop {
@@ -122,7 +125,7 @@ const SHAPE_RULES = [
   '@th,64,32 0x02000000 udp length != 100 counter name "malformed" drop',
   '@th,64,32 0x03000000 udp length != 72 counter name "malformed" drop',
   '@th,64,32 0x04000000 udp length < 40 counter name "malformed" drop',
-  '@th,64,32 0x04000000 udp length & 0xf != 8 counter name "malformed" drop',
+  `@th,64,32 0x04000000 udp length < ${8 + 32 + RELAY_WG_MIN_MTU} udp length & 0xf != 8 counter name "malformed" drop`,
 ];
 
 const element = (port: number, expiry: number) => `${port} timeout ${expiry}s : jump s${port}`;

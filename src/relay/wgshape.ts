@@ -2,8 +2,10 @@
 // as the kernel path's (src/firewall/relayforward.ts): a type byte 1..4, three zero bytes, and
 // the type's length: handshake initiation 148 bytes, response 92, cookie reply 64, transport
 // data at least 32 bytes with (length - 16) a multiple of 16 (a 16-byte header and a 16-byte
-// tag around plaintext padded to 16 bytes).
+// tag around plaintext padded to 16 bytes), or any length from 32 + RELAY_WG_MIN_MTU on (the
+// padding stops at the sender's tunnel MTU, which the relay does not know).
 import { MAX_FRAGMENTS } from '../proto/messages.js';
+import { RELAY_WG_MIN_MTU } from '../params.js';
 import type { Fragment } from './fragment.js';
 
 export const WG_INITIATION = 148;
@@ -23,7 +25,7 @@ export function isWireGuardShaped(p: Uint8Array): boolean {
     case 1: return p.length === WG_INITIATION;
     case 2: return p.length === WG_RESPONSE;
     case 3: return p.length === WG_COOKIE;
-    case 4: return p.length >= WG_TRANSPORT_MIN && (p.length - 16) % 16 === 0;
+    case 4: return p.length >= WG_TRANSPORT_MIN && ((p.length - 16) % 16 === 0 || p.length >= WG_TRANSPORT_MIN + RELAY_WG_MIN_MTU);
     default: return false;
   }
 }

@@ -70,24 +70,28 @@ test('item 5: payload not shaped like WireGuard gets nothing through a relay\'s 
   try {
     const s = { port: 40001, xPort: 5001, yPort: 6001 };
     await install(w, [s], { ...LIMITS, expirySeconds: 120 }); // (no refresh during the test)
-    // Arbitrary payload behind a WireGuard transport header: 1004 bytes ((1004 - 16) % 16 != 0).
+    // Arbitrary payload behind a WireGuard transport header: 540 bytes ((540 - 16) % 16 != 0,
+    // and too short to have been capped at a tunnel MTU).
     const seconds = 5;
-    const bad4 = await through(w, s, '04000000', 1004, 0, seconds);
+    const bad4 = await through(w, s, '04000000', 540, 0, seconds);
     // A handshake initiation of the wrong size, and bytes with no WireGuard header at all.
     const bad1 = await through(w, s, '01000000', 200, 0, 2);
     const raw = await through(w, s, '41414141', 1000, 0, 2);
-    // WireGuard-shaped transport data (1232 bytes: (1232 - 16) % 16 == 0), paced.
+    // WireGuard-shaped transport data (1232 bytes: (1232 - 16) % 16 == 0; 1452: 1420 bytes of
+    // plaintext capped at a 1420-byte tunnel MTU), paced.
     const good = await through(w, s, '04000000', 1232, 2000, 2);
+    const full = await through(w, s, '04000000', 1452, 2000, 2);
     const mbps = (bad4.bytes * 8) / seconds / 1e6;
     process.stdout.write(JSON.stringify({
       non_wg_sent: bad4.sent, non_wg_bytes_delivered: bad4.bytes, non_wg_mbit_s: Number(mbps.toFixed(1)), seconds,
-      bad_initiation_delivered: bad1.packets, no_header_delivered: raw.packets, wg_shaped_sent: good.sent, wg_shaped_delivered: good.packets,
+      bad_initiation_delivered: bad1.packets, no_header_delivered: raw.packets, wg_shaped_sent: good.sent + full.sent, wg_shaped_delivered: good.packets + full.packets,
     }) + '\n');
     assert.ok(bad4.sent > 1000, `the sender sent (${bad4.sent})`);
     assert.equal(bad4.bytes, 0, `non-WireGuard payload delivered through the kernel path: ${bad4.bytes} bytes in ${seconds} s`);
     assert.equal(bad1.packets, 0, 'a handshake initiation of the wrong size');
     assert.equal(raw.packets, 0);
     assert.ok(good.packets >= 0.95 * good.sent, `WireGuard-shaped: ${good.packets}/${good.sent}`);
+    assert.ok(full.packets >= 0.95 * full.sent, `full-size WireGuard-shaped: ${full.packets}/${full.sent}`);
     const counters = await w.net.exec(w.r, ['nft', 'list', 'counter', 'netdev', TABLE, 'malformed']);
     process.stdout.write(`relay: ${/packets (\d+)/.exec(counters.stdout)?.[1] ?? '?'} malformed datagrams counted\n`);
   } finally {

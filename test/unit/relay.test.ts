@@ -30,7 +30,7 @@ const SHAPE = [
   '@th,64,32 0x02000000 udp length != 100 counter name "malformed" drop',
   '@th,64,32 0x03000000 udp length != 72 counter name "malformed" drop',
   '@th,64,32 0x04000000 udp length < 40 counter name "malformed" drop',
-  '@th,64,32 0x04000000 udp length & 0xf != 8 counter name "malformed" drop',
+  '@th,64,32 0x04000000 udp length < 616 udp length & 0xf != 8 counter name "malformed" drop',
 ];
 
 const s1: ForwardSession = {

@@ -204,8 +204,9 @@ test('item 5: the daemon path relays only what is shaped like WireGuard', async 
     assert.equal(await relayOpen(a, b.dht.id), 'relay-ok');
     assert.equal(await relayOpen(b, a.dht.id), 'relay-ok');
     const msg = (type: number, n: number) => { const d = new Uint8Array(n).fill(0x55); d.set([type, 0, 0, 0]); return d; };
-    const good = [msg(1, 148), msg(2, 92), msg(3, 64), msg(4, 32), msg(4, 1280)];
-    const bad = [msg(1, 149), msg(2, 148), msg(3, 92), msg(4, 31), msg(4, 33), msg(4, 1000), msg(5, 148), new Uint8Array(200).fill(0x41)];
+    // (A 1000-byte transport message: 984 bytes of plaintext, as capped at a 984-byte tunnel MTU.)
+    const good = [msg(1, 148), msg(2, 92), msg(3, 64), msg(4, 32), msg(4, 1280), msg(4, 1000)];
+    const bad = [msg(1, 149), msg(2, 148), msg(3, 92), msg(4, 31), msg(4, 33), msg(4, 540), msg(5, 148), new Uint8Array(200).fill(0x41)];
     for (const d of [...good, ...bad]) a.dht.rpc.send(R_ADDR, w.R.id, { t: 'relay', k: b.dht.id, d });
     // A split datagram: only transport data is ever split, so its first fragment is type 4.
     a.dht.rpc.send(R_ADDR, w.R.id, { t: 'relay', k: b.dht.id, d: msg(4, 700), g: 1, i: 0, c: 2 });
