@@ -8,7 +8,7 @@ import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { DhtNode } from '../../src/dht/node.js';
 import type { Addr } from '../../src/proto/addr.js';
-import { realClock } from '../../src/util/clock.js';
+import { realClock, type TimerHandle } from '../../src/util/clock.js';
 import { randomBytes } from '../../src/util/random.js';
 import { Traversal, type TraversalHost } from '../../src/nat/traversal.js';
 import { RelaySessions } from '../../src/relay/sessions.js';
@@ -28,12 +28,12 @@ function relayWorld() {
   const rt = net.bind(R_ADDR);
   const R = new DhtNode({ sodium, secret: generateSecret(sodium), workbit: 0, namespace: NAMESPACE, transport: rt, clock: realClock, refresh: false });
   const host: TraversalHost = {
-    dht: R, log: quietLog(), isTrusted: () => false, canRelay: () => true, wgPort: undefined,
+    dht: R, log: quietLog(), clock: realClock, isTrusted: () => false, canRelay: () => true, wgPort: undefined,
     relayReady: () => { throw new Error('the relay has no links'); },
     announceAddr: () => undefined, isDirect: () => false, isRendezvous: () => true, relayCandidates: () => [],
   };
   const traversal = new Traversal(host);
-  clearInterval((traversal as unknown as { renewTimer: NodeJS.Timeout }).renewTimer);
+  realClock.clearTimeout((traversal as unknown as { renewTimer: TimerHandle }).renewTimer);
   return {
     net, R, traversal,
     client(addr: Addr): Client {
