@@ -147,7 +147,8 @@ export const RELAY_SESSION_SECONDS = 30;
 /** Members renew their relay session this often; a renewal that fails moves them to another
  *  relay (so a dead relay costs at most about this long plus one request timeout). */
 export const RELAY_RENEW = 4000;
-/** Relay sessions one relay keeps at once, and packets per second per session and in all. */
+/** Relay sessions one relay keeps at once, and packets per second per session and in all; a
+ *  session gets at most its fair share, RELAY_GLOBAL_PPS / sessions forwarded (src/relay/fair.ts). */
 export const RELAY_MAX_SESSIONS = 256;
 export const RELAY_SESSION_PPS = 50_000;
 export const RELAY_GLOBAL_PPS = 100_000;
@@ -172,6 +173,27 @@ export const RELAY_ROUTE_CACHE = 60_000;
  *  relay's kernel path again only after this long (ms). */
 export const RELAY_KERNEL_FAILURES = 3;
 export const RELAY_BIND_BACKOFF = 60_000;
+/** Relay quotas (src/relay/sessions.ts; docs/PROTOCOL.md "Relay quotas"): sessions one key may
+ *  be a member of on one relay, and sessions with a member at one source IP. A session only one
+ *  member opened (half-open) ends this long after it was made (s), renewals or not. When the
+ *  table is full, a new session evicts the oldest half-open one, else the oldest idle one: a
+ *  session whose members are both bound to its kernel port, or that carried relay traffic
+ *  through the daemon within RELAY_ACTIVE, is never evicted. */
+export const RELAY_SESSIONS_PER_KEY = 32;
+export const RELAY_SESSIONS_PER_SOURCE = 64;
+export const RELAY_HALF_OPEN_SECONDS = 5;
+export const RELAY_ACTIVE = 10_000;
+/** A relay's kernel forwarding expires by itself (nftables element timeouts, s) unless its
+ *  daemon refreshes it; the daemon refreshes at its sync passes (every RELAY_RENEW), at most
+ *  once per RELAY_KERNEL_REFRESH (ms). So a relay whose daemon was killed stops forwarding in
+ *  its kernel within RELAY_KERNEL_EXPIRY_SECONDS. */
+export const RELAY_KERNEL_EXPIRY_SECONDS = 12;
+/** WireGuard pads a transport message's plaintext to a multiple of 16 bytes, but never beyond
+ *  the sender's tunnel MTU, so a full-size message may have any length. A relay accepts a
+ *  transport message whose (length - 16) is not a multiple of 16 only from this plaintext size
+ *  on: the smallest tunnel MTU WireHub accepts (src/wg/interface.ts). */
+export const RELAY_WG_MIN_MTU = 576;
+export const RELAY_KERNEL_REFRESH = 2000;
 /** Fragments of one relayed packet are reassembled within this time, else dropped. */
 export const REASSEMBLY_TIMEOUT = 1000;
 export const REASSEMBLY_MAX_PENDING = 256;
