@@ -566,6 +566,7 @@ export class Daemon {
       ipv6: self?.ipv6 ?? null,
       listenPort: this.opts.listenPort,
       nat: this.nat.type,
+      natObservers: this.nat.responders,
       publicAddress: this.nat.publicAddr ? addrKey(this.nat.publicAddr) : null,
       portMapping: this.mapping ? { method: this.mapping.method, external: `${this.mapping.externalIp ?? '?'}:${this.mapping.externalPort}`, lease: this.mapping.lease } : null,
       uptime: Math.round((now - this.started) / 1000),
@@ -693,6 +694,8 @@ export interface ShowResult {
   ipv6: string | null;
   listenPort: number;
   nat: string;
+  /** How many nodes (distinct IPs) reported where they see us in the last NAT check. */
+  natObservers: number;
   publicAddress: string | null;
   portMapping: { method: string; external: string; lease: number } | null;
   uptime: number;

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { callDaemon, listDaemons } from '../../control/client.js';
 import type { ShowPeer, ShowResult } from '../../daemon/daemon.js';
 import { CliError, USAGE_EXIT } from '../errors.js';
+import { jsonText, natReason, showJSON } from '../json.js';
 
 const tty = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
 const paint = (code: string, s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -41,7 +42,8 @@ export function formatShow(r: ShowResult): string {
     out.push(`  data plane: ${state}${history}`);
   }
   out.push(`  listening port: ${r.listenPort}`);
-  out.push(`  NAT: ${r.nat}${r.publicAddress ? ` (seen as ${r.publicAddress})` : ''}`);
+  const why = natReason(r.nat, r.natObservers);
+  out.push(`  NAT: ${r.nat}${r.publicAddress ? ` (seen as ${r.publicAddress})` : ''}${why !== undefined ? `: ${why}` : ''}`);
   if (r.portMapping) out.push(`  port mapping: ${r.portMapping.external} (${r.portMapping.method}, lease ${r.portMapping.lease} s)`);
   out.push(`  DHT: ${r.dhtNodes} nodes known`);
   if (r.relaying.sessions > 0) out.push(`  relaying: ${r.relaying.sessions} sessions, ${r.relaying.kernel} forwarded in the kernel`);
@@ -81,7 +83,7 @@ export async function showAction(words: string[], opts: { json?: boolean }): Pro
     }
   }
   if (targets.length === 0) {
-    if (opts.json) process.stdout.write('[]\n');
+    if (opts.json) process.stdout.write(jsonText(showJSON([])));
     else process.stderr.write('no WireHub interface is up (start one with: wh up CONFIG private-key FILE)\n');
     return;
   }
@@ -94,7 +96,7 @@ export async function showAction(words: string[], opts: { json?: boolean }): Pro
       errors.push(e instanceof Error ? e.message : String(e));
     }
   }
-  if (opts.json) process.stdout.write(JSON.stringify(ifaces.length > 0 ? results[0] ?? null : results, null, 2) + '\n');
+  if (opts.json) process.stdout.write(jsonText(showJSON(results)));
   else if (results.length > 0) process.stdout.write(results.map(formatShow).join('\n\n') + '\n');
   if (errors.length > 0) throw new CliError(errors.join('\n'));
 }
