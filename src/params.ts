@@ -239,3 +239,6 @@ export const SHUTDOWN_TIMEOUT = 10_000;
  *  already runs under another interface); a daemon that does not answer within this is
  *  skipped (it cannot be shown to be the same node). */
 export const UP_KEY_SCAN_TIMEOUT = 1500;
+/** A DNS name in the config (a boot line, a trust or peer endpoint) gets this long to resolve
+ *  at `wh up` and at each `wh reload`; then it counts as not resolving. */
+export const RESOLVE_TIMEOUT = 5000;

@@ -41,7 +41,9 @@ function peerJSON(p: ShowPeer) {
 }
 
 function interfaceJSON(r: ShowResult) {
-  const reason = natReason(r.nat, r.natObservers);
+  // A daemon of an older build (still running across an upgrade) does not send natObservers.
+  const observers = r.natObservers ?? 0;
+  const reason = natReason(r.nat, observers);
   return {
     interface: r.interface,
     network: r.network,
@@ -56,7 +58,7 @@ function interfaceJSON(r: ShowResult) {
     ipv6: r.ipv6,
     listenPort: r.listenPort,
     nat: r.nat,
-    natObservers: r.natObservers,
+    natObservers: observers,
     ...(reason !== undefined ? { natReason: reason } : {}),
     publicAddress: r.publicAddress,
     portMapping: r.portMapping ? { method: r.portMapping.method, external: r.portMapping.external, leaseSeconds: r.portMapping.lease } : null,

@@ -42,7 +42,7 @@ export function formatShow(r: ShowResult): string {
     out.push(`  data plane: ${state}${history}`);
   }
   out.push(`  listening port: ${r.listenPort}`);
-  const why = natReason(r.nat, r.natObservers);
+  const why = natReason(r.nat, r.natObservers ?? 0);
   out.push(`  NAT: ${r.nat}${r.publicAddress ? ` (seen as ${r.publicAddress})` : ''}${why !== undefined ? `: ${why}` : ''}`);
   if (r.portMapping) out.push(`  port mapping: ${r.portMapping.external} (${r.portMapping.method}, lease ${r.portMapping.lease} s)`);
   out.push(`  DHT: ${r.dhtNodes} nodes known`);

@@ -22,6 +22,7 @@ import { createLogger } from '../../util/log.js';
 import { CliError, USAGE_EXIT } from '../errors.js';
 import { readKeyFile } from '../io.js';
 import { interfaceRunningKey } from '../running.js';
+import { ResolveError, resolveTrustEndpoints, systemLookup } from '../../daemon/seeds.js';
 
 export const LOG_DIR = '/var/log/wirehub';
 
@@ -75,9 +76,9 @@ export async function validateUp(args: UpArgs): Promise<Validated> {
   const sodium = await sodiumReady();
   let config: NetworkConfig;
   try {
-    config = await loadConfig(args.config);
+    config = await resolveTrustEndpoints(await loadConfig(args.config), systemLookup);
   } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(e.message);
+    if (e instanceof ConfigError || e instanceof ResolveError) throw new CliError(e.message);
     throw e;
   }
   const secret = readKeyFile(args.privateKey);
