@@ -125,6 +125,8 @@ test('a flood under a fresh random key per packet is held to a bounded X25519 ra
   assert.ok(spent <= 2 * MAX_X25519_PER_SEC, `X25519 calls during 2 s of 20,000 random-key packets/s: ${spent} (expected at most ${2 * MAX_X25519_PER_SEC})`);
   assert.equal(pings.answered, pings.asked, 'every ping of the old client is answered');
   assert.ok(joined, 'a new client joins while the budget for new keys is exhausted');
+  assert.ok(newcomer.rpc.counters.get('cookie-received') >= 1, 'the newcomer got through by proving its address with a cookie');
+  console.log(`# X25519 ${spent}; boot counters ${JSON.stringify(w.boot.rpc.counters.toJSON())}`);
   w.boot.close(); old.close(); newcomer.close();
 });
 
