@@ -198,6 +198,8 @@ async function runMain(): Promise<void> {
   await Promise.all(inFlight);
   client.close();
   transport.close();
+  // Let the children exit by themselves (they flush their output), else they are killed on exit.
+  await Promise.race([Promise.all(children.map((ch) => ch.exitCode !== null ? undefined : new Promise((r) => ch.once('exit', r)))), new Promise((r) => setTimeout(r, 3000))]);
   const c = nodeStats.counters;
   console.log(JSON.stringify({
     seconds, workbit: wb, forged_keys: keys === 0 ? 'random per packet' : keys, sources, packet_bytes: size,
