@@ -225,6 +225,7 @@ export class Rpc {
     if (isCookieReply(data)) return this.onCookieReply(data, from);
     let verdict: Verdict | undefined;
     let header: Header | undefined;
+    const derivations = this.channel.derivations;
     const opened = this.channel.open(data, (h, hex) => {
       header = h;
       verdict = this.admission.decide(h, hex, data, from);
@@ -235,7 +236,7 @@ export class Rpc {
         const reply = this.admission.cookieReply(header, this.channel.publicKey, from);
         if (reply !== undefined && reply.length <= data.length) this.transport.send(from, reply);
       }
-      if (verdict === 'derive' && opened.derived) this.admission.failed(from);
+      if (verdict === 'derive' && this.channel.derivations > derivations) this.admission.failed(from);
       return this.drop(opened.reason);
     }
     const decoded = opened.kind === KIND_RELAY ? decodeRelayBody(opened.body) : decodeBody(opened.body);

@@ -25,8 +25,7 @@ export type OpenReject = FrameReject | 'workbit' | 'self' | 'replay' | 'bad-key'
 
 export type OpenResult =
   | { ok: true; kind: FrameKind; sender: Uint8Array; senderHex: string; body: Uint8Array; /** it carried a cookie MAC */ cookie: boolean }
-  /** `derived`: this packet cost an X25519. */
-  | { ok: false; reason: OpenReject; derived: boolean };
+  | { ok: false; reason: OpenReject };
 
 interface PeerState {
   tx: Uint8Array;
@@ -61,6 +60,8 @@ export class SecureChannel {
   readonly publicHex: string;
   readonly epoch: bigint;
   private counter = 0n;
+  /** X25519 computations so far (a packet that raised it was paid for with one). */
+  derivations = 0;
   private readonly peers = new Map<string, PeerState>();
   /** Derived state of keys none of whose packets authenticated yet (LRU, MAX_UNVERIFIED_KEYS). */
   private readonly unverified = new Map<string, PeerState>();
@@ -108,24 +109,22 @@ export class SecureChannel {
    *  X25519 for a key we hold no state for (docs/PROTOCOL.md 5.7); without it, all are admitted. */
   open(packet: Uint8Array, admit?: Admit): OpenResult {
     const h = parseHeader(packet);
-    if (typeof h === 'string') return { ok: false, reason: h, derived: false };
+    if (typeof h === 'string') return { ok: false, reason: h};
     const senderHex = Buffer.from(h.sender).toString('hex');
-    if (senderHex === this.publicHex) return { ok: false, reason: 'self', derived: false };
+    if (senderHex === this.publicHex) return { ok: false, reason: 'self'};
     let state = this.peers.get(senderHex);
-    let derived = false;
     if (state !== undefined) {
-      if (!state.workbitOk) return { ok: false, reason: 'workbit', derived };
-      if (!state.window.check(h.epoch, h.counter)) return { ok: false, reason: 'replay', derived };
+      if (!state.workbitOk) return { ok: false, reason: 'workbit' };
+      if (!state.window.check(h.epoch, h.counter)) return { ok: false, reason: 'replay' };
     } else {
       // A key that failed before keeps its derived state: it costs an AEAD failure, no X25519.
       state = this.unverified.get(senderHex);
       if (state === undefined) {
-        if (!this.acceptsKey(h.sender)) return { ok: false, reason: 'workbit', derived };
+        if (!this.acceptsKey(h.sender)) return { ok: false, reason: 'workbit' };
         const verdict = admit?.(h, senderHex) ?? 'derive';
-        if (verdict === 'refuse') return { ok: false, reason: 'busy', derived };
+        if (verdict === 'refuse') return { ok: false, reason: 'busy' };
         state = this.derive(h.sender, true);
-        derived = true;
-        if (state === undefined) return { ok: false, reason: 'bad-key', derived };
+        if (state === undefined) return { ok: false, reason: 'bad-key' };
         // A known key's state is the real peer's whatever this packet is; other new keys are
         // cached apart, so forged keys cannot push real peers out of the cache.
         if (verdict === 'known') this.remember(this.peers, this.maxPeers, senderHex, state);
@@ -142,11 +141,11 @@ export class SecureChannel {
       body = this.sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
         null, packet.subarray(HEADER_BYTES, h.sealedEnd), packet.subarray(0, HEADER_BYTES), nonceFor(h.epoch, h.counter), state.rx);
     } catch {
-      return { ok: false, reason: 'auth', derived };
+      return { ok: false, reason: 'auth' };
     } finally {
       Error.stackTraceLimit = limit;
     }
-    if (!state.window.check(h.epoch, h.counter)) return { ok: false, reason: 'replay', derived };
+    if (!state.window.check(h.epoch, h.counter)) return { ok: false, reason: 'replay' };
     state.window.accept(h.epoch, h.counter);
     this.unverified.delete(senderHex);
     this.remember(this.peers, this.maxPeers, senderHex, state); // (re)insert at the back: LRU order
@@ -178,6 +177,7 @@ export class SecureChannel {
   }
 
   private derive(peer: Uint8Array, workbitOk: boolean): PeerState | undefined {
+    this.derivations++;
     let shared: Uint8Array;
     try {
       shared = this.sodium.crypto_scalarmult(this.secret, peer);
