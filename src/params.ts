@@ -169,16 +169,18 @@ export const MAX_UNVERIFIED_KEYS = 4096;
 /** Global budget of X25519 for new, unproven keys (token bucket): 200/s is ~2 % of one core.
  *  When it is empty the node is "under load" and asks new keys for a cookie first. */
 export const NEW_KEYS_PER_SEC = 200;
-export const NEW_KEYS_BURST = 400;
+export const NEW_KEYS_BURST = 200;
 /** Per source IP: new-key derivations that failed authentication (token bucket). An empty
  *  bucket means the source must present a cookie even when the global budget has room. */
 export const SOURCE_FAILED_KEYS_PER_SEC = 0.5;
 export const SOURCE_FAILED_KEYS_BURST = 8;
 /** X25519 for new keys whose packet carried a valid cookie (the source address is proven):
- *  per source IP and in all (token buckets). */
-export const PROVEN_KEYS_PER_SEC = 10;
-export const PROVEN_KEYS_BURST = 20;
-export const PROVEN_KEYS_GLOBAL_PER_SEC = 500;
+ *  per source IP (token bucket) and in all (burst = one second). An attacker needs more than
+ *  PROVEN_KEYS_GLOBAL_PER_SEC / PROVEN_KEYS_PER_SEC = 150 addresses that it really receives at
+ *  to keep honest newcomers out of the proven budget. */
+export const PROVEN_KEYS_PER_SEC = 2;
+export const PROVEN_KEYS_BURST = 4;
+export const PROVEN_KEYS_GLOBAL_PER_SEC = 300;
 /** Cookie replies sent, per source IP and in all (token buckets; burst = twice the rate).
  *  A cookie reply (68 bytes) is never larger than the datagram it answers (at least 70). */
 export const COOKIE_REPLIES_PER_SEC = 5;

@@ -11,6 +11,7 @@ import { DhtNode } from '../../src/dht/node.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { SimNetwork, seededRandom } from '../../src/sim/network.js';
 import type { Addr } from '../../src/proto/addr.js';
+import { cookieMac, parseCookieReply } from '../../src/proto/cookie.js';
 
 const sodium = await sodiumReady();
 const NS = 'dos';
@@ -139,4 +140,59 @@ test('one source sending random keys that never authenticate is soon refused X25
   const spent = w.calls() - before;
   assert.ok(spent <= 20, `X25519 calls for 1,000 failing keys from one source: ${spent} (expected at most 20)`);
   w.boot.close();
+});
+
+test('cookie replies are never larger than the datagram they answer, and few per source', async () => {
+  const wb = 0, rnd = seededRandom(4);
+  const w = world(wb);
+  const attacker = w.net.bind({ host: '10.1.0.1', port: 40000 });
+  const replies: number[] = [];
+  attacker.setReceiver((d) => replies.push(d.length));
+  for (let t = 0; t < 1000; t++) w.clock.setTimeout(() => { for (let j = 0; j < 2; j++) attacker.send(BOOT, forged(groundKey(0, rnd), t, rnd, 70)); }, t);
+  await w.clock.run(1100);
+  assert.ok(replies.length > 0, 'the source gets cookie replies');
+  assert.ok(replies.every((n) => n <= 70), `reply sizes ${[...new Set(replies)].join(',')} within the 70-byte datagrams`);
+  assert.ok(replies.length <= 20, `${replies.length} cookie replies to one source in 1 s (at most 20)`);
+  w.boot.close();
+});
+
+test('an attacker that receives its cookies and uses them is still held to a bounded X25519 rate; a newcomer joins', async () => {
+  const wb = 0, rnd = seededRandom(5);
+  const w = world(wb);
+  const before = w.calls();
+  // 100 attacking addresses that read their cookie replies and resend under the same key with
+  // the cookie's MAC (what a non-spoofing attacker can do), on top of a random-key flood.
+  const ends = Array.from({ length: 100 }, (_, i) => w.net.bind({ host: `10.2.0.${i + 1}`, port: 40000 }));
+  const keyOf = new Map<bigint, Uint8Array>(); // the key each counter was sent under
+  for (const e of ends) {
+    e.setReceiver((d) => {
+      const r = parseCookieReply(d);
+      const key = r === undefined ? undefined : keyOf.get(r.counter);
+      if (r === undefined || key === undefined) return;
+      const p = forged(key, Number(r.counter), rnd, 176);
+      p[3] = 1; // FLAG_COOKIE, then the MAC over the 160 bytes before it
+      p.set(cookieMac(sodium, r.cookie, p.subarray(0, 160)), 160);
+      e.send(BOOT, p);
+    });
+  }
+  let n = 0;
+  for (let t = 0; t < 2000; t++) {
+    w.clock.setTimeout(() => {
+      for (let j = 0; j < 20; j++, n++) {
+        const k = groundKey(0, rnd);
+        keyOf.set(BigInt(n), k);
+        ends[n % ends.length]!.send(BOOT, forged(k, n, rnd));
+      }
+    }, t);
+  }
+  const newcomer = client(w, wb, 2);
+  const joined = await join(w, newcomer, 1500);
+  await w.clock.run(1000);
+  const spent = w.calls() - before;
+  assert.ok(w.boot.rpc.counters.get('cookie-invalid') === 0, "the attacker's cookies are valid");
+  assert.ok(spent <= 2 * MAX_X25519_PER_SEC,
+    `X25519 calls during 2 s with cookie-using attackers: ${spent} (expected at most ${2 * MAX_X25519_PER_SEC})`);
+  assert.ok(joined, 'a new client joins');
+  console.log(`# X25519 ${spent}; boot counters ${JSON.stringify(w.boot.rpc.counters.toJSON())}`);
+  w.boot.close(); newcomer.close();
 });
