@@ -163,6 +163,10 @@ export const PORTMAP_RETRY = 5 * 60_000;
 // A packet from a key we hold no derived state for costs one X25519 (~107 µs here) before it can
 // fail authentication; a forger needs no private key. These bound that work (docs/PROTOCOL.md
 // section 5.7). Known keys (cached, trusted, in the routing table) never wait on them.
+/** Receive buffer asked for every daemon UDP socket (the kernel caps it at net.core.rmem_max):
+ *  ~2,000 small datagrams, so a flood does not push legitimate ones out while the event loop is
+ *  briefly busy or descheduled (the Linux default, 208 KiB, holds ~250). */
+export const UDP_RECV_BUFFER = 2 * 1024 * 1024;
 /** Keys whose derived state is kept although none of their packets authenticated yet (a forged
  *  key reused for every packet then costs an AEAD failure, not an X25519); LRU. */
 export const MAX_UNVERIFIED_KEYS = 4096;
