@@ -9,11 +9,13 @@
 // (K = 1: one ground key reused for every packet, as in issue 8; K = 0: a fresh random key per
 // packet, meaningful only with --workbit 0).
 // Nothing leaves the machine (all of 127/8 is local). CPU is the node process's own
-// (process.cpuUsage over the flood), so it stays meaningful on a machine shared with other work.
+// (process.cpuUsage over the flood), so it stays meaningful on a machine shared with other work;
+// the ping figures are not (a descheduled node answers late), so the load average is reported.
 // Prints one JSON object as its last line.
 import { fork, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sodiumReady, type Sodium } from '../src/crypto/sodium.js';
@@ -210,6 +212,7 @@ async function runMain(): Promise<void> {
     rtt_p50_ms: Math.round(percentile(rtts, 50) * 10) / 10, rtt_p99_ms: Math.round(percentile(rtts, 99) * 10) / 10,
     drops: Object.fromEntries(Object.entries(c).filter(([k]) => k.startsWith('drop') || k.startsWith('cookie'))),
     attacker_grind_seconds: Math.round(grindSeconds * 100) / 100,
+    load_average_1m: Math.round(loadavg()[0]! * 10) / 10, // the machine's load (other work shares it)
   }));
   process.exit(0);
 }
