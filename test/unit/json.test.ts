@@ -104,6 +104,13 @@ describe('wh --json: one schema', { concurrency: true }, () => {
     }
   });
 
+  test('wh show IFACE --json for a daemon that does not run: nothing on stdout, exit 1', async () => {
+    const r = await wh(['show', 'whnone0', '--json'], { WH_CONTROL_DIR: dir });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^wh: no daemon is running for whnone0/);
+  });
+
   test('wh reload --json', async () => {
     const r = await wh(['reload', 'whjson0', '--json'], { WH_CONTROL_DIR: dir });
     assert.equal(r.code, 0, r.stderr);

@@ -96,7 +96,9 @@ export async function showAction(words: string[], opts: { json?: boolean }): Pro
       errors.push(e instanceof Error ? e.message : String(e));
     }
   }
-  if (opts.json) process.stdout.write(jsonText(showJSON(results)));
+  // Nothing on stdout when nothing answered; `wh show` over several daemons prints those that
+  // answered, then fails naming the others.
+  if (opts.json && (results.length > 0 || errors.length === 0)) process.stdout.write(jsonText(showJSON(results)));
   else if (results.length > 0) process.stdout.write(results.map(formatShow).join('\n\n') + '\n');
   if (errors.length > 0) throw new CliError(errors.join('\n'));
 }
