@@ -181,8 +181,10 @@ export class Traversal {
         // yet (it will, as our direct probes reach it). Following it back would pull
         // WireGuard's endpoint onto the relay again.
         this.host.dht.counters.add('relayed-late');
-      } else if (this.host.isRendezvous(inc.senderHex)) {
-        // The peer relays to us before we chose to: follow it through the same relay.
+      } else if (this.host.isRendezvous(inc.senderHex) && this.puncher.introducedVia(peerHex, inc.senderHex)) {
+        // The peer relays to us before we chose to: follow it through the same relay, if it
+        // asked that relay to tell us (its own sealed introduction, lately); on a third
+        // party's word alone, following would show it whom we trust.
         void this.openLink(m.k, { key: inc.sender, hex: inc.senderHex, addr: inc.from }, false).then((l) => l?.deliver(frag, inc.senderHex));
       } else {
         this.host.dht.counters.add('relayed-refused');
