@@ -306,3 +306,22 @@ test('relayed after a genuine introduction through that rendezvous: B follows th
     wg.close();
   }
 });
+
+test('a rendezvous holding a genuine introduction cannot aim B\'s probes at B\'s own loopback or an unspecified address', async () => {
+  const clock = new VirtualClock(), net = new FakeNet();
+  const A = node(net, clock, A_ADDR), B = node(net, clock, B_ADDR), M = node(net, clock, M_ADDR);
+  B.traversal = new Traversal(host(B, clock, (hex) => hex === A.dht.hex, (hex) => hex === M.dht.hex));
+  try {
+    for (const a of [{ host: '127.0.0.1', port: 22 }, { host: '0.0.0.0', port: 53 }, { host: '::1', port: 22 }]) {
+      const before = B.transport.sent.length;
+      const ack = M.dht.rpc.request(B_ADDR, B.dht.id, (x) => ({ t: 'punch-notify', x, k: A.dht.id, a, i: sealIntro(A.dht.channel, B.dht.id, M.dht.id)! }));
+      await advance(clock, NOTIFY_MIN_INTERVAL + 1000);
+      assert.equal((await ack)?.msg.t, 'ack');
+      const hits = sentSince(B.transport, before).filter((d) => d.to === addrKey(a));
+      assert.equal(hits.length, 0, `B sent ${hits.length} probes to ${addrKey(a)} on M's word`);
+    }
+  } finally {
+    await B.traversal.close();
+    for (const n of [A, B, M]) n.dht.close();
+  }
+});
