@@ -56,7 +56,8 @@ export interface TraversalHost {
   openPort?: () => Promise<{ port: number; transport: Transport }>;
 }
 
-/** Whether a checker may ping `a`: not a loopback or unspecified address (of the checker itself). */
+/** Whether a checker may ping `a`, or a notified node probe it: not a loopback or unspecified
+ *  address (of this host itself). */
 function reachable(a: Addr): boolean {
   const h = a.host;
   return !(h.startsWith('127.') || h.startsWith('0.') || h === '::1' || h === '::' || h.startsWith('::ffff:127.'));
@@ -120,7 +121,9 @@ export class Traversal {
       }
       case 'punch-notify': {
         const { sent, notice } = this.puncher.notified(req, m, reply);
-        if (notice) void this.notified(notice);
+        // The address may be the rendezvous's word (an intro without `a`): never this host's own
+        // loopback or an unspecified address.
+        if (notice) void this.notified(reachable(notice.addr) ? notice : { ...notice, probes: 0 });
         return sent;
       }
       case 'reach': {
