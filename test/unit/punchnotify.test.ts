@@ -325,3 +325,27 @@ test('a rendezvous holding a genuine introduction cannot aim B\'s probes at B\'s
     for (const n of [A, B, M]) n.dht.close();
   }
 });
+
+test('a rendezvous answering punch-ok with the initiator\'s own loopback as the peer\'s address gets no probe sent there', async () => {
+  const clock = new VirtualClock(), net = new FakeNet();
+  const A = node(net, clock, A_ADDR), M = node(net, clock, M_ADDR);
+  const B = sodium.crypto_scalarmult_base(generateSecret(sodium));
+  const LOOP: Addr = { host: '127.0.0.1', port: 22 };
+  M.dht.extend({
+    request: (req, max) => req.msg.t === 'punch-req' ? M.dht.rpc.send(req.from, req.sender, { t: 'punch-ok', x: req.msg.x, a: req.from, e: LOOP }, max) : undefined,
+    oneWay: () => false,
+  });
+  A.traversal = new Traversal(host(A, clock, () => true, (hex) => hex === M.dht.hex));
+  try {
+    const before = A.transport.sent.length;
+    const punched = A.traversal.punch(B, [{ key: M.dht.id, hex: M.dht.hex, addr: M_ADDR }], () => false);
+    await advance(clock, 3000);
+    assert.equal((await punched).direct, false);
+    const hits = sentSince(A.transport, before).filter((d) => d.to === addrKey(LOOP));
+    assert.equal(hits.length, 0, `A sent ${hits.length} probes to ${addrKey(LOOP)} on M's word`);
+  } finally {
+    await A.traversal.close();
+    A.dht.close();
+    M.dht.close();
+  }
+});
