@@ -22,6 +22,13 @@ import {
 } from '../params.js';
 import { notifyProbes, openIntro, sealIntro } from './intro.js';
 
+/** Whether this node may ping `a` on another node's word (a checker's `reach`, a probe): not a
+ *  loopback or unspecified address (of this host itself). */
+export function reachable(a: Addr): boolean {
+  const h = a.host;
+  return !(h.startsWith('127.') || h.startsWith('0.') || h === '::1' || h === '::' || h.startsWith('::ffff:127.'));
+}
+
 export interface PunchHost {
   dht: DhtNode;
   clock: Clock;
@@ -131,7 +138,8 @@ export class Puncher {
       const reply = await this.punchReq(r, peerKey, announce);
       return reply?.msg.t === 'punch-ok' ? { r, target: reply.msg.e } : undefined;
     }));
-    const ok = answers.find((a) => a !== undefined && a.target !== undefined);
+    // The peer's address is the rendezvous's word: never this host's own loopback.
+    const ok = answers.find((a) => a !== undefined && a.target !== undefined && reachable(a.target));
     if (ok === undefined || ok.target === undefined) return { direct: false };
     const direct = await this.probe(peerKey, ok.target, done);
     return { direct, via: ok.r };

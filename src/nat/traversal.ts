@@ -26,7 +26,7 @@ import {
 import { RelaySessions } from '../relay/sessions.js';
 import { RelayLink, type RelayRef } from '../relay/link.js';
 import { KernelRelay, type KernelForwardDeps } from '../relay/kernel.js';
-import { Puncher, type Notice } from './punch.js';
+import { Puncher, reachable, type Notice } from './punch.js';
 
 export interface TraversalHost {
   dht: DhtNode;
@@ -54,13 +54,6 @@ export interface TraversalHost {
   forward?: KernelForwardDeps;
   /** Binds a UDP socket on a fresh port (for `reach` checks); absent: this node checks nothing. */
   openPort?: () => Promise<{ port: number; transport: Transport }>;
-}
-
-/** Whether a checker may ping `a`, or a notified node probe it: not a loopback or unspecified
- *  address (of this host itself). */
-function reachable(a: Addr): boolean {
-  const h = a.host;
-  return !(h.startsWith('127.') || h.startsWith('0.') || h === '::1' || h === '::' || h.startsWith('::ffff:127.'));
 }
 
 export class Traversal {
