@@ -118,6 +118,24 @@ describe('key and config files', () => {
     }
   });
 
+  test('a private key with a typo in a key position of a config (trust, peer, boot) is not quoted', async () => {
+    const sodium = await sodiumReady();
+    const secret = keyToBase64(generateSecret(sodium));
+    const file = join(dir, 'typo.conf');
+    for (const typo of [secret.slice(0, 43), secret.slice(0, 43) + 'A=', secret.replace('=', 'x')]) {
+      for (const line of [`trust alice ${typo}`, `peer ${typo}`, `boot ${typo} 192.0.2.1:5`]) {
+        writeFileSync(file, `name typo\nsubnet 10.0.0.0/24\n${line}\n`);
+        const r = wh('check', file);
+        const what = line.replace(typo, `TYPO(${typo.length})`);
+        assertRefused(r, /typo\.conf:3: .*key is not a WireGuard key/, what);
+        for (let i = 0; i + 8 <= 43; i++) {
+          const piece = secret.slice(i, i + 8);
+          assert.ok(!r.stderr.includes(piece), `${what}: no 8 characters of the secret appear (found ${JSON.stringify(piece)} in ${JSON.stringify(r.stderr)})`);
+        }
+      }
+    }
+  });
+
   test('a regular config larger than the limit is refused', () => {
     const big = join(dir, 'big.conf');
     writeFileSync(big, '#'.repeat((1 << 20) + 1));
