@@ -74,7 +74,9 @@ function keyErrorMessage(tok: string, what: string): string {
     parseKey(tok, what);
     return `${what} ${tok} is not acceptable here`;
   } catch (err) {
-    if (err instanceof KeyError) return `${what} is not a WireGuard key (expected 44 characters of standard base64, got ${quoteToken(tok)})`;
+    // A near-key is described, not quoted: it may be a private key pasted by mistake.
+    const got = looksLikeKeyAttempt(tok) ? `${[...tok].length} characters of base64` : quoteToken(tok);
+    if (err instanceof KeyError) return `${what} is not a WireGuard key (expected 44 characters of standard base64, got ${got})`;
     throw err;
   }
 }
