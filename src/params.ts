@@ -200,3 +200,20 @@ export const PUNCH_NOTIFY_BURSTS_BURST = 10;
  *  opens the link, src/nat/traversal.ts openLink); anything else would tell the rendezvous
  *  whom the node trusts. */
 export const RELAY_FOLLOW_WINDOW = 60_000;
+
+// ---- Data plane supervision and process exit (src/daemon/supervise.ts, lifecycle.ts) ----------
+/** The daemon asks its WireGuard interface for a dump this often; this many failures in a row
+ *  mean the data plane is gone (a userspace implementation's exit is seen at once). */
+export const DATAPLANE_CHECK_INTERVAL = 2000;
+export const DATAPLANE_CHECK_FAILURES = 2;
+/** A data plane that went down is recreated at once; a failed attempt is retried after this
+ *  delay, doubling, up to this many attempts in all; then the node gives up and exits non-zero
+ *  (for its supervisor: systemd, a container runtime, to restart it). */
+export const DATAPLANE_RETRY_MIN = 500;
+export const DATAPLANE_RESTORE_ATTEMPTS = 4;
+/** More restarts than this within the window is a crash loop: the node gives up and exits. */
+export const DATAPLANE_MAX_RESTARTS = 5;
+export const DATAPLANE_RESTART_WINDOW = 10 * 60_000;
+/** On a signal or a crash the daemon's cleanup (Daemon.stop) gets this long before the process
+ *  removes what is left synchronously and exits anyway. */
+export const SHUTDOWN_TIMEOUT = 10_000;
