@@ -216,6 +216,12 @@ export const PUNCH_NOTIFY_BUDGET = 5;
  *  NOTIFY_MIN_INTERVAL. */
 export const PUNCH_NOTIFY_BURSTS_PER_SEC = 5;
 export const PUNCH_NOTIFY_BURSTS_BURST = 10;
+/** A node follows a peer's `relayed` through a rendezvous (opening its own half of a relay
+ *  session there, with no link to that peer yet) only within this long after a punch-notify
+ *  from that rendezvous carried the peer's own sealed introduction (the peer asks it when it
+ *  opens the link, src/nat/traversal.ts openLink); anything else would tell the rendezvous
+ *  whom the node trusts. */
+export const RELAY_FOLLOW_WINDOW = 60_000;
 
 // ---- Data plane supervision and process exit (src/daemon/supervise.ts, lifecycle.ts) ----------
 /** The daemon asks its WireGuard interface for a dump this often; this many failures in a row
