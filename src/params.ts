@@ -95,6 +95,9 @@ export const MAX_CONTROL_MESSAGE = 1 << 20;
 export const CONTROL_TIMEOUT = 5000;
 /** `wh up` waits this long for a detached daemon to report ready (or its error). */
 export const UP_READY_TIMEOUT = 20_000;
+/** The daemon a detached `wh up` forks waits this long for it to hand over the interface's
+ *  lock (src/daemon/uplock.ts; a local IPC message, normally instant). */
+export const UP_LOCK_HANDOFF_TIMEOUT = 5000;
 
 // ---- Operator safety: control socket bounds, files the CLI reads (src/control, src/util/readfile)
 /** The daemon serves at most this many control connections at once; more are closed on
