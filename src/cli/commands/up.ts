@@ -213,7 +213,9 @@ async function runDetached(argv: string[], v: Validated): Promise<void> {
     const timer = setTimeout(() => resolve({ ok: false, message: `the daemon did not report ready within ${UP_READY_TIMEOUT / 1000} s (see ${logFile})` }), UP_READY_TIMEOUT);
     child.on('message', (m: { type?: string }) => {
       // The daemon holds the lock from its own checks on; we keep our copy until it is up.
-      if (m.type === 'want-up-lock') v.lock.handTo(child);
+      if (m.type === 'want-up-lock') {
+        try { v.lock.handTo(child); } catch { /* we gave up on it already: it gets no lock and exits */ }
+      }
       if (m.type === 'ready') { clearTimeout(timer); resolve({ ok: true, message: '' }); }
     });
     child.on('exit', (code) => {
