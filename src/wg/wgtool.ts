@@ -17,11 +17,13 @@ import type { WgPeerConfig } from './types.js';
 export function parseWgDump(text: string): WgDump {
   const lines = text.split('\n').filter((l) => l !== '');
   const head = lines[0]?.split('\t');
-  if (head === undefined || head.length < 4) throw new WgError(`unexpected \`wg show dump\` output: ${JSON.stringify(text.slice(0, 200))}`);
+  // Errors never quote the output: the interface line starts with the private key, a peer
+  // line's second field is its preshared key.
+  if (head === undefined || head.length < 4) throw new WgError(`unexpected \`wg show dump\` output (${lines.length} lines, the first with ${head?.length ?? 0} fields)`);
   const dump: WgDump = { publicKey: head[1] === '(none)' ? '' : head[1]!, listenPort: Number(head[2]), peers: [] };
   for (const line of lines.slice(1)) {
     const f = line.split('\t');
-    if (f.length < 8) throw new WgError(`unexpected \`wg show dump\` peer line: ${JSON.stringify(line)}`);
+    if (f.length < 8) throw new WgError(`unexpected \`wg show dump\` peer line (${f.length} fields)`);
     const peer: WgPeerDump = {
       publicKey: f[0]!,
       allowedIps: f[3] === '(none)' || f[3] === '' ? [] : f[3]!.split(','),
@@ -74,6 +76,6 @@ export class WgToolControl implements WgControl {
   }
 
   async dump(): Promise<WgDump> {
-    return parseWgDump(await runTool(WG, ['show', this.name, 'dump'], this.opts()));
+    return parseWgDump(await runTool(WG, ['show', this.name, 'dump'], { ...this.opts(), secretOutput: true }));
   }
 }

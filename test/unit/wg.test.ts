@@ -205,3 +205,25 @@ test('a UAPI answer cut short (wireguard-go killed during a dump) is an error th
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('`wg show NAME dump` that fails or is cut short is an error that does not quote the private key (its first field)', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const priv = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
+  // Cut short: the interface line has fewer fields than it should.
+  assert.throws(() => parseWgDump(`${priv}\t${KEY_A}\n`), (e: unknown) => e instanceof WgError && !e.message.includes(priv.slice(0, 12)));
+  // A `wg` that prints the interface line and then fails with nothing on stderr.
+  const dir = mkdtempSync(join(tmpdir(), 'whwg-'));
+  const saved = process.env['PATH'];
+  try {
+    writeFileSync(join(dir, 'wg'), `#!/bin/sh\nprintf '${priv}\\t${KEY_A}\\t51820\\toff\\n'\nexit 1\n`, { mode: 0o755 });
+    process.env['PATH'] = dir;
+    const err = await new WgToolControl('wg0').dump().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WgError, String(err));
+    assert.ok(!err.message.includes(priv.slice(0, 12)), `the error quotes the private key: ${err.message}`);
+  } finally {
+    process.env['PATH'] = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
