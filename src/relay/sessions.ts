@@ -85,6 +85,10 @@ export class RelaySessions {
       let ids = this.byKey.get(fromHex);
       if (ids === undefined) this.byKey.set(fromHex, (ids = new Set()));
       ids.add(id);
+    } else if (old.addr.host !== addr.host && !RelaySessions.hasMemberAt(s!, addr.host) && this.fromSource(addr.host) >= this.quotas.perSource) {
+      // A renewal from another IP moves the membership there: within that IP's quota too (else
+      // renewing from a second IP would free the first one's quota, again and again).
+      return 'quota';
     }
     s!.members.set(fromHex, { addr, until: now + this.lifetimeMs, ...(old?.bound ? { bound: old.bound } : {}) });
     return 'ok';
@@ -187,6 +191,11 @@ export class RelaySessions {
     if (s.port === undefined || s.members.size !== 2) return undefined;
     const [a, b] = [...s.members.values()];
     return a!.bound !== undefined && b!.bound !== undefined ? { port: s.port, a: a!.bound, b: b!.bound } : undefined;
+  }
+
+  private static hasMemberAt(s: Session, ip: string): boolean {
+    for (const m of s.members.values()) if (m.addr.host === ip) return true;
+    return false;
   }
 
   /** Sessions with a member whose relay-opens come from `ip`. */
