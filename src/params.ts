@@ -233,3 +233,12 @@ export const DATAPLANE_RESTART_WINDOW = 10 * 60_000;
 /** On a signal or a crash the daemon's cleanup (Daemon.stop) gets this long before the process
  *  removes what is left synchronously and exits anyway. */
 export const SHUTDOWN_TIMEOUT = 10_000;
+
+// ---- Review rev2: relay constants that were literals (src/relay, src/nat/traversal.ts) -------
+/** Fair-share buckets a relay keeps (one per session; more than RELAY_MAX_SESSIONS, so a live
+ *  session's bucket is never pushed out), and routes it caches for the kernel path. */
+export const RELAY_FAIR_BUCKETS = 1024;
+export const RELAY_ROUTE_CACHE_ENTRIES = 1024;
+/** A relay recounts its established sessions (the divisor of the fair share) at most this
+ *  often (ms): the count is read for every relayed datagram. */
+export const RELAY_SHARE_RECOUNT = 1000;

@@ -21,7 +21,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import {
   PING_PAD_TO, RATE_LIMIT_SOURCES, REACH_MAX_INFLIGHT, REACH_TIMEOUT, RELAY_BIND_BACKOFF, RELAY_BIND_INTERVAL, RELAY_BIND_TRIES,
-  RELAY_GLOBAL_PPS, RELAY_RENEW, RELAY_SESSION_PPS, RELAY_SESSION_SECONDS,
+  RELAY_FAIR_BUCKETS, RELAY_GLOBAL_PPS, RELAY_RENEW, RELAY_SESSION_PPS, RELAY_SESSION_SECONDS,
 } from '../params.js';
 import { RelaySessions } from '../relay/sessions.js';
 import { RelayLink, type RelayRef } from '../relay/link.js';
@@ -71,7 +71,7 @@ export class Traversal {
   readonly kernel: KernelRelay | undefined;
   private readonly punchLimiter = new RateLimiter(20, 40, RATE_LIMIT_SOURCES);
   private readonly globalRelay = new RateLimiter(RELAY_GLOBAL_PPS, RELAY_GLOBAL_PPS, 1);
-  private readonly sessionRelay = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, 1024);
+  private readonly sessionRelay = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, RELAY_FAIR_BUCKETS);
   private readonly clock: Clock;
   private readonly puncher: Puncher;
   private renewTimer: TimerHandle | undefined;

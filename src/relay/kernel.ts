@@ -21,7 +21,9 @@ import { toHex } from '../dht/id.js';
 import { ERR_REFUSED } from '../proto/messages.js';
 import type { Logger } from '../util/log.js';
 import type { ForwardSession, Hop } from '../firewall/relayforward.js';
-import { RELAY_GLOBAL_PPS, RELAY_KERNEL_FAILURES, RELAY_KERNEL_REFRESH, RELAY_ROUTE_CACHE, RELAY_SESSION_PPS } from '../params.js';
+import {
+  RELAY_FAIR_BUCKETS, RELAY_GLOBAL_PPS, RELAY_KERNEL_FAILURES, RELAY_KERNEL_REFRESH, RELAY_ROUTE_CACHE, RELAY_ROUTE_CACHE_ENTRIES, RELAY_SESSION_PPS,
+} from '../params.js';
 import { looksLikeWireGuard } from '../proto/packet.js';
 import { FairShare } from './fair.js';
 import type { RelaySessions } from './sessions.js';
@@ -64,7 +66,7 @@ export class KernelRelay {
   /** Installs that failed in a row (kernel forwarding is turned off at RELAY_KERNEL_FAILURES). */
   private failures = 0;
   /** Reassembled (once fragmented) WireGuard datagrams forwarded from a session's socket. */
-  private readonly userLimiter = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, 1024);
+  private readonly userLimiter = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, RELAY_FAIR_BUCKETS);
   /** When the kernel's forwarding was last installed or refreshed (its expiry restarted). */
   private refreshedAt = -Infinity;
 
@@ -239,7 +241,7 @@ export class KernelRelay {
     if (c !== undefined && now - c.at < RELAY_ROUTE_CACHE) return c.hop;
     const hop = await this.deps.route(host).catch(() => undefined);
     this.routes.set(host, { hop, at: now });
-    if (this.routes.size > 1024) this.routes.delete(this.routes.keys().next().value!);
+    if (this.routes.size > RELAY_ROUTE_CACHE_ENTRIES) this.routes.delete(this.routes.keys().next().value!);
     return hop;
   }
 

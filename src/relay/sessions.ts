@@ -12,6 +12,7 @@
 import { sameAddr, type Addr } from '../proto/addr.js';
 import {
   RELAY_ACTIVE, RELAY_HALF_OPEN_SECONDS, RELAY_MAX_SESSIONS, RELAY_SESSION_SECONDS, RELAY_SESSIONS_PER_KEY, RELAY_SESSIONS_PER_SOURCE,
+  RELAY_SHARE_RECOUNT,
 } from '../params.js';
 
 interface Member {
@@ -127,7 +128,7 @@ export class RelaySessions {
   /** Sessions both members opened and are live (counted at most once a second: it is read for
    *  every relayed datagram, to share the relay's budget). */
   establishedCount(now: number): number {
-    if (now - this.countedAt >= 1000 || now < this.countedAt) {
+    if (now - this.countedAt >= RELAY_SHARE_RECOUNT || now < this.countedAt) {
       this.counted = 0;
       for (const s of this.sessions.values()) if (RelaySessions.live(s, now)) this.counted++;
       this.countedAt = now;
