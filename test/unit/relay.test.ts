@@ -101,7 +101,8 @@ test('relayForwardRules: two sessions, one limit and chain each, one ingress cha
 
   // Ingress chains: eth0 and eth1 (eth1 used by three members, still one chain), each with the
   // verdict map of every session port.
-  const vmap = 'meta protocol ip udp dport vmap @ports';
+  // Only datagrams addressed to the relay itself (see the e2e test of a forged source).
+  const vmap = 'meta protocol ip fib daddr type local udp dport vmap @ports';
   // The verdict map: one element per session, each expiring unless refreshed.
   const mapAt = lines.indexOf('map ports {');
   assert.deepEqual(lines.slice(mapAt + 1, lines.indexOf('}', mapAt)), [
