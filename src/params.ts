@@ -288,3 +288,9 @@ export const COOKIE_ROTATE = 120_000;
 export const COOKIE_KEEP = 60_000;
 export const COOKIES_KEPT = 1024;
 export const COOKIE_RESENDS = 2;
+/** A relay replaces its kernel forwarding table (one `nft -f` of every session's rules, which
+ *  also starts every nftables limit afresh) at most once per this long (ms): each bind from a
+ *  new source address changes the table, so a member rebinding from ever new ports could
+ *  otherwise keep nft busy and the limits reset. A bind that waits for it gets r = 0 and is
+ *  forwarded after a later pass (the client binds again every RELAY_BIND_INTERVAL). */
+export const RELAY_KERNEL_INSTALL_GAP = 1000;

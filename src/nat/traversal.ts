@@ -78,7 +78,7 @@ export class Traversal {
     // Relay traffic passes the per-source packet limit, and only it (src/relay/exempt.ts).
     host.dht.rpc.isExempt = relayExemption(this.sessions, () => this.links.values(), () => this.clock.now());
     host.dht.extend({ request: (req, max) => this.onRequest(req, max), oneWay: (m) => this.onOneWay(m) });
-    this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log, () => this.clock.now()) : undefined;
+    this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log, () => this.clock.now(), this.clock) : undefined;
     const renew = () => {
       this.renewTimer = this.clock.setTimeout(() => { if (this.closed) return; renew(); void this.renewAll(); void this.kernel?.sync(); }, RELAY_RENEW);
     };
