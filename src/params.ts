@@ -248,6 +248,12 @@ export const RELAY_ROUTE_CACHE_ENTRIES = 1024;
 /** A relay recounts its established sessions (the divisor of the fair share) at most this
  *  often (ms): the count is read for every relayed datagram. */
 export const RELAY_SHARE_RECOUNT = 1000;
+/** A relay replaces its kernel forwarding table (one `nft -f` of every session's rules, which
+ *  also starts every nftables limit afresh) at most once per this long (ms): each bind from a
+ *  new source address changes the table, so a member rebinding from ever new ports could
+ *  otherwise keep nft busy and the limits reset. A bind that waits for it gets r = 0 and is
+ *  forwarded after a later pass (the client binds again every RELAY_BIND_INTERVAL). */
+export const RELAY_KERNEL_INSTALL_GAP = 1000;
 
 // ---- Unauthenticated work: new-key X25519 and cookies (src/dht/admission.ts, src/proto/cookie.ts)
 // A packet from a key we hold no derived state for costs one X25519 (~107 µs here) before it can
@@ -288,9 +294,12 @@ export const COOKIE_ROTATE = 120_000;
 export const COOKIE_KEEP = 60_000;
 export const COOKIES_KEPT = 1024;
 export const COOKIE_RESENDS = 2;
-/** A relay replaces its kernel forwarding table (one `nft -f` of every session's rules, which
- *  also starts every nftables limit afresh) at most once per this long (ms): each bind from a
- *  new source address changes the table, so a member rebinding from ever new ports could
- *  otherwise keep nft busy and the limits reset. A bind that waits for it gets r = 0 and is
- *  forwarded after a later pass (the client binds again every RELAY_BIND_INTERVAL). */
-export const RELAY_KERNEL_INSTALL_GAP = 1000;
+
+// --- first contact (issue 9, `truth`) ---
+/** `wh up` asks every running daemon on this machine for its key (to refuse a key that
+ *  already runs under another interface); a daemon that does not answer within this is
+ *  skipped (it cannot be shown to be the same node). */
+export const UP_KEY_SCAN_TIMEOUT = 1500;
+/** A DNS name in the config (a boot line, a trust or peer endpoint) gets this long to resolve
+ *  at `wh up` and at each `wh reload`; then it counts as not resolving. */
+export const RESOLVE_TIMEOUT = 5000;
