@@ -100,8 +100,10 @@ export function runArgv(argv: readonly string[], opts: { input?: string; timeout
 }
 
 /** Runs a tool and returns its stdout; throws a WgError with the command and its stderr when
- *  it fails (never its stdout, which may hold keys). Never put secrets in `args` (use `input`). */
-export async function runTool(tool: Tool, args: readonly string[], opts: { netns?: string; input?: string; timeoutMs?: number } = {}): Promise<string> {
+ *  it fails (never its stdout, which may hold keys). Never put secrets in `args` (use `input`).
+ *  `secretOutput` (stdout may hold a secret: `wg show dump` starts with the private key) is
+ *  kept for its callers; stdout is never quoted for any tool, so one forgotten flag leaks nothing. */
+export async function runTool(tool: Tool, args: readonly string[], opts: { netns?: string; input?: string; timeoutMs?: number; secretOutput?: boolean } = {}): Promise<string> {
   const argv = toolArgv(tool, args, opts.netns);
   const r = await runArgv(argv, opts);
   if (r.code !== 0) {
