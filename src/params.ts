@@ -211,3 +211,20 @@ export const DATAPLANE_RESTART_WINDOW = 10 * 60_000;
 /** On a signal or a crash the daemon's cleanup (Daemon.stop) gets this long before the process
  *  removes what is left synchronously and exits anyway. */
 export const SHUTDOWN_TIMEOUT = 10_000;
+
+// ---- First contact: proof-of-work defaults, workbit refusals (src/config, src/cli, src/dht) --
+/** The proof-of-work namespace of a network file without a `namespace` line, of `wh genkey` and
+ *  of `wh workbit`: that of the public DHT, so that every node's key is measured where the
+ *  public boot nodes measure it. */
+export const DEFAULT_NAMESPACE = 'public';
+/** The workbit `wh genkey` searches for when none is given (in DEFAULT_NAMESPACE, or in the
+ *  namespace of `wh genkey CONFIG`): what the public boot nodes ask (`workbit 8`). About 256
+ *  tries, a few milliseconds. */
+export const GENKEY_DEFAULT_WORKBIT = 8;
+/** Workbit refusals (frame kind 4) a node sends, all senders together: per second and burst
+ *  (token bucket); beyond it a refused packet is dropped silently, as before. */
+export const REFUSALS_PER_SEC = 20;
+export const REFUSALS_BURST = 40;
+/** ...and to one source address at most one per this many ms (the refused node retries its
+ *  pings; one notice per retry round is enough). */
+export const REFUSAL_MIN_INTERVAL = 1000;
