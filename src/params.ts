@@ -228,3 +228,8 @@ export const REFUSALS_BURST = 40;
 /** ...and to one source address at most one per this many ms (the refused node retries its
  *  pings; one notice per retry round is enough). */
 export const REFUSAL_MIN_INTERVAL = 1000;
+/** `wh up` waits at most this long after the daemon is ready for every boot node to answer or
+ *  refuse (a refusal comes back within a round trip), and reports the ones that did not. */
+export const UP_BOOT_WAIT = 3000;
+/** ...asking the daemon this often meanwhile. */
+export const UP_BOOT_POLL = 100;

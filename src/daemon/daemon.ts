@@ -30,6 +30,7 @@ import { HandshakeWatch, hasSession } from './handshake.js';
 import type { WgPeerConfig } from '../wg/types.js';
 import type { SystemDeps } from './dataplane.js';
 import { SupervisedDataPlane } from './supervise.js';
+import { BootContact, type BootStatus } from './contact.js';
 import { portShareTableName as portShareTable } from '../firewall/index.js';
 
 export interface DaemonOptions {
@@ -99,6 +100,8 @@ export class Daemon {
   private pokeSocket: dgram.Socket | undefined;
   private traversal!: Traversal;
   private boots: BootNode[] = [];
+  /** What each boot node did with us (answered, refused our key's workbit, silent). */
+  private contact: BootContact | undefined;
   /** Which nodes' claims to be directly reachable were confirmed by a checker. */
   readonly claims = new ReachVerdicts();
   private verifying = false;
@@ -172,7 +175,7 @@ export class Daemon {
       const dht = new DhtNode({
         sodium: opts.sodium, secret: opts.secret, workbit: config.workbit, namespace: config.namespace,
         transport, clock: realClock, direct: publicNode,
-        onVerified: (id, addr, rtt) => daemon?.heard(id, addr, rtt),
+        onVerified: (id, addr, rtt) => { daemon?.contact?.heard(toHex(id)); daemon?.heard(id, addr, rtt); },
         isKnown: (hex) => daemon?.tracker.get(hex) !== undefined,
       });
       undo.push(async () => dht.close());
@@ -218,6 +221,8 @@ export class Daemon {
       }
     }
     this.boots = boots;
+    const contact = this.contact = new BootContact(this.opts.sodium, this.dht.channel.publicKey, boots);
+    this.dht.rpc.onRefusal = (r, from) => { const m = contact.refused(r, from); if (m !== undefined) this.opts.log.warn(m); };
     const joining = this.dht.bootstrap(boots);
     // The NAT check (and the port mapping it may ask for) needs only boot nodes: it starts as
     // soon as one answered, not after the join's lookups, which take seconds when some node
@@ -229,6 +234,7 @@ export class Daemon {
     await this.checkNat();
     const answered = await joining;
     this.opts.log.info(`bootstrap: ${answered}/${boots.length} boot nodes answered, ${this.dht.table.size} nodes known`);
+    for (const m of contact.joined()) if (!m.includes(' refuses ')) this.opts.log.warn(m); // (refusals were logged as they came)
     if (!this.stopping) {
       this.natTimer = setInterval(() => void this.checkNat(), NAT_CHECK_INTERVAL);
     }
@@ -570,6 +576,7 @@ export class Daemon {
       portMapping: this.mapping ? { method: this.mapping.method, external: `${this.mapping.externalIp ?? '?'}:${this.mapping.externalPort}`, lease: this.mapping.lease } : null,
       uptime: Math.round((now - this.started) / 1000),
       dhtNodes: this.dht.table.size,
+      boots: this.contact?.status() ?? [],
       relaying: { sessions: this.traversal.sessions.size, kernel: this.traversal.kernel?.forwarding ?? 0 },
       peers,
     };
@@ -697,6 +704,8 @@ export interface ShowResult {
   portMapping: { method: string; external: string; lease: number } | null;
   uptime: number;
   dhtNodes: number;
+  /** What each boot node did with us: answered, refused this key (workbit), unreachable. */
+  boots: BootStatus[];
   /** As a relay: sessions open, and how many of them are forwarded in the kernel. */
   relaying: { sessions: number; kernel: number };
   peers: ShowPeer[];

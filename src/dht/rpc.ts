@@ -10,6 +10,8 @@ import type { Transport } from '../net/transport.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
 import { RateLimiter } from '../util/ratelimit.js';
+import { isRefusal, parseRefusal, type Refusal } from '../proto/refusal.js';
+import { Refuser } from './refusal.js';
 import {
   MAX_PENDING_REQUESTS, RATE_LIMIT_SOURCES, REQUEST_RETRIES, REQUEST_TIMEOUT,
   SOURCE_PACKETS_BURST, SOURCE_PACKETS_PER_SEC, SOURCE_REQUESTS_BURST, SOURCE_REQUESTS_PER_SEC,
@@ -58,6 +60,10 @@ export class Rpc {
   private closed = false;
   /** Sources exempt from the per-source packet limit: relay traffic (set by src/nat/traversal). */
   isExempt: ((ip: string) => boolean) | undefined;
+  /** Workbit refusals (src/proto/refusal.ts) answering datagrams of ours, for the daemon to
+   *  report; unauthenticated: information only. */
+  onRefusal: ((r: Refusal, from: Addr) => void) | undefined;
+  private refuser: Refuser;
 
   constructor(
     private readonly channel: SecureChannel,
@@ -68,12 +74,15 @@ export class Rpc {
     private readonly defaults: { timeout: number; retries: number } = { timeout: REQUEST_TIMEOUT, retries: REQUEST_RETRIES },
     readonly counters: Counters = new Counters(),
   ) {
+    this.refuser = new Refuser(channel.publicKey, channel.workbit, channel.namespace);
     transport.setReceiver((data, from) => this.receive(data, from));
   }
 
   /** An Rpc on another socket with the same keys, clock and counters (a relay session's port). */
   fork(transport: Transport, handler: RpcHandler): Rpc {
-    return new Rpc(this.channel, transport, this.clock, this.random, handler, this.defaults, this.counters);
+    const r = new Rpc(this.channel, transport, this.clock, this.random, handler, this.defaults, this.counters);
+    r.refuser = this.refuser; // one budget of refusals for the node
+    return r;
   }
 
   /** Sends a request built around a fresh transaction id; resolves undefined on timeout. */
@@ -162,8 +171,12 @@ export class Rpc {
   private receiveUnsafe(data: Uint8Array, from: Addr): void {
     this.counters.add('rx');
     if (!(this.isExempt?.(from.host) ?? false) && !this.packetLimiter.take(from.host, this.clock.now())) return this.drop('rate-limited');
+    if (isRefusal(data)) return this.onRefusalFrame(data, from);
     const opened = this.channel.open(data);
-    if (!opened.ok) return this.drop(opened.reason);
+    if (!opened.ok) {
+      if (opened.reason === 'workbit') this.refuse(data, from);
+      return this.drop(opened.reason);
+    }
     const decoded = opened.kind === KIND_RELAY ? decodeRelayBody(opened.body) : decodeBody(opened.body);
     if (!decoded.ok) return this.drop(decoded.reason);
     // Relay data only ever travels in kind-2 frames, and kind-2 frames carry nothing else.
@@ -189,6 +202,22 @@ export class Rpc {
     }
     this.counters.add('rx-ok');
     this.handler.onOneWay(incoming);
+  }
+
+  /** Tells the sender of a datagram dropped for its workbit what we ask (within limits). */
+  private refuse(data: Uint8Array, from: Addr): void {
+    const out = this.refuser.answer(data, from, this.clock.now());
+    if (out === undefined) return;
+    this.counters.add('tx-refusal');
+    this.transport.send(from, out);
+  }
+
+  private onRefusalFrame(data: Uint8Array, from: Addr): void {
+    const r = parseRefusal(data);
+    if (r === undefined) return this.drop('refusal');
+    if (r.epoch !== this.channel.epoch) return this.drop('unexpected-refusal');
+    this.counters.add('rx-refusal');
+    this.onRefusal?.(r, from);
   }
 
   private drop(reason: string): void {

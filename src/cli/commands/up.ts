@@ -20,6 +20,7 @@ import { socketAccepts } from '../../util/unixsocket.js';
 import { DEFAULT_PORT, UP_READY_TIMEOUT } from '../../params.js';
 import { createLogger } from '../../util/log.js';
 import { CliError } from '../errors.js';
+import { bootReport } from '../bootreport.js';
 import { readKeyFile } from '../io.js';
 
 export const LOG_DIR = '/var/log/wirehub';
@@ -193,7 +194,9 @@ async function runDetached(argv: string[], v: Validated): Promise<void> {
   }
   child.disconnect();
   child.unref();
+  const boots = await bootReport(v.iface);
   process.stdout.write(`${v.iface} is up (log: ${logFile})\n`);
+  if (boots.length > 0) process.stderr.write(`wh: warning: ${v.iface} cannot reach the DHT through every boot node:\n${boots.map((m) => `  ${m}\n`).join('')}`);
 }
 
 export function register(program: Command): void {
