@@ -12,7 +12,8 @@ import { DhtNode } from '../../src/dht/node.js';
 import { realClock } from '../../src/util/clock.js';
 import { BootContact } from '../../src/daemon/contact.js';
 import { parseRefusal, writeRefusal } from '../../src/proto/refusal.js';
-import { REFUSALS_BURST } from '../../src/params.js';
+import { REFUSAL_MIN_INTERVAL, REFUSALS_BURST } from '../../src/params.js';
+import { VirtualClock } from '../../src/sim/clock.js';
 import { FakeNet } from './fakenet.js';
 
 const sodium = await sodiumReady();
@@ -84,27 +85,34 @@ describe('workbit refusal', () => {
     } finally { p.close(); }
   });
 
-  test('refusals are rate-limited: per source, and in all; a datagram too small for one gets none', async () => {
-    const p = await pair(weakSecret());
+  test('refusals are rate-limited: one per source per interval, and a global budget', async () => {
+    // A virtual clock: time stands still while the forged datagrams arrive.
+    const clock = new VirtualClock();
+    const net = new FakeNet();
+    const t = net.bind({ host: '192.0.2.1', port: 62096 });
+    const boot = new DhtNode({ sodium, secret: generateSecret(sodium), workbit: 8, namespace: 'public', transport: t, clock, refresh: false });
     try {
-      // 50 forged datagrams (random bodies) from one weak key and one address, at once.
       const weak = sodium.crypto_scalarmult_base(weakSecret());
-      const forged = (len: number) => {
-        const d = new Uint8Array(len);
-        d.set([0xf7, 1, 1, 0]); d.set(weak, 4); d.set(sodium.randombytes_buf(len - 36), 36);
+      const forged = () => {
+        const d = new Uint8Array(70);
+        d.set([0xf7, 1, 1, 0]); d.set(weak, 4); d.set(sodium.randombytes_buf(34), 36);
         return d;
       };
-      for (let i = 0; i < 50; i++) p.boot.rpc.receive(forged(70), { host: '198.51.100.7', port: 1000 + i });
-      assert.equal(p.bootT.sent.filter((s) => s.to.host === '198.51.100.7').length, 1, 'one refusal per source per interval');
-      // From 500 spoofed sources: at most the global burst.
-      for (let i = 0; i < 500; i++) p.boot.rpc.receive(forged(70), { host: `10.9.${i >> 8}.${i & 255}`, port: 1 });
-      const total = p.bootT.sent.filter((s) => s.data[2] === 4).length;
-      assert.ok(total <= REFUSALS_BURST + 1, `${total} refusals for 550 forged datagrams (burst ${REFUSALS_BURST})`);
-      let bytesIn = 0, bytesOut = 0;
-      for (const s of p.bootT.sent) if (s.data[2] === 4) bytesOut += s.data.length;
-      bytesIn = 550 * 70;
-      assert.ok(bytesOut < bytesIn / 10, `reflected ${bytesOut} bytes for ${bytesIn}`);
-    } finally { p.close(); }
+      const refusalsTo = (host: string) => t.sent.filter((s) => s.data[2] === 4 && s.to.host === host).length;
+      // 50 forged datagrams from one address (different ports): one refusal.
+      for (let i = 0; i < 50; i++) boot.rpc.receive(forged(), { host: '198.51.100.7', port: 1000 + i });
+      assert.equal(refusalsTo('198.51.100.7'), 1, 'one refusal per source per interval');
+      // From 500 spoofed sources at once: the global burst, no more.
+      for (let i = 0; i < 500; i++) boot.rpc.receive(forged(), { host: `10.9.${i >> 8}.${i & 255}`, port: 1 });
+      const total = t.sent.filter((s) => s.data[2] === 4).length;
+      assert.equal(total, REFUSALS_BURST, `${total} refusals for 550 forged datagrams`);
+      const bytesOut = t.sent.filter((s) => s.data[2] === 4).reduce((n, s) => n + s.data.length, 0);
+      assert.ok(bytesOut <= 550 * 70 / 10, `reflected ${bytesOut} bytes for ${550 * 70}`);
+      // A second later the same source gets one again, and the budget has refilled by the rate.
+      await clock.run(REFUSAL_MIN_INTERVAL);
+      boot.rpc.receive(forged(), { host: '198.51.100.7', port: 1 });
+      assert.equal(refusalsTo('198.51.100.7'), 2);
+    } finally { boot.close(); }
   });
 
   test('the refusal fits the datagram it answers, or is not sent (a long namespace)', async () => {
