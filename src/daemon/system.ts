@@ -4,9 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { socketOwners, socketPath as wgSocketPath } from '../wg/index.js';
 import { socketPath as controlSocketPath } from '../control/protocol.js';
 import { createInterface, detectBackend, findExecutable, installHint, interfaceNameForKey, validateInterfaceName } from '../wg/index.js';
-import { installPortShare, installRelayForward, portShareTableName, removePortShare, removeRelayForward, routeTo } from '../firewall/index.js';
+import {
+  installPortShare, installRelayForward, portShareTableName, refreshRelayForward, removePortShare, removeRelayForward, routeTo,
+} from '../firewall/index.js';
 import { UdpTransport } from '../net/udp.js';
-import { RELAY_GLOBAL_PPS, RELAY_SESSION_PPS } from '../params.js';
+import { RELAY_GLOBAL_PPS, RELAY_KERNEL_EXPIRY_SECONDS, RELAY_SESSION_PPS } from '../params.js';
 import type { SystemDeps } from './dataplane.js';
 import { WIREHUB_LINK_MARK } from './leftovers.js';
 
@@ -22,7 +24,8 @@ export const systemDeps: SystemDeps = {
   installPortShare: (opts) => installPortShare({ table: opts.table, wgPort: opts.wgPort, daemonPort: opts.daemonPort }),
   removePortShare: (table) => removePortShare(table),
   relayForward: (table) => ({
-    install: (sessions) => installRelayForward(table, sessions, { sessionPps: RELAY_SESSION_PPS, globalPps: RELAY_GLOBAL_PPS }),
+    install: (sessions) => installRelayForward(table, sessions, { sessionPps: RELAY_SESSION_PPS, globalPps: RELAY_GLOBAL_PPS, expirySeconds: RELAY_KERNEL_EXPIRY_SECONDS }),
+    refresh: (ports) => refreshRelayForward(table, ports, RELAY_KERNEL_EXPIRY_SECONDS),
     remove: () => removeRelayForward(table),
     route: (host) => routeTo(host),
     openPort: openUdpPort,

@@ -26,7 +26,10 @@ import {
 import { RelaySessions } from '../relay/sessions.js';
 import { RelayLink, type RelayRef } from '../relay/link.js';
 import { KernelRelay, type KernelForwardDeps } from '../relay/kernel.js';
-import { Puncher, type Notice } from './punch.js';
+import { FairShare } from '../relay/fair.js';
+import { fragmentShapeOk } from '../relay/wgshape.js';
+import { relayExemption } from '../relay/exempt.js';
+import { Puncher, reachable, type Notice } from './punch.js';
 
 export interface TraversalHost {
   dht: DhtNode;
@@ -56,19 +59,13 @@ export interface TraversalHost {
   openPort?: () => Promise<{ port: number; transport: Transport }>;
 }
 
-/** Whether a checker may ping `a`: not a loopback or unspecified address (of the checker itself). */
-function reachable(a: Addr): boolean {
-  const h = a.host;
-  return !(h.startsWith('127.') || h.startsWith('0.') || h === '::1' || h === '::' || h.startsWith('::ffff:127.'));
-}
-
 export class Traversal {
   readonly sessions = new RelaySessions();
   readonly links = new Map<string, RelayLink>();
   readonly kernel: KernelRelay | undefined;
   private readonly punchLimiter = new RateLimiter(20, 40, RATE_LIMIT_SOURCES);
   private readonly globalRelay = new RateLimiter(RELAY_GLOBAL_PPS, RELAY_GLOBAL_PPS, 1);
-  private readonly sessionRelay = new RateLimiter(RELAY_SESSION_PPS, RELAY_SESSION_PPS, 1024);
+  private readonly sessionRelay = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, 1024);
   private readonly clock: Clock;
   private readonly puncher: Puncher;
   private renewTimer: TimerHandle | undefined;
@@ -78,9 +75,8 @@ export class Traversal {
   constructor(private readonly host: TraversalHost) {
     this.clock = host.clock;
     this.puncher = new Puncher(host);
-    // Relay traffic passes the per-source packet limit: from the members of sessions we relay
-    // for, and from the relays our own links use.
-    host.dht.rpc.isExempt = (ip) => this.sessions.isMemberIp(ip, this.clock.now()) || this.isLinkRelay(ip);
+    // Relay traffic passes the per-source packet limit, and only it (src/relay/exempt.ts).
+    host.dht.rpc.isExempt = relayExemption(this.sessions, () => this.links.values(), () => this.clock.now());
     host.dht.extend({ request: (req, max) => this.onRequest(req, max), oneWay: (m) => this.onOneWay(m) });
     this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log, () => this.clock.now()) : undefined;
     const renew = () => {
@@ -96,11 +92,6 @@ export class Traversal {
     for (const l of this.links.values()) l.close();
     this.links.clear();
     await this.kernel?.close();
-  }
-
-  private isLinkRelay(ip: string): boolean {
-    for (const l of this.links.values()) if (l.relay.addr.host === ip) return true;
-    return false;
   }
 
   private get rpc() {
@@ -120,7 +111,9 @@ export class Traversal {
       }
       case 'punch-notify': {
         const { sent, notice } = this.puncher.notified(req, m, reply);
-        if (notice) void this.notified(notice);
+        // The address may be the rendezvous's word (an intro without `a`): never this host's own
+        // loopback or an unspecified address.
+        if (notice) void this.notified(reachable(notice.addr) ? notice : { ...notice, probes: 0 });
         return sent;
       }
       case 'reach': {
@@ -143,10 +136,13 @@ export class Traversal {
       }
       case 'relay-open': {
         if (!this.host.canRelay()) return reply({ t: 'error', x: m.x, c: ERR_REFUSED, m: 'not a relay' });
-        if (this.sessions.open(req.senderHex, toHex(m.k), req.from, now) === 'full') return reply({ t: 'error', x: m.x, c: ERR_BUSY });
+        const peerHex = toHex(m.k), evictions = this.sessions.evictions;
+        const opened = this.sessions.open(req.senderHex, peerHex, req.from, now);
+        if (opened !== 'ok') { this.host.dht.counters.add(`relay-open-${opened}`); return reply({ t: 'error', x: m.x, c: ERR_BUSY, m: `relay ${opened}` }); }
+        if (this.sessions.evictions !== evictions) void this.kernel?.sync(); // an evicted session's port and rules go
         if (this.kernel === undefined) return reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS });
         // The session's own port (bound on first use) lets the members move to the kernel path.
-        void this.kernel.portFor(req.senderHex, toHex(m.k)).then((p) => {
+        void this.kernel.portFor(req.senderHex, peerHex).then((p) => {
           if (!this.closed) reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS, ...(p !== undefined ? { p } : {}) });
         });
         return 0;
@@ -164,7 +160,10 @@ export class Traversal {
       const toHexKey = toHex(m.k);
       const to = this.sessions.route(inc.senderHex, toHexKey, now);
       if (to === undefined) { this.host.dht.counters.add('relay-no-session'); return true; }
-      if (!this.globalRelay.take('all', now) || !this.sessionRelay.take(inc.senderHex, now)) { this.host.dht.counters.add('relay-rate-limited'); return true; }
+      if (!fragmentShapeOk(m)) { this.host.dht.counters.add('relay-malformed'); return true; } // only WireGuard is relayed
+      // The session's fair share first, so that a session over it takes nothing from the rest.
+      const sid = inc.senderHex < toHexKey ? inc.senderHex + toHexKey : toHexKey + inc.senderHex;
+      if (!this.sessionRelay.take(sid, this.sessions.establishedCount(now), now) || !this.globalRelay.take('all', now)) { this.host.dht.counters.add('relay-rate-limited'); return true; }
       this.rpc.send(to, m.k, { t: 'relayed', k: inc.sender, d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) });
       this.host.dht.counters.add('relay-forwarded');
       return true;
@@ -181,8 +180,10 @@ export class Traversal {
         // yet (it will, as our direct probes reach it). Following it back would pull
         // WireGuard's endpoint onto the relay again.
         this.host.dht.counters.add('relayed-late');
-      } else if (this.host.isRendezvous(inc.senderHex)) {
-        // The peer relays to us before we chose to: follow it through the same relay.
+      } else if (this.host.isRendezvous(inc.senderHex) && this.puncher.introducedVia(peerHex, inc.senderHex)) {
+        // The peer relays to us before we chose to: follow it through the same relay, if it
+        // asked that relay to tell us (its own sealed introduction, lately); on a third
+        // party's word alone, following would show it whom we trust.
         void this.openLink(m.k, { key: inc.sender, hex: inc.senderHex, addr: inc.from }, false).then((l) => l?.deliver(frag, inc.senderHex));
       } else {
         this.host.dht.counters.add('relayed-refused');
