@@ -280,6 +280,15 @@ export const COOKIE_KEEP = 60_000;
 export const COOKIES_KEPT = 1024;
 export const COOKIE_RESENDS = 2;
 
+// --- first contact (issue 9, `truth`) ---
+/** `wh up` asks every running daemon on this machine for its key (to refuse a key that
+ *  already runs under another interface); a daemon that does not answer within this is
+ *  skipped (it cannot be shown to be the same node). */
+export const UP_KEY_SCAN_TIMEOUT = 1500;
+/** A DNS name in the config (a boot line, a trust or peer endpoint) gets this long to resolve
+ *  at `wh up` and at each `wh reload`; then it counts as not resolving. */
+export const RESOLVE_TIMEOUT = 5000;
+
 // ---- First contact: proof-of-work defaults, workbit refusals (src/config, src/cli, src/dht) --
 /** The proof-of-work namespace of a network file without a `namespace` line, of `wh genkey` and
  *  of `wh workbit`: that of the public DHT, so that every node's key is measured where the
