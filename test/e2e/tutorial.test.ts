@@ -15,6 +15,7 @@ import { LOG_DIR } from '../../src/cli/commands/up.js';
 import { interfaceNameForKey } from '../../src/wg/index.js';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret, keyToBase64 } from '../../src/crypto/keys.js';
+import { validate } from '../unit/jsonschema.js';
 
 const TOOLS = ['ip', 'nft', 'ping', 'wireguard-go'];
 const missing = TOOLS.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0);
@@ -67,7 +68,7 @@ test('the original tutorial, verbatim: public node at workbit 8, plain wh genkey
     }
     const ipOf = async (n: WhNode, iface: string) => {
       const s = await w.wh(n, ['show', iface, '--json']);
-      return (JSON.parse(s.stdout) as { ipv4: string }).ipv4;
+      return (JSON.parse(s.stdout) as { interfaces: { ipv4: string }[] }).interfaces[0]!.ipv4;
     };
     const [ipA, ipB] = await Promise.all([ipOf(a, ra.iface), ipOf(b, rb.iface)]);
     w.nodes.get('na')!.iface = ra.iface;
@@ -132,13 +133,19 @@ test('a key below the boot node\'s workbit: wh up, wh show and the log say so; a
     const plain = show.replace(/\x1b\[[0-9;]*m/g, '');
     assert.match(plain, refusal);
     assert.match(plain, /boot node \S+\.250:62096 is unreachable: it did not answer/);
+    // --json: the same, in the documented schema.
+    const json = JSON.parse((await w.wh(a, ['show', iface, '--json'])).stdout) as { interfaces: { boots: { address: string; state: string; workbit: number | null; namespace: string | null }[] }[] };
+    const schema = JSON.parse(fs.readFileSync(new URL('../../../docs/wh-json.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(validate(schema, json), []);
+    assert.deepEqual(json.interfaces[0]!.boots.map((b) => [b.state, b.workbit, b.namespace]), [['refused', 8, 'public'], ['unreachable', null, null]]);
     const log = fs.readFileSync(path.join(LOG_DIR, `${iface}.log`), 'utf8');
     assert.match(log, refusal, 'the log says it');
     assert.match(log, /\.250:62096 is unreachable/);
     // The boot node's side: the refusals it sent, within its limits.
-    const bootShow = JSON.parse((await w.wh(pub, ['show', interfaceNameForKey(kp.pub), 'all', '--json'])).stdout) as { dht: { rpc: Record<string, number> } };
-    assert.ok((bootShow.dht.rpc['tx-refusal'] ?? 0) >= 1, JSON.stringify(bootShow.dht.rpc));
-    assert.ok((bootShow.dht.rpc['tx-refusal'] ?? 0) <= (bootShow.dht.rpc['drop:workbit'] ?? 0));
+    const bootShow = JSON.parse((await w.wh(pub, ['show', interfaceNameForKey(kp.pub), 'all', '--json'])).stdout) as { interfaces: { dht: { rpc: Record<string, number> } }[] };
+    const rpc = bootShow.interfaces[0]!.dht.rpc;
+    assert.ok((rpc['tx-refusal'] ?? 0) >= 1, JSON.stringify(rpc));
+    assert.ok((rpc['tx-refusal'] ?? 0) <= (rpc['drop:workbit'] ?? 0));
   } finally {
     await downAll(w, started);
     await w.destroy();
