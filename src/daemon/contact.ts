@@ -39,14 +39,23 @@ function shellWord(s: string): string {
 }
 
 export class BootContact {
-  private readonly entries: Entry[];
+  private entries: Entry[];
 
   constructor(
     private readonly sodium: Sodium,
     private readonly publicKey: Uint8Array,
     boots: readonly { key: Uint8Array; addr: Addr }[],
   ) {
-    this.entries = boots.map((b) => ({ key: b.key, hex: toHex(b.key), keyB64: Buffer.from(b.key).toString('base64'), addr: b.addr, state: 'pending' }));
+    this.entries = [];
+    this.sync(boots);
+  }
+
+  /** The boot list (again, after a reload): what is known of boot nodes still listed is kept. */
+  sync(boots: readonly { key: Uint8Array; addr: Addr }[]): void {
+    const id = (hex: string, addr: Addr) => `${hex}/${addrKey(addr)}`;
+    const old = new Map(this.entries.map((e) => [id(e.hex, e.addr), e]));
+    this.entries = boots.map((b) => old.get(id(toHex(b.key), b.addr))
+      ?? { key: b.key, hex: toHex(b.key), keyB64: Buffer.from(b.key).toString('base64'), addr: b.addr, state: 'pending' });
   }
 
   /** A node answered us (a verified reply): if it is a boot node, it answered. */
@@ -69,11 +78,13 @@ export class BootContact {
     return news ? this.message(e)! : undefined;
   }
 
-  /** The join finished: boot nodes that neither answered nor refused are unreachable. Returns
-   *  the messages to log, one per boot node not answering. */
+  /** A join finished: boot nodes that neither answered nor refused are unreachable. Returns
+   *  the messages to log: one per boot node that became unreachable now (refusals are logged
+   *  as they come, by the caller of refused()). */
   joined(): string[] {
-    for (const e of this.entries) if (e.state === 'pending') e.state = 'unreachable';
-    return this.entries.map((e) => this.message(e)).filter((m): m is string => m !== undefined);
+    const now = this.entries.filter((e) => e.state === 'pending');
+    for (const e of now) e.state = 'unreachable';
+    return now.map((e) => this.message(e)!);
   }
 
   status(): BootStatus[] {

@@ -232,7 +232,7 @@ export class Daemon {
     await this.checkNat();
     const answered = await joining;
     this.opts.log.info(`bootstrap: ${answered}/${boots.length} boot nodes answered, ${this.dht.table.size} nodes known`);
-    for (const m of contact.joined()) if (!m.includes(' refuses ')) this.opts.log.warn(m); // (refusals were logged as they came)
+    for (const m of contact.joined()) this.opts.log.warn(m);
     if (!this.stopping) {
       this.natTimer = setInterval(() => void this.checkNat(), NAT_CHECK_INTERVAL);
     }
@@ -642,11 +642,14 @@ export class Daemon {
   private joinSeeds(seeds: { added: Seed[]; removed: Seed[] }): void {
     const gone = new Set(seeds.removed.filter((r) => r.boot).map((r) => r.keyB64));
     this.boots = this.boots.filter((b) => !gone.has(keyToBase64(b.key)));
+    this.contact?.sync(this.boots);
     if (seeds.added.length === 0) return;
     void (async () => {
       const nodes = await this.resolveSeeds(seeds.added);
+      this.contact?.sync(this.boots);
       if (nodes.length === 0 || this.stopping) return;
       const answered = await this.dht.bootstrap(nodes);
+      for (const m of this.contact?.joined() ?? []) this.opts.log.warn(m);
       this.opts.log.info(`reload: ${answered}/${nodes.length} new boot/peer nodes answered, ${this.dht.table.size} nodes known`);
       await this.checkNat();
     })().catch((e: unknown) => this.opts.log.warn(`reload: joining the new boot/peer nodes: ${e instanceof Error ? e.message : String(e)}`));

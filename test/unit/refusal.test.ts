@@ -148,8 +148,14 @@ describe('boot contact report', () => {
     const m = c.refused(refusal(bootKey), bootAddr)!;
     assert.match(m, /^boot node 192\.0\.2\.1:62096 refuses keys below workbit 8 in namespace "public" \(this key has \d\): make one with `wh genkey --workbit 8 --namespace public`$/);
     assert.equal(c.refused(refusal(bootKey), bootAddr), undefined, 'said once');
-    assert.deepEqual(c.joined(), [m]);
+    assert.deepEqual(c.joined(), [], 'a refused boot node is not also unreachable (its refusal was reported as it came)');
     assert.equal(c.status()[0]!.state, 'refused');
+    assert.equal(c.status()[0]!.message, m);
+    // A reload that keeps the boot line keeps what is known of it; a new line starts pending.
+    const other = sodium.crypto_scalarmult_base(generateSecret(sodium));
+    c.sync([{ key: other, addr: { host: '192.0.2.3', port: 1 } }, { key: bootKey, addr: bootAddr }]);
+    assert.deepEqual(c.status().map((s) => s.state), ['pending', 'refused']);
+    assert.equal(c.joined().length, 1);
   });
 
   test('a boot node that never answers is reported as unreachable, distinctly; one that answered is not reported', () => {
