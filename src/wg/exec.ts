@@ -100,13 +100,14 @@ export function runArgv(argv: readonly string[], opts: { input?: string; timeout
 }
 
 /** Runs a tool and returns its stdout; throws a WgError with the command and its stderr when
- *  it fails. Never put secrets in `args` (use `input`). */
-export async function runTool(tool: Tool, args: readonly string[], opts: { netns?: string; input?: string; timeoutMs?: number } = {}): Promise<string> {
+ *  it fails. Never put secrets in `args` (use `input`). `secretOutput`: stdout may hold a
+ *  secret (`wg show dump` starts with the private key), so an error never quotes it. */
+export async function runTool(tool: Tool, args: readonly string[], opts: { netns?: string; input?: string; timeoutMs?: number; secretOutput?: boolean } = {}): Promise<string> {
   const argv = toolArgv(tool, args, opts.netns);
   const r = await runArgv(argv, opts);
   if (r.code !== 0) {
     const shown = (opts.netns !== undefined ? `[netns ${opts.netns}] ` : '') + [tool.cmd, ...args].join(' ');
-    const why = r.stderr.trim() || r.stdout.trim() || `exit status ${r.code ?? 'killed'}`;
+    const why = r.stderr.trim() || (opts.secretOutput ? '' : r.stdout.trim()) || `exit status ${r.code ?? 'killed'}`;
     throw new WgError(`\`${shown}\` failed: ${why}`);
   }
   return r.stdout;
