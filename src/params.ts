@@ -158,3 +158,31 @@ export const REASSEMBLY_MAX_PENDING = 256;
 export const PORTMAP_DISCOVER_TIMEOUT = 2500;
 export const PORTMAP_LEASE_SECONDS = 600;
 export const PORTMAP_RETRY = 5 * 60_000;
+
+// ---- Path acceptance and WireGuard liveness (src/daemon/selfview.ts, liveness.ts, pathcheck.ts) --
+/** An address a boot node saw us at counts as ours (pongs of trusted peers must say they saw us
+ *  at one of our addresses) for this long after the last boot node said so (ms). */
+export const SELF_VIEW_KEEP = 10 * 60_000;
+/** Addresses boot nodes saw us at, kept at most (the least recently seen go first). */
+export const SELF_VIEW_MAX = 16;
+/** While WireGuard's sends to a peer get nothing back, the daemon pokes the peer through the
+ *  tunnel this often: a data packet, which a live peer's WireGuard answers (ICMP from its kernel
+ *  at once, else its passive keepalive within 10 s). */
+export const WG_SILENT_POKE = 3000;
+/** Sends unanswered this long: the WireGuard peer is re-created (a fresh handshake, answered by
+ *  a live peer within a round trip even when its session was lost). */
+export const WG_SILENT_REPAIR = 6000;
+/** Sends unanswered this long: the path is dead (the peer is searched again; a direct endpoint
+ *  is remembered as bad, a relay is not opened again for a while). ms. */
+export const WG_SILENT_DEAD = 15_000;
+/** A path counts as working while WireGuard received from the peer within this long (ms); an
+ *  endpoint learned from a third party never replaces a working one. Above the 20 s keepalive. */
+export const WG_WORKING_WINDOW = 30_000;
+/** An endpoint whose path was judged dead (or whose pong showed a proxy) is not accepted again
+ *  for this long (ms); endpoints remembered per peer at most. */
+export const BAD_ENDPOINT_KEEP = 2 * 60_000;
+export const BAD_ENDPOINTS_MAX = 8;
+/** After a relay path to a peer died unanswered, no relay is opened for it for this long,
+ *  doubling on each death up to the max, back to the min once WireGuard hears the peer (ms). */
+export const RELAY_HOLD_MIN = 60_000;
+export const RELAY_HOLD_MAX = 10 * 60_000;
