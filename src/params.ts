@@ -170,11 +170,12 @@ export const SELF_VIEW_MAX = 16;
  *  at once, else its passive keepalive within 10 s). */
 export const WG_SILENT_POKE = 3000;
 /** Sends unanswered this long: the WireGuard peer is re-created (a fresh handshake, answered by
- *  a live peer within a round trip even when its session was lost). */
-export const WG_SILENT_REPAIR = 6000;
+ *  a live peer within a round trip even when its session was lost). Above the peer's 10 s
+ *  passive keepalive, so that a live peer whose kernel sends no ICMP is not repaired. */
+export const WG_SILENT_REPAIR = 11_000;
 /** Sends unanswered this long: the path is dead (the peer is searched again; a direct endpoint
  *  is remembered as bad, a relay is not opened again for a while). ms. */
-export const WG_SILENT_DEAD = 15_000;
+export const WG_SILENT_DEAD = 18_000;
 /** A path counts as working while WireGuard received from the peer within this long (ms); an
  *  endpoint learned from a third party never replaces a working one. Above the 20 s keepalive. */
 export const WG_WORKING_WINDOW = 30_000;

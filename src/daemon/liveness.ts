@@ -7,7 +7,7 @@
 // grows) and receives nothing back (rx stands still), the path is suspect:
 //   - from the start, and then every WG_SILENT_POKE: poke (one data packet into the tunnel: a
 //     live peer's WireGuard answers it, with its kernel's ICMP or its passive keepalive);
-//   - after WG_SILENT_REPAIR: re-create the WireGuard peer (a fresh handshake, in case the
+//   - after WG_SILENT_REPAIR (past the peer's passive keepalive): re-create the WireGuard peer (a fresh handshake, in case the
 //     peer lost its session: a live peer answers that within a round trip);
 //   - after WG_SILENT_DEAD: the path is dead.
 // Anything received ends the suspicion. An idle tunnel (neither counter moves) is never judged.
