@@ -28,6 +28,9 @@ import { socketPath, type ControlRequest } from '../control/protocol.js';
 import { describePath, PeerTracker, type PeerState, type TrustedPeer } from './peers.js';
 import { HandshakeWatch, hasSession } from './handshake.js';
 import { PathGuard } from './guard.js';
+import type { ShowPeer, ShowResult } from './show.js';
+
+export type { ShowPeer, ShowResult } from './show.js';
 import type { WgPeerConfig } from '../wg/types.js';
 import type { DataPlane, SystemDeps } from './dataplane.js';
 import { portShareTableName as portShareTable } from '../firewall/index.js';
@@ -646,46 +649,4 @@ export class Daemon {
     })();
     return this.stopped;
   }
-}
-
-
-export interface ShowPeer {
-  name: string | null;
-  key: string;
-  ipv4: string | null;
-  ipv6: string | null;
-  path: PeerState['path'];
-  endpoint: string | null;
-  /** While relayed: the relay's public key. */
-  relay: string | null;
-  /** While relayed: whether the relay forwards WireGuard's datagrams in its kernel (its session
-   *  port is then WireGuard's endpoint) or the daemons carry them. */
-  relayForwarding: 'kernel' | 'daemon' | null;
-  since: number;
-  rttMs: number | null;
-  wgEndpoint: string | null;
-  lastHandshake: number | null;
-  rxBytes: number;
-  txBytes: number;
-}
-
-export interface ShowResult {
-  interface: string;
-  network: string;
-  config: string;
-  publicKey: string;
-  role: 'node' | 'public';
-  backend: string | null;
-  ipv4: string | null;
-  ipv6: string | null;
-  listenPort: number;
-  nat: string;
-  publicAddress: string | null;
-  portMapping: { method: string; external: string; lease: number } | null;
-  uptime: number;
-  dhtNodes: number;
-  /** As a relay: sessions open, and how many of them are forwarded in the kernel. */
-  relaying: { sessions: number; kernel: number };
-  peers: ShowPeer[];
-  dht?: { buckets: unknown; counters: unknown; rpc: unknown; reach: { confirmed: string[]; refuted: string[] } };
 }

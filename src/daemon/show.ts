@@ -1,0 +1,43 @@
+// What `wh show` prints: the daemon's answer to the control socket's `show` (src/daemon/daemon.ts
+// builds it, src/cli/commands/show.ts prints it).
+import type { PeerState } from './peers.js';
+export interface ShowPeer {
+  name: string | null;
+  key: string;
+  ipv4: string | null;
+  ipv6: string | null;
+  path: PeerState['path'];
+  endpoint: string | null;
+  /** While relayed: the relay's public key. */
+  relay: string | null;
+  /** While relayed: whether the relay forwards WireGuard's datagrams in its kernel (its session
+   *  port is then WireGuard's endpoint) or the daemons carry them. */
+  relayForwarding: 'kernel' | 'daemon' | null;
+  since: number;
+  rttMs: number | null;
+  wgEndpoint: string | null;
+  lastHandshake: number | null;
+  rxBytes: number;
+  txBytes: number;
+}
+
+export interface ShowResult {
+  interface: string;
+  network: string;
+  config: string;
+  publicKey: string;
+  role: 'node' | 'public';
+  backend: string | null;
+  ipv4: string | null;
+  ipv6: string | null;
+  listenPort: number;
+  nat: string;
+  publicAddress: string | null;
+  portMapping: { method: string; external: string; lease: number } | null;
+  uptime: number;
+  dhtNodes: number;
+  /** As a relay: sessions open, and how many of them are forwarded in the kernel. */
+  relaying: { sessions: number; kernel: number };
+  peers: ShowPeer[];
+  dht?: { buckets: unknown; counters: unknown; rpc: unknown; reach: { confirmed: string[]; refuted: string[] } };
+}
