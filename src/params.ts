@@ -89,12 +89,35 @@ export const PEER_TICK = 500;
 // ---- Local control socket (src/control) -------------------------------------------------------
 /** Directory of the daemons' control sockets (mode 0700; sockets 0600). */
 export const CONTROL_DIR = '/var/run/wirehub';
-/** Largest control message, each way. */
+/** Largest control answer the CLI accepts (requests: CONTROL_MAX_REQUEST below). */
 export const MAX_CONTROL_MESSAGE = 1 << 20;
 /** A CLI call to a daemon gives up after this long. */
 export const CONTROL_TIMEOUT = 5000;
 /** `wh up` waits this long for a detached daemon to report ready (or its error). */
 export const UP_READY_TIMEOUT = 20_000;
+
+// ---- Operator safety: control socket bounds, files the CLI reads (src/control, src/util/readfile)
+/** The daemon serves at most this many control connections at once; more are closed on
+ *  accept (`wh` sends one short request per connection, so a few are plenty). */
+export const CONTROL_MAX_CONNECTIONS = 16;
+/** Largest control request (the daemon side; a request is a few dozen bytes of JSON). */
+export const CONTROL_MAX_REQUEST = 64 << 10;
+/** A control connection must deliver its whole request within this long after it is
+ *  accepted (an absolute deadline: bytes arriving do not extend it) ... */
+export const CONTROL_REQUEST_DEADLINE = 2000;
+/** ... and is closed this long after it was accepted, answered or not. */
+export const CONTROL_CONNECTION_DEADLINE = 15_000;
+/** `wh down` waits this long for the daemon to finish after asking it to stop, then terminates
+ *  the process serving its control socket. */
+export const DOWN_WAIT = 10_000;
+/** A private key file holds 44 characters and a newline: more than this is not a key file. */
+export const MAX_KEY_FILE_BYTES = 1024;
+/** Config files are a few kilobytes; anything larger is surely the wrong file. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+/** Config errors quote at most this many characters of the offending token ... */
+export const CONFIG_ERROR_TOKEN = 24;
+/** ... and a config with more problems than this prints only the first ones and a count. */
+export const CONFIG_ERRORS_SHOWN = 10;
 
 // ---- NAT traversal (src/nat, src/relay, src/daemon) -------------------------------------------
 /** How often a node re-checks its NAT type (pings a few DHT nodes and compares what they saw).

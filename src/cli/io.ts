@@ -1,5 +1,7 @@
 // Small helpers shared by CLI commands.
-import { KeyError, parseKey } from '../crypto/keys.js';
+import { isKeyText, parseKey } from '../crypto/keys.js';
+import { MAX_KEY_FILE_BYTES } from '../params.js';
+import { FileReadError, readBoundedFile } from '../util/readfile.js';
 import { CliError } from './errors.js';
 
 /** Reads all of standard input as text (bounded: keys and configs are small). */
@@ -16,12 +18,38 @@ export async function readStdin(limit = 1 << 20): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** parseKey for the CLI: a key that is not one becomes a user error (exit 1) naming `what`. */
+/** What a text that is not a key looks like, without quoting any of it: it may be a secret
+ *  (a private key with a comment after it, say). */
+function describeNotKey(text: string): string {
+  const s = text.trim();
+  if (s.length === 0) return 'nothing';
+  const lines = s.split(/\r\n|\n|\r/).length;
+  if (lines > 1) return `${lines} lines`;
+  const words = s.split(/\s+/);
+  if (isKeyText(words[0]!)) return `${s.length} characters: a key followed by other text`;
+  return `${s.length} character${s.length === 1 ? '' : 's'}${words.length > 1 ? ` in ${words.length} words` : ''}`;
+}
+
+/** A base64 key (surrounding whitespace ignored); anything else is a user error (exit 1)
+ *  naming `what` and never quoting the text. */
 export function parseKeyInput(text: string, what: string): Uint8Array {
+  const s = text.trim();
+  if (!isKeyText(s)) throw new CliError(`${what} is not a WireGuard key (expected 44 characters of standard base64, got ${describeNotKey(text)})`, 1);
+  return parseKey(s, what);
+}
+
+/** Reads the private key file `path` (a regular file of at most MAX_KEY_FILE_BYTES, read
+ *  without blocking) and parses it; errors name the file and never show its content. */
+export function readKeyFile(path: string): Uint8Array {
+  let bytes: Buffer;
   try {
-    return parseKey(text, what);
-  } catch (err) {
-    if (err instanceof KeyError) throw new CliError(err.message, 1);
-    throw err;
+    bytes = readBoundedFile(path, MAX_KEY_FILE_BYTES);
+  } catch (e) {
+    throw new CliError(`${path}: cannot read the private key: ${e instanceof FileReadError ? e.message : String(e)}`);
+  }
+  try {
+    return parseKeyInput(bytes.toString('utf8'), `${path}: the private key`);
+  } finally {
+    bytes.fill(0);
   }
 }

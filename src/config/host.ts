@@ -1,6 +1,7 @@
 // Hostnames and HOST[:PORT] endpoints as written in network config files. Pure functions.
 import { isIP } from 'node:net';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './ip.js';
+import { quoteToken } from './errors.js';
 
 /** WireHub's UDP port (DHT and WireGuard share it) when a boot line or endpoint names none. */
 export { DEFAULT_PORT } from "../params.js";
@@ -26,7 +27,7 @@ const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
  * nothing that looks like an IPv4 address, valid or not, is taken for a name).
  */
 export function hostnameError(text: string): string | undefined {
-  const q = JSON.stringify(text);
+  const q = quoteToken(text);
   if (text.length === 0) return 'empty hostname';
   if (isIP(text) !== 0) {
     return text.includes('%') ? `${q}: IPv6 zone ids ('%...') are not allowed` : `${q} is an IP address, not a hostname`;
@@ -64,7 +65,7 @@ export function parsePort(text: string): number | undefined {
  */
 export function parseHostPort(text: string, opts: { requirePort?: boolean; defaultPort?: number } = {}): HostPortResult {
   const defaultPort = opts.defaultPort ?? DEFAULT_PORT;
-  const q = JSON.stringify(text);
+  const q = quoteToken(text);
   const needPort = (shown: string): HostPortResult =>
     ({ ok: false, error: `${q} has no port (expected ${shown}:PORT)` });
   const withPort = (host: string, kind: HostKind, portText: string | undefined): HostPortResult => {
@@ -72,7 +73,7 @@ export function parseHostPort(text: string, opts: { requirePort?: boolean; defau
       return opts.requirePort ? needPort(kind === 'ipv6' ? `[${host}]` : host) : { ok: true, value: { host, kind, port: defaultPort } };
     }
     const port = parsePort(portText);
-    if (port === undefined) return { ok: false, error: `bad port ${JSON.stringify(portText)} in ${q} (expected 1..65535)` };
+    if (port === undefined) return { ok: false, error: `bad port ${quoteToken(portText)} in ${q} (expected 1..65535)` };
     return { ok: true, value: { host, kind, port } };
   };
 
@@ -80,7 +81,7 @@ export function parseHostPort(text: string, opts: { requirePort?: boolean; defau
     const m = /^\[([^\]]*)\](?::(.*))?$/.exec(text);
     if (!m) return { ok: false, error: `${q} is malformed (expected [IPV6]:PORT)` };
     const v6 = parseIPv6(m[1]!);
-    if (v6 === undefined) return { ok: false, error: `${JSON.stringify(m[1])} in ${q} is not an IPv6 address` };
+    if (v6 === undefined) return { ok: false, error: `${quoteToken(m[1]!)} in ${q} is not an IPv6 address` };
     return withPort(formatIPv6(v6), 'ipv6', m[2]);
   }
   const bare6 = parseIPv6(text);

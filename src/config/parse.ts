@@ -10,7 +10,7 @@ import { isKeyText, KeyError, keyToBase64, parseKey } from '../crypto/keys.js';
 import type { Sodium } from '../crypto/sodium.js';
 import { MAX_WORKBIT, workbit as keyWorkbit } from '../crypto/workbit.js';
 import { allocateAddresses, allocationCapacity } from './allocate.js';
-import { ConfigError, type ConfigIssue } from './errors.js';
+import { ConfigError, quoteToken, type ConfigIssue } from './errors.js';
 import { hostnameError, parseHostPort, type HostPort } from './host.js';
 import { cidrContains, cidrLast, type Family, formatCidr, formatIp, type IpAddress, parseCidr, parseIp } from './ip.js';
 import type { Boot, NetworkConfig, Peer, Subnet } from './types.js';
@@ -74,7 +74,7 @@ function keyErrorMessage(tok: string, what: string): string {
     parseKey(tok, what);
     return `${what} ${tok} is not acceptable here`;
   } catch (err) {
-    if (err instanceof KeyError) return err.message;
+    if (err instanceof KeyError) return `${what} is not a WireGuard key (expected 44 characters of standard base64, got ${quoteToken(tok)})`;
     throw err;
   }
 }
@@ -131,7 +131,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
         if (!once('name', line) || !arity('name', args, line, 'name NAME')) return;
         const v = args[0]!;
         if (!NAME_RE.test(v)) {
-          fail(line, `invalid network name ${JSON.stringify(v)} (1 to 32 characters: letters, digits, '_', '.', '-')`);
+          fail(line, `invalid network name ${quoteToken(v)} (1 to 32 characters: letters, digits, '_', '.', '-')`);
           return;
         }
         name = v;
@@ -146,7 +146,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
         if (!once('workbit', line) || !arity('workbit', args, line, 'workbit N')) return;
         const v = args[0]!;
         if (!/^\d{1,3}$/.test(v) || Number(v) > MAX_WORKBIT) {
-          fail(line, `invalid workbit ${JSON.stringify(v)} (expected an integer from 0 to ${MAX_WORKBIT})`);
+          fail(line, `invalid workbit ${quoteToken(v)} (expected an integer from 0 to ${MAX_WORKBIT})`);
           return;
         }
         workbit = Number(v);
@@ -176,7 +176,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
           key = parseKey(args[0]!, 'boot key');
         } catch (err) {
           if (!(err instanceof KeyError)) throw err;
-          fail(line, `${err.message} (usage: ${BOOT_USAGE})`);
+          fail(line, `${keyErrorMessage(args[0]!, 'boot key')} (usage: ${BOOT_USAGE})`);
         }
         const hp = parseHostPort(args[1]!);
         if (!hp.ok) fail(line, `invalid boot address: ${hp.error}`);
@@ -193,7 +193,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
       }
       default: {
         const s = suggestDirective(word);
-        fail(line, `unknown directive ${JSON.stringify(word)}${s ? ` (did you mean "${s}"?)` : ` (known directives: ${DIRECTIVES.join(', ')})`}`);
+        fail(line, `unknown directive ${quoteToken(word)}${s ? ` (did you mean "${s}"?)` : ` (known directives: ${DIRECTIVES.join(', ')})`}`);
       }
     }
   });
@@ -209,7 +209,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
   if (workbit > 0 && ns !== undefined) {
     const check = (key: Uint8Array, keyB64: string, line: number, what: string): void => {
       const w = keyWorkbit(sodium, key, ns);
-      if (w < workbit) fail(line, `${what} ${keyB64} has workbit ${w} in namespace ${JSON.stringify(ns)}, below the network's workbit ${workbit}`);
+      if (w < workbit) fail(line, `${what} ${keyB64} has workbit ${w} in namespace ${quoteToken(ns)}, below the network's workbit ${workbit}`);
     };
     for (const b of boots) check(b.key, b.keyB64, b.line, 'boot key');
     for (const p of raws) check(p.key, p.keyB64, p.line, 'key');
@@ -239,10 +239,10 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
     if (p.hostname === undefined) continue;
     const h = p.hostname.toLowerCase();
     const first = hostnames.get(h);
-    if (first !== undefined) fail(p.line, `hostname ${JSON.stringify(p.hostname)} is already used on line ${first}`);
+    if (first !== undefined) fail(p.line, `hostname ${quoteToken(p.hostname)} is already used on line ${first}`);
     else hostnames.set(h, p.line);
     const ipLine = ipTexts.get(h);
-    if (ipLine !== undefined && ipLine !== p.line) fail(p.line, `hostname ${JSON.stringify(p.hostname)} is the address of the peer on line ${ipLine}`);
+    if (ipLine !== undefined && ipLine !== p.line) fail(p.line, `hostname ${quoteToken(p.hostname)} is the address of the peer on line ${ipLine}`);
   }
 
   // Trusted peers need a subnet to get addresses from.
@@ -346,7 +346,7 @@ function parsePeerLine(trusted: boolean, args: string[], line: number, fail: (li
     }
     const why = hostnameError(tok);
     if (why !== undefined) { bad(why); continue; }
-    if (hostname !== undefined) { bad(`two hostnames (${JSON.stringify(hostname)} and ${JSON.stringify(tok)}); at most one per line (usage: ${usage})`); continue; }
+    if (hostname !== undefined) { bad(`two hostnames (${quoteToken(hostname)} and ${quoteToken(tok)}); at most one per line (usage: ${usage})`); continue; }
     hostname = tok;
   }
   let endpoint: HostPort | undefined;

@@ -1,7 +1,9 @@
 // The local control protocol between `wh` and a running daemon, over a Unix socket
 // (CONTROL_DIR/IFACE.sock, mode 0600, root only). One request per connection: the client
 // writes one JSON object and a newline, the daemon answers with one JSON object and a newline
-// and closes. Both sides refuse messages over MAX_CONTROL_MESSAGE bytes.
+// and closes. The daemon takes requests of at most CONTROL_MAX_REQUEST bytes, delivered within
+// CONTROL_REQUEST_DEADLINE, from at most CONTROL_MAX_CONNECTIONS connections at once (server.ts);
+// the CLI takes answers of at most MAX_CONTROL_MESSAGE bytes.
 import path from 'node:path';
 import { CONTROL_DIR } from '../params.js';
 

@@ -1,12 +1,10 @@
 // Binds the daemon to the real system: WireGuard (src/wg) and nftables (src/firewall).
-import { createInterface, destroyInterface, detectBackend, findExecutable, installHint, interfaceNameForKey, validateInterfaceName } from '../wg/index.js';
-import {
-  installPortShare, installRelayForward, portShareInstalled, portShareTableName, relayForwardInstalled, removePortShare,
-  removeRelayForward, routeTo,
-} from '../firewall/index.js';
+import { createInterface, detectBackend, findExecutable, installHint, interfaceNameForKey, validateInterfaceName } from '../wg/index.js';
+import { installPortShare, installRelayForward, portShareTableName, removePortShare, removeRelayForward, routeTo } from '../firewall/index.js';
 import { UdpTransport } from '../net/udp.js';
 import { RELAY_GLOBAL_PPS, RELAY_SESSION_PPS } from '../params.js';
 import type { SystemDeps } from './dataplane.js';
+import { WIREHUB_LINK_MARK } from './leftovers.js';
 
 /** A UDP socket on a free port (a relay session's port, a `reach` check's fresh port). */
 async function openUdpPort(): Promise<{ port: number; transport: UdpTransport }> {
@@ -15,7 +13,8 @@ async function openUdpPort(): Promise<{ port: number; transport: UdpTransport }>
 }
 
 export const systemDeps: SystemDeps = {
-  createDataPlane: (opts) => createInterface(opts),
+  // The link alias marks the interface as WireHub's (src/daemon/leftovers.ts).
+  createDataPlane: (opts) => createInterface({ ...opts, alias: WIREHUB_LINK_MARK }),
   installPortShare: (opts) => installPortShare({ table: opts.table, wgPort: opts.wgPort, daemonPort: opts.daemonPort }),
   removePortShare: (table) => removePortShare(table),
   relayForward: (table) => ({
@@ -51,20 +50,4 @@ export async function checkSystem(_iface: string): Promise<void> {
   if (findExecutable('nft', true) === undefined) {
     throw new Error(`nftables is needed to share the UDP port between WireGuard and the daemon, and \`nft\` is not installed: ${installHint('nftables')}`);
   }
-}
-
-/** Removes what a dead run for `iface` left behind; returns what was removed. */
-export async function removeLeftovers(iface: string): Promise<string[]> {
-  const removed: string[] = [];
-  if (await destroyInterface(iface)) removed.push(`interface ${iface}`);
-  const table = tableFor(iface);
-  if (await portShareInstalled(table).catch(() => false)) {
-    await removePortShare(table);
-    removed.push(`nftables table ${table}`);
-  }
-  if (await relayForwardInstalled(table).catch(() => false)) {
-    await removeRelayForward(table);
-    removed.push(`nftables table netdev ${table}`);
-  }
-  return removed;
 }

@@ -52,6 +52,8 @@ export interface CreateInterfaceOptions {
   netns?: string;
   /** 'auto' (default): kernel if available, else userspace */
   backend?: BackendPreference;
+  /** link alias set with the addresses (WireHub marks its interfaces with it) */
+  alias?: string;
 }
 
 export interface WgInterface {
@@ -271,7 +273,8 @@ export async function createInterface(opts: CreateInterfaceOptions): Promise<WgI
 
   try {
     await control.setDevice(privateKey, listenPort);
-    const batch = addresses.map((a) => `address add ${a} dev ${name}`);
+    const batch = opts.alias !== undefined ? [`link set dev ${name} alias ${opts.alias}`] : [];
+    batch.push(...addresses.map((a) => `address add ${a} dev ${name}`));
     if (mtu !== undefined) batch.push(`link set dev ${name} mtu ${mtu}`);
     batch.push(`link set dev ${name} up`);
     await runTool(IP, ['-b', '-'], { ...nsOpt, input: batch.join('\n') + '\n' });

@@ -69,7 +69,7 @@ export function register(program: Command): void {
         if (!(err instanceof ConfigError)) throw err;
         // The file could not be read at all: a single message, printed as "wh: FILE: reason".
         if (err.issues.every((i) => i.line === undefined)) throw new CliError(err.message, 1);
-        for (const line of err.lines) process.stderr.write(line + '\n');
+        for (const line of err.shown) process.stderr.write(line + '\n');
         const n = err.issues.length;
         throw new CliError(`${file}: ${n} error${n === 1 ? '' : 's'}, config rejected`, 1);
       }

@@ -1,11 +1,20 @@
 // `wh down IFACE`: stops the node and removes every trace of it (interface, nftables table,
-// control socket). With no daemon running, it still removes whatever an earlier run left.
+// control socket). With no daemon running, it still removes whatever an earlier run left, but
+// only what carries WireHub's mark (src/daemon/leftovers.ts): another interface of that name
+// (made by hand, eth0) is refused and left alone. It says "IFACE is down" only once it has
+// seen the daemon gone.
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { callDaemon, ControlError } from '../../control/client.js';
 import { socketPath } from '../../control/protocol.js';
-import { removeLeftovers } from '../../daemon/system.js';
+import { interfaceNameError } from '../../daemon/system.js';
+import { NotOursError, removeLeftovers } from '../../daemon/leftovers.js';
+import { socketOwners, terminate } from '../../wg/proc.js';
+import { socketAccepts } from '../../util/unixsocket.js';
+import { DOWN_WAIT } from '../../params.js';
 import { CliError } from '../errors.js';
+
+const isRoot = (): boolean => typeof process.geteuid !== 'function' || process.geteuid() === 0;
 
 async function waitGone(file: string, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -16,22 +25,43 @@ async function waitGone(file: string, ms: number): Promise<boolean> {
   return !fs.existsSync(file);
 }
 
+/** Asks the daemon to stop; true once its control socket is gone. A daemon that does not
+ *  finish in time is terminated (the process serving its socket, found through /proc). */
+async function stopDaemon(iface: string, file: string): Promise<boolean> {
+  try {
+    await callDaemon(iface, { cmd: 'down' });
+  } catch (e) {
+    if (e instanceof ControlError && (e.code === 'no-daemon' || e.code === 'stale')) return false;
+    throw new CliError(`cannot stop ${iface}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (await waitGone(file, DOWN_WAIT)) return true;
+  process.stderr.write(`wh: the daemon of ${iface} did not finish within ${DOWN_WAIT / 1000} s; stopping it\n`);
+  for (const pid of socketOwners(file)) await terminate(pid);
+  if (await socketAccepts(file)) throw new CliError(`the daemon of ${iface} did not stop: ${file} is still served; nothing else was removed`);
+  return true;
+}
+
 export function register(program: Command): void {
   program
     .command('down')
     .description('stop a node and remove its interface, firewall rules and sockets')
     .argument('<iface>', 'interface of the node')
     .action(async (iface: string) => {
+      const nameError = interfaceNameError(iface);
+      if (nameError) throw new CliError(`interface ${JSON.stringify(iface)}: ${nameError}`);
       const file = socketPath(iface);
-      let daemonStopped = false;
-      try {
-        await callDaemon(iface, { cmd: 'down' });
-        daemonStopped = await waitGone(file, 10_000);
-        if (!daemonStopped) process.stderr.write(`wh: the daemon of ${iface} did not finish within 10 s; removing what is left\n`);
-      } catch (e) {
-        if (!(e instanceof ControlError) || (e.code !== 'no-daemon' && e.code !== 'stale')) throw new CliError(e instanceof Error ? e.message : String(e));
+      const daemonStopped = await stopDaemon(iface, file);
+      if (!isRoot()) {
+        if (daemonStopped) return void process.stdout.write(`${iface} is down\n`);
+        throw new CliError(`cannot stop or remove ${iface}: permission denied (needs root)`);
       }
-      const removed = await removeLeftovers(iface);
+      let removed: string[];
+      try {
+        removed = await removeLeftovers(iface);
+      } catch (e) {
+        if (e instanceof NotOursError) throw new CliError(`${e.message}: left alone`);
+        throw new CliError(`cannot remove what is left of ${iface}: ${e instanceof Error ? e.message : String(e)}`);
+      }
       try { fs.unlinkSync(file); removed.push(`stale socket ${file}`); } catch { /* none */ }
       if (!daemonStopped && removed.length === 0) throw new CliError(`${iface} is not up (no daemon, no interface, no firewall table)`);
       process.stdout.write(`${iface} is down${removed.length > 0 ? ` (removed: ${removed.join(', ')})` : ''}\n`);

@@ -66,7 +66,14 @@ export async function showAction(words: string[], opts: { json?: boolean }): Pro
     else if (ifaces.length === 0) ifaces.push(w);
     else throw new CliError(`unexpected argument '${w}'. Usage: wh show [IFACE] [all] [--json]`, 2);
   }
-  const targets = ifaces.length > 0 ? ifaces : listDaemons();
+  let targets = ifaces;
+  if (ifaces.length === 0) {
+    try {
+      targets = listDaemons();
+    } catch (e) {
+      throw new CliError(e instanceof Error ? e.message : String(e));
+    }
+  }
   if (targets.length === 0) {
     if (opts.json) process.stdout.write('[]\n');
     else process.stderr.write('no WireHub interface is up (start one with: wh up CONFIG private-key FILE)\n');

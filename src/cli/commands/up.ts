@@ -12,13 +12,14 @@ import { keyToBase64 } from '../../crypto/keys.js';
 import { workbit } from '../../crypto/workbit.js';
 import { ConfigError, loadConfig, type NetworkConfig } from '../../config/index.js';
 import { Daemon, DaemonError, isPublicNodeConfig } from '../../daemon/daemon.js';
-import { checkSystem, defaultInterfaceName, interfaceNameError, removeLeftovers, systemDeps } from '../../daemon/system.js';
+import { checkSystem, defaultInterfaceName, interfaceNameError, systemDeps } from '../../daemon/system.js';
+import { NotOursError, removeLeftovers } from '../../daemon/leftovers.js';
 import { socketPath } from '../../control/protocol.js';
 import { socketAccepts } from '../../util/unixsocket.js';
 import { DEFAULT_PORT, UP_READY_TIMEOUT } from '../../params.js';
 import { createLogger } from '../../util/log.js';
 import { CliError } from '../errors.js';
-import { parseKeyInput } from '../io.js';
+import { readKeyFile } from '../io.js';
 
 export const LOG_DIR = '/var/log/wirehub';
 
@@ -77,13 +78,7 @@ export async function validateUp(args: UpArgs): Promise<Validated> {
     if (e instanceof ConfigError) throw new CliError(e.message);
     throw e;
   }
-  let text: string;
-  try {
-    text = fs.readFileSync(args.privateKey, 'utf8');
-  } catch (e) {
-    throw new CliError(`${args.privateKey}: cannot read the private key: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  const secret = parseKeyInput(text, `${args.privateKey}: the private key`);
+  const secret = readKeyFile(args.privateKey);
   const pub = sodium.crypto_scalarmult_base(secret);
   const pubB64 = keyToBase64(pub);
   const wb = workbit(sodium, pub, config.namespace);
@@ -102,8 +97,17 @@ export async function validateUp(args: UpArgs): Promise<Validated> {
   }
   if (await socketAccepts(socketPath(iface))) throw new CliError(`${iface} is already up (wh show ${iface}; wh down ${iface} to stop it)`);
   // No daemon owns the interface: whatever a killed run left (interface, wireguard-go,
-  // nftables table) is removed before we check the ports it may still hold.
-  const leftovers = await removeLeftovers(iface).catch(() => [] as string[]);
+  // nftables table) is removed before we check the ports it may still hold; but only what
+  // carries WireHub's mark (src/daemon/leftovers.ts): anything else of that name is refused.
+  let leftovers: string[];
+  try {
+    leftovers = await removeLeftovers(iface);
+  } catch (e) {
+    if (e instanceof NotOursError) {
+      throw new CliError(`interface ${iface} exists and was not made by WireHub (${e.reason}): left alone; remove it yourself or choose another name with: interface NAME`);
+    }
+    throw new CliError(`cannot remove what an earlier run of ${iface} left: ${e instanceof Error ? e.message : String(e)}`);
+  }
   if (leftovers.length > 0) process.stderr.write(`wh: removed leftovers of an earlier run: ${leftovers.join(', ')}\n`);
   if (!publicNode) await checkSystem(iface).catch((e: unknown) => { throw new CliError(e instanceof Error ? e.message : String(e)); });
   const daemonPort = args.listenPort + 1;
