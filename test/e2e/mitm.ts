@@ -13,7 +13,8 @@
 //        --alice KEY --bob KEY [--proxy-a 40000] [--proxy-b 40001] [--notify-ms 2500] [--forward-wg 0]
 //
 // Prints its public key (base64) as the first line of stdout; every 2 s a status line
-// `proxy daemon=N wg-dropped=N wg-forwarded=N` on stderr. Runs until SIGTERM/SIGINT.
+// `proxy daemon=N wg-dropped=N wg-forwarded=N punch-req=N` on stderr (punch-req: how many of
+// the pair's punch requests it answered with its proxy). Runs until SIGTERM/SIGINT.
 import dgram from 'node:dgram';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret, keyToBase64, parseKey } from '../../src/crypto/keys.js';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
 
   // Where the peers really are (from the DHT, then from what reaches the proxy ports).
   const real = new Map<string, Addr>();
+  let daemon = 0, wgDropped = 0, wgForwarded = 0, punchReqs = 0;
   /** The proxy address the given peer is told to use for the other one. */
   const proxyFor = (hex: string): Addr => ({ host: ip, port: hex === aliceHex ? pa : pb });
 
@@ -63,7 +65,7 @@ async function main(): Promise<void> {
       const targetHex = toHex(msg.k);
       const target = node.table.get(targetHex);
       if (target === undefined || (targetHex !== aliceHex && targetHex !== bobHex)) return undefined;
-      real.set(req.senderHex, req.from);
+      punchReqs++;
       // Relay the request as a rendezvous would (whatever else it carries), with our proxy
       // as the asker's address.
       void node.rpc.request(target.addr, target.id, (x) => ({ ...msg, t: 'punch-notify', x, k: req.sender, a: proxyFor(targetHex) }) as never);
@@ -73,7 +75,6 @@ async function main(): Promise<void> {
 
   const sa = dgram.createSocket('udp4'), sb = dgram.createSocket('udp4');
   await Promise.all([sa, sb].map((s, i) => new Promise<void>((r) => s.bind(i === 0 ? pa : pb, '0.0.0.0', () => r()))));
-  let daemon = 0, wgDropped = 0, wgForwarded = 0;
   const isWg = (d: Buffer) => d.length >= 4 && d[0]! >= 1 && d[0]! <= 4 && d[1] === 0 && d[2] === 0 && d[3] === 0;
   const relay = (from: 'a' | 'b') => (d: Buffer, rinfo: dgram.RemoteInfo): void => {
     const srcHex = from === 'a' ? aliceHex : bobHex, dstHex = from === 'a' ? bobHex : aliceHex;
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
       }
     })().finally(() => { busy = false; });
   }, notifyMs));
-  timers.push(setInterval(() => process.stderr.write(`proxy daemon=${daemon} wg-dropped=${wgDropped} wg-forwarded=${wgForwarded}\n`), 2000));
+  timers.push(setInterval(() => process.stderr.write(`proxy daemon=${daemon} wg-dropped=${wgDropped} wg-forwarded=${wgForwarded} punch-req=${punchReqs}\n`), 2000));
 }
 
 main().catch((e: unknown) => die(e instanceof Error ? e.stack ?? e.message : String(e)));

@@ -1,8 +1,10 @@
 // Issue 8 item 1: a rendezvous the pair trusts as such (a public node whose claim a boot node
 // confirmed) tells each side that the other is at its own proxy port, both unsolicited
-// (punch-notify) and in answer to punch-req (punch-notify/punch-ok with its proxy address),
-// and forwards the daemons' datagrams through the proxy while it drops WireGuard's
-// (test/e2e/mitm.ts). The pair's WireGuard endpoints must never stay on the attacker, and the
+// (punch-notify) and in answer to punch-req (punch-notify with the asker's own introduction,
+// and punch-ok, both with its proxy address), and forwards the daemons' datagrams through the
+// proxy while it drops WireGuard's (test/e2e/mitm.ts). Two pairs: port-restricted cones
+// (direct; the unsolicited notifications), and symmetric NATs (relayed, so they keep asking
+// their rendezvous, the attacker among them, for a direct path). The pair's WireGuard endpoints must never stay on the attacker, and the
 // tunnel must keep working. Real namespaces, NATs, wireguard-go and ping.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,15 +38,15 @@ function longestRun<T extends { t: number }>(samples: T[], bad: (s: T) => boolea
   return longest;
 }
 
-test('path check: a rendezvous that proxies the pair and drops WireGuard never holds their endpoints', { timeout: 240_000 }, async () => {
+async function attack(nat: 'port-restricted' | 'symmetric'): Promise<void> {
   const w = await WhNet.create('mitm');
   let mitm: ChildProcess | undefined;
   let mitmOut = '';
   try {
     const boot1 = await w.addNode('boot1', { role: 'boot' });
     const evil = await w.addNode('evil', { nat: 'public' }); // its host only: mitm.ts runs there
-    const alice = await w.addNode('alice', { nat: 'port-restricted' });
-    const bob = await w.addNode('bob', { nat: 'port-restricted' });
+    const alice = await w.addNode('alice', { nat });
+    const bob = await w.addNode('bob', { nat });
     w.writeConfigs(['alice', 'bob']);
     await w.up('boot1');
     const cfg = await loadConfig(w.bootConfigFile);
@@ -75,12 +77,11 @@ test('path check: a rendezvous that proxies the pair and drops WireGuard never h
     const all = await w.wh(alice, ['show', alice.iface, 'all', '--json']);
     const reach = (JSON.parse(all.stdout) as ShowResult).dht!.reach;
     const evilHex = Buffer.from(evilKey, 'base64').toString('hex');
-    const proxied = /proxy daemon=(\d+)/g;
-    let daemonForwarded = 0;
-    for (const mm of mitmOut.matchAll(proxied)) daemonForwarded = Number(mm[1]);
-    process.stdout.write(`pathcheck: first ping ${first} ms; ${samples.length} samples over ${RUN_MS / 1000} s; endpoints on the attacker for at most ${heldMs} ms `
+    let daemonForwarded = 0, punchReqs = 0;
+    for (const mm of mitmOut.matchAll(/proxy daemon=(\d+) .* punch-req=(\d+)/g)) { daemonForwarded = Number(mm[1]); punchReqs = Number(mm[2]); }
+    process.stdout.write(`pathcheck (${nat} pair): first ping ${first} ms; ${samples.length} samples over ${RUN_MS / 1000} s; endpoints on the attacker for at most ${heldMs} ms `
       + `(${samples.filter(onEvil).length} samples); longest tunnel outage ${outageMs} ms; attacker confirmed by alice: ${reach.confirmed.includes(evilHex)}; `
-      + `daemon datagrams proxied: ${daemonForwarded}\n`);
+      + `daemon datagrams proxied: ${daemonForwarded}; punch-req answered with the proxy: ${punchReqs}; last: alice ${samples.at(-1)?.a} | bob ${samples.at(-1)?.b}\n`);
     if (heldMs > MAX_ON_ATTACKER || outageMs > MAX_OUTAGE) {
       process.stderr.write(samples.map((s) => `${(s.t / 1000).toFixed(1)} ping=${s.ok ? 'ok' : 'LOST'} alice: ${s.a} | bob: ${s.b}`).join('\n') + '\n');
       process.stderr.write(`--- alice's log\n${alice.log.slice(-20_000)}\n--- bob's log\n${bob.log.slice(-20_000)}\n--- mitm\n${mitmOut.slice(-3000)}\n`);
@@ -89,10 +90,16 @@ test('path check: a rendezvous that proxies the pair and drops WireGuard never h
     // attacker's proxy carried daemon datagrams between the two.
     assert.ok(reach.confirmed.includes(evilHex), 'alice confirmed the attacker\'s direct claim (it is a rendezvous for her)');
     assert.ok(daemonForwarded > 0, 'the attacker\'s proxy carried daemon datagrams of the pair');
+    // A relayed pair keeps retrying the direct path through its rendezvous, the attacker too.
+    if (nat === 'symmetric') assert.ok(punchReqs > 0, 'the attacker answered the pair\'s punch requests as their rendezvous');
     assert.ok(heldMs <= MAX_ON_ATTACKER, `the pair's endpoints stayed on the attacker ${heldMs} ms (at most ${MAX_ON_ATTACKER})`);
     assert.ok(outageMs <= MAX_OUTAGE, `the tunnel was down ${outageMs} ms in a row (at most ${MAX_OUTAGE})`);
   } finally {
     await stopProcess(mitm);
     await w.destroy();
   }
-});
+}
+
+test('path check: a rendezvous that proxies a port-restricted pair and drops WireGuard never holds their endpoints', { timeout: 240_000 }, () => attack('port-restricted'));
+
+test('path check: a rendezvous that answers a relayed symmetric pair\'s punch requests with its proxy never holds their endpoints', { timeout: 240_000 }, () => attack('symmetric'));
