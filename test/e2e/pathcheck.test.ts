@@ -61,6 +61,10 @@ async function attack(nat: 'port-restricted' | 'symmetric'): Promise<void> {
     });
     await Promise.all([w.up('alice'), w.up('bob')]);
     const first = await w.pingUntil('alice', bob.overlayIp!, 30_000);
+    if (first < 0) {
+      const [sa, sb] = await Promise.all([w.show('alice'), w.show('bob')]);
+      process.stdout.write(`pathcheck (${nat} pair): no first ping in 30 s; alice: ${JSON.stringify(sa.peers[0])}; bob: ${JSON.stringify(sb.peers[0])}\n`);
+    }
     assert.ok(first >= 0, 'alice reaches bob over the overlay at all');
 
     const samples: { t: number; ok: boolean; a: string; b: string }[] = [];
