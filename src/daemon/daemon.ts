@@ -49,6 +49,8 @@ export interface DaemonOptions {
   deps: SystemDeps;
   /** Bind address for the daemon socket (default 0.0.0.0). */
   bindHost?: string;
+  /** The one clock of all the daemon's timing (default realClock: monotonic). */
+  clock?: Clock;
 }
 
 export class DaemonError extends Error {}
@@ -96,8 +98,8 @@ export class Daemon {
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   /** The one clock of all the daemon's timing: monotonic (a step of the wall clock changes nothing). */
-  private readonly clock: Clock = realClock;
-  private readonly started = this.clock.now();
+  private readonly clock: Clock;
+  private readonly started: number;
   private readonly guard: PathGuard;
   private bootHex = new Set<string>();
   readonly publicB64: string;
@@ -133,6 +135,8 @@ export class Daemon {
     private control: ControlServer | undefined,
   ) {
     this.config = opts.config;
+    this.clock = opts.clock ?? realClock;
+    this.started = this.clock.now();
     this.publicB64 = keyToBase64(dht.id);
     this.handshakes = new HandshakeWatch(dht.hex);
     this.tracker = new PeerTracker(trustedPeersOf(this.config, this.publicB64), this.clock.now());
@@ -181,7 +185,7 @@ export class Daemon {
       let daemon: Daemon | undefined;
       const dht = new DhtNode({
         sodium: opts.sodium, secret: opts.secret, workbit: config.workbit, namespace: config.namespace,
-        transport, clock: realClock, direct: publicNode,
+        transport, clock: opts.clock ?? realClock, direct: publicNode,
         onVerified: (id, addr, rtt, seenAs) => daemon?.heard(id, addr, rtt, seenAs),
         isKnown: (hex) => daemon?.tracker.get(hex) !== undefined,
       });
