@@ -182,6 +182,19 @@ export const PORTMAP_DISCOVER_TIMEOUT = 2500;
 export const PORTMAP_LEASE_SECONDS = 600;
 export const PORTMAP_RETRY = 5 * 60_000;
 
+// ---- Punch introductions (src/nat/intro.ts, src/nat/traversal.ts) ----------------------------
+/** A notified node (the target of a punch) acts only on a sealed introduction from the key it is
+ *  told about, and then sends at most this many probes (the initiator, which chose to punch,
+ *  sends PUNCH_PROBES)... */
+export const PUNCH_NOTIFY_PROBES = 8;
+/** ...and in all at most this many times the bytes of the punch-notify that caused them. */
+export const PUNCH_NOTIFY_BUDGET = 5;
+/** Bursts of probes on punch-notify, all peers together: per second, and burst (token bucket;
+ *  beyond it a notification is acted on without probes); one peer gets at most one burst per
+ *  NOTIFY_MIN_INTERVAL. */
+export const PUNCH_NOTIFY_BURSTS_PER_SEC = 5;
+export const PUNCH_NOTIFY_BURSTS_BURST = 10;
+
 // ---- Path acceptance and WireGuard liveness (src/daemon/selfview.ts, liveness.ts, pathcheck.ts) --
 /** An address a boot node saw us at counts as ours (pongs of trusted peers must say they saw us
  *  at one of our addresses) for this long after the last boot node said so (ms). */

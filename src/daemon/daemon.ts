@@ -193,7 +193,7 @@ export class Daemon {
       daemon = new Daemon(opts, dht, transport, wg, undefined);
       const d = daemon;
       d.traversal = new Traversal({
-        dht, log, wgPort: wg ? opts.listenPort : undefined,
+        dht, log, clock: d.clock, wgPort: wg ? opts.listenPort : undefined,
         isTrusted: (hex) => d.tracker.get(hex) !== undefined,
         canRelay: () => publicNode || d.nat.type === 'none',
         relayReady: (hex, link) => void d.relayReady(hex, link),

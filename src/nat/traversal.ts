@@ -1,34 +1,38 @@
 // Getting through NATs, both roles (docs/NODE.md "Through NATs"):
 // - as a checker (only nodes directly reachable): `reach` — ping a node from a fresh port and
 //   say whether it answered (src/nat/reach.ts);
-// - as a rendezvous: `punch-req` from A naming B → `punch-notify` to B (with A's address as we
-//   see it) and `punch-ok` to A (with B's address as we know it);
+// - as a rendezvous: `punch-req` from A naming B → `punch-notify` to B and `punch-ok` to A
+//   (src/nat/punch.ts);
 // - as a relay (only nodes directly reachable): `relay-open` sessions between two keys that
 //   both asked, and forwarding of `relay` → `relayed` between them, rate limited; and, where
 //   the system allows, forwarding of their WireGuard datagrams in the kernel (src/relay/kernel.ts);
 // - as a client: asking rendezvous nodes to coordinate a punch, probing the other side's
-//   address, and keeping relay links (src/relay/link.ts) alive, moving them to another relay
-//   when one stops answering; binding them to the relay's kernel path when it offers one.
+//   address (src/nat/punch.ts: on a notification, only with the peer's own sealed
+//   introduction), and keeping relay links (src/relay/link.ts) alive, moving them to another
+//   relay when one stops answering; binding them to the relay's kernel path when it offers one.
 import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
 import { toHex } from '../dht/id.js';
 import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
-import { ERR_BUSY, ERR_REFUSED, ERR_UNKNOWN, type Message } from '../proto/messages.js';
+import { ERR_BUSY, ERR_REFUSED, type Message } from '../proto/messages.js';
 import type { Transport } from '../net/transport.js';
 import { RateLimiter } from '../util/ratelimit.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import {
-  NOTIFY_MIN_INTERVAL, PING_PAD_TO, PUNCH_PROBE_INTERVAL, PUNCH_PROBES, PUNCH_RENDEZVOUS, RATE_LIMIT_SOURCES, REACH_MAX_INFLIGHT,
-  REACH_TIMEOUT, RELAY_BIND_BACKOFF, RELAY_BIND_INTERVAL, RELAY_BIND_TRIES, RELAY_GLOBAL_PPS, RELAY_RENEW, RELAY_SESSION_PPS,
-  RELAY_SESSION_SECONDS,
+  PING_PAD_TO, RATE_LIMIT_SOURCES, REACH_MAX_INFLIGHT, REACH_TIMEOUT, RELAY_BIND_BACKOFF, RELAY_BIND_INTERVAL, RELAY_BIND_TRIES,
+  RELAY_GLOBAL_PPS, RELAY_RENEW, RELAY_SESSION_PPS, RELAY_SESSION_SECONDS,
 } from '../params.js';
 import { RelaySessions } from '../relay/sessions.js';
 import { RelayLink, type RelayRef } from '../relay/link.js';
 import { KernelRelay, type KernelForwardDeps } from '../relay/kernel.js';
+import { Puncher, type Notice } from './punch.js';
 
 export interface TraversalHost {
   dht: DhtNode;
   log: Logger;
+  /** Monotonic time and timers (realClock in the daemon, a virtual clock in tests). */
+  clock: Clock;
   /** Whether a key is one of our trusted peers (we punch and relay only for them). */
   isTrusted(hex: string): boolean;
   /** Whether this node may serve as a relay (it is directly reachable). */
@@ -52,8 +56,6 @@ export interface TraversalHost {
   openPort?: () => Promise<{ port: number; transport: Transport }>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Whether a checker may ping `a`: not a loopback or unspecified address (of the checker itself). */
 function reachable(a: Addr): boolean {
   const h = a.host;
@@ -67,25 +69,30 @@ export class Traversal {
   private readonly punchLimiter = new RateLimiter(20, 40, RATE_LIMIT_SOURCES);
   private readonly globalRelay = new RateLimiter(RELAY_GLOBAL_PPS, RELAY_GLOBAL_PPS, 1);
   private readonly sessionRelay = new RateLimiter(RELAY_SESSION_PPS, RELAY_SESSION_PPS, 1024);
-  private renewTimer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private readonly puncher: Puncher;
+  private renewTimer: TimerHandle | undefined;
   private reachInflight = 0;
   private closed = false;
-  /** Last punch-notify acted on, per peer (bounded by the number of trusted peers). */
-  private readonly lastNotified = new Map<string, number>();
 
   constructor(private readonly host: TraversalHost) {
+    this.clock = host.clock;
+    this.puncher = new Puncher(host);
     // Relay traffic passes the per-source packet limit: from the members of sessions we relay
     // for, and from the relays our own links use.
-    host.dht.rpc.isExempt = (ip) => this.sessions.isMemberIp(ip, Date.now()) || this.isLinkRelay(ip);
+    host.dht.rpc.isExempt = (ip) => this.sessions.isMemberIp(ip, this.clock.now()) || this.isLinkRelay(ip);
     host.dht.extend({ request: (req, max) => this.onRequest(req, max), oneWay: (m) => this.onOneWay(m) });
-    this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log) : undefined;
-    this.renewTimer = setInterval(() => { void this.renewAll(); void this.kernel?.sync(); }, RELAY_RENEW);
-    this.renewTimer.unref();
+    this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log, () => this.clock.now()) : undefined;
+    const renew = () => {
+      this.renewTimer = this.clock.setTimeout(() => { if (this.closed) return; renew(); void this.renewAll(); void this.kernel?.sync(); }, RELAY_RENEW);
+    };
+    renew();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.puncher.closed = true;
+    if (this.renewTimer) this.clock.clearTimeout(this.renewTimer);
     for (const l of this.links.values()) l.close();
     this.links.clear();
     await this.kernel?.close();
@@ -104,21 +111,16 @@ export class Traversal {
 
   private onRequest(req: Incoming, maxSize: number): number | undefined {
     const m = req.msg;
-    const now = Date.now();
+    const now = this.clock.now();
     const reply = (msg: Message) => this.rpc.send(req.from, req.sender, msg, maxSize);
     switch (m.t) {
       case 'punch-req': {
         if (!this.punchLimiter.take(req.from.host, now)) return reply({ t: 'error', x: m.x, c: ERR_BUSY });
-        const target = this.host.dht.table.get(toHex(m.k));
-        if (target === undefined) return reply({ t: 'error', x: m.x, c: ERR_UNKNOWN });
-        const seenAt = m.a ?? req.from;
-        void this.rpc.request(target.addr, target.id, (x) => ({ t: 'punch-notify', x, k: req.sender, a: seenAt }));
-        return reply({ t: 'punch-ok', x: m.x, a: req.from, e: target.addr });
+        return this.puncher.rendezvous(req, m, reply);
       }
       case 'punch-notify': {
-        const sent = reply({ t: 'ack', x: m.x });
-        if (!this.host.isRendezvous(req.senderHex)) this.host.dht.counters.add('punch-notify-refused');
-        else if (this.host.isTrusted(toHex(m.k))) void this.notified(m.k, m.a, { key: req.sender, hex: req.senderHex, addr: req.from });
+        const { sent, notice } = this.puncher.notified(req, m, reply);
+        if (notice) void this.notified(notice);
         return sent;
       }
       case 'reach': {
@@ -156,7 +158,7 @@ export class Traversal {
 
   private onOneWay(inc: Incoming): boolean {
     const m = inc.msg;
-    const now = Date.now();
+    const now = this.clock.now();
     if (m.t === 'relay') {
       if (!this.host.canRelay()) { this.host.dht.counters.add('relay-refused'); return true; }
       const toHexKey = toHex(m.k);
@@ -214,58 +216,30 @@ export class Traversal {
   // ---- client side -------------------------------------------------------------------------------
 
   /** The other side asked (through `rendezvous`) to punch: probe its address, and be ready to relay. */
-  private async notified(peerKey: Uint8Array, addr: Addr, rendezvous: RelayRef): Promise<void> {
-    // At most one burst of probes per peer per NOTIFY_MIN_INTERVAL, whoever asks.
-    const peerHex = toHex(peerKey);
-    const last = this.lastNotified.get(peerHex) ?? -Infinity;
-    if (Date.now() - last < NOTIFY_MIN_INTERVAL) { this.host.dht.counters.add('punch-notify-throttled'); return; }
-    this.lastNotified.set(peerHex, Date.now());
+  private async notified({ peerKey, addr, rendezvous, probes }: Notice): Promise<void> {
     this.host.log.debug(`punch: ${toHex(peerKey).slice(0, 8)} asked through ${addrKey(rendezvous.addr)}; probing ${addrKey(addr)}`);
     // With a port mapping, our observed address (from the rendezvous's view) may not be the one
     // that takes traffic in: tell the peer the mapped one, through the same rendezvous.
     const announce = this.host.announceAddr();
-    if (announce) void this.rpc.request(rendezvous.addr, rendezvous.key, (x) => ({ t: 'punch-req', x, k: peerKey, a: announce }));
+    if (announce) void this.puncher.punchReq(rendezvous, peerKey, announce);
     // Open our half of a relay session at the rendezvous, so that relaying can start at once;
     // if we already relay to this peer, follow it to this relay (it moved, or it chose this one).
     void this.rpc.request(rendezvous.addr, rendezvous.key, (x) => ({ t: 'relay-open', x, k: peerKey })).then((r) => {
       const link = this.links.get(toHex(peerKey));
       // Follow the peer to another relay only when ours has not confirmed our session lately
       // (it died, or is dying): a rendezvous cannot pull a working relay link to itself.
-      if (r?.msg.t === 'relay-ok' && link !== undefined && link.relay.hex !== rendezvous.hex && Date.now() - link.confirmedAt > 2 * RELAY_RENEW) {
+      if (r?.msg.t === 'relay-ok' && link !== undefined && link.relay.hex !== rendezvous.hex && this.clock.now() - link.confirmedAt > 2 * RELAY_RENEW) {
         link.switchTo(rendezvous);
         this.host.relayReady(link.peerHex, link);
         this.offered(link, r.msg.p);
       }
     });
-    await this.probe(peerKey, addr, () => false);
+    if (probes > 0) await this.puncher.probe(peerKey, addr, () => false, probes);
   }
 
-  /** Pings `addr` PUNCH_PROBES times; stops early when `done()` says so. True if one answered. */
-  async probe(peerKey: Uint8Array, addr: Addr, done: () => boolean): Promise<boolean> {
-    let answered = false;
-    for (let i = 0; i < PUNCH_PROBES && !answered && !done() && !this.closed; i++) {
-      void this.host.dht.ping(peerKey, addr, 0).then((r) => { if (r !== undefined) answered = true; });
-      await sleep(PUNCH_PROBE_INTERVAL);
-    }
-    if (!answered && !done()) await sleep(300); // the last probes' answers
-    return answered || done();
-  }
-
-  /**
-   * Coordinates a punch with `peerKey` through rendezvous nodes. Resolves with the rendezvous
-   * that answered (a relay candidate the peer can reach) and whether a probe got through.
-   */
-  async punch(peerKey: Uint8Array, rendezvous: RelayRef[], done: () => boolean): Promise<{ direct: boolean; via?: RelayRef }> {
-    const asked = rendezvous.slice(0, PUNCH_RENDEZVOUS);
-    const announce = this.host.announceAddr();
-    const answers = await Promise.all(asked.map(async (r) => {
-      const reply = await this.rpc.request(r.addr, r.key, (x) => ({ t: 'punch-req', x, k: peerKey, ...(announce ? { a: announce } : {}) }));
-      return reply?.msg.t === 'punch-ok' ? { r, target: reply.msg.e } : undefined;
-    }));
-    const ok = answers.find((a) => a !== undefined && a.target !== undefined);
-    if (ok === undefined || ok.target === undefined) return { direct: false };
-    const direct = await this.probe(peerKey, ok.target, done);
-    return { direct, via: ok.r };
+  /** Coordinates a punch with `peerKey` through rendezvous nodes (src/nat/punch.ts). */
+  punch(peerKey: Uint8Array, rendezvous: RelayRef[], done: () => boolean): Promise<{ direct: boolean; via?: RelayRef }> {
+    return this.puncher.punch(peerKey, rendezvous, done);
   }
 
   /** Opens (or reuses) a relay link for a peer through `relay`. */
@@ -278,13 +252,13 @@ export class Traversal {
     if (reply?.msg.t !== 'relay-ok' || this.closed) return undefined;
     if (announce) {
       // The peer may not have opened its half yet (it does when notified): ask the relay to tell it.
-      void this.rpc.request(relay.addr, relay.key, (x) => ({ t: 'punch-req', x, k: peerKey }));
+      void this.puncher.punchReq(relay, peerKey);
     }
     const again = this.links.get(peerHex);
     if (again) return again;
     let link: RelayLink;
     try {
-      link = await RelayLink.open(this.rpc, peerKey, peerHex, relay, this.host.wgPort);
+      link = await RelayLink.open(this.rpc, peerKey, peerHex, relay, this.host.wgPort, () => this.clock.now());
     } catch (e) {
       this.host.log.error(`relay: cannot open a loopback socket for ${peerHex.slice(0, 8)}: ${e instanceof Error ? e.message : String(e)}`);
       return undefined;
@@ -301,7 +275,7 @@ export class Traversal {
     // Another port than the one WireGuard uses (the relay restarted), or none: back to the
     // daemon path at once, rather than sending into a port that no longer forwards.
     if (link.kernelPort !== undefined && link.kernelPort !== port) this.daemonPath(link);
-    if (port !== undefined && Date.now() >= link.kernelRetryAt) void this.bindKernel(link, port);
+    if (port !== undefined && this.clock.now() >= link.kernelRetryAt) void this.bindKernel(link, port);
   }
 
   private daemonPath(link: RelayLink): void {
@@ -346,11 +320,11 @@ export class Traversal {
           return;
         }
         if (current()) this.daemonPath(link); // r = 0: not (or no longer) forwarded
-        await sleep(RELAY_BIND_INTERVAL);
+        await new Promise<void>((r) => this.clock.setTimeout(r, RELAY_BIND_INTERVAL));
       }
       if (current()) {
         this.daemonPath(link);
-        if (!answered) link.kernelRetryAt = Date.now() + RELAY_BIND_BACKOFF;
+        if (!answered) link.kernelRetryAt = this.clock.now() + RELAY_BIND_BACKOFF;
       }
     } finally {
       if (link.binding === target) link.binding = undefined;
@@ -374,15 +348,15 @@ export class Traversal {
     for (const link of [...this.links.values()]) {
       if (this.closed) return;
       const r = await this.rpc.request(link.relay.addr, link.relay.key, (x) => ({ t: 'relay-open', x, k: link.peerKey }), { timeout: 700, retries: 1 });
-      if (r?.msg.t === 'relay-ok') { link.confirmedAt = Date.now(); this.offered(link, r.msg.p); continue; }
+      if (r?.msg.t === 'relay-ok') { link.confirmedAt = this.clock.now(); this.offered(link, r.msg.p); continue; }
       const dead = link.relay.hex;
       for (const next of this.host.relayCandidates([dead, link.peerHex])) {
         const ok = await this.rpc.request(next.addr, next.key, (x) => ({ t: 'relay-open', x, k: link.peerKey }), { timeout: 700, retries: 1 });
         if (ok?.msg.t !== 'relay-ok') continue;
         // Tell the peer (the new relay notifies it, and it opens its half there).
-        void this.rpc.request(next.addr, next.key, (x) => ({ t: 'punch-req', x, k: link.peerKey }));
+        void this.puncher.punchReq(next, link.peerKey);
         link.switchTo(next);
-        link.confirmedAt = Date.now();
+        link.confirmedAt = this.clock.now();
         this.host.log.warn(`relay: ${link.peerHex.slice(0, 8)} moved from ${dead.slice(0, 8)} to ${next.hex.slice(0, 8)} (${addrKey(next.addr)})`);
         this.host.relayReady(link.peerHex, link);
         this.offered(link, ok.msg.p);

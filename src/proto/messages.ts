@@ -13,6 +13,9 @@ export const KEY_BYTES = 32;
 export const MAX_RELAY_DATA = 1280;
 export const MAX_ERROR_TEXT = 128;
 export const MAX_FRAGMENTS = 4;
+/** Largest sealed introduction (`i` of punch-req and punch-notify): a sealed frame (68 bytes of
+ *  header and tag) around an `intro` body (56 bytes, 67 with an IPv4 `a`, 80 with IPv6). */
+export const MAX_INTRO = 200;
 
 /** A node as a `nodes` answer describes it. */
 export interface NodeRecord {
@@ -29,9 +32,9 @@ export type Message =
   | { t: 'pong'; x: Uint8Array; a: Addr; f: number }
   | { t: 'find'; x: Uint8Array; k: Uint8Array }
   | { t: 'nodes'; x: Uint8Array; n: NodeRecord[] }
-  | { t: 'punch-req'; x: Uint8Array; k: Uint8Array; a?: Addr }
+  | { t: 'punch-req'; x: Uint8Array; k: Uint8Array; a?: Addr; i?: Uint8Array }
   | { t: 'punch-ok'; x: Uint8Array; a: Addr; e?: Addr }
-  | { t: 'punch-notify'; x: Uint8Array; k: Uint8Array; a: Addr }
+  | { t: 'punch-notify'; x: Uint8Array; k: Uint8Array; a: Addr; i?: Uint8Array }
   | { t: 'punch'; x: Uint8Array }
   | { t: 'punch-ack'; x: Uint8Array; a: Addr }
   | { t: 'relay-open'; x: Uint8Array; k: Uint8Array }
@@ -173,9 +176,9 @@ function parseFields(t: string, d: Dict): Message | undefined {
     case 'pong': return { t, x: txid(d), a: addr(d, 'a'), f: optInt(d, 'f', 0, 0xff) ?? 0 };
     case 'find': return { t, x: txid(d), k: key(d) };
     case 'nodes': return { t, x: txid(d), n: need(decodeRecords(bytes(d, 'n'))) };
-    case 'punch-req': { const a = optAddr(d, 'a'); return { t, x: txid(d), k: key(d), ...(a ? { a } : {}) }; }
+    case 'punch-req': { const a = optAddr(d, 'a'), i = optBytes(d, 'i', MAX_INTRO); return { t, x: txid(d), k: key(d), ...(a ? { a } : {}), ...(i ? { i } : {}) }; }
     case 'punch-ok': { const e = optAddr(d, 'e'); return { t, x: txid(d), a: addr(d, 'a'), ...(e ? { e } : {}) }; }
-    case 'punch-notify': return { t, x: txid(d), k: key(d), a: addr(d, 'a') };
+    case 'punch-notify': { const i = optBytes(d, 'i', MAX_INTRO); return { t, x: txid(d), k: key(d), a: addr(d, 'a'), ...(i ? { i } : {}) }; }
     case 'punch': return { t, x: txid(d) };
     case 'punch-ack': return { t, x: txid(d), a: addr(d, 'a') };
     case 'relay-open': return { t, x: txid(d), k: key(d) };
@@ -206,27 +209,62 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 }
 
-export function decodeBody(body: Uint8Array): DecodeResult {
+/** A canonical bencoded dictionary with a valid `v` and `t`, or why not. */
+function decodeDict(body: Uint8Array): Dict | BodyReject {
   let value: unknown;
   try {
     value = bencode.decode(body);
     // Canonical form only: re-encoding must give the same bytes back. This rejects trailing
     // data, unsorted or duplicate keys, non-canonical integers and anything bencode tolerates.
-    if (value === null || !sameBytes(bencode.encode(value), body)) return { ok: false, reason: 'bencode' };
+    if (value === null || !sameBytes(bencode.encode(value), body)) return 'bencode';
   } catch {
-    return { ok: false, reason: 'bencode' };
+    return 'bencode';
   }
   if (typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array || Object.getPrototypeOf(value) !== Object.prototype) {
-    return { ok: false, reason: 'body' };
+    return 'body';
   }
   const d = value as Dict;
-  if (!isInt(d.v, 1, 0xffff) || !isBytes(d.t) || d.t.length > 32) return { ok: false, reason: 'body' };
-  if (d.v !== BODY_VERSION) return { ok: false, reason: 'body-version' };
+  if (!isInt(d.v, 1, 0xffff) || !isBytes(d.t) || d.t.length > 32) return 'body';
+  if (d.v !== BODY_VERSION) return 'body-version';
+  return d;
+}
+
+export function decodeBody(body: Uint8Array): DecodeResult {
+  const d = decodeDict(body);
+  if (typeof d === 'string') return { ok: false, reason: d };
   try {
-    const msg = parseFields(Buffer.from(d.t).toString('latin1'), d);
+    const msg = parseFields(Buffer.from(d.t as Uint8Array).toString('latin1'), d);
     return msg === undefined ? { ok: false, reason: 'unknown-type' } : { ok: true, msg };
   } catch (err) {
     if (err instanceof Invalid) return { ok: false, reason: 'body' };
+    return { ok: false, reason: 'body' };
+  }
+}
+
+// ---- introductions: the body sealed inside punch-req/punch-notify `i` ----------------------------
+// Not a message: it travels only as the sealed frame in `i` (an initiator seals it to the
+// target's key), so a target can check that the initiator itself asked, through which
+// rendezvous, and with which address of its own. Sent on its own, it decodes as 'unknown-type'.
+export interface Intro {
+  /** The rendezvous the initiator asked (the intro is good through this node only). */
+  r: Uint8Array;
+  /** The initiator's own address to probe (its port mapping), when it holds one. */
+  a?: Addr;
+}
+
+export function encodeIntro(intro: Intro): Uint8Array {
+  return bencode.encode({ v: BODY_VERSION, t: 'intro', r: intro.r, ...(intro.a ? { a: encodeCompactAddr(intro.a) } : {}) });
+}
+
+/** Never throws. */
+export function decodeIntro(body: Uint8Array): { ok: true; intro: Intro } | { ok: false; reason: BodyReject } {
+  const d = decodeDict(body);
+  if (typeof d === 'string') return { ok: false, reason: d };
+  if (Buffer.from(d.t as Uint8Array).toString('latin1') !== 'intro') return { ok: false, reason: 'unknown-type' };
+  try {
+    const a = optAddr(d, 'a');
+    return { ok: true, intro: { r: key(d, 'r'), ...(a ? { a } : {}) } };
+  } catch {
     return { ok: false, reason: 'body' };
   }
 }

@@ -22,8 +22,8 @@ export class RelayLink {
   private socket: dgram.Socket | undefined;
   private nextPacket = 1;
   private readonly reassembler = new Reassembler(REASSEMBLY_TIMEOUT, REASSEMBLY_MAX_PENDING);
-  /** When the current relay last confirmed our session (relay-ok). */
-  confirmedAt = Date.now();
+  /** When the current relay last confirmed our session (relay-ok), on the link's clock. */
+  confirmedAt: number;
   relay: RelayRef;
   /** The current relay's session port, while the relay forwards this session in the kernel. */
   kernelPort: number | undefined;
@@ -32,12 +32,15 @@ export class RelayLink {
   /** Not before this time (ms) does the link try the kernel path again (its port never answered). */
   kernelRetryAt = 0;
 
-  private constructor(private readonly rpc: Rpc, readonly peerKey: Uint8Array, readonly peerHex: string, relay: RelayRef, private readonly wgPort: number) {
+  private constructor(private readonly rpc: Rpc, readonly peerKey: Uint8Array, readonly peerHex: string, relay: RelayRef,
+    private readonly wgPort: number, private readonly now: () => number) {
     this.relay = relay;
+    this.confirmedAt = now();
   }
 
-  static async open(rpc: Rpc, peerKey: Uint8Array, peerHex: string, relay: RelayRef, wgPort: number): Promise<RelayLink> {
-    const link = new RelayLink(rpc, peerKey, peerHex, relay, wgPort);
+  /** `now`: the monotonic clock of the caller (confirmedAt and kernelRetryAt are on it). */
+  static async open(rpc: Rpc, peerKey: Uint8Array, peerHex: string, relay: RelayRef, wgPort: number, now: () => number): Promise<RelayLink> {
+    const link = new RelayLink(rpc, peerKey, peerHex, relay, wgPort, now);
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -63,7 +66,7 @@ export class RelayLink {
   /** Moves the link to another relay (failover), through the daemons until that relay's kernel
    *  path is bound; WireGuard does not notice. */
   switchTo(relay: RelayRef): void {
-    this.confirmedAt = Date.now();
+    this.confirmedAt = this.now();
     this.relay = relay;
     this.kernelPort = undefined;
     this.kernelRetryAt = 0;
@@ -80,7 +83,7 @@ export class RelayLink {
 
   /** A `relayed` message from the peer, through any relay. */
   deliver(f: Fragment, relayHex: string): void {
-    const whole = this.reassembler.add(relayHex, f, Date.now());
+    const whole = this.reassembler.add(relayHex, f, this.now());
     if (whole === undefined || this.socket === undefined) return;
     this.rpc.counters.add('relay-link-in');
     this.socket.send(whole, this.wgPort, '127.0.0.1');

@@ -2,8 +2,8 @@
 // bindKernel, the RELAY_RENEW renewal, closeLink) against a real relay (Traversal with a
 // KernelRelay, src/relay/kernel.ts): three real DhtNodes (relay R, clients A and B) over an
 // in-memory network of fake transports; only the system is faked (the relay's nftables rules,
-// routes and session ports). Real clock: the relay links open real loopback sockets and the
-// Traversal uses real timers.
+// routes and session ports). Real clock (realClock): the relay links open real loopback sockets
+// and the Traversals run on real timers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIPv4 } from 'node:net';
@@ -62,7 +62,7 @@ interface World {
   A: Node;
   B: Node;
   fwd: FakeForward;
-  /** When the Traversals (and their renewal intervals) were created (Date.now()). */
+  /** When the Traversals (and their renewal intervals) were created (realClock.now(), the Traversals' clock). */
   createdAt: number;
   close(): Promise<void>;
 }
@@ -107,6 +107,7 @@ async function world(opts: { renew?: boolean } = {}): Promise<World> {
   const R = make(R_ADDR), A = make(A_ADDR), B = make(B_ADDR);
   const client = (self: Node, peer: Node, wgPort: number): TraversalHost => ({
     dht: self.dht,
+    clock: realClock,
     log: quietLog(self.warns),
     isTrusted: (hex) => hex === peer.hex,
     canRelay: () => false,
@@ -119,6 +120,7 @@ async function world(opts: { renew?: boolean } = {}): Promise<World> {
   });
   const relayHost: TraversalHost = {
     dht: R.dht,
+    clock: realClock,
     log: quietLog(R.warns),
     isTrusted: () => false,
     canRelay: () => true,
@@ -130,12 +132,12 @@ async function world(opts: { renew?: boolean } = {}): Promise<World> {
     relayCandidates: () => [],
     forward: fwd,
   };
-  const createdAt = Date.now();
+  const createdAt = realClock.now();
   R.traversal = new Traversal(relayHost);
   A.traversal = new Traversal(client(A, B, 51820));
   B.traversal = new Traversal(client(B, A, 51821));
   for (const n of nodes) {
-    if (!opts.renew) clearInterval((n.traversal as any).renewTimer);
+    if (!opts.renew) realClock.clearTimeout((n.traversal as any).renewTimer);
     // Record the ports offered (relay-ok's `p`) without changing what offered() does.
     const t = n.traversal as any;
     const offered = t.offered.bind(t);
@@ -284,7 +286,7 @@ test('R turns kernel forwarding off: at the next RELAY_RENEW renewal, both links
   const start = w.createdAt;
   try {
     const { la, lb, p } = await bothBound(w);
-    assert.ok(Date.now() - start < RELAY_RENEW - 500, 'bound before the first renewal (slow machine?)');
+    assert.ok(realClock.now() - start < RELAY_RENEW - 500, 'bound before the first renewal (slow machine?)');
     fwd.installFails = true;
     // A change to install (A leaves), refused RELAY_KERNEL_FAILURES times in a row.
     R.traversal.sessions.close(A.hex, B.hex);
@@ -298,7 +300,7 @@ test('R turns kernel forwarding off: at the next RELAY_RENEW renewal, both links
 
     // Only the renewal interval drives what follows: relay-ok without `p` → daemon path.
     await until('both links back on the daemon path', () => la.kernelPort === undefined && lb.kernelPort === undefined, RELAY_RENEW + 2000);
-    assert.ok(Date.now() - start >= RELAY_RENEW - 50, 'moved by the renewal, not earlier');
+    assert.ok(realClock.now() - start >= RELAY_RENEW - 50, 'moved by the renewal, not earlier');
     assert.equal(A.offers.at(-1), undefined, 'A\'s renewal got relay-ok without a port');
     assert.equal(B.offers.at(-1), undefined, 'B\'s renewal got relay-ok without a port');
     for (const [n, l] of [[A, la], [B, lb]] as const) {
@@ -306,8 +308,8 @@ test('R turns kernel forwarding off: at the next RELAY_RENEW renewal, both links
       assert.deepEqual(n.ready.at(-1), { hex: n === A ? B.hex : A.hex, endpoint: l.endpoint, kernelPort: undefined });
     }
     // The renewal re-opened A's membership: the daemon path works again for both.
-    assert.deepEqual(R.traversal.sessions.route(A.hex, B.hex, Date.now()), B_ADDR);
-    assert.deepEqual(R.traversal.sessions.route(B.hex, A.hex, Date.now()), A_ADDR);
+    assert.deepEqual(R.traversal.sessions.route(A.hex, B.hex, realClock.now()), B_ADDR);
+    assert.deepEqual(R.traversal.sessions.route(B.hex, A.hex, realClock.now()), A_ADDR);
     assert.equal(fwd.installs.length, 1 + RELAY_KERNEL_FAILURES, 'no install once turned off');
   } finally {
     await w.close();
@@ -362,9 +364,9 @@ test('a session port that never answers: the bind tries run out, then the link l
     assert.ok(la);
     const p = R.traversal.sessions.portOf(A.hex, B.hex)!;
     assert.deepEqual(A.offers, [p]);
-    const started = Date.now();
+    const started = realClock.now();
     await until('the bind tries ran out', () => la.kernelRetryAt > 0, 9000);
-    const ended = Date.now();
+    const ended = realClock.now();
     assert.ok(la.kernelRetryAt >= started + RELAY_BIND_BACKOFF && la.kernelRetryAt <= ended + RELAY_BIND_BACKOFF, 'back-off from the end of the tries');
     assert.equal(bindsTo(A, p), RELAY_BIND_TRIES, 'RELAY_BIND_TRIES relay-binds, no more');
     assert.equal(fwd.opened[0]!.transport.dropped, RELAY_BIND_TRIES);
@@ -382,7 +384,7 @@ test('a session port that never answers: the bind tries run out, then the link l
     assert.equal(la.binding, undefined);
 
     // Once the back-off is over, the next offer tries again.
-    la.kernelRetryAt = Date.now() - 1;
+    la.kernelRetryAt = realClock.now() - 1;
     (A.traversal as any).offered(la, p);
     await until('a relay-bind after the back-off', () => bindsTo(A, p) === RELAY_BIND_TRIES + 1);
   } finally {
@@ -401,7 +403,7 @@ test('a bound link whose session port goes silent: 3 tries, then the daemon path
     (A.traversal as any).offered(la, p);
     await until('A back on the daemon path', () => la.kernelPort === undefined, 3000);
     assert.equal(bindsTo(A, p) - before, 3, 'an already bound link tries 3 times only');
-    assert.ok(la.kernelRetryAt > Date.now() + RELAY_BIND_BACKOFF - 1000, 'no answer at all: back-off');
+    assert.ok(la.kernelRetryAt > realClock.now() + RELAY_BIND_BACKOFF - 1000, 'no answer at all: back-off');
     assert.ok(loopback(la));
     assert.equal(A.ready.at(-1)!.kernelPort, undefined);
   } finally {
@@ -427,8 +429,8 @@ test('closeLink sends relay-close: R drops A from the session and removes its ru
     await until('R removed the session\'s rules', () => fwd.installs.length > installsBefore);
     assert.deepEqual(fwd.installs.at(-1), [], 'install called with no session');
     assert.equal(R.traversal.kernel!.forwarding, 0);
-    assert.equal(R.traversal.sessions.route(B.hex, A.hex, Date.now()), undefined, 'A is no member any more');
-    assert.equal(R.traversal.sessions.route(A.hex, B.hex, Date.now()), undefined);
+    assert.equal(R.traversal.sessions.route(B.hex, A.hex, realClock.now()), undefined, 'A is no member any more');
+    assert.equal(R.traversal.sessions.route(A.hex, B.hex, realClock.now()), undefined);
     assert.equal(R.traversal.sessions.portOf(A.hex, B.hex), p, 'B still holds the session');
     assert.equal(fwd.installFails, false);
 

@@ -1,0 +1,121 @@
+// Hole punching (docs/PROTOCOL.md section 7.4 `punch-req`/`punch-notify`, section 7.6), both
+// roles, for src/nat/traversal.ts:
+// - as a rendezvous: `punch-req` from A naming B → `punch-notify` to B (with A's address as we
+//   see it and A's sealed introduction, as A sent it) and `punch-ok` to A (with B's address);
+// - as the target: every `punch-notify` gets the same `ack`; only one whose sealed introduction
+//   opens under the key it names, trusted, through the rendezvous that sent it, is acted on
+//   (src/nat/intro.ts), with a few probes (PUNCH_NOTIFY_PROBES, within PUNCH_NOTIFY_BUDGET times
+//   the notify's size), at most once per peer per NOTIFY_MIN_INTERVAL, and bursts of probes
+//   at most PUNCH_NOTIFY_BURSTS_PER_SEC in all;
+// - as the initiator: asking rendezvous nodes, then probing the address they name.
+import type { DhtNode } from '../dht/node.js';
+import type { Incoming } from '../dht/rpc.js';
+import { toHex } from '../dht/id.js';
+import type { Addr } from '../proto/addr.js';
+import { ERR_UNKNOWN, type Message, type MessageOf } from '../proto/messages.js';
+import type { RelayRef } from '../relay/link.js';
+import type { Clock } from '../util/clock.js';
+import { RateLimiter } from '../util/ratelimit.js';
+import {
+  NOTIFY_MIN_INTERVAL, PUNCH_NOTIFY_BURSTS_BURST, PUNCH_NOTIFY_BURSTS_PER_SEC, PUNCH_PROBE_INTERVAL, PUNCH_PROBES, PUNCH_RENDEZVOUS,
+} from '../params.js';
+import { notifyProbes, openIntro, sealIntro } from './intro.js';
+
+export interface PunchHost {
+  dht: DhtNode;
+  clock: Clock;
+  isTrusted(hex: string): boolean;
+  isRendezvous(hex: string): boolean;
+  announceAddr(): Addr | undefined;
+}
+
+/** A punch-notify to act on: the peer, the address to probe, how many probes, and through whom. */
+export interface Notice {
+  peerKey: Uint8Array;
+  addr: Addr;
+  rendezvous: RelayRef;
+  probes: number;
+}
+
+export class Puncher {
+  closed = false;
+  /** Bursts of probes on punch-notify, all peers together. */
+  private readonly bursts = new RateLimiter(PUNCH_NOTIFY_BURSTS_PER_SEC, PUNCH_NOTIFY_BURSTS_BURST, 1);
+  /** Last punch-notify acted on, per peer (bounded by the number of trusted peers). */
+  private readonly lastNotified = new Map<string, number>();
+
+  constructor(private readonly host: PunchHost) {}
+
+  private get rpc() {
+    return this.host.dht.rpc;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((r) => this.host.clock.setTimeout(r, ms));
+  }
+
+  /** Asks `via` to notify `peerKey`, with our sealed introduction (and our mapped address in it). */
+  punchReq(via: RelayRef, peerKey: Uint8Array, own?: Addr) {
+    const i = sealIntro(this.host.dht.channel, peerKey, via.key, own);
+    return this.rpc.request(via.addr, via.key, (x) => ({ t: 'punch-req', x, k: peerKey, ...(i ? { i } : {}) }));
+  }
+
+  /** The rendezvous side of a punch-req (the caller applied the per-source limit). */
+  rendezvous(req: Incoming, m: MessageOf<'punch-req'>, reply: (msg: Message) => number): number {
+    const target = this.host.dht.table.get(toHex(m.k));
+    if (target === undefined) return reply({ t: 'error', x: m.x, c: ERR_UNKNOWN });
+    // The introduction (at most MAX_INTRO bytes) goes along as it came: the notify is larger
+    // than the request by a few bytes at most, and goes to a verified node of our table only.
+    const seenAt = m.a ?? req.from;
+    void this.rpc.request(target.addr, target.id, (x) => ({ t: 'punch-notify', x, k: req.sender, a: seenAt, ...(m.i ? { i: m.i } : {}) }));
+    return reply({ t: 'punch-ok', x: m.x, a: req.from, e: target.addr });
+  }
+
+  /** The target side of a punch-notify: the same ack whatever follows; the notice to act on, if any. */
+  notified(req: Incoming, m: MessageOf<'punch-notify'>, reply: (msg: Message) => number): { sent: number; notice?: Notice } {
+    const sent = reply({ t: 'ack', x: m.x });
+    const count = (what: string) => { this.host.dht.counters.add(`punch-notify-${what}`); return { sent }; };
+    if (!this.host.isRendezvous(req.senderHex)) return count('refused');
+    const v = openIntro(this.host.dht.channel, m.i, m.k, req.sender, (hex) => this.host.isTrusted(hex));
+    if (!v.ok) return count(v.reason);
+    // At most one notification acted on per peer per NOTIFY_MIN_INTERVAL, whoever asks; bursts
+    // of probes at most PUNCH_NOTIFY_BURSTS_PER_SEC for all peers together (beyond that, the
+    // peer is still followed to this relay, without probes).
+    const peerHex = toHex(m.k), now = this.host.clock.now();
+    if (now - (this.lastNotified.get(peerHex) ?? -Infinity) < NOTIFY_MIN_INTERVAL) return count('throttled');
+    this.lastNotified.set(peerHex, now);
+    let probes = notifyProbes(req.size);
+    if (!this.bursts.take('all', now)) { this.host.dht.counters.add('punch-notify-busy'); probes = 0; }
+    // The initiator's own (mapped) address if it gave one, else the rendezvous's observation.
+    const rendezvous = { key: req.sender, hex: req.senderHex, addr: req.from };
+    return { sent, notice: { peerKey: m.k, addr: v.intro.a ?? m.a, rendezvous, probes } };
+  }
+
+  /** Pings `addr` `count` times; stops early when `done()` says so. True if one answered. */
+  async probe(peerKey: Uint8Array, addr: Addr, done: () => boolean, count = PUNCH_PROBES): Promise<boolean> {
+    let answered = false;
+    for (let i = 0; i < count && !answered && !done() && !this.closed; i++) {
+      void this.host.dht.ping(peerKey, addr, 0).then((r) => { if (r !== undefined) answered = true; });
+      await this.sleep(PUNCH_PROBE_INTERVAL);
+    }
+    if (!answered && !done() && !this.closed) await this.sleep(300); // the last probes' answers
+    return answered || done();
+  }
+
+  /**
+   * Coordinates a punch with `peerKey` through rendezvous nodes. Resolves with the rendezvous
+   * that answered (a relay candidate the peer can reach) and whether a probe got through.
+   */
+  async punch(peerKey: Uint8Array, rendezvous: RelayRef[], done: () => boolean): Promise<{ direct: boolean; via?: RelayRef }> {
+    const asked = rendezvous.slice(0, PUNCH_RENDEZVOUS);
+    const announce = this.host.announceAddr();
+    const answers = await Promise.all(asked.map(async (r) => {
+      const reply = await this.punchReq(r, peerKey, announce);
+      return reply?.msg.t === 'punch-ok' ? { r, target: reply.msg.e } : undefined;
+    }));
+    const ok = answers.find((a) => a !== undefined && a.target !== undefined);
+    if (ok === undefined || ok.target === undefined) return { direct: false };
+    const direct = await this.probe(peerKey, ok.target, done);
+    return { direct, via: ok.r };
+  }
+}
