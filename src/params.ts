@@ -147,7 +147,8 @@ export const RELAY_SESSION_SECONDS = 30;
 /** Members renew their relay session this often; a renewal that fails moves them to another
  *  relay (so a dead relay costs at most about this long plus one request timeout). */
 export const RELAY_RENEW = 4000;
-/** Relay sessions one relay keeps at once, and packets per second per session and in all. */
+/** Relay sessions one relay keeps at once, and packets per second per session and in all; a
+ *  session gets at most its fair share, RELAY_GLOBAL_PPS / sessions forwarded (src/relay/fair.ts). */
 export const RELAY_MAX_SESSIONS = 256;
 export const RELAY_SESSION_PPS = 50_000;
 export const RELAY_GLOBAL_PPS = 100_000;
@@ -172,6 +173,27 @@ export const RELAY_ROUTE_CACHE = 60_000;
  *  relay's kernel path again only after this long (ms). */
 export const RELAY_KERNEL_FAILURES = 3;
 export const RELAY_BIND_BACKOFF = 60_000;
+/** Relay quotas (src/relay/sessions.ts; docs/PROTOCOL.md "Relay quotas"): sessions one key may
+ *  be a member of on one relay, and sessions with a member at one source IP. A session only one
+ *  member opened (half-open) ends this long after it was made (s), renewals or not. When the
+ *  table is full, a new session evicts the oldest half-open one, else the oldest idle one: a
+ *  session whose members are both bound to its kernel port, or that carried relay traffic
+ *  through the daemon within RELAY_ACTIVE, is never evicted. */
+export const RELAY_SESSIONS_PER_KEY = 32;
+export const RELAY_SESSIONS_PER_SOURCE = 64;
+export const RELAY_HALF_OPEN_SECONDS = 5;
+export const RELAY_ACTIVE = 10_000;
+/** A relay's kernel forwarding expires by itself (nftables element timeouts, s) unless its
+ *  daemon refreshes it; the daemon refreshes at its sync passes (every RELAY_RENEW), at most
+ *  once per RELAY_KERNEL_REFRESH (ms). So a relay whose daemon was killed stops forwarding in
+ *  its kernel within RELAY_KERNEL_EXPIRY_SECONDS. */
+export const RELAY_KERNEL_EXPIRY_SECONDS = 12;
+/** WireGuard pads a transport message's plaintext to a multiple of 16 bytes, but never beyond
+ *  the sender's tunnel MTU, so a full-size message may have any length. A relay accepts a
+ *  transport message whose (length - 16) is not a multiple of 16 only from this plaintext size
+ *  on: the smallest tunnel MTU WireHub accepts (src/wg/interface.ts). */
+export const RELAY_WG_MIN_MTU = 576;
+export const RELAY_KERNEL_REFRESH = 2000;
 /** Fragments of one relayed packet are reassembled within this time, else dropped. */
 export const REASSEMBLY_TIMEOUT = 1000;
 export const REASSEMBLY_MAX_PENDING = 256;
@@ -194,6 +216,23 @@ export const PUNCH_NOTIFY_BUDGET = 5;
  *  NOTIFY_MIN_INTERVAL. */
 export const PUNCH_NOTIFY_BURSTS_PER_SEC = 5;
 export const PUNCH_NOTIFY_BURSTS_BURST = 10;
+
+// ---- Data plane supervision and process exit (src/daemon/supervise.ts, lifecycle.ts) ----------
+/** The daemon asks its WireGuard interface for a dump this often; this many failures in a row
+ *  mean the data plane is gone (a userspace implementation's exit is seen at once). */
+export const DATAPLANE_CHECK_INTERVAL = 2000;
+export const DATAPLANE_CHECK_FAILURES = 2;
+/** A data plane that went down is recreated at once; a failed attempt is retried after this
+ *  delay, doubling, up to this many attempts in all; then the node gives up and exits non-zero
+ *  (for its supervisor: systemd, a container runtime, to restart it). */
+export const DATAPLANE_RETRY_MIN = 500;
+export const DATAPLANE_RESTORE_ATTEMPTS = 4;
+/** More restarts than this within the window is a crash loop: the node gives up and exits. */
+export const DATAPLANE_MAX_RESTARTS = 5;
+export const DATAPLANE_RESTART_WINDOW = 10 * 60_000;
+/** On a signal or a crash the daemon's cleanup (Daemon.stop) gets this long before the process
+ *  removes what is left synchronously and exits anyway. */
+export const SHUTDOWN_TIMEOUT = 10_000;
 
 // ---- Path acceptance and WireGuard liveness (src/daemon/selfview.ts, liveness.ts, pathcheck.ts) --
 /** An address a boot node saw us at counts as ours (pongs of trusted peers must say they saw us

@@ -32,7 +32,8 @@ import type { ShowPeer, ShowResult } from './show.js';
 
 export type { ShowPeer, ShowResult } from './show.js';
 import type { WgPeerConfig } from '../wg/types.js';
-import type { DataPlane, SystemDeps } from './dataplane.js';
+import type { SystemDeps } from './dataplane.js';
+import { SupervisedDataPlane } from './supervise.js';
 import { portShareTableName as portShareTable } from '../firewall/index.js';
 
 export interface DaemonOptions {
@@ -126,12 +127,15 @@ export class Daemon {
   private ticks = 0;
   private addressSig: string | undefined;
   onStopped: (() => void) | undefined;
+  /** Why the node stopped by itself (its data plane could not be recreated): the process then
+   *  exits non-zero. */
+  failure: string | undefined;
 
   private constructor(
     private readonly opts: DaemonOptions,
     readonly dht: DhtNode,
     private readonly transport: UdpTransport,
-    private readonly wg: DataPlane | undefined,
+    private readonly wg: SupervisedDataPlane | undefined,
     private control: ControlServer | undefined,
   ) {
     this.config = opts.config;
@@ -163,7 +167,7 @@ export class Daemon {
       for (const f of undo.reverse()) await f().catch((e: unknown) => log.warn(`cleanup: ${String(e)}`));
     };
     try {
-      let wg: DataPlane | undefined;
+      let wg: SupervisedDataPlane | undefined;
       // A public node has no WireGuard: its DHT socket owns the port itself.
       const dhtPort = publicNode ? opts.listenPort : opts.daemonPort;
       const transport = await UdpTransport.bind(opts.bindHost ?? '0.0.0.0', dhtPort).catch((e: NodeJS.ErrnoException) => {
@@ -171,7 +175,8 @@ export class Daemon {
       });
       undo.push(async () => transport.close());
       if (!publicNode && self !== undefined) {
-        wg = await opts.deps.createDataPlane({ name: opts.iface, privateKey: keyToBase64(opts.secret), listenPort: opts.listenPort, addresses: ownAddresses(config, self) });
+        const plane = { name: opts.iface, privateKey: keyToBase64(opts.secret), listenPort: opts.listenPort, addresses: ownAddresses(config, self), log: (l: string) => log.info(`wireguard: ${l}`) };
+        wg = await SupervisedDataPlane.start({ create: () => opts.deps.createDataPlane(plane), log, clock: realClock });
         undo.push(() => wg!.destroy());
         await opts.deps.installPortShare({ table: portShareTable(opts.iface), wgPort: opts.listenPort, daemonPort: opts.daemonPort });
         undo.push(() => opts.deps.removePortShare(portShareTable(opts.iface)));
@@ -192,6 +197,10 @@ export class Daemon {
       undo.push(async () => dht.close());
       daemon = new Daemon(opts, dht, transport, wg, undefined);
       const d = daemon;
+      if (wg) {
+        wg.onRestored = () => d.dataPlaneRestored();
+        wg.onFailed = (why) => { d.failure ??= `data plane: ${why}`; void d.stop(); };
+      }
       d.traversal = new Traversal({
         dht, log, clock: d.clock, wgPort: wg ? opts.listenPort : undefined,
         isTrusted: (hex) => d.tracker.get(hex) !== undefined,
@@ -522,6 +531,17 @@ export class Daemon {
     }
   }
 
+  /** The data plane was recreated with every peer (src/daemon/supervise.ts): the peers it had
+   *  sessions with still hold them, so ours start the handshakes now. */
+  private dataPlaneRestored(): void {
+    for (const st of this.tracker.all()) {
+      const hex = toHex(st.peer.key);
+      if (!this.wanted.has(hex)) continue;
+      this.poke(st.peer);
+      this.handshakes.expect(hex, Date.now());
+    }
+  }
+
   /**
    * Makes WireGuard handshake with a peer now rather than when traffic first flows: one empty
    * UDP datagram to the peer's overlay address (discard port) enters the tunnel, so WireGuard
@@ -549,6 +569,8 @@ export class Daemon {
   async show(all: boolean): Promise<ShowResult> {
     const dump = this.wg ? await this.wg.dump().catch(() => undefined) : undefined;
     const now = this.clock.now();
+    // While the data plane is down no peer is reachable, whatever the DHT says.
+    const planeDown = this.wg !== undefined && this.wg.state !== 'up';
     const self = this.config.peers.find((p) => p.keyB64 === this.publicB64);
     const peers = this.tracker.all().map((st): ShowPeer => {
       const w = dump?.peers.find((p) => p.publicKey === st.peer.keyB64);
@@ -557,7 +579,7 @@ export class Daemon {
         key: st.peer.keyB64,
         ipv4: st.peer.ipv4 ?? null,
         ipv6: st.peer.ipv6 ?? null,
-        path: st.path,
+        path: planeDown ? 'down' : st.path,
         endpoint: st.path === 'direct' && st.endpoint ? addrKey(st.endpoint) : st.path === 'relay' && st.relayAddr ? addrKey(st.relayAddr) : null,
         relay: st.path === 'relay' ? st.relayKey ?? null : null,
         relayForwarding: st.path !== 'relay' ? null : this.traversal.links.get(toHex(st.peer.key))?.kernelPort !== undefined ? 'kernel' : 'daemon',
@@ -576,6 +598,9 @@ export class Daemon {
       publicKey: this.publicB64,
       role: this.wg ? 'node' : 'public',
       backend: this.wg?.backend ?? null,
+      dataPlane: this.wg?.state ?? null,
+      dataPlaneRestarts: this.wg?.restarts ?? 0,
+      dataPlaneError: this.wg?.lastError ?? null,
       ipv4: self?.ipv4 ?? null,
       ipv6: self?.ipv6 ?? null,
       listenPort: this.opts.listenPort,
@@ -594,8 +619,14 @@ export class Daemon {
     return result;
   }
 
-  /** Re-reads the config file and applies the difference; on error the running state is kept. */
-  async reload(): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+  /**
+   * Re-reads the config file and applies the difference. Everything that can refuse the edit is
+   * checked first: a refusal throws and changes nothing. Once the checks pass the new config is
+   * in effect; a WireGuard change that fails after that is reported in `errors` (the CLI exits
+   * non-zero and says the config was applied), never thrown, since a throw would claim the old
+   * state was kept.
+   */
+  async reload(): Promise<{ added: string[]; removed: string[]; changed: string[]; errors?: string[] }> {
     const next = await loadConfig(this.opts.configPath);
     const selfNow = this.config.peers.find((p) => p.keyB64 === this.publicB64);
     const selfNext = next.peers.find((p) => p.keyB64 === this.publicB64);
@@ -603,7 +634,14 @@ export class Daemon {
     if (!isPublicNodeConfig(next) && (selfNext === undefined || !selfNext.trusted)) throw new DaemonError(`${next.file}: this node's key has no trust line any more; use wh down`);
     if (selfNow?.ipv4 !== selfNext?.ipv4 || selfNow?.ipv6 !== selfNext?.ipv6) throw new DaemonError(`${next.file}: this node's own overlay address changed; use wh down and wh up`);
     if (next.workbit !== this.config.workbit || next.namespace !== this.config.namespace) throw new DaemonError(`${next.file}: workbit or namespace changed; use wh down and wh up`);
-    const diff = this.tracker.setPeers(trustedPeersOf(next, this.publicB64), this.clock.now());
+    const peers = trustedPeersOf(next, this.publicB64);
+    // Applied from here on, all of it.
+    this.config = next;
+    const diff = this.tracker.setPeers(peers, this.clock.now());
+    const name = (p: TrustedPeer) => p.hostname ?? p.keyB64;
+    const errors: string[] = [];
+    const attempt = (p: TrustedPeer, op: () => Promise<void>) =>
+      op().catch((e: unknown) => { errors.push(`${name(p)}: ${e instanceof Error ? e.message : String(e)}`); });
     if (this.wg) {
       for (const p of diff.removed) {
         const hex = toHex(p.key);
@@ -611,9 +649,9 @@ export class Daemon {
         this.handshakes.forget(hex);
         this.guard.forget(hex);
         this.wanted.delete(hex);
-        await this.peerOp(hex, () => this.wg!.removePeer(p.keyB64));
+        await attempt(p, () => this.peerOp(hex, () => this.wg!.removePeer(p.keyB64)));
       }
-      for (const p of diff.added) await this.wg.setPeer({ publicKey: p.keyB64, allowedIps: allowedIpsOf(p), ...(p.endpoint ? { endpoint: addrKey(p.endpoint) } : {}) });
+      for (const p of diff.added) await attempt(p, () => this.wg!.setPeer({ publicKey: p.keyB64, allowedIps: allowedIpsOf(p), ...(p.endpoint ? { endpoint: addrKey(p.endpoint) } : {}) }));
       for (const { after } of diff.changed) {
         // Only the allowed IPs change: the endpoint (direct, or a relay link's loopback) stays.
         const hex = toHex(after.key);
@@ -621,12 +659,10 @@ export class Daemon {
         const config = { publicKey: after.keyB64, allowedIps: allowedIpsOf(after), keepalive: relayed ? NAT_KEEPALIVE_SECONDS : this.keepalive() };
         const before = this.wanted.get(hex);
         if (before !== undefined) this.wanted.set(hex, { ...before, ...config });
-        await this.peerOp(hex, () => this.wg!.setPeer(config));
+        await attempt(after, () => this.peerOp(hex, () => this.wg!.setPeer(config)));
       }
     }
-    this.config = next;
-    const name = (p: TrustedPeer) => p.hostname ?? p.keyB64;
-    const result = { added: diff.added.map(name), removed: diff.removed.map(name), changed: diff.changed.map((c) => name(c.after)) };
+    const result = { added: diff.added.map(name), removed: diff.removed.map(name), changed: diff.changed.map((c) => name(c.after)), ...(errors.length > 0 ? { errors } : {}) };
     this.opts.log.info(`reload: ${JSON.stringify(result)}`);
     return result;
   }
@@ -635,20 +671,24 @@ export class Daemon {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       this.stopping = true;
+      // Every step runs, whatever the ones before it did (a crash handler relies on it).
+      const step = async (what: string, f: () => unknown): Promise<void> => {
+        try { await f(); } catch (e) { this.opts.log.warn(`stop: ${what}: ${e instanceof Error ? e.message : String(e)}`); }
+      };
       if (this.timer) clearInterval(this.timer);
       if (this.natTimer) clearInterval(this.natTimer);
-      await this.traversal?.close().catch((e: unknown) => this.opts.log.warn(`relay: ${String(e)}`));
-      if (this.mapper) await this.mapper.close().catch((e: unknown) => this.opts.log.warn(`portmap: ${String(e)}`));
-      this.dht.close();
-      this.transport.close();
-      this.pokeSocket?.close();
+      await step('relay', () => this.traversal?.close());
+      await step('portmap', () => this.mapper?.close());
+      await step('dht', () => this.dht.close());
+      await step('socket', () => this.transport.close());
+      await step('socket', () => this.pokeSocket?.close());
       if (this.wg) {
-        await this.opts.deps.removePortShare(portShareTable(this.opts.iface)).catch((e: unknown) => this.opts.log.warn(`nft: ${String(e)}`));
-        await this.wg.destroy().catch((e: unknown) => this.opts.log.warn(`wireguard: ${String(e)}`));
+        await step('nft', () => this.opts.deps.removePortShare(portShareTable(this.opts.iface)));
+        await step('wireguard', () => this.wg!.destroy());
       }
       // The control socket goes last: `wh down` waits for it to disappear.
-      await this.control?.close().catch(() => undefined);
-      this.opts.log.info(`${this.opts.iface}: down`);
+      await step('control socket', () => this.control?.close());
+      this.opts.log[this.failure ? 'error' : 'info'](`${this.opts.iface}: down${this.failure ? ` (${this.failure})` : ''}`);
       this.onStopped?.();
     })();
     return this.stopped;

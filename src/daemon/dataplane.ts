@@ -10,6 +10,9 @@ export type { WgDump, WgPeerConfig, WgPeerDump } from '../wg/types.js';
 export interface DataPlane {
   readonly name: string;
   readonly backend: string;
+  /** Resolves, with what happened, if the data plane dies by itself (wireguard-go exited);
+   *  absent or never resolving where it cannot tell (a failing dump() tells then). */
+  readonly died?: Promise<string>;
   setPeer(p: WgPeerConfig): Promise<void>;
   removePeer(publicKey: string): Promise<void>;
   dump(): Promise<WgDump>;
@@ -17,7 +20,8 @@ export interface DataPlane {
 }
 
 export interface SystemDeps {
-  createDataPlane(opts: { name: string; privateKey: string; listenPort: number; addresses: string[] }): Promise<DataPlane>;
+  /** `log` gets the implementation's output and lifecycle events, one line each. */
+  createDataPlane(opts: { name: string; privateKey: string; listenPort: number; addresses: string[]; log?: (line: string) => void }): Promise<DataPlane>;
   installPortShare(opts: { table: string; wgPort: number; daemonPort: number }): Promise<void>;
   removePortShare(table: string): Promise<void>;
   /** Relaying in the kernel with nftables table `table` (netdev family); absent: daemon only. */

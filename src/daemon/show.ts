@@ -1,12 +1,14 @@
 // What `wh show` prints: the daemon's answer to the control socket's `show` (src/daemon/daemon.ts
 // builds it, src/cli/commands/show.ts prints it).
 import type { PeerState } from './peers.js';
+
 export interface ShowPeer {
   name: string | null;
   key: string;
   ipv4: string | null;
   ipv6: string | null;
-  path: PeerState['path'];
+  /** 'down': the node's data plane is down (being recreated, or given up). */
+  path: PeerState['path'] | 'down';
   endpoint: string | null;
   /** While relayed: the relay's public key. */
   relay: string | null;
@@ -28,6 +30,11 @@ export interface ShowResult {
   publicKey: string;
   role: 'node' | 'public';
   backend: string | null;
+  /** The WireGuard interface: up, being recreated after it died, or given up (null: public node). */
+  dataPlane: 'up' | 'restarting' | 'failed' | null;
+  /** Times it was recreated, and why it last went down. */
+  dataPlaneRestarts: number;
+  dataPlaneError: string | null;
   ipv4: string | null;
   ipv6: string | null;
   listenPort: number;

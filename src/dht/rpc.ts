@@ -56,8 +56,9 @@ export class Rpc {
   private readonly packetLimiter = new RateLimiter(SOURCE_PACKETS_PER_SEC, SOURCE_PACKETS_BURST, RATE_LIMIT_SOURCES);
   private readonly requestLimiter = new RateLimiter(SOURCE_REQUESTS_PER_SEC, SOURCE_REQUESTS_BURST, RATE_LIMIT_SOURCES);
   private closed = false;
-  /** Sources exempt from the per-source packet limit: relay traffic (set by src/nat/traversal). */
-  isExempt: ((ip: string) => boolean) | undefined;
+  /** Datagrams exempt from the per-source packet limit (before any crypto): a relay session's own
+   *  traffic, as src/nat/traversal.ts decides from the source address and the clear header. */
+  isExempt: ((from: Addr, data: Uint8Array) => boolean) | undefined;
 
   constructor(
     private readonly channel: SecureChannel,
@@ -161,7 +162,7 @@ export class Rpc {
 
   private receiveUnsafe(data: Uint8Array, from: Addr): void {
     this.counters.add('rx');
-    if (!(this.isExempt?.(from.host) ?? false) && !this.packetLimiter.take(from.host, this.clock.now())) return this.drop('rate-limited');
+    if (!(this.isExempt?.(from, data) ?? false) && !this.packetLimiter.take(from.host, this.clock.now())) return this.drop('rate-limited');
     const opened = this.channel.open(data);
     if (!opened.ok) return this.drop(opened.reason);
     const decoded = opened.kind === KIND_RELAY ? decodeRelayBody(opened.body) : decodeBody(opened.body);

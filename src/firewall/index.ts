@@ -6,5 +6,7 @@ export {
   removePortShare, validateTableName,
 } from './portshare.js';
 export type { PortShareOptions } from './portshare.js';
-export { installRelayForward, parseRouteGet, relayForwardInstalled, relayForwardRules, removeRelayForward, routeTo } from './relayforward.js';
+export {
+  installRelayForward, parseRouteGet, refreshRelayForward, relayForwardInstalled, relayForwardRules, removeRelayForward, routeTo,
+} from './relayforward.js';
 export type { ForwardLimits, ForwardMember, ForwardSession, Hop } from './relayforward.js';

@@ -26,6 +26,9 @@ import {
 import { RelaySessions } from '../relay/sessions.js';
 import { RelayLink, type RelayRef } from '../relay/link.js';
 import { KernelRelay, type KernelForwardDeps } from '../relay/kernel.js';
+import { FairShare } from '../relay/fair.js';
+import { fragmentShapeOk } from '../relay/wgshape.js';
+import { relayExemption } from '../relay/exempt.js';
 import { Puncher, type Notice } from './punch.js';
 
 export interface TraversalHost {
@@ -68,7 +71,7 @@ export class Traversal {
   readonly kernel: KernelRelay | undefined;
   private readonly punchLimiter = new RateLimiter(20, 40, RATE_LIMIT_SOURCES);
   private readonly globalRelay = new RateLimiter(RELAY_GLOBAL_PPS, RELAY_GLOBAL_PPS, 1);
-  private readonly sessionRelay = new RateLimiter(RELAY_SESSION_PPS, RELAY_SESSION_PPS, 1024);
+  private readonly sessionRelay = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, 1024);
   private readonly clock: Clock;
   private readonly puncher: Puncher;
   private renewTimer: TimerHandle | undefined;
@@ -78,9 +81,8 @@ export class Traversal {
   constructor(private readonly host: TraversalHost) {
     this.clock = host.clock;
     this.puncher = new Puncher(host);
-    // Relay traffic passes the per-source packet limit: from the members of sessions we relay
-    // for, and from the relays our own links use.
-    host.dht.rpc.isExempt = (ip) => this.sessions.isMemberIp(ip, this.clock.now()) || this.isLinkRelay(ip);
+    // Relay traffic passes the per-source packet limit, and only it (src/relay/exempt.ts).
+    host.dht.rpc.isExempt = relayExemption(this.sessions, () => this.links.values(), () => this.clock.now());
     host.dht.extend({ request: (req, max) => this.onRequest(req, max), oneWay: (m) => this.onOneWay(m) });
     this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log, () => this.clock.now()) : undefined;
     const renew = () => {
@@ -96,11 +98,6 @@ export class Traversal {
     for (const l of this.links.values()) l.close();
     this.links.clear();
     await this.kernel?.close();
-  }
-
-  private isLinkRelay(ip: string): boolean {
-    for (const l of this.links.values()) if (l.relay.addr.host === ip) return true;
-    return false;
   }
 
   private get rpc() {
@@ -143,10 +140,13 @@ export class Traversal {
       }
       case 'relay-open': {
         if (!this.host.canRelay()) return reply({ t: 'error', x: m.x, c: ERR_REFUSED, m: 'not a relay' });
-        if (this.sessions.open(req.senderHex, toHex(m.k), req.from, now) === 'full') return reply({ t: 'error', x: m.x, c: ERR_BUSY });
+        const peerHex = toHex(m.k), evictions = this.sessions.evictions;
+        const opened = this.sessions.open(req.senderHex, peerHex, req.from, now);
+        if (opened !== 'ok') { this.host.dht.counters.add(`relay-open-${opened}`); return reply({ t: 'error', x: m.x, c: ERR_BUSY, m: `relay ${opened}` }); }
+        if (this.sessions.evictions !== evictions) void this.kernel?.sync(); // an evicted session's port and rules go
         if (this.kernel === undefined) return reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS });
         // The session's own port (bound on first use) lets the members move to the kernel path.
-        void this.kernel.portFor(req.senderHex, toHex(m.k)).then((p) => {
+        void this.kernel.portFor(req.senderHex, peerHex).then((p) => {
           if (!this.closed) reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS, ...(p !== undefined ? { p } : {}) });
         });
         return 0;
@@ -164,7 +164,10 @@ export class Traversal {
       const toHexKey = toHex(m.k);
       const to = this.sessions.route(inc.senderHex, toHexKey, now);
       if (to === undefined) { this.host.dht.counters.add('relay-no-session'); return true; }
-      if (!this.globalRelay.take('all', now) || !this.sessionRelay.take(inc.senderHex, now)) { this.host.dht.counters.add('relay-rate-limited'); return true; }
+      if (!fragmentShapeOk(m)) { this.host.dht.counters.add('relay-malformed'); return true; } // only WireGuard is relayed
+      // The session's fair share first, so that a session over it takes nothing from the rest.
+      const sid = inc.senderHex < toHexKey ? inc.senderHex + toHexKey : toHexKey + inc.senderHex;
+      if (!this.sessionRelay.take(sid, this.sessions.establishedCount(now), now) || !this.globalRelay.take('all', now)) { this.host.dht.counters.add('relay-rate-limited'); return true; }
       this.rpc.send(to, m.k, { t: 'relayed', k: inc.sender, d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) });
       this.host.dht.counters.add('relay-forwarded');
       return true;

@@ -8,7 +8,11 @@
 // no system support), the members relay through the daemons (`relay`/`relayed` messages).
 // A WireGuard datagram that arrives IP-fragmented (a member's path MTU is below 1480) passes
 // the kernel's rules by (netdev ingress sees fragments, not datagrams); the IP stack reassembles
-// it and this class forwards it from the session's socket, between the same two addresses.
+// it and this class forwards it from the session's socket, between the same two addresses, if
+// it is shaped like WireGuard (src/relay/wgshape.ts), within the session's fair share.
+// The kernel's forwarding expires by itself after RELAY_KERNEL_EXPIRY_SECONDS (nftables element
+// timeouts): each sync pass that changes nothing refreshes it (at most once per
+// RELAY_KERNEL_REFRESH), so only a live daemon keeps its kernel forwarding.
 import type { Addr } from '../proto/addr.js';
 import { sameAddr } from '../proto/addr.js';
 import type { Incoming, Rpc, RpcHandler } from '../dht/rpc.js';
@@ -17,9 +21,11 @@ import { toHex } from '../dht/id.js';
 import { ERR_REFUSED } from '../proto/messages.js';
 import type { Logger } from '../util/log.js';
 import type { ForwardSession, Hop } from '../firewall/relayforward.js';
-import { RELAY_KERNEL_FAILURES, RELAY_ROUTE_CACHE, RELAY_SESSION_PPS } from '../params.js';
-import { RateLimiter } from '../util/ratelimit.js';
+import { RELAY_GLOBAL_PPS, RELAY_KERNEL_FAILURES, RELAY_KERNEL_REFRESH, RELAY_ROUTE_CACHE, RELAY_SESSION_PPS } from '../params.js';
+import { looksLikeWireGuard } from '../proto/packet.js';
+import { FairShare } from './fair.js';
 import type { RelaySessions } from './sessions.js';
+import { isWireGuardShaped } from './wgshape.js';
 
 /** What relaying in the kernel needs from the system (src/daemon/system.ts binds it). */
 export interface KernelForwardDeps {
@@ -31,6 +37,8 @@ export interface KernelForwardDeps {
   route(host: string): Promise<Hop | undefined>;
   /** Binds a UDP socket on a free port. */
   openPort(): Promise<{ port: number; transport: Transport }>;
+  /** Restarts the expiry of the installed sessions' forwarding; absent: install() again does. */
+  refresh?(ports: readonly number[]): Promise<void>;
 }
 
 interface PortSocket {
@@ -56,7 +64,9 @@ export class KernelRelay {
   /** Installs that failed in a row (kernel forwarding is turned off at RELAY_KERNEL_FAILURES). */
   private failures = 0;
   /** Reassembled (once fragmented) WireGuard datagrams forwarded from a session's socket. */
-  private readonly userLimiter = new RateLimiter(RELAY_SESSION_PPS, RELAY_SESSION_PPS, 1024);
+  private readonly userLimiter = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, 1024);
+  /** When the kernel's forwarding was last installed or refreshed (its expiry restarted). */
+  private refreshedAt = -Infinity;
 
   constructor(
     private readonly sessions: RelaySessions,
@@ -113,11 +123,12 @@ export class KernelRelay {
   /** A datagram on session port `port`: if it is a WireGuard message from one bound member,
    *  sends it to the other, from the same socket; true when it was taken. */
   private forwardFromSocket(port: number, socket: Transport, data: Uint8Array, from: Addr): boolean {
-    if (data.length < 4 || data[0]! < 1 || data[0]! > 4 || data[1] !== 0 || data[2] !== 0 || data[3] !== 0) return false;
+    if (!looksLikeWireGuard(data)) return false;
+    if (!isWireGuardShaped(data)) { this.parent.counters.add('relay-port-malformed'); return true; }
     const f = this.installed.get(port);
     const to = f === undefined ? undefined : sameAddr(f.a, from) ? f.b : sameAddr(f.b, from) ? f.a : undefined;
     if (to === undefined) { this.parent.counters.add('relay-port-not-member'); return true; }
-    if (!this.userLimiter.take(String(port), this.now())) { this.parent.counters.add('relay-port-rate-limited'); return true; }
+    if (!this.userLimiter.take(String(port), this.installed.size, this.now())) { this.parent.counters.add('relay-port-rate-limited'); return true; }
     socket.send({ host: to.host, port: to.port }, data);
     this.parent.counters.add('relay-port-forwarded');
     return true;
@@ -189,10 +200,22 @@ export class KernelRelay {
       if (ha === undefined || hb === undefined) return; // no usable route: the daemons relay
       want.push({ port: b.port, a: { host: b.a.host, port: b.a.port, hop: ha }, b: { host: b.b.host, port: b.b.port, hop: hb } });
     });
-    if (sameForwarding(want, [...this.installed.values()])) return;
+    if (sameForwarding(want, [...this.installed.values()])) {
+      if (want.length === 0 || now - this.refreshedAt < RELAY_KERNEL_REFRESH) return;
+      // Unchanged: restart the rules' expiry (a failed refresh falls through to a reinstall).
+      try {
+        await (this.deps.refresh !== undefined ? this.deps.refresh(want.map((s) => s.port)) : this.deps.install(want));
+        this.refreshedAt = now;
+        this.parent.counters.add('relay-kernel-refresh');
+        return;
+      } catch (e) {
+        this.log.warn(`relay: cannot refresh the kernel forwarding (${e instanceof Error ? e.message : String(e)}); installing it again`);
+      }
+    }
     try {
       await this.deps.install(want);
       this.installed = new Map(want.map((s) => [s.port, s]));
+      this.refreshedAt = now;
       this.failures = 0;
       this.parent.counters.add('relay-kernel-install');
     } catch (e) {

@@ -4,8 +4,15 @@
 // A session the relay forwards in the kernel (src/relay/kernel.ts) also has a port of its own,
 // and each member the address its last relay-bind to that port came from (its NAT may map the
 // flow to that port differently from the flow to the relay's DHT port).
-import type { Addr } from '../proto/addr.js';
-import { RELAY_MAX_SESSIONS, RELAY_SESSION_SECONDS } from '../params.js';
+// Anyone may ask (docs/PROTOCOL.md "Relay quotas"): one key is a member of at most
+// RELAY_SESSIONS_PER_KEY sessions, one source IP of at most RELAY_SESSIONS_PER_SOURCE; a
+// session only one member opened (half-open) ends RELAY_HALF_OPEN_SECONDS after it was made;
+// a full table makes room by evicting the oldest half-open session, else the oldest idle one,
+// never one that is bound by both members or carried traffic within RELAY_ACTIVE.
+import { sameAddr, type Addr } from '../proto/addr.js';
+import {
+  RELAY_ACTIVE, RELAY_HALF_OPEN_SECONDS, RELAY_MAX_SESSIONS, RELAY_SESSION_SECONDS, RELAY_SESSIONS_PER_KEY, RELAY_SESSIONS_PER_SOURCE,
+} from '../params.js';
 
 interface Member {
   addr: Addr;
@@ -17,6 +24,9 @@ interface Member {
 interface Session {
   members: Map<string, Member>; // by key hex
   port?: number;
+  createdAt: number;
+  /** Last time the session relayed a datagram through the daemon, or was made. */
+  usedAt: number;
 }
 
 /** A session both members have bound to its port: what the kernel forwards. */
@@ -26,14 +36,34 @@ export interface BoundSession {
   b: Addr;
 }
 
-export type OpenResult = 'ok' | 'full';
+/** 'quota': the asking key or source IP has its share of sessions already. */
+export type OpenResult = 'ok' | 'full' | 'quota';
+
+export interface RelayQuotas {
+  perKey: number;
+  perSource: number;
+  halfOpenMs: number;
+  activeMs: number;
+}
+
+const DEFAULT_QUOTAS: RelayQuotas = {
+  perKey: RELAY_SESSIONS_PER_KEY, perSource: RELAY_SESSIONS_PER_SOURCE, halfOpenMs: RELAY_HALF_OPEN_SECONDS * 1000, activeMs: RELAY_ACTIVE,
+};
 
 export class RelaySessions {
   private readonly sessions = new Map<string, Session>();
-  /** Member IPs and until when they are members (for the per-source packet limit exemption). */
-  private readonly memberIps = new Map<string, number>();
+  /** Session ids by member key (bounded by the per-key quota). */
+  private readonly byKey = new Map<string, Set<string>>();
+  /** Sessions evicted to make room (a caller syncs the kernel when this moves). */
+  evictions = 0;
+  private counted = 0;
+  private countedAt = -Infinity;
 
-  constructor(private readonly maxSessions = RELAY_MAX_SESSIONS, private readonly lifetimeMs = RELAY_SESSION_SECONDS * 1000) {}
+  constructor(
+    private readonly maxSessions = RELAY_MAX_SESSIONS,
+    private readonly lifetimeMs = RELAY_SESSION_SECONDS * 1000,
+    private readonly quotas: RelayQuotas = DEFAULT_QUOTAS,
+  ) {}
 
   private static id(a: string, b: string): string {
     return a < b ? `${a}:${b}` : `${b}:${a}`;
@@ -43,15 +73,20 @@ export class RelaySessions {
     this.expire(now);
     const id = RelaySessions.id(fromHex, toHex);
     let s = this.sessions.get(id);
-    if (s === undefined) {
-      if (this.sessions.size >= this.maxSessions) return 'full';
-      s = { members: new Map() };
-      this.sessions.set(id, s);
+    const old = s?.members.get(fromHex);
+    if (old === undefined) {
+      // A new membership: within the key's and the source's quotas.
+      if ((this.byKey.get(fromHex)?.size ?? 0) >= this.quotas.perKey || this.fromSource(addr.host) >= this.quotas.perSource) return 'quota';
+      if (s === undefined) {
+        if (this.sessions.size >= this.maxSessions && !this.evictOne(now)) return 'full';
+        s = { members: new Map(), createdAt: now, usedAt: now };
+        this.sessions.set(id, s);
+      }
+      let ids = this.byKey.get(fromHex);
+      if (ids === undefined) this.byKey.set(fromHex, (ids = new Set()));
+      ids.add(id);
     }
-    const bound = s.members.get(fromHex)?.bound;
-    s.members.set(fromHex, { addr, until: now + this.lifetimeMs, ...(bound ? { bound } : {}) });
-    this.memberIps.delete(addr.host); // re-insert: Map order is our age order
-    this.memberIps.set(addr.host, now + this.lifetimeMs);
+    s!.members.set(fromHex, { addr, until: now + this.lifetimeMs, ...(old?.bound ? { bound: old.bound } : {}) });
     return 'ok';
   }
 
@@ -61,8 +96,7 @@ export class RelaySessions {
     const id = RelaySessions.id(fromHex, toHex);
     const s = this.sessions.get(id);
     if (s === undefined) return;
-    s.members.delete(fromHex);
-    if (s.members.size === 0) this.sessions.delete(id);
+    this.removeMember(id, s, fromHex);
   }
 
   /** Where to forward a packet from `fromHex` to `toHex`, if both opened the session and are live. */
@@ -71,7 +105,30 @@ export class RelaySessions {
     if (s === undefined) return undefined;
     const from = s.members.get(fromHex), to = s.members.get(toHex);
     if (from === undefined || to === undefined || from.until < now || to.until < now) return undefined;
+    s.usedAt = now;
     return to.addr;
+  }
+
+  /** Whether `hex`, at exactly `addr` (where its relay-opens come from), is a live member of a
+   *  session both members opened: its relay traffic passes the per-source packet limit. */
+  isMember(hex: string, addr: Addr, now: number): boolean {
+    for (const id of this.byKey.get(hex) ?? []) {
+      const s = this.sessions.get(id);
+      const m = s?.members.get(hex);
+      if (s !== undefined && m !== undefined && sameAddr(m.addr, addr) && RelaySessions.live(s, now)) return true;
+    }
+    return false;
+  }
+
+  /** Sessions both members opened and are live (counted at most once a second: it is read for
+   *  every relayed datagram, to share the relay's budget). */
+  establishedCount(now: number): number {
+    if (now - this.countedAt >= 1000 || now < this.countedAt) {
+      this.counted = 0;
+      for (const s of this.sessions.values()) if (RelaySessions.live(s, now)) this.counted++;
+      this.countedAt = now;
+    }
+    return this.counted;
   }
 
   /** The session's own port, if it has one. */
@@ -102,9 +159,8 @@ export class RelaySessions {
     this.expire(now);
     const out: BoundSession[] = [];
     for (const s of this.sessions.values()) {
-      if (s.port === undefined || s.members.size !== 2) continue;
-      const [a, b] = [...s.members.values()];
-      if (a!.bound !== undefined && b!.bound !== undefined) out.push({ port: s.port, a: a!.bound, b: b!.bound });
+      const b = RelaySessions.bothBound(s);
+      if (b !== undefined) out.push(b);
     }
     return out.sort((x, y) => x.port - y.port);
   }
@@ -117,28 +173,68 @@ export class RelaySessions {
     return out;
   }
 
-  isMemberIp(ip: string, now: number): boolean {
-    const until = this.memberIps.get(ip);
-    if (until === undefined) return false;
-    if (until < now) { this.memberIps.delete(ip); return false; }
-    return true;
-  }
-
   get size(): number {
     return this.sessions.size;
   }
 
+  private static live(s: Session, now: number): boolean {
+    if (s.members.size !== 2) return false;
+    for (const m of s.members.values()) if (m.until < now) return false;
+    return true;
+  }
+
+  private static bothBound(s: Session): BoundSession | undefined {
+    if (s.port === undefined || s.members.size !== 2) return undefined;
+    const [a, b] = [...s.members.values()];
+    return a!.bound !== undefined && b!.bound !== undefined ? { port: s.port, a: a!.bound, b: b!.bound } : undefined;
+  }
+
+  /** Sessions with a member whose relay-opens come from `ip`. */
+  private fromSource(ip: string): number {
+    let n = 0;
+    for (const s of this.sessions.values()) {
+      for (const m of s.members.values()) if (m.addr.host === ip) { n++; break; }
+    }
+    return n;
+  }
+
+  /** Makes room for one session: the oldest half-open one, else the oldest idle one that is
+   *  not bound by both members. False when every session is protected. */
+  private evictOne(now: number): boolean {
+    let half: [string, Session] | undefined, idle: [string, Session] | undefined;
+    for (const e of this.sessions) {
+      const s = e[1];
+      if (s.members.size < 2) {
+        if (half === undefined || s.createdAt < half[1].createdAt) half = e;
+      } else if (RelaySessions.bothBound(s) === undefined && now - s.usedAt >= this.quotas.activeMs) {
+        if (idle === undefined || s.usedAt < idle[1].usedAt) idle = e;
+      }
+    }
+    const victim = half ?? idle;
+    if (victim === undefined) return false;
+    this.deleteSession(victim[0], victim[1]);
+    this.evictions++;
+    return true;
+  }
+
+  private removeMember(id: string, s: Session, hex: string): void {
+    s.members.delete(hex);
+    const ids = this.byKey.get(hex);
+    ids?.delete(id);
+    if (ids?.size === 0) this.byKey.delete(hex);
+    if (s.members.size === 0) this.sessions.delete(id);
+  }
+
+  private deleteSession(id: string, s: Session): void {
+    for (const hex of [...s.members.keys()]) this.removeMember(id, s, hex);
+    this.sessions.delete(id);
+  }
+
   private expire(now: number): void {
     for (const [id, s] of this.sessions) {
-      for (const [k, m] of s.members) if (m.until < now) s.members.delete(k);
-      if (s.members.size === 0) this.sessions.delete(id);
-    }
-    for (const [ip, until] of this.memberIps) if (until < now) this.memberIps.delete(ip);
-    // Bounded whatever senders do: two addresses per session at most are ever needed.
-    while (this.memberIps.size > 2 * this.maxSessions) {
-      const oldest = this.memberIps.keys().next().value;
-      if (oldest === undefined) break;
-      this.memberIps.delete(oldest);
+      for (const [k, m] of s.members) if (m.until < now) this.removeMember(id, s, k);
+      // Half-open for longer than allowed (renewals do not extend it): gone.
+      if (s.members.size < 2 && now - s.createdAt > this.quotas.halfOpenMs) this.deleteSession(id, s);
     }
   }
 }

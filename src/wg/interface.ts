@@ -62,6 +62,10 @@ export interface WgInterface {
   readonly netns: string | undefined;
   /** pid of the userspace implementation, when known */
   readonly pid: number | undefined;
+  /** Resolves, with what happened, if the userspace implementation exits by itself (not through
+   *  destroy()): the interface is then gone. Never resolves for a kernel interface or one found
+   *  by existingInterface (a failing dump() tells those). */
+  readonly died: Promise<string>;
   /** Adds or updates a peer (its allowed IPs are replaced). */
   setPeer(peer: WgPeerConfig): Promise<void>;
   /** Removes a peer; no error if it is absent. */
@@ -107,6 +111,7 @@ class Interface implements WgInterface {
     private readonly control: WgControl,
     private readonly remove: () => Promise<void>,
     readonly pid: number | undefined,
+    readonly died: Promise<string> = new Promise<string>(() => undefined),
   ) {}
 
   setPeer(peer: WgPeerConfig): Promise<void> {
@@ -149,6 +154,8 @@ function pipeLines(stream: NodeJS.ReadableStream | null, log: (line: string) => 
 /** A spawned userspace implementation and the means to stop it. */
 class UserspaceProcess {
   readonly exited: Promise<void>;
+  /** Resolves with the reason when the process exits while nobody stopped it. */
+  readonly died: Promise<string>;
   private hasExited = false;
   private stopping = false;
   /** recent output, quoted when it fails to start */
@@ -162,15 +169,22 @@ class UserspaceProcess {
     };
     pipeLines(child.stdout, keep);
     pipeLines(child.stderr, keep);
+    let died: (why: string) => void = () => undefined;
+    this.died = new Promise((resolve) => { died = resolve; });
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.hasExited = true;
-        if (!this.stopping) log(`${name}: userspace WireGuard exited unexpectedly (${signal ?? `status ${code}`})`);
+        if (!this.stopping) {
+          const why = `userspace WireGuard (pid ${child.pid ?? '?'}) exited unexpectedly (${signal ?? `status ${code}`})`;
+          log(`${name}: ${why}`);
+          died(why);
+        }
         resolve();
       });
       child.once('error', (e) => {
         this.hasExited = true;
         log(`${name}: cannot run userspace WireGuard: ${e.message}`);
+        if (!this.stopping) died(`cannot run userspace WireGuard: ${e.message}`);
         resolve();
       });
     });
@@ -268,7 +282,7 @@ export async function createInterface(opts: CreateInterfaceOptions): Promise<WgI
       if (await removeStaleSocket(path)) log(`${name}: removed stale ${path}`);
     };
     control = new UapiControl(path);
-    iface = new Interface(name, 'userspace', netns, control, remove, proc.child.pid);
+    iface = new Interface(name, 'userspace', netns, control, remove, proc.child.pid, proc.died);
   }
 
   try {

@@ -26,7 +26,7 @@ async function hostDies(stepped: boolean): Promise<void> {
     w.writeConfigs(['alice', 'bob']);
     await w.up('boot1');
     const upAt = Date.now();
-    await w.up('alice', 15_000, stepped ? { ...process.env, NODE_OPTIONS: `--import ${PRELOAD}`, WH_TEST_CLOCK_STEP_AFTER_MS: String(STEP_AFTER_MS) } : undefined);
+    await w.up('alice', 15_000, stepped ? { env: { NODE_OPTIONS: `--import ${PRELOAD}`, WH_TEST_CLOCK_STEP_AFTER_MS: String(STEP_AFTER_MS) } } : {});
     await w.up('bob');
     assert.ok(await w.pingUntil('alice', bob.overlayIp!, 20_000) >= 0, 'alice reaches bob');
     const peer = (s: ShowResult) => s.peers[0]!;

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WhNet } from './whnet.js';
+import { RELAY_KERNEL_EXPIRY_SECONDS } from '../../src/params.js';
 
 /** Longest run of lost pings (in seconds) in `ping -i INTERVAL -O` output. */
 function longestGap(output: string, count: number, interval: number): { lost: number; gapSeconds: number } {
@@ -134,6 +135,40 @@ test('relaying in the kernel: once both sides bind, the relay forwards WireGuard
     assert.equal(down.code, 0, down.stderr);
     const tables = await w.net.exec(w.nodes.get(relayName)!.host, ['nft', 'list', 'tables']);
     assert.doesNotMatch(tables.stdout, /wirehub/, 'no wirehub table left on the relay');
+  } finally {
+    await w.destroy();
+  }
+});
+
+test('a relay whose daemon is SIGKILLed stops forwarding in its kernel within RELAY_KERNEL_EXPIRY_SECONDS', { timeout: 150_000 }, async () => {
+  const w = await WhNet.create('kill');
+  try {
+    // One relay only: when it dies, the members have nowhere to move, and WireGuard keeps
+    // sending to its session port.
+    await w.addNode('boot1', { role: 'boot' });
+    await w.addNode('a', { nat: 'symmetric' });
+    await w.addNode('b', { nat: 'symmetric' });
+    w.writeConfigs(['a', 'b']);
+    for (const n of ['boot1', 'a', 'b']) await w.up(n);
+    const bIp = w.nodes.get('b')!.overlayIp!;
+    assert.ok(await w.pingUntil('a', bIp, 15_000) >= 0, 'a -> b over the relay');
+    const t0 = Date.now();
+    let a = (await w.show('a')).peers[0]!, b = (await w.show('b')).peers[0]!;
+    while ((a.relayForwarding !== 'kernel' || b.relayForwarding !== 'kernel') && Date.now() - t0 < 20_000) {
+      await new Promise((r) => setTimeout(r, 250));
+      a = (await w.show('a')).peers[0]!;
+      b = (await w.show('b')).peers[0]!;
+    }
+    assert.equal(a.relayForwarding, 'kernel');
+    assert.equal(b.relayForwarding, 'kernel');
+    w.nodes.get('boot1')!.daemon!.kill('SIGKILL');
+    const interval = 0.5, seconds = RELAY_KERNEL_EXPIRY_SECONDS + 10, count = seconds / interval;
+    const r = await w.net.exec(w.nodes.get('a')!.host, ['ping', '-i', String(interval), '-c', String(count), '-W', '1', bIp], { timeoutMs: (seconds + 10) * 1000 });
+    const seqs = [...r.stdout.matchAll(/icmp_seq=(\d+) ttl=/g)].map((m) => Number(m[1]));
+    const last = seqs.length === 0 ? 0 : Math.max(...seqs) * interval;
+    process.stdout.write(`relay SIGKILLed: ${seqs.length}/${count} pings answered in ${seconds} s, the last ${last.toFixed(1)} s after the kill\n`);
+    assert.ok(seqs.length > 0, 'the kernel went on forwarding for a while (the test measures the kernel path)');
+    assert.ok(last <= RELAY_KERNEL_EXPIRY_SECONDS + 1, `pings went through the dead relay's kernel ${last} s after the kill`);
   } finally {
     await w.destroy();
   }

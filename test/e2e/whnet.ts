@@ -84,15 +84,17 @@ export class WhNet {
     return this.net.exec(node.host, [process.execPath, WH, ...args], { timeoutMs });
   }
 
-  /** `wh up --foreground` in the node's namespace; resolves once its control socket answers. */
-  async up(name: string, timeoutMs = 15_000, env?: NodeJS.ProcessEnv): Promise<WhNode> {
+  /** `wh up --foreground` in the node's namespace; resolves once its control socket answers.
+   *  `opts.args` are added to the command line, `opts.env` to the environment. */
+  async up(name: string, timeoutMs = 15_000, opts: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<WhNode> {
     const n = this.nodes.get(name)!;
     const config = n.role === 'boot' ? this.bootConfigFile : this.configFile;
     // A socket left by a killed daemon of this node would look like readiness.
     if (n.iface && (n.daemon === undefined || n.daemon.exitCode !== null || n.daemon.signalCode !== null)) {
       fs.rmSync(`/var/run/wirehub/${n.iface}.sock`, { force: true });
     }
-    n.daemon = this.net.spawn(n.host, process.execPath, [WH, 'up', config, 'private-key', n.keyFile, '--foreground'], { stdio: ['ignore', 'ignore', 'pipe'], ...(env ? { env } : {}) });
+    n.daemon = this.net.spawn(n.host, process.execPath, [WH, 'up', config, 'private-key', n.keyFile, '--foreground', ...(opts.args ?? [])],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
     let stderr = '';
     n.daemon.stderr?.on('data', (d: Buffer) => {
       if (stderr.length < 100_000) stderr += d.toString();

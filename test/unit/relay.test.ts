@@ -3,7 +3,7 @@
 // (src/relay/kernel.ts) driven end to end over fake transports with real sealed messages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RELAY_KERNEL_FAILURES } from '../../src/params.js';
+import { RELAY_KERNEL_FAILURES, RELAY_KERNEL_REFRESH } from '../../src/params.js';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { SecureChannel } from '../../src/proto/channel.js';
@@ -14,7 +14,7 @@ import { VirtualClock } from '../../src/sim/clock.js';
 import { randomBytes } from '../../src/util/random.js';
 import { FakeNet, FakeTransport, quietLog } from './fakenet.js';
 import { FirewallError } from '../../src/firewall/index.js';
-import { parseRouteGet, relayForwardRules, type ForwardSession, type Hop } from '../../src/firewall/relayforward.js';
+import { parseRouteGet, relayForwardRefreshRules, relayForwardRules, sessionShare, type ForwardSession, type Hop } from '../../src/firewall/relayforward.js';
 import { RelaySessions } from '../../src/relay/sessions.js';
 import { KernelRelay, type KernelForwardDeps } from '../../src/relay/kernel.js';
 
@@ -22,8 +22,16 @@ const sodium = await sodiumReady();
 
 // ---- relayForwardRules / parseRouteGet ----------------------------------------------------------
 
-const LIMITS = { sessionPps: 5000, globalPps: 20000 };
+const LIMITS = { sessionPps: 5000, globalPps: 20000, expirySeconds: 12 };
 const WG_FILTER = '@th,64,32 != { 0x01000000, 0x02000000, 0x03000000, 0x04000000 } return';
+// WireGuard's message lengths (UDP length = 8 + message): 148, 92, 64, and >= 32 with (n - 16) % 16 == 0.
+const SHAPE = [
+  '@th,64,32 0x01000000 udp length != 156 counter name "malformed" drop',
+  '@th,64,32 0x02000000 udp length != 100 counter name "malformed" drop',
+  '@th,64,32 0x03000000 udp length != 72 counter name "malformed" drop',
+  '@th,64,32 0x04000000 udp length < 40 counter name "malformed" drop',
+  '@th,64,32 0x04000000 udp length < 616 udp length & 0xf != 8 counter name "malformed" drop',
+];
 
 const s1: ForwardSession = {
   port: 40001,
@@ -37,9 +45,11 @@ const s2: ForwardSession = {
 };
 
 test('relayForwardRules: no sessions, a table with the global limit only (no chain, no hook)', () => {
-  const s = relayForwardRules('wirehub-relay', [], { sessionPps: 100, globalPps: 1000 });
+  const s = relayForwardRules('wirehub-relay', [], { sessionPps: 100, globalPps: 1000, expirySeconds: 12 });
   assert.equal(s, [
     'table netdev wirehub-relay {',
+    '  counter malformed {',
+    '  }',
     '  limit global {',
     '    rate over 1000/second burst 100 packets',
     '  }',
@@ -56,7 +66,7 @@ test('relayForwardRules: two sessions, one limit and chain each, one ingress cha
   assert.equal(s.split('{').length, s.split('}').length, 'braces balance');
   for (const l of s.trimEnd().split('\n')) if (l.includes('}') && !l.includes('{')) assert.match(l, /^\s*\}$/, l);
 
-  // Limits: the global one, and one per session.
+  // Limits: the global one, and one per session (5000/s: below its fair share, 20000 / 2).
   assert.equal(lines.filter((l) => l === 'limit global {').length, 1);
   assert.equal(lines.filter((l) => l === 'rate over 20000/second burst 2000 packets').length, 1);
   assert.equal(lines.filter((l) => l === 'rate over 5000/second burst 500 packets').length, 2);
@@ -75,12 +85,13 @@ test('relayForwardRules: two sessions, one limit and chain each, one ingress cha
     assert.deepEqual(body, [
       'ip frag-off & 0x3fff != 0 return',
       WG_FILTER,
-      `${ma} limit name "global" drop`,
+      ...SHAPE,
       `${ma} limit name "s${sess.port}" drop`,
+      `${ma} limit name "global" drop`,
       `${ma} counter ip saddr set ip daddr ip daddr set ${sess.b.host} ` +
         `udp sport set ${sess.port} udp dport set ${sess.b.port} fwd ip to ${sess.b.hop.via} device "${sess.b.hop.dev}"`,
-      `${mb} limit name "global" drop`,
       `${mb} limit name "s${sess.port}" drop`,
+      `${mb} limit name "global" drop`,
       `${mb} counter ip saddr set ip daddr ip daddr set ${sess.a.host} ` +
         `udp sport set ${sess.port} udp dport set ${sess.a.port} fwd ip to ${sess.a.hop.via} device "${sess.a.hop.dev}"`,
       'counter drop',
@@ -90,7 +101,14 @@ test('relayForwardRules: two sessions, one limit and chain each, one ingress cha
 
   // Ingress chains: eth0 and eth1 (eth1 used by three members, still one chain), each with the
   // verdict map of every session port.
-  const vmap = 'meta protocol ip udp dport vmap { 40001 : jump s40001, 40002 : jump s40002 }';
+  const vmap = 'meta protocol ip udp dport vmap @ports';
+  // The verdict map: one element per session, each expiring unless refreshed.
+  const mapAt = lines.indexOf('map ports {');
+  assert.deepEqual(lines.slice(mapAt + 1, lines.indexOf('}', mapAt)), [
+    'type inet_service : verdict',
+    'flags timeout',
+    'elements = { 40001 timeout 12s : jump s40001, 40002 timeout 12s : jump s40002 }',
+  ]);
   assert.equal(lines.filter((l) => /^chain in\d+ \{$/.test(l)).length, 2);
   for (const [i, dev] of ['eth0', 'eth1'].entries()) {
     const start = lines.indexOf(`chain in${i} {`);
@@ -125,10 +143,11 @@ test('relayForwardRules: rejections throw FirewallError', () => {
   bad([withA({ hop: { dev: 'eth0"; drop', via: '10.0.0.1' } })]);
   bad([withA({ hop: { dev: '', via: '10.0.0.1' } })]);
   // Rates (checked even without sessions).
-  bad([], { sessionPps: 0, globalPps: 100 });
-  bad([], { sessionPps: 100, globalPps: -1 });
-  bad([], { sessionPps: 1.5, globalPps: 100 });
-  bad([], { sessionPps: 100, globalPps: Number.NaN });
+  bad([], { sessionPps: 0, globalPps: 100, expirySeconds: 12 });
+  bad([], { sessionPps: 100, globalPps: 100, expirySeconds: 0 });
+  bad([], { sessionPps: 100, globalPps: -1, expirySeconds: 12 });
+  bad([], { sessionPps: 1.5, globalPps: 100, expirySeconds: 12 });
+  bad([], { sessionPps: 100, globalPps: Number.NaN, expirySeconds: 12 });
   // Table name.
   bad([], LIMITS, '1table');
   bad([], LIMITS, 'a b');
@@ -266,6 +285,8 @@ interface Harness {
   routes: Map<string, Hop | undefined>;
   installFails: boolean;
   installDelayMs: number;
+  refreshes: number[][];
+  refreshFails: boolean;
   time: number;
   peer(addr: Addr): Peer;
   close(): Promise<void>;
@@ -290,6 +311,8 @@ function harness(opts: { lifetime?: number } = {}): Harness {
     ]),
     installFails: false,
     installDelayMs: 0,
+    refreshes: [],
+    refreshFails: false,
     time: 0,
     peer(addr: Addr): Peer {
       const channel = new SecureChannel(sodium, { secret: generateSecret(sodium), workbit: 0, namespace: NAMESPACE });
@@ -310,6 +333,10 @@ function harness(opts: { lifetime?: number } = {}): Harness {
       if (h.installFails) throw new Error('nft: Operation not supported');
     },
     remove: async () => { h.removes++; },
+    refresh: async (ports) => {
+      h.refreshes.push([...ports]);
+      if (h.refreshFails) throw new Error('nft: No such file or directory');
+    },
     route: async (host) => { h.routed.push(host); return h.routes.get(host); },
     openPort: async () => {
       const port = nextPort++;
@@ -534,7 +561,8 @@ test('KernelRelay: a reassembled WireGuard datagram reaching the session socket 
     bound(await bind(h, A, B.channel.publicKey, port));
     assert.equal(bound(await bind(h, B, A.channel.publicKey, port)).r, 1);
     const sock = h.opened.find((o) => o.port === port)!.transport;
-    const wg = new Uint8Array([4, 0, 0, 0, 9, 9, 9]);
+    const wg = new Uint8Array(48).fill(9);
+    wg.set([4, 0, 0, 0]);
     const sentBefore = sock.sent.length;
     sock.receiver!(wg, A.addr);
     assert.equal(sock.sent.length, sentBefore + 1);
@@ -547,6 +575,13 @@ test('KernelRelay: a reassembled WireGuard datagram reaching the session socket 
     assert.equal(sock.sent.length, sentBefore + 2);
     assert.equal(h.parent.counters.get('relay-port-not-member'), 1);
     assert.equal(h.parent.counters.get('relay-port-forwarded'), 2);
+    // Not shaped like WireGuard (a transport message of 47 bytes, an initiation of 100): dropped.
+    sock.receiver!(wg.subarray(0, 47), A.addr);
+    const init = new Uint8Array(100);
+    init.set([1, 0, 0, 0]);
+    sock.receiver!(init, A.addr);
+    assert.equal(sock.sent.length, sentBefore + 2);
+    assert.equal(h.parent.counters.get('relay-port-malformed'), 2);
   } finally {
     await h.close();
   }
@@ -622,4 +657,50 @@ test('KernelRelay: a relay-bind is answered after one sync pass, however many sy
   } finally {
     await h.close();
   }
+});
+
+test('KernelRelay.sync: unchanged forwarding is refreshed (its kernel expiry restarted) at most once per RELAY_KERNEL_REFRESH; a failed refresh reinstalls', async () => {
+  const h = harness();
+  try {
+    const { A, B, port } = await withSession(h);
+    bound(await bind(h, A, B.channel.publicKey, port));
+    assert.equal(bound(await bind(h, B, A.channel.publicKey, port)).r, 1);
+    assert.equal(h.installs.length, 1);
+    h.time = RELAY_KERNEL_REFRESH - 1;
+    await h.kernel.sync();
+    assert.deepEqual(h.refreshes, [], 'too soon');
+    h.time = RELAY_KERNEL_REFRESH;
+    await h.kernel.sync();
+    assert.deepEqual(h.refreshes, [[port]]);
+    assert.equal(h.installs.length, 1, 'a refresh, not a reinstall');
+    h.time += 1;
+    await h.kernel.sync();
+    assert.equal(h.refreshes.length, 1);
+    // The refresh fails (the elements expired meanwhile): the forwarding is installed again.
+    h.refreshFails = true;
+    h.time += RELAY_KERNEL_REFRESH;
+    await h.kernel.sync();
+    assert.equal(h.refreshes.length, 2);
+    assert.equal(h.installs.length, 2);
+    assert.deepEqual(h.installs[1], h.installs[0]);
+    assert.equal(h.kernel.forwarding, 1);
+  } finally {
+    await h.close();
+  }
+});
+
+test('relayForwardRules: each session gets its fair share of the global rate; refresh rules restart the map elements\' expiry', () => {
+  const three = [s1, s2, { ...s2, port: 40003 }];
+  const s = relayForwardRules('wirehub-relay', three, { sessionPps: 50_000, globalPps: 100_000, expirySeconds: 12 });
+  assert.equal(s.split('\n').filter((l) => l.trim() === 'rate over 33333/second burst 3333 packets').length, 3);
+  assert.equal(sessionShare({ sessionPps: 50_000, globalPps: 100_000 }, 1), 50_000);
+  assert.equal(sessionShare({ sessionPps: 50_000, globalPps: 100_000 }, 1000), 100);
+  assert.equal(sessionShare({ sessionPps: 50_000, globalPps: 100 }, 1000), 1);
+  assert.equal(relayForwardRefreshRules('wirehub-relay', [40001], 12), [
+    'add element netdev wirehub-relay ports { 40001 timeout 12s : jump s40001 }',
+    'delete element netdev wirehub-relay ports { 40001 }',
+    'add element netdev wirehub-relay ports { 40001 timeout 12s : jump s40001 }',
+  ].join('\n') + '\n');
+  assert.throws(() => relayForwardRefreshRules('wirehub-relay', [0], 12), FirewallError);
+  assert.throws(() => relayForwardRefreshRules('x; flush ruleset', [40001], 12), FirewallError);
 });

@@ -1,6 +1,6 @@
 // `wh reload IFACE`: the daemon re-reads its config file and applies the difference.
 import type { Command } from 'commander';
-import { callDaemon } from '../../control/client.js';
+import { callDaemon, ControlError } from '../../control/client.js';
 import { CliError } from '../errors.js';
 
 export function register(program: Command): void {
@@ -10,17 +10,27 @@ export function register(program: Command): void {
     .argument('<iface>', 'interface of the running node')
     .option('--json', 'print JSON for scripts')
     .action(async (iface: string, opts: { json?: boolean }) => {
-      let r: { added: string[]; removed: string[]; changed: string[] };
+      let r: { added: string[]; removed: string[]; changed: string[]; errors?: string[] };
       try {
         r = (await callDaemon(iface, { cmd: 'reload' })) as typeof r;
       } catch (e) {
-        throw new CliError(`reload of ${iface} refused, running state kept: ${e instanceof Error ? e.message : String(e)}`);
+        const msg = e instanceof Error ? e.message : String(e);
+        // Only a daemon that answered "no" has certainly kept its state.
+        if (e instanceof ControlError && e.code === 'daemon') throw new CliError(`reload of ${iface} refused, running state kept: ${msg}`);
+        if (e instanceof ControlError && (e.code === 'timeout' || e.code === 'protocol')) {
+          throw new CliError(`reload of ${iface}: ${msg}; it may have been applied or not (see wh show ${iface})`);
+        }
+        throw new CliError(`reload of ${iface} not sent: ${msg}`);
       }
       if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
       else {
         const parts = [['added', r.added], ['removed', r.removed], ['changed', r.changed]]
           .filter(([, v]) => (v as string[]).length > 0).map(([k, v]) => `${k as string}: ${(v as string[]).join(', ')}`);
         process.stdout.write(`${iface}: ${parts.length > 0 ? parts.join('; ') : 'no change'}\n`);
+      }
+      // The new config is in effect, but WireGuard did not take all of it: say so, and fail.
+      if (r.errors !== undefined && r.errors.length > 0) {
+        throw new CliError(`reload of ${iface}: the new config is in effect, but ${r.errors.length} WireGuard change(s) failed: ${r.errors.join('; ')}`);
       }
     });
 }

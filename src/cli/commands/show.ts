@@ -22,7 +22,8 @@ function ago(unixSeconds: number | null): string {
 }
 
 function pathText(p: ShowPeer): string {
-  const text = p.path === 'direct' ? `direct ${p.endpoint ?? ''}` : p.path === 'relay' ? `relay via ${p.relay ?? '?'} (${p.endpoint ?? ''}, forwarded by the ${p.relayForwarding === 'kernel' ? "relay's kernel" : 'daemons'})` : p.path;
+  const text = p.path === 'direct' ? `direct ${p.endpoint ?? ''}` : p.path === 'relay' ? `relay via ${p.relay ?? '?'} (${p.endpoint ?? ''}, forwarded by the ${p.relayForwarding === 'kernel' ? "relay's kernel" : 'daemons'})`
+    : p.path === 'down' ? 'down (the data plane is down)' : p.path;
   const colour = p.path === 'direct' ? '32' : p.path === 'relay' ? '36' : p.path === 'searching' ? '33' : '31';
   return `${paint(colour, text)} (for ${p.since} s)`;
 }
@@ -34,6 +35,11 @@ export function formatShow(r: ShowResult): string {
   out.push(`  role: ${r.role === 'public' ? 'public DHT node (no WireGuard interface)' : `node, WireGuard ${r.backend ?? ''}`}`);
   out.push(`  public key: ${r.publicKey}`);
   if (r.role === 'node') out.push(`  overlay: ${[r.ipv4, r.ipv6].filter(Boolean).join(', ')}`);
+  if (r.dataPlane) {
+    const state = r.dataPlane === 'up' ? paint('32', 'up') : paint('31', r.dataPlane === 'restarting' ? 'down, being recreated' : 'down, given up');
+    const history = r.dataPlaneRestarts > 0 || r.dataPlane !== 'up' ? ` (recreated ${r.dataPlaneRestarts} time${r.dataPlaneRestarts === 1 ? "" : "s"}; last down: ${r.dataPlaneError ?? '?'})` : '';
+    out.push(`  data plane: ${state}${history}`);
+  }
   out.push(`  listening port: ${r.listenPort}`);
   out.push(`  NAT: ${r.nat}${r.publicAddress ? ` (seen as ${r.publicAddress})` : ''}`);
   if (r.portMapping) out.push(`  port mapping: ${r.portMapping.external} (${r.portMapping.method}, lease ${r.portMapping.lease} s)`);

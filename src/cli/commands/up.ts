@@ -12,8 +12,9 @@ import { keyToBase64 } from '../../crypto/keys.js';
 import { workbit } from '../../crypto/workbit.js';
 import { ConfigError, loadConfig, type NetworkConfig } from '../../config/index.js';
 import { Daemon, DaemonError, isPublicNodeConfig } from '../../daemon/daemon.js';
-import { checkSystem, defaultInterfaceName, interfaceNameError, systemDeps } from '../../daemon/system.js';
+import { checkSystem, defaultInterfaceName, interfaceNameError, removeLeftoversSync, systemDeps } from '../../daemon/system.js';
 import { NotOursError, removeLeftovers } from '../../daemon/leftovers.js';
+import { guardProcess } from '../../daemon/lifecycle.js';
 import { socketPath } from '../../control/protocol.js';
 import { socketAccepts } from '../../util/unixsocket.js';
 import { DEFAULT_PORT, UP_READY_TIMEOUT } from '../../params.js';
@@ -117,33 +118,54 @@ export async function validateUp(args: UpArgs): Promise<Validated> {
   return { config, secret, iface, listenPort: args.listenPort, daemonPort };
 }
 
-async function runForeground(args: UpArgs, v: Validated, logFile: string | undefined): Promise<void> {
-  const log = createLogger({ ...(logFile ? { file: logFile } : {}) });
+/** Runs the daemon in this process until it stops; returns the exit status (non-zero when it
+ *  stopped by itself because it failed). Signals, crashes and exits: src/daemon/lifecycle.ts. */
+async function runForeground(args: UpArgs, v: Validated, logFile: string | undefined): Promise<number> {
+  let log;
+  try {
+    log = createLogger({ ...(logFile ? { file: logFile } : {}) });
+  } catch (e) {
+    throw new CliError(`cannot open the log file ${logFile ?? ''}: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const sodium = await sodiumReady();
+  const starting = Daemon.start({
+    sodium, configPath: path.resolve(args.config), config: v.config, secret: v.secret, iface: v.iface,
+    listenPort: v.listenPort, daemonPort: v.daemonPort, log, deps: systemDeps,
+  });
+  // Installed before the start completes: a signal meanwhile stops the node once it is up.
+  const guard = guardProcess({
+    log,
+    stop: async () => {
+      const d = await starting.catch(() => undefined);
+      if (d === undefined) throw new Error('the start failed (and undid what it did)');
+      await d.stop();
+    },
+    emergency: () => removeLeftoversSync(v.iface),
+  });
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start({
-      sodium, configPath: path.resolve(args.config), config: v.config, secret: v.secret, iface: v.iface,
-      listenPort: v.listenPort, daemonPort: v.daemonPort, log, deps: systemDeps,
-    });
+    daemon = await starting;
   } catch (e) {
+    // Daemon.start removed what it had made; whatever is on the system now is not ours.
+    guard.cleaned();
+    guard.dispose();
     const msg = e instanceof Error ? e.message : String(e);
     log.error(msg);
     throw new CliError(e instanceof DaemonError ? msg : `cannot start ${v.iface}: ${msg}`);
   }
   const stopped = new Promise<void>((resolve) => { daemon.onStopped = resolve; });
-  // A bug in some background task must cost that task, not the node: log it and go on.
-  process.on('unhandledRejection', (e) => log.error(`unexpected: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
-  const onSignal = (): void => void daemon.stop();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   if (process.send) {
-    process.send({ type: 'ready', iface: v.iface });
-    process.disconnect?.();
+    // `wh up` may be gone already (killed while waiting): the node runs on regardless.
+    try {
+      process.send({ type: 'ready', iface: v.iface }, undefined, {}, () => undefined);
+      process.disconnect?.();
+    } catch (e) {
+      log.warn(`cannot tell wh up that the node is ready: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
   await stopped;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  guard.cleaned();
+  return daemon.failure !== undefined ? 1 : guard.status();
 }
 
 async function runDetached(argv: string[], v: Validated): Promise<void> {
@@ -186,9 +208,9 @@ export function register(program: Command): void {
       const args = parseUpWords(config, words);
       const v = await validateUp(args);
       if (opts.foreground) {
-        await runForeground(args, v, opts.logFile);
+        const status = await runForeground(args, v, opts.logFile);
         // Everything is cleaned up; do not wait for stray timers of in-flight lookups.
-        process.exit(0);
+        process.exit(status);
       } else {
         await runDetached(['up', config, ...words], v);
       }
