@@ -176,7 +176,7 @@ export class Daemon {
       undo.push(async () => transport.close());
       if (!publicNode && self !== undefined) {
         const plane = { name: opts.iface, privateKey: keyToBase64(opts.secret), listenPort: opts.listenPort, addresses: ownAddresses(config, self), log: (l: string) => log.info(`wireguard: ${l}`) };
-        wg = await SupervisedDataPlane.start({ create: () => opts.deps.createDataPlane(plane), log, clock: realClock });
+        wg = await SupervisedDataPlane.start({ create: () => opts.deps.createDataPlane(plane), log, clock: opts.clock ?? realClock });
         undo.push(() => wg!.destroy());
         await opts.deps.installPortShare({ table: portShareTable(opts.iface), wgPort: opts.listenPort, daemonPort: opts.daemonPort });
         undo.push(() => opts.deps.removePortShare(portShareTable(opts.iface)));
@@ -404,7 +404,7 @@ export class Daemon {
    *  (src/daemon/guard.ts), and repairs the handshakes of peers that got an endpoint a moment
    *  ago and still have no session (they probably crossed, src/daemon/handshake.ts). */
   private async watchWireGuard(): Promise<void> {
-    if (this.watchingWg || this.wg === undefined || this.stopping) return;
+    if (this.watchingWg || this.wg === undefined || this.wg.state !== 'up' || this.stopping) return;
     this.watchingWg = true;
     try {
       const dump = await this.wg.dump();
@@ -537,8 +537,9 @@ export class Daemon {
     for (const st of this.tracker.all()) {
       const hex = toHex(st.peer.key);
       if (!this.wanted.has(hex)) continue;
+      this.guard.endpointSet(hex);
       this.poke(st.peer);
-      this.handshakes.expect(hex, Date.now());
+      this.handshakes.expect(hex, this.clock.now());
     }
   }
 
