@@ -216,6 +216,12 @@ export const PUNCH_NOTIFY_BUDGET = 5;
  *  NOTIFY_MIN_INTERVAL. */
 export const PUNCH_NOTIFY_BURSTS_PER_SEC = 5;
 export const PUNCH_NOTIFY_BURSTS_BURST = 10;
+/** A node follows a peer's `relayed` through a rendezvous (opening its own half of a relay
+ *  session there, with no link to that peer yet) only within this long after a punch-notify
+ *  from that rendezvous carried the peer's own sealed introduction (the peer asks it when it
+ *  opens the link, src/nat/traversal.ts openLink); anything else would tell the rendezvous
+ *  whom the node trusts. */
+export const RELAY_FOLLOW_WINDOW = 60_000;
 
 // ---- Data plane supervision and process exit (src/daemon/supervise.ts, lifecycle.ts) ----------
 /** The daemon asks its WireGuard interface for a dump this often; this many failures in a row
@@ -233,6 +239,55 @@ export const DATAPLANE_RESTART_WINDOW = 10 * 60_000;
 /** On a signal or a crash the daemon's cleanup (Daemon.stop) gets this long before the process
  *  removes what is left synchronously and exits anyway. */
 export const SHUTDOWN_TIMEOUT = 10_000;
+
+// ---- Unauthenticated work: new-key X25519 and cookies (src/dht/admission.ts, src/proto/cookie.ts)
+// A packet from a key we hold no derived state for costs one X25519 (~107 µs here) before it can
+// fail authentication; a forger needs no private key. These bound that work (docs/PROTOCOL.md
+// section 5.7). Known keys (cached, trusted, in the routing table) never wait on them.
+/** Receive buffer asked for every daemon UDP socket (the kernel caps it at net.core.rmem_max):
+ *  ~2,000 small datagrams, so a flood does not push legitimate ones out while the event loop is
+ *  briefly busy or descheduled (the Linux default, 208 KiB, holds ~250). */
+export const UDP_RECV_BUFFER = 2 * 1024 * 1024;
+/** Keys whose derived state is kept although none of their packets authenticated yet (a forged
+ *  key reused for every packet then costs an AEAD failure, not an X25519); LRU. */
+export const MAX_UNVERIFIED_KEYS = 4096;
+/** Global budget of X25519 for new, unproven keys (token bucket): 200/s is ~2 % of one core.
+ *  When it is empty the node is "under load" and asks new keys for a cookie first. */
+export const NEW_KEYS_PER_SEC = 200;
+export const NEW_KEYS_BURST = 200;
+/** Per source IP: new-key derivations that failed authentication (token bucket). An empty
+ *  bucket means the source must present a cookie even when the global budget has room. */
+export const SOURCE_FAILED_KEYS_PER_SEC = 0.5;
+export const SOURCE_FAILED_KEYS_BURST = 8;
+/** X25519 for new keys whose packet carried a valid cookie (the source address is proven):
+ *  per source IP (token bucket) and in all (burst = one second). An attacker needs more than
+ *  PROVEN_KEYS_GLOBAL_PER_SEC / PROVEN_KEYS_PER_SEC = 150 addresses that it really receives at
+ *  to keep honest newcomers out of the proven budget. */
+export const PROVEN_KEYS_PER_SEC = 2;
+export const PROVEN_KEYS_BURST = 4;
+export const PROVEN_KEYS_GLOBAL_PER_SEC = 300;
+/** Cookie replies sent, per source IP and in all (token buckets; burst = twice the rate).
+ *  A cookie reply (68 bytes) is never larger than the datagram it answers (at least 70). */
+export const COOKIE_REPLIES_PER_SEC = 5;
+export const COOKIE_REPLIES_GLOBAL_PER_SEC = 2000;
+/** The receiver's cookie secret is replaced this often; the previous one is still accepted, so a
+ *  cookie is valid for at least this long and at most twice it. */
+export const COOKIE_ROTATE = 120_000;
+/** A sender uses a cookie it was given for this long (below COOKIE_ROTATE), for at most
+ *  COOKIES_KEPT (key, address) pairs; a request is resent at once with a new cookie at most
+ *  COOKIE_RESENDS times (extra to REQUEST_RETRIES). */
+export const COOKIE_KEEP = 60_000;
+export const COOKIES_KEPT = 1024;
+export const COOKIE_RESENDS = 2;
+
+// --- first contact (issue 9, `truth`) ---
+/** `wh up` asks every running daemon on this machine for its key (to refuse a key that
+ *  already runs under another interface); a daemon that does not answer within this is
+ *  skipped (it cannot be shown to be the same node). */
+export const UP_KEY_SCAN_TIMEOUT = 1500;
+/** A DNS name in the config (a boot line, a trust or peer endpoint) gets this long to resolve
+ *  at `wh up` and at each `wh reload`; then it counts as not resolving. */
+export const RESOLVE_TIMEOUT = 5000;
 
 // ---- Path acceptance and WireGuard liveness (src/daemon/selfview.ts, liveness.ts, pathcheck.ts) --
 /** An address a boot node saw us at counts as ours (pongs of trusted peers must say they saw us

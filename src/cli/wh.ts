@@ -9,7 +9,17 @@ import { register as registerUp } from './commands/up.js';
 import { register as registerDown } from './commands/down.js';
 import { register as registerShow } from './commands/show.js';
 import { register as registerReload } from './commands/reload.js';
-import { CliError } from './errors.js';
+import { CliError, FAILURE_EXIT, formatError, USAGE_EXIT } from './errors.js';
+
+/** "wh reload [options] <iface> (wh reload --help)": the hint after a usage error. */
+export function usageHint(cmd: Command): string {
+  const isRoot = cmd.parent === null;
+  const name = isRoot ? 'wh' : `wh ${cmd.name()}`;
+  return `${name} ${isRoot ? '<command> [options]' : cmd.usage()} (${name} --help)`;
+}
+
+let pendingError: { text: string; cmd: Command } | undefined;
+let activeCommand: Command | undefined;
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -17,7 +27,6 @@ export function buildProgram(): Command {
     .name('wh')
     .description('WireHub: decentralized, peer-to-peer, secure overlay networks on top of WireGuard')
     .version('0.1.0')
-    .showHelpAfterError('(run `wh --help` for usage)')
     .showSuggestionAfterError(true)
     .exitOverride();
   registerUp(program);
@@ -29,8 +38,14 @@ export function buildProgram(): Command {
   registerWorkbit(program);
   registerCheck(program);
   program.on('command:*', (operands: string[]) => {
-    throw new CliError(`unknown command '${operands[0] ?? ''}'. See 'wh --help'.`, 2);
+    throw new CliError(`unknown command '${operands[0] ?? ''}'`, USAGE_EXIT);
   });
+  // Commander's own errors (missing argument, unknown option...) are not printed by commander:
+  // main() prints them in wh's style, with the usage of the command they are about.
+  for (const cmd of [program, ...program.commands]) {
+    cmd.configureOutput({ outputError: (text) => { pendingError = { text, cmd }; } });
+  }
+  program.hook('preAction', (_root, action) => { activeCommand = action; });
   return program;
 }
 
@@ -42,16 +57,21 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // commander has already printed its message (help, version, or the error itself).
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      // Help and version: already printed. An error: printed here, in wh's style.
+      if (err.exitCode === 0) { process.exitCode = 0; return; }
+      const cmd = pendingError?.cmd ?? program;
+      process.stderr.write(formatError(pendingError?.text ?? err.message, usageHint(cmd)));
+      process.exitCode = USAGE_EXIT;
       return;
     }
     if (err instanceof CliError) {
-      process.stderr.write(`wh: ${err.message}\n`);
+      const usage = err.exitCode === USAGE_EXIT ? usageHint(activeCommand ?? program) : undefined;
+      process.stderr.write(formatError(err.message, usage));
       process.exitCode = err.exitCode;
       return;
     }
-    process.stderr.write(`wh: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exitCode = 70;
+    // A bug: still "wh: ...", still a failure; the stack helps the report.
+    process.stderr.write(formatError(`internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`));
+    process.exitCode = FAILURE_EXIT;
   }
 }

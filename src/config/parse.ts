@@ -74,7 +74,9 @@ function keyErrorMessage(tok: string, what: string): string {
     parseKey(tok, what);
     return `${what} ${tok} is not acceptable here`;
   } catch (err) {
-    if (err instanceof KeyError) return `${what} is not a WireGuard key (expected 44 characters of standard base64, got ${quoteToken(tok)})`;
+    // A near-key is described, not quoted: it may be a private key pasted by mistake.
+    const got = looksLikeKeyAttempt(tok) ? `${[...tok].length} characters of base64` : quoteToken(tok);
+    if (err instanceof KeyError) return `${what} is not a WireGuard key (expected 44 characters of standard base64, got ${got})`;
     throw err;
   }
 }
@@ -312,6 +314,13 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
   return { file, name, namespace: ns ?? name, workbit, subnets, boots, peers };
 }
 
+/** Stray tokens, for an error: at most 3, each cut short (quoteToken), a key-shaped one (maybe
+ *  a pasted private key) not quoted at all. */
+function describeExtra(tokens: string[]): string {
+  const shown = tokens.slice(0, 3).map((t) => (isKeyText(t) || looksLikeKeyAttempt(t) ? 'a key' : quoteToken(t)));
+  return shown.join(' ') + (tokens.length > 3 ? ` and ${tokens.length - 3} more` : '');
+}
+
 /** Reads the arguments of one trust/peer line; reports problems through `fail`. */
 function parsePeerLine(trusted: boolean, args: string[], line: number, fail: (line: number, message: string) => void): RawPeer | undefined {
   const d = trusted ? 'trust' : 'peer';
@@ -354,7 +363,8 @@ function parsePeerLine(trusted: boolean, args: string[], line: number, fail: (li
   if (after.length > 0) {
     const tok = after[0]!;
     if (isKeyText(tok)) {
-      bad(`a second key (${tok}); one key per line (usage: ${usage})`);
+      // Not quoted: a second key on a line is as likely a pasted private key as a public one.
+      bad(`a second key after the key; one key per line (usage: ${usage})`);
     } else {
       const r = parseHostPort(tok, { requirePort: true });
       if (r.ok) endpoint = r.value;
@@ -363,7 +373,7 @@ function parsePeerLine(trusted: boolean, args: string[], line: number, fail: (li
         bad(`invalid endpoint: ${r.error}${hint} (usage: ${usage})`);
       }
     }
-    if (after.length > 1) bad(`unexpected extra ${after.length === 2 ? 'token' : 'tokens'} after the endpoint: ${after.slice(1).join(' ')} (usage: ${usage})`);
+    if (after.length > 1) bad(`unexpected extra ${after.length === 2 ? 'token' : 'tokens'} after the endpoint: ${describeExtra(after.slice(1))} (usage: ${usage})`);
   }
   if (!ok) return undefined;
   const key = parseKey(args[keyIdx]!);

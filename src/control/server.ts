@@ -15,7 +15,7 @@ import { parseRequest, type ControlRequest, type ControlResponse } from './proto
 export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
 
 export class ControlServer {
-  private constructor(private readonly server: net.Server, readonly file: string) {}
+  private constructor(private readonly server: net.Server, readonly file: string, private readonly conns: Set<net.Socket>) {}
 
   /** Listens on `file`; refuses if a live daemon already owns it, replaces a stale socket. */
   static async listen(file: string, handler: ControlHandler, clock: Clock = realClock): Promise<ControlServer> {
@@ -24,7 +24,12 @@ export class ControlServer {
       if (await socketAccepts(file)) throw new Error(`a daemon is already running on ${file}`);
       fs.unlinkSync(file);
     }
-    const server = net.createServer((conn) => serve(conn, handler, clock));
+    const conns = new Set<net.Socket>();
+    const server = net.createServer((conn) => {
+      conns.add(conn);
+      conn.once('close', () => conns.delete(conn));
+      serve(conn, handler, clock);
+    });
     // Node closes connections over the limit as soon as they are accepted.
     server.maxConnections = CONTROL_MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
@@ -32,11 +37,15 @@ export class ControlServer {
       server.listen(file, () => { server.off('error', reject); resolve(); });
     });
     fs.chmodSync(file, 0o600);
-    return new ControlServer(server, file);
+    return new ControlServer(server, file, conns);
   }
 
+  /** Stops listening and ends the connections still open (an answer being written is
+   *  flushed first): the daemon's stop does not wait for their deadlines. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of this.conns) c.destroySoon();
+    await closed;
     try { fs.unlinkSync(this.file); } catch { /* already gone */ }
   }
 }

@@ -2,7 +2,6 @@
 // WireGuard peers of the trusted nodes in step with where the DHT finds them, and answers the
 // CLI on the control socket. Public nodes (a config without `trust` lines) run the DHT only.
 import dgram from 'node:dgram';
-import dns from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Sodium } from '../crypto/sodium.js';
 import { keyToBase64 } from '../crypto/keys.js';
@@ -34,6 +33,7 @@ export type { ShowPeer, ShowResult } from './show.js';
 import type { WgPeerConfig } from '../wg/types.js';
 import type { SystemDeps } from './dataplane.js';
 import { SupervisedDataPlane } from './supervise.js';
+import { ResolveError, resolveSeeds, resolveTrustEndpoints, seedDiff, seedLabel, seedsOf, systemLookup, type Seed } from './seeds.js';
 import { portShareTableName as portShareTable } from '../firewall/index.js';
 
 export interface DaemonOptions {
@@ -102,7 +102,6 @@ export class Daemon {
   private readonly clock: Clock;
   private readonly started: number;
   private readonly guard: PathGuard;
-  private bootHex = new Set<string>();
   readonly publicB64: string;
   private config: NetworkConfig;
   private stopped: Promise<void> | undefined;
@@ -225,19 +224,16 @@ export class Daemon {
     }
   }
 
+  /** Resolves seeds (src/daemon/seeds.ts): boot lines become rendezvous/relay candidates. */
+  private async resolveSeeds(seeds: Seed[]): Promise<BootNode[]> {
+    const { nodes, failed } = await resolveSeeds(seeds, systemLookup);
+    for (const f of failed) this.opts.log.warn(f);
+    this.boots.push(...nodes.filter((n) => n.seed.boot).map((n) => ({ key: n.key, addr: n.addr })));
+    return nodes.map((n) => ({ key: n.key, addr: n.addr }));
+  }
+
   private async bootstrap(): Promise<void> {
-    const boots: BootNode[] = [];
-    for (const b of this.config.boots) {
-      if (b.keyB64 === this.publicB64) continue;
-      try {
-        const host = b.hostKind === 'hostname' ? (await dns.lookup(b.host)).address : b.host;
-        boots.push({ key: b.key, addr: { host, port: b.port } });
-      } catch (e) {
-        this.opts.log.warn(`boot ${b.host}: cannot resolve (${e instanceof Error ? e.message : String(e)})`);
-      }
-    }
-    this.boots = boots;
-    this.bootHex = new Set(boots.map((b) => toHex(b.key)));
+    const boots = await this.resolveSeeds(seedsOf(this.config, this.publicB64));
     const joining = this.dht.bootstrap(boots);
     // The NAT check (and the port mapping it may ask for) needs only boot nodes: it starts as
     // soon as one answered, not after the join's lookups, which take seconds when some node
@@ -443,7 +439,7 @@ export class Daemon {
   private heard(id: Uint8Array, addr: Addr, rtt: number | undefined, seenAs: Addr | undefined): void {
     const hex = toHex(id);
     const now = this.clock.now();
-    if (seenAs !== undefined && this.bootHex.has(hex)) this.guard.self.observed(seenAs.host, now);
+    if (seenAs !== undefined && this.boots.some((b) => toHex(b.key) === hex)) this.guard.self.observed(seenAs.host, now);
     const st = this.tracker.get(hex);
     if (st === undefined) return;
     const why = this.guard.judge(st, hex, addr, seenAs, now);
@@ -606,6 +602,7 @@ export class Daemon {
       ipv6: self?.ipv6 ?? null,
       listenPort: this.opts.listenPort,
       nat: this.nat.type,
+      natObservers: this.nat.responders,
       publicAddress: this.nat.publicAddr ? addrKey(this.nat.publicAddr) : null,
       portMapping: this.mapping ? { method: this.mapping.method, external: `${this.mapping.externalIp ?? '?'}:${this.mapping.externalPort}`, lease: this.mapping.lease } : null,
       uptime: Math.round((now - this.started) / 1000),
@@ -627,8 +624,9 @@ export class Daemon {
    * non-zero and says the config was applied), never thrown, since a throw would claim the old
    * state was kept.
    */
-  async reload(): Promise<{ added: string[]; removed: string[]; changed: string[]; errors?: string[] }> {
-    const next = await loadConfig(this.opts.configPath);
+  async reload(): Promise<{ added: string[]; removed: string[]; changed: string[]; bootsAdded: string[]; bootsRemoved: string[]; errors?: string[] }> {
+    const next = await resolveTrustEndpoints(await loadConfig(this.opts.configPath), systemLookup)
+      .catch((e: unknown) => { throw e instanceof ResolveError ? new DaemonError(e.message) : e; });
     const selfNow = this.config.peers.find((p) => p.keyB64 === this.publicB64);
     const selfNext = next.peers.find((p) => p.keyB64 === this.publicB64);
     if (isPublicNodeConfig(next) !== isPublicNodeConfig(this.config)) throw new DaemonError('reload cannot turn a public node into a trusted node or back; use wh down and wh up');
@@ -637,7 +635,9 @@ export class Daemon {
     if (next.workbit !== this.config.workbit || next.namespace !== this.config.namespace) throw new DaemonError(`${next.file}: workbit or namespace changed; use wh down and wh up`);
     const peers = trustedPeersOf(next, this.publicB64);
     // Applied from here on, all of it.
+    const seeds = seedDiff(this.config, next, this.publicB64);
     this.config = next;
+    this.joinSeeds(seeds);
     const diff = this.tracker.setPeers(peers, this.clock.now());
     const name = (p: TrustedPeer) => p.hostname ?? p.keyB64;
     const errors: string[] = [];
@@ -663,9 +663,25 @@ export class Daemon {
         await attempt(after, () => this.peerOp(hex, () => this.wg!.setPeer(config)));
       }
     }
-    const result = { added: diff.added.map(name), removed: diff.removed.map(name), changed: diff.changed.map((c) => name(c.after)), ...(errors.length > 0 ? { errors } : {}) };
+    const result = { added: diff.added.map(name), removed: diff.removed.map(name), changed: diff.changed.map((c) => name(c.after)),
+      bootsAdded: seeds.added.map(seedLabel), bootsRemoved: seeds.removed.map(seedLabel), ...(errors.length > 0 ? { errors } : {}) };
     this.opts.log.info(`reload: ${JSON.stringify(result)}`);
     return result;
+  }
+
+  /** A reload's new seeds join the DHT (then the NAT is checked again: more observers); removed
+   *  boot lines stop being rendezvous/relay candidates. In the background: reload answers now. */
+  private joinSeeds(seeds: { added: Seed[]; removed: Seed[] }): void {
+    const gone = new Set(seeds.removed.filter((r) => r.boot).map((r) => r.keyB64));
+    this.boots = this.boots.filter((b) => !gone.has(keyToBase64(b.key)));
+    if (seeds.added.length === 0) return;
+    void (async () => {
+      const nodes = await this.resolveSeeds(seeds.added);
+      if (nodes.length === 0 || this.stopping) return;
+      const answered = await this.dht.bootstrap(nodes);
+      this.opts.log.info(`reload: ${answered}/${nodes.length} new boot/peer nodes answered, ${this.dht.table.size} nodes known`);
+      await this.checkNat();
+    })().catch((e: unknown) => this.opts.log.warn(`reload: joining the new boot/peer nodes: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   /** Removes every trace: interface, firewall table, socket. Idempotent. */

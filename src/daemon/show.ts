@@ -39,6 +39,8 @@ export interface ShowResult {
   ipv6: string | null;
   listenPort: number;
   nat: string;
+  /** How many nodes (distinct IPs) reported where they see us in the last NAT check. */
+  natObservers?: number;
   publicAddress: string | null;
   portMapping: { method: string; external: string; lease: number } | null;
   uptime: number;

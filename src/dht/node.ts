@@ -109,6 +109,8 @@ export class DhtNode {
       onRequest: (req) => this.onRequest(req),
       onOneWay: (msg) => this.onOneWay(msg),
     }, { timeout: opts.requestTimeout ?? REQUEST_TIMEOUT, retries: opts.retries ?? REQUEST_RETRIES });
+    // Trusted peers and table entries never wait on the new-key budget (src/dht/admission.ts).
+    this.rpc.admission.isKnown = (hex) => (this.isKnown?.(hex) ?? false) || this.table.get(hex) !== undefined;
     if (opts.refresh ?? true) this.scheduleRefresh();
   }
 

@@ -2,16 +2,23 @@
 // transaction id and sender key, times out and retries; opens and decodes what arrives, counts
 // and drops what is bad, and hands requests and one-way messages to the handler.
 // Never throws on input from the network.
+//
+// Cookies (docs/PROTOCOL.md 5.7): a new sender's packet may be refused X25519 by the Admission
+// policy and answered with a cookie reply instead; as sender, a cookie reply that matches a
+// pending request (responder key, address, epoch and counter of our last transmission) is kept
+// and the request resent at once carrying the cookie, so requests get through a node under load.
 import type { SecureChannel } from '../proto/channel.js';
-import type { Addr } from '../proto/addr.js';
+import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
+import { isCookieReply, parseCookieReply } from '../proto/cookie.js';
 import { decodeBody, decodeRelayBody, encodeBody, encodeRelayBody, isRelayMessage, isResponse, type Message } from '../proto/messages.js';
-import { HEADER_BYTES, KIND_RELAY, KIND_SEALED, TAG_BYTES, type FrameKind } from '../proto/packet.js';
+import { COOKIE_MAC_BYTES, HEADER_BYTES, KIND_RELAY, KIND_SEALED, TAG_BYTES, type FrameKind, type Header } from '../proto/packet.js';
+import { Admission, type Verdict } from './admission.js';
 import type { Transport } from '../net/transport.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import {
-  MAX_PENDING_REQUESTS, RATE_LIMIT_SOURCES, REQUEST_RETRIES, REQUEST_TIMEOUT,
+  COOKIE_KEEP, COOKIE_RESENDS, COOKIES_KEPT, MAX_PACKET, MAX_PENDING_REQUESTS, RATE_LIMIT_SOURCES, REQUEST_RETRIES, REQUEST_TIMEOUT,
   SOURCE_PACKETS_BURST, SOURCE_PACKETS_PER_SEC, SOURCE_REQUESTS_BURST, SOURCE_REQUESTS_PER_SEC,
 } from '../params.js';
 
@@ -49,12 +56,23 @@ interface Pending {
   resolve: (r: Reply | undefined) => void;
   timer: TimerHandle | undefined;
   sentAt: number;
+  to: Addr;
+  /** Counter of the last transmission (a cookie reply names it). */
+  counter: bigint | undefined;
+  cookieResends: number;
+  resend: () => void;
 }
 
 export class Rpc {
   private readonly pending = new Map<string, Pending>();
   private readonly packetLimiter = new RateLimiter(SOURCE_PACKETS_PER_SEC, SOURCE_PACKETS_BURST, RATE_LIMIT_SOURCES);
   private readonly requestLimiter = new RateLimiter(SOURCE_REQUESTS_PER_SEC, SOURCE_REQUESTS_BURST, RATE_LIMIT_SOURCES);
+  /** Transaction of each pending request's last transmission, by its counter. */
+  private readonly byCounter = new Map<bigint, string>();
+  /** Cookies we were given, by "key hex/address" (LRU, at most COOKIES_KEPT). */
+  private readonly cookies = new Map<string, { cookie: Uint8Array; at: number }>();
+  private lastCounter: bigint | undefined;
+  readonly admission: Admission;
   private closed = false;
   /** Datagrams exempt from the per-source packet limit (before any crypto): a relay session's own
    *  traffic, as src/nat/traversal.ts decides from the source address and the clear header. */
@@ -68,13 +86,15 @@ export class Rpc {
     private readonly handler: RpcHandler,
     private readonly defaults: { timeout: number; retries: number } = { timeout: REQUEST_TIMEOUT, retries: REQUEST_RETRIES },
     readonly counters: Counters = new Counters(),
+    admission?: Admission,
   ) {
+    this.admission = admission ?? new Admission(channel.sodium, clock, random, counters);
     transport.setReceiver((data, from) => this.receive(data, from));
   }
 
   /** An Rpc on another socket with the same keys, clock and counters (a relay session's port). */
   fork(transport: Transport, handler: RpcHandler): Rpc {
-    return new Rpc(this.channel, transport, this.clock, this.random, handler, this.defaults, this.counters);
+    return new Rpc(this.channel, transport, this.clock, this.random, handler, this.defaults, this.counters, this.admission);
   }
 
   /** Sends a request built around a fresh transaction id; resolves undefined on timeout. */
@@ -89,20 +109,24 @@ export class Rpc {
     const timeout = opts.timeout ?? this.defaults.timeout;
     let triesLeft = opts.retries ?? this.defaults.retries;
     return new Promise<Reply | undefined>((resolve) => {
-      const p: Pending = { expect: Buffer.from(key).toString('hex'), resolve, timer: undefined, sentAt: this.clock.now() };
       const attempt = (): void => {
         p.sentAt = this.clock.now();
-        this.sendSealed(to, key, body);
+        if (p.counter !== undefined) this.byCounter.delete(p.counter);
+        p.counter = this.sendSealed(to, key, body) > 0 ? this.lastCounter : undefined;
+        if (p.counter !== undefined) this.byCounter.set(p.counter, txHex);
         p.timer = this.clock.setTimeout(() => {
           if (triesLeft-- > 0) {
             this.counters.add('retry');
             attempt();
           } else {
-            this.pending.delete(txHex);
+            this.forget(txHex, p);
             this.counters.add('timeout');
             resolve(undefined);
           }
         }, timeout);
+      };
+      const p: Pending = {
+        expect: Buffer.from(key).toString('hex'), resolve, timer: undefined, sentAt: this.clock.now(), to, counter: undefined, cookieResends: 0, resend: attempt,
       };
       this.pending.set(txHex, p);
       attempt();
@@ -112,16 +136,13 @@ export class Rpc {
   /** Sends an answer or a one-way message; returns the datagram's size, 0 when not sent.
    *  `maxSize` caps the datagram (anti-amplification). */
   send(to: Addr, key: Uint8Array, msg: Message, maxSize?: number): number {
-    if (isRelayMessage(msg)) {
-      const relayBody = encodeRelayBody(msg);
-      return this.sendSealed(to, key, relayBody, KIND_RELAY) ? relayBody.length + SEAL_OVERHEAD : 0;
-    }
+    if (isRelayMessage(msg)) return this.sendSealed(to, key, encodeRelayBody(msg), KIND_RELAY);
     const body = encodeBody(msg);
     if (maxSize !== undefined && body.length + SEAL_OVERHEAD > maxSize) {
       this.counters.add('drop-out:amplification');
       return 0;
     }
-    return this.sendSealed(to, key, body) ? body.length + SEAL_OVERHEAD : 0;
+    return this.sendSealed(to, key, body, KIND_SEALED, maxSize);
   }
 
   close(): void {
@@ -131,23 +152,62 @@ export class Rpc {
       p.resolve(undefined);
     }
     this.pending.clear();
+    this.byCounter.clear();
   }
 
   get pendingCount(): number {
     return this.pending.size;
   }
 
-  private sendSealed(to: Addr, key: Uint8Array, body: Uint8Array, kind: FrameKind = KIND_SEALED): boolean {
+  /** Seals and sends (with our cookie for that key and address, if we hold one and the MAC fits
+   *  within MAX_PACKET and `maxSize`); returns the datagram's size, 0 when not sent. */
+  private sendSealed(to: Addr, key: Uint8Array, body: Uint8Array, kind: FrameKind = KIND_SEALED, maxSize = MAX_PACKET): number {
+    const size = body.length + SEAL_OVERHEAD;
+    const cookie = size + COOKIE_MAC_BYTES <= Math.min(maxSize, MAX_PACKET) ? this.cookieFor(key, to) : undefined;
     let packet: Uint8Array;
     try {
-      packet = this.channel.seal(key, body, kind);
+      packet = this.channel.seal(key, body, kind, cookie);
     } catch {
       this.counters.add('drop-out:bad-key');
-      return false;
+      return 0;
     }
-    this.counters.add('tx');
+    this.lastCounter = new DataView(packet.buffer, packet.byteOffset).getBigUint64(44);
+    this.counters.add(cookie === undefined ? 'tx' : 'tx-cookie');
     this.transport.send(to, packet);
-    return true;
+    return packet.length;
+  }
+
+  private cookieFor(key: Uint8Array, to: Addr): Uint8Array | undefined {
+    if (this.cookies.size === 0) return undefined;
+    const id = `${Buffer.from(key).toString('hex')}/${addrKey(to)}`;
+    const c = this.cookies.get(id);
+    if (c === undefined) return undefined;
+    if (this.clock.now() - c.at < COOKIE_KEEP) return c.cookie;
+    this.cookies.delete(id);
+    return undefined;
+  }
+
+  /** A cookie reply: kept, and the request it names resent at once, if it matches one. */
+  private onCookieReply(data: Uint8Array, from: Addr): void {
+    const r = parseCookieReply(data);
+    if (r === undefined) return this.drop('cookie-reply');
+    const txHex = r.epoch === this.channel.epoch ? this.byCounter.get(r.counter) : undefined;
+    const p = txHex === undefined ? undefined : this.pending.get(txHex);
+    if (p === undefined || p.expect !== Buffer.from(r.responder).toString('hex') || !sameAddr(p.to, from)) return this.drop('unexpected-cookie');
+    const id = `${p.expect}/${addrKey(from)}`;
+    this.cookies.delete(id);
+    if (this.cookies.size >= COOKIES_KEPT) this.cookies.delete(this.cookies.keys().next().value!);
+    this.cookies.set(id, { cookie: r.cookie, at: this.clock.now() });
+    this.counters.add('cookie-received');
+    if (p.cookieResends >= COOKIE_RESENDS) return;
+    p.cookieResends++;
+    if (p.timer !== undefined) this.clock.clearTimeout(p.timer);
+    p.resend();
+  }
+
+  private forget(txHex: string, p: Pending): void {
+    this.pending.delete(txHex);
+    if (p.counter !== undefined) this.byCounter.delete(p.counter);
   }
 
   /** Every datagram from the network enters here. Never throws. */
@@ -163,8 +223,23 @@ export class Rpc {
   private receiveUnsafe(data: Uint8Array, from: Addr): void {
     this.counters.add('rx');
     if (!(this.isExempt?.(from, data) ?? false) && !this.packetLimiter.take(from.host, this.clock.now())) return this.drop('rate-limited');
-    const opened = this.channel.open(data);
-    if (!opened.ok) return this.drop(opened.reason);
+    if (isCookieReply(data)) return this.onCookieReply(data, from);
+    let verdict: Verdict | undefined;
+    let header: Header | undefined;
+    const derivations = this.channel.derivations;
+    const opened = this.channel.open(data, (h, hex) => {
+      header = h;
+      verdict = this.admission.decide(h, hex, data, from);
+      return verdict === 'known' ? 'known' : verdict === 'derive' || verdict === 'proven' ? 'derive' : 'refuse';
+    });
+    if (!opened.ok) {
+      if (verdict === 'cookie' && header !== undefined) {
+        const reply = this.admission.cookieReply(header, this.channel.publicKey, from);
+        if (reply !== undefined && reply.length <= data.length) this.transport.send(from, reply);
+      }
+      if (verdict === 'derive' && this.channel.derivations > derivations) this.admission.failed(from);
+      return this.drop(opened.reason);
+    }
     const decoded = opened.kind === KIND_RELAY ? decodeRelayBody(opened.body) : decodeBody(opened.body);
     if (!decoded.ok) return this.drop(decoded.reason);
     // Relay data only ever travels in kind-2 frames, and kind-2 frames carry nothing else.
@@ -176,7 +251,8 @@ export class Rpc {
       const txHex = Buffer.from(x).toString('hex');
       const p = this.pending.get(txHex);
       if (p === undefined || p.expect !== opened.senderHex) return this.drop('unexpected-response');
-      this.pending.delete(txHex);
+      this.forget(txHex, p);
+      if (this.cookies.size > 0) this.cookies.delete(`${p.expect}/${addrKey(from)}`); // it knows our key now
       if (p.timer !== undefined) this.clock.clearTimeout(p.timer);
       this.counters.add('rx-ok');
       p.resolve({ msg, from, rtt: this.clock.now() - p.sentAt });

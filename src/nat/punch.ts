@@ -18,8 +18,16 @@ import type { Clock } from '../util/clock.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import {
   NOTIFY_MIN_INTERVAL, PUNCH_NOTIFY_BURSTS_BURST, PUNCH_NOTIFY_BURSTS_PER_SEC, PUNCH_PROBE_INTERVAL, PUNCH_PROBES, PUNCH_RENDEZVOUS,
+  RELAY_FOLLOW_WINDOW,
 } from '../params.js';
 import { notifyProbes, openIntro, sealIntro } from './intro.js';
+
+/** Whether this node may ping `a` on another node's word (a checker's `reach`, a probe): not a
+ *  loopback or unspecified address (of this host itself). */
+export function reachable(a: Addr): boolean {
+  const h = a.host;
+  return !(h.startsWith('127.') || h.startsWith('0.') || h === '::1' || h === '::' || h.startsWith('::ffff:127.'));
+}
 
 export interface PunchHost {
   dht: DhtNode;
@@ -43,6 +51,9 @@ export class Puncher {
   private readonly bursts = new RateLimiter(PUNCH_NOTIFY_BURSTS_PER_SEC, PUNCH_NOTIFY_BURSTS_BURST, 1);
   /** Last punch-notify acted on, per peer (bounded by the number of trusted peers). */
   private readonly lastNotified = new Map<string, number>();
+  /** When a genuine introduction of a peer last came through a rendezvous, by "peer/rendezvous"
+   *  (only trusted peers' own introductions get here; expired entries are pruned). */
+  private readonly introduced = new Map<string, number>();
 
   constructor(private readonly host: PunchHost) {}
 
@@ -78,6 +89,7 @@ export class Puncher {
     if (!this.host.isRendezvous(req.senderHex)) return count('refused');
     const v = openIntro(this.host.dht.channel, m.i, m.k, req.sender, (hex) => this.host.isTrusted(hex));
     if (!v.ok) return count(v.reason);
+    this.remember(toHex(m.k), req.senderHex);
     // At most one notification acted on per peer per NOTIFY_MIN_INTERVAL, whoever asks; bursts
     // of probes at most PUNCH_NOTIFY_BURSTS_PER_SEC for all peers together (beyond that, the
     // peer is still followed to this relay, without probes).
@@ -89,6 +101,19 @@ export class Puncher {
     // The initiator's own (mapped) address if it gave one, else the rendezvous's observation.
     const rendezvous = { key: req.sender, hex: req.senderHex, addr: req.from };
     return { sent, notice: { peerKey: m.k, addr: v.intro.a ?? m.a, rendezvous, probes } };
+  }
+
+  private remember(peerHex: string, viaHex: string): void {
+    const now = this.host.clock.now();
+    for (const [k, at] of this.introduced) if (now - at > RELAY_FOLLOW_WINDOW) this.introduced.delete(k);
+    this.introduced.set(`${peerHex}/${viaHex}`, now);
+  }
+
+  /** Whether peer `peerHex` introduced itself through rendezvous `viaHex` within
+   *  RELAY_FOLLOW_WINDOW: only then is its `relayed` through that node followed. */
+  introducedVia(peerHex: string, viaHex: string): boolean {
+    const at = this.introduced.get(`${peerHex}/${viaHex}`);
+    return at !== undefined && this.host.clock.now() - at <= RELAY_FOLLOW_WINDOW;
   }
 
   /** Pings `addr` `count` times; stops early when `done()` says so. True if one answered. */
@@ -113,7 +138,8 @@ export class Puncher {
       const reply = await this.punchReq(r, peerKey, announce);
       return reply?.msg.t === 'punch-ok' ? { r, target: reply.msg.e } : undefined;
     }));
-    const ok = answers.find((a) => a !== undefined && a.target !== undefined);
+    // The peer's address is the rendezvous's word: never this host's own loopback.
+    const ok = answers.find((a) => a !== undefined && a.target !== undefined && reachable(a.target));
     if (ok === undefined || ok.target === undefined) return { direct: false };
     const direct = await this.probe(peerKey, ok.target, done);
     return { direct, via: ok.r };

@@ -29,7 +29,7 @@ import { KernelRelay, type KernelForwardDeps } from '../relay/kernel.js';
 import { FairShare } from '../relay/fair.js';
 import { fragmentShapeOk } from '../relay/wgshape.js';
 import { relayExemption } from '../relay/exempt.js';
-import { Puncher, type Notice } from './punch.js';
+import { Puncher, reachable, type Notice } from './punch.js';
 
 export interface TraversalHost {
   dht: DhtNode;
@@ -57,12 +57,6 @@ export interface TraversalHost {
   forward?: KernelForwardDeps;
   /** Binds a UDP socket on a fresh port (for `reach` checks); absent: this node checks nothing. */
   openPort?: () => Promise<{ port: number; transport: Transport }>;
-}
-
-/** Whether a checker may ping `a`: not a loopback or unspecified address (of the checker itself). */
-function reachable(a: Addr): boolean {
-  const h = a.host;
-  return !(h.startsWith('127.') || h.startsWith('0.') || h === '::1' || h === '::' || h.startsWith('::ffff:127.'));
 }
 
 export class Traversal {
@@ -117,7 +111,9 @@ export class Traversal {
       }
       case 'punch-notify': {
         const { sent, notice } = this.puncher.notified(req, m, reply);
-        if (notice) void this.notified(notice);
+        // The address may be the rendezvous's word (an intro without `a`): never this host's own
+        // loopback or an unspecified address.
+        if (notice) void this.notified(reachable(notice.addr) ? notice : { ...notice, probes: 0 });
         return sent;
       }
       case 'reach': {
@@ -184,8 +180,10 @@ export class Traversal {
         // yet (it will, as our direct probes reach it). Following it back would pull
         // WireGuard's endpoint onto the relay again.
         this.host.dht.counters.add('relayed-late');
-      } else if (this.host.isRendezvous(inc.senderHex)) {
-        // The peer relays to us before we chose to: follow it through the same relay.
+      } else if (this.host.isRendezvous(inc.senderHex) && this.puncher.introducedVia(peerHex, inc.senderHex)) {
+        // The peer relays to us before we chose to: follow it through the same relay, if it
+        // asked that relay to tell us (its own sealed introduction, lately); on a third
+        // party's word alone, following would show it whom we trust.
         void this.openLink(m.k, { key: inc.sender, hex: inc.senderHex, addr: inc.from }, false).then((l) => l?.deliver(frag, inc.senderHex));
       } else {
         this.host.dht.counters.add('relayed-refused');

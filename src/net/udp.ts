@@ -3,6 +3,7 @@
 import dgram from 'node:dgram';
 import { normalizeAddr, type Addr } from '../proto/addr.js';
 import { Counters } from '../util/counters.js';
+import { UDP_RECV_BUFFER } from '../params.js';
 import type { Receiver, Transport } from './transport.js';
 
 export class UdpTransport implements Transport {
@@ -18,7 +19,7 @@ export class UdpTransport implements Transport {
   }
 
   static async bind(host: string, port: number): Promise<UdpTransport> {
-    const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+    const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false, recvBufferSize: UDP_RECV_BUFFER });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(port, host, () => {

@@ -7,26 +7,37 @@
 //   k(B→A) = BLAKE2b-256(key = s, "wirehub/1 dir" || B || A)   opening key, theirs
 // Direction keys differ, so our counter space and theirs can never produce the same nonce.
 //
-// Opening order (cheapest check first, so junk costs little):
-//   frame header → sender's workbit → not our own key → replay window pre-check →
-//   key derivation (cached) → AEAD → replay window update.
+// Opening order (cheapest check first, so junk costs little; docs/PROTOCOL.md 5.6):
+//   frame header → not our own key → cached state? (a peer's: replay window pre-check; or an
+//   unverified key's, kept although its packets failed) → for a new key only: workbit, then the
+//   caller's admission (budget, cookie: 5.7), then X25519 → AEAD → replay window update.
 import type { Sodium } from '../crypto/sodium.js';
 import { workbit as computeWorkbit } from '../crypto/workbit.js';
-import { MAX_PEER_STATES } from '../params.js';
-import { HEADER_BYTES, KIND_SEALED, MAX_BODY, nonceFor, parseHeader, TAG_BYTES, writeHeader, type FrameKind, type FrameReject } from './packet.js';
+import { MAX_PEER_STATES, MAX_UNVERIFIED_KEYS } from '../params.js';
+import { cookieMac } from './cookie.js';
+import {
+  COOKIE_MAC_BYTES, FLAG_COOKIE, HEADER_BYTES, KIND_SEALED, MAX_BODY, nonceFor, parseHeader, TAG_BYTES, writeHeader,
+  type FrameKind, type FrameReject, type Header,
+} from './packet.js';
 import { ReplayWindow } from './replay.js';
 
-export type OpenReject = FrameReject | 'workbit' | 'self' | 'replay' | 'bad-key' | 'auth';
+export type OpenReject = FrameReject | 'workbit' | 'self' | 'replay' | 'bad-key' | 'auth' | 'busy';
 
 export type OpenResult =
-  | { ok: true; kind: FrameKind; sender: Uint8Array; senderHex: string; body: Uint8Array }
+  | { ok: true; kind: FrameKind; sender: Uint8Array; senderHex: string; body: Uint8Array; /** it carried a cookie MAC */ cookie: boolean }
   | { ok: false; reason: OpenReject };
 
 interface PeerState {
   tx: Uint8Array;
   rx: Uint8Array;
   window: ReplayWindow;
+  /** The key meets the workbit (checked once, when the state was made). */
+  workbitOk: boolean;
 }
+
+/** Asked before deriving keys for a sender we hold no state for: 'known' (derive, and cache as
+ *  a peer at once), 'derive' (derive; cache apart until a packet authenticates), 'refuse'. */
+export type Admit = (header: Header, senderHex: string) => 'known' | 'derive' | 'refuse';
 
 export interface ChannelOptions {
   secret: Uint8Array;
@@ -35,6 +46,7 @@ export interface ChannelOptions {
   /** Defaults to the wall clock in microseconds at creation (grows across restarts). */
   epoch?: bigint;
   maxPeers?: number;
+  maxUnverified?: number;
 }
 
 const DIR_LABEL = new TextEncoder().encode('wirehub/1 dir');
@@ -48,16 +60,22 @@ export class SecureChannel {
   readonly publicHex: string;
   readonly epoch: bigint;
   private counter = 0n;
+  /** X25519 computations so far (a packet that raised it was paid for with one). */
+  derivations = 0;
   private readonly peers = new Map<string, PeerState>();
+  /** Derived state of keys none of whose packets authenticated yet (LRU, MAX_UNVERIFIED_KEYS). */
+  private readonly unverified = new Map<string, PeerState>();
   private readonly maxPeers: number;
+  private readonly maxUnverified: number;
   private readonly secret: Uint8Array;
 
-  constructor(private readonly sodium: Sodium, private readonly opts: ChannelOptions) {
+  constructor(readonly sodium: Sodium, private readonly opts: ChannelOptions) {
     this.secret = opts.secret;
     this.publicKey = sodium.crypto_scalarmult_base(opts.secret);
     this.publicHex = Buffer.from(this.publicKey).toString('hex');
     this.epoch = opts.epoch ?? defaultEpoch();
     this.maxPeers = opts.maxPeers ?? MAX_PEER_STATES;
+    this.maxUnverified = opts.maxUnverified ?? MAX_UNVERIFIED_KEYS;
   }
 
   get workbit(): number {
@@ -69,44 +87,69 @@ export class SecureChannel {
     return this.opts.workbit === 0 || computeWorkbit(this.sodium, key, this.opts.namespace) >= this.opts.workbit;
   }
 
-  /** Seals a body for `peer`. Throws only on programming errors (oversized body, bad key). */
-  seal(peer: Uint8Array, body: Uint8Array, kind: FrameKind = KIND_SEALED): Uint8Array {
-    if (body.length > MAX_BODY) throw new Error(`body of ${body.length} bytes exceeds ${MAX_BODY}`);
+  /** Seals a body for `peer`; with a cookie (cookie.ts), sets FLAG_COOKIE and appends its MAC.
+   *  Throws only on programming errors (oversized body, bad key). */
+  seal(peer: Uint8Array, body: Uint8Array, kind: FrameKind = KIND_SEALED, cookie?: Uint8Array): Uint8Array {
+    const macBytes = cookie === undefined ? 0 : COOKIE_MAC_BYTES;
+    if (body.length > MAX_BODY - macBytes) throw new Error(`body of ${body.length} bytes exceeds ${MAX_BODY - macBytes}`);
     const state = this.state(peer, Buffer.from(peer).toString('hex'));
     if (state === undefined) throw new Error('cannot derive a key with this peer key');
     const counter = this.counter++;
-    const out = new Uint8Array(HEADER_BYTES + body.length + TAG_BYTES);
-    writeHeader(out, this.publicKey, this.epoch, counter, kind);
+    const sealedEnd = HEADER_BYTES + body.length + TAG_BYTES;
+    const out = new Uint8Array(sealedEnd + macBytes);
+    writeHeader(out, this.publicKey, this.epoch, counter, kind, cookie === undefined ? 0 : FLAG_COOKIE);
     const header = out.subarray(0, HEADER_BYTES);
     const ct = this.sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(body, header, null, nonceFor(this.epoch, counter), state.tx);
     out.set(ct, HEADER_BYTES);
+    if (cookie !== undefined) out.set(cookieMac(this.sodium, cookie, out.subarray(0, sealedEnd)), sealedEnd);
     return out;
   }
 
-  /** Opens a datagram. Never throws: every failure is a reason. */
-  open(packet: Uint8Array): OpenResult {
+  /** Opens a datagram. Never throws: every failure is a reason. `admit` is asked before an
+   *  X25519 for a key we hold no state for (docs/PROTOCOL.md 5.7); without it, all are admitted. */
+  open(packet: Uint8Array, admit?: Admit): OpenResult {
     const h = parseHeader(packet);
-    if (typeof h === 'string') return { ok: false, reason: h };
-    if (!this.acceptsKey(h.sender)) return { ok: false, reason: 'workbit' };
+    if (typeof h === 'string') return { ok: false, reason: h};
     const senderHex = Buffer.from(h.sender).toString('hex');
-    if (senderHex === this.publicHex) return { ok: false, reason: 'self' };
-    const known = this.peers.get(senderHex);
-    if (known !== undefined && !known.window.check(h.epoch, h.counter)) return { ok: false, reason: 'replay' };
-    // A new sender's keys are derived but cached only once a packet of theirs authenticates,
-    // so forged packets from random keys cannot push real peers out of the cache.
-    const state = known ?? this.derive(h.sender);
-    if (state === undefined) return { ok: false, reason: 'bad-key' };
+    if (senderHex === this.publicHex) return { ok: false, reason: 'self'};
+    let state = this.peers.get(senderHex);
+    if (state !== undefined) {
+      if (!state.workbitOk) return { ok: false, reason: 'workbit' };
+      if (!state.window.check(h.epoch, h.counter)) return { ok: false, reason: 'replay' };
+    } else {
+      // A key that failed before keeps its derived state: it costs an AEAD failure, no X25519.
+      state = this.unverified.get(senderHex);
+      if (state === undefined) {
+        if (!this.acceptsKey(h.sender)) return { ok: false, reason: 'workbit' };
+        const verdict = admit?.(h, senderHex) ?? 'derive';
+        if (verdict === 'refuse') return { ok: false, reason: 'busy' };
+        state = this.derive(h.sender, true);
+        if (state === undefined) return { ok: false, reason: 'bad-key' };
+        // A known key's state is the real peer's whatever this packet is; other new keys are
+        // cached apart, so forged keys cannot push real peers out of the cache.
+        if (verdict === 'known') this.remember(this.peers, this.maxPeers, senderHex, state);
+        else this.remember(this.unverified, this.maxUnverified, senderHex, state);
+      }
+    }
+    // libsodium-wrappers reports a failed AEAD by throwing an Error; capturing its stack trace
+    // cost more than the AEAD itself (bench/dos.ts: half of the node's time under a flood), and
+    // it is never read, so none is captured.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     let body: Uint8Array;
     try {
       body = this.sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        null, packet.subarray(HEADER_BYTES), packet.subarray(0, HEADER_BYTES), nonceFor(h.epoch, h.counter), state.rx);
+        null, packet.subarray(HEADER_BYTES, h.sealedEnd), packet.subarray(0, HEADER_BYTES), nonceFor(h.epoch, h.counter), state.rx);
     } catch {
       return { ok: false, reason: 'auth' };
+    } finally {
+      Error.stackTraceLimit = limit;
     }
     if (!state.window.check(h.epoch, h.counter)) return { ok: false, reason: 'replay' };
     state.window.accept(h.epoch, h.counter);
-    this.remember(senderHex, state); // (re)insert at the back: Map order is our LRU order
-    return { ok: true, kind: h.kind, sender: new Uint8Array(h.sender), senderHex, body };
+    this.unverified.delete(senderHex);
+    this.remember(this.peers, this.maxPeers, senderHex, state); // (re)insert at the back: LRU order
+    return { ok: true, kind: h.kind, sender: new Uint8Array(h.sender), senderHex, body, cookie: h.mac !== undefined };
   }
 
   /** Number of peers with cached keys. */
@@ -114,28 +157,27 @@ export class SecureChannel {
     return this.peers.size;
   }
 
+  /** A key we send to: we chose to talk to it, so its state joins the peers (LRU). */
   private state(peer: Uint8Array, hex: string): PeerState | undefined {
-    const cached = this.peers.get(hex);
+    const cached = this.peers.get(hex) ?? this.unverified.get(hex) ?? this.derive(peer, this.acceptsKey(peer));
     if (cached !== undefined) {
-      this.peers.delete(hex); // move to the back: Map order is our LRU order
-      this.peers.set(hex, cached);
-      return cached;
+      this.unverified.delete(hex);
+      this.remember(this.peers, this.maxPeers, hex, cached);
     }
-    const fresh = this.derive(peer);
-    if (fresh !== undefined) this.remember(hex, fresh);
-    return fresh;
+    return cached;
   }
 
-  private remember(hex: string, state: PeerState): void {
-    this.peers.delete(hex);
-    if (this.peers.size >= this.maxPeers) {
-      const oldest = this.peers.keys().next().value;
-      if (oldest !== undefined) this.peers.delete(oldest);
+  private remember(map: Map<string, PeerState>, max: number, hex: string, state: PeerState): void {
+    map.delete(hex); // Map order is our LRU order: (re)insert at the back
+    if (map.size >= max) {
+      const oldest = map.keys().next().value;
+      if (oldest !== undefined) map.delete(oldest);
     }
-    this.peers.set(hex, state);
+    map.set(hex, state);
   }
 
-  private derive(peer: Uint8Array): PeerState | undefined {
+  private derive(peer: Uint8Array, workbitOk: boolean): PeerState | undefined {
+    this.derivations++;
     let shared: Uint8Array;
     try {
       shared = this.sodium.crypto_scalarmult(this.secret, peer);
@@ -149,6 +191,6 @@ export class SecureChannel {
       msg.set(b, DIR_LABEL.length + 32);
       return this.sodium.crypto_generichash(32, msg, shared);
     };
-    return { tx: dirKey(this.publicKey, peer), rx: dirKey(peer, this.publicKey), window: new ReplayWindow() };
+    return { tx: dirKey(this.publicKey, peer), rx: dirKey(peer, this.publicKey), window: new ReplayWindow(), workbitOk };
   }
 }

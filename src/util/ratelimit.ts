@@ -29,6 +29,12 @@ export class RateLimiter {
     return true;
   }
 
+  /** True when `key` has a token at `now` (ms); takes none and remembers nothing new. */
+  peek(key: string, now: number): boolean {
+    const b = this.buckets.get(key);
+    return b === undefined || Math.min(this.burst, b.tokens + ((now - b.last) * this.ratePerSec) / 1000) >= 1;
+  }
+
   get size(): number {
     return this.buckets.size;
   }

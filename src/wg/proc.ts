@@ -8,14 +8,26 @@
 // names the exact process that owns the socket, whatever its name or command line (a
 // WG_USERSPACE_IMPLEMENTATION other than wireguard-go works too), needs no `ss`, and finds
 // processes in every network namespace of this pid namespace. Processes that vanish during
-// the scan are skipped.
-import { readdirSync, readFileSync, readlinkSync, existsSync } from 'node:fs';
+// the scan are skipped. A process counts only if it sees our socket file at that path (same
+// device and inode through /proc/PID/root): one in a container that bound the same path in its
+// own mount namespace is not ours to stop.
+import { readdirSync, readFileSync, readlinkSync, existsSync, realpathSync, statSync } from 'node:fs';
 
 /** Both spellings of a path under /var/run (a symlink to /run on Debian). */
 function pathVariants(path: string): string[] {
   if (path.startsWith('/var/run/')) return [path, path.slice('/var'.length)];
   if (path.startsWith('/run/')) return [path, '/var' + path];
   return [path];
+}
+
+/** Device and inode of a file, or undefined. */
+function fileId(p: string): string | undefined {
+  try {
+    const st = statSync(p);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function pids(): number[] {
@@ -63,6 +75,17 @@ export function socketOwners(path: string): number[] {
     for (const i of listeningInodes(text, paths)) inodes.add(i);
   }
   if (inodes.size === 0) return [];
+  // /proc/…/net/unix shows bound paths as strings: a process in another mount namespace (a
+  // container) may have bound the same path to another file. Only a process that sees our file
+  // at that path (through /proc/PID/root, with the path's symlinks resolved on our side) is
+  // its owner.
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return []; // no socket file here: nobody serves it
+  }
+  const ours = fileId(real);
   const wanted = new Set([...inodes].map((i) => `socket:[${i}]`));
   const owners: number[] = [];
   for (const pid of all) {
@@ -76,7 +99,7 @@ export function socketOwners(path: string): number[] {
     for (const fd of fds) {
       const l = safeReadlink(`/proc/${pid}/fd/${fd}`);
       if (l !== undefined && wanted.has(l)) {
-        owners.push(pid);
+        if (ours !== undefined && fileId(`/proc/${pid}/root${real}`) === ours) owners.push(pid);
         break;
       }
     }

@@ -65,7 +65,8 @@ export function uapiRequest(path: string, request: string, timeoutMs = 5000): Pr
       const hint = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? ' (is the interface up? its wireguard-go is not running)' : '';
       finish(new WgError(`cannot talk to ${path}: ${e.code ?? e.message}${hint}`));
     });
-    sock.on('close', () => finish(new WgError(`UAPI ${path}: connection closed before the answer ended (got ${JSON.stringify(buf.slice(0, 200))})`)));
+    // Not quoted: a `get` answer begins with the private key.
+    sock.on('close', () => finish(new WgError(`UAPI ${path}: connection closed before the answer ended (after ${buf.length} characters)`)));
   });
 }
 

@@ -17,11 +17,13 @@ import type { WgPeerConfig } from './types.js';
 export function parseWgDump(text: string): WgDump {
   const lines = text.split('\n').filter((l) => l !== '');
   const head = lines[0]?.split('\t');
-  if (head === undefined || head.length < 4) throw new WgError(`unexpected \`wg show dump\` output: ${JSON.stringify(text.slice(0, 200))}`);
+  // Errors count fields, never quote them: the first line holds the private key, peer lines
+  // their preshared keys.
+  if (head === undefined || head.length < 4) throw new WgError(`unexpected \`wg show dump\` output: ${head === undefined ? 'nothing' : `${head.length} fields on the interface line, expected 4`}`);
   const dump: WgDump = { publicKey: head[1] === '(none)' ? '' : head[1]!, listenPort: Number(head[2]), peers: [] };
   for (const line of lines.slice(1)) {
     const f = line.split('\t');
-    if (f.length < 8) throw new WgError(`unexpected \`wg show dump\` peer line: ${JSON.stringify(line)}`);
+    if (f.length < 8) throw new WgError(`unexpected \`wg show dump\` peer line: ${f.length} fields, expected 8`);
     const peer: WgPeerDump = {
       publicKey: f[0]!,
       allowedIps: f[3] === '(none)' || f[3] === '' ? [] : f[3]!.split(','),

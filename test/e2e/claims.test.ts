@@ -83,7 +83,7 @@ test('direct claims: a liar behind a port-restricted NAT is refuted, an honest p
     const showAll = async (): Promise<ShowResult> => {
       const r = await w.wh(a, ['show', a.iface, 'all', '--json']);
       if (r.code !== 0) throw new Error(`wh show a all: ${r.stderr}`);
-      return JSON.parse(r.stdout) as ShowResult;
+      return (JSON.parse(r.stdout) as { interfaces: ShowResult[] }).interfaces[0]!;
     };
     let s = await showAll();
     let refutedAt: number | undefined, confirmedAt: number | undefined;

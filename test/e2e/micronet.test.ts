@@ -368,3 +368,37 @@ async function waitUntil(cond: () => boolean, ms: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('micronet up (the CLI)', { skip }, () => {
+  // With nothing running inside it (no miniupnpd, no agent) the net holds no handle of the
+  // CLI's event loop: `up` must still wait for a signal, not exit and destroy the net.
+  test('micronet up stays up until SIGINT even when nothing runs inside the net', async () => {
+    const name = `mnq${rand4()}`;
+    const dir = mkdtempSync(join(tmpdir(), 'micronet-spec-'));
+    const spec = join(dir, 'spec.json');
+    writeFileSync(spec, JSON.stringify({ name, hosts: [{ name: 'boot', public: true }] }));
+    const child = spawn(process.execPath, [CLI, 'up', spec], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitUntil(() => out.includes('Ctrl-C') || child.exitCode !== null, 10_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(child.exitCode, null, `micronet up exited by itself (stderr: ${err})`);
+      assert.deepEqual(ofPrefix(name).sort(), [`${name}-boot`, `${name}-inet`]);
+      child.kill('SIGINT');
+      let timer: NodeJS.Timeout | undefined;
+      const code = await Promise.race([exited, new Promise<string>((r) => { timer = setTimeout(() => r('timeout'), 10_000); })]);
+      clearTimeout(timer);
+      assert.equal(code, 0);
+      assert.match(err, /destroyed/);
+      assert.deepEqual(ofPrefix(name), []);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+      for (const ns of ofPrefix(name)) spawnSync('ip', ['netns', 'del', ns]);
+    }
+  });
+});

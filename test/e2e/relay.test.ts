@@ -109,7 +109,10 @@ test('relaying in the kernel: once both sides bind, the relay forwards WireGuard
     await relayedPair(w);
     const t0 = Date.now();
     let a = (await w.show('a')).peers[0]!, b = (await w.show('b')).peers[0]!;
-    while ((a.relayForwarding !== 'kernel' || b.relayForwarding !== 'kernel') && Date.now() - t0 < 15_000) {
+    // The daemon records the kernel path before its `wg set` of the new endpoint returns: wait
+    // for WireGuard's endpoint to follow too (it is asynchronous), within the same budget.
+    const settled = () => a.relayForwarding === 'kernel' && b.relayForwarding === 'kernel' && a.wgEndpoint !== null && !a.wgEndpoint.startsWith('127.');
+    while (!settled() && Date.now() - t0 < 15_000) {
       await new Promise((r) => setTimeout(r, 250));
       a = (await w.show('a')).peers[0]!;
       b = (await w.show('b')).peers[0]!;

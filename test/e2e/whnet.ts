@@ -11,6 +11,7 @@ import { generateSecret, keyToBase64 } from '../../src/crypto/keys.js';
 import type { ShowResult } from '../../src/daemon/daemon.js';
 import { Micronet, type Host, type NatType, type UpnpMode } from '../micronet/index.js';
 import { interfaceNameForKey } from '../../src/wg/index.js';
+import { callDaemon } from '../../src/control/client.js';
 
 export const WH = fileURLToPath(new URL('../../../bin/wh.js', import.meta.url));
 
@@ -112,11 +113,11 @@ export class WhNet {
     throw new Error(`wh up ${name}: not ready within ${timeoutMs} ms: ${stderr}`);
   }
 
-  async show(name: string): Promise<ShowResult> {
+  /** The daemon's own show answer (its control socket is in the shared /run), with the
+   *  internal field names; `wh show --json` maps it to the public schema (docs/JSON.md). */
+  async show(name: string, all = false): Promise<ShowResult> {
     const n = this.nodes.get(name)!;
-    const r = await this.wh(n, ['show', n.iface, '--json']);
-    if (r.code !== 0) throw new Error(`wh show ${name}: ${r.stderr}`);
-    return JSON.parse(r.stdout) as ShowResult;
+    return (await callDaemon(n.iface, { cmd: 'show', all })) as ShowResult;
   }
 
   async ping(from: string, ip: string): Promise<boolean> {

@@ -78,7 +78,11 @@ async function up(file: string): Promise<number> {
   }
   process.stdout.write(describeNet(net));
   process.stdout.write(`micronet: run ${net.prefix} up in ${Date.now() - t0} ms; Ctrl-C to destroy it\n`);
+  // A signal handler holds no handle of the event loop: without this (ref'd) timer, a net
+  // with nothing running inside it would let node exit here and the 'exit' handler destroy it.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   if (!stopping) await new Promise<void>((resolve) => { wake = resolve; });
+  clearInterval(keepAlive);
   try {
     await net.destroy();
   } catch (e) {

@@ -150,15 +150,15 @@ describe('wh CLI', { concurrency: true }, () => {
 
   test('genkey rejects bad arguments with a clear message', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['--workbit', 'abc'], /^wh: --workbit must be an integer from 0 to 256, got "abc"\n$/],
-      [['--workbit', '300'], /^wh: --workbit must be an integer from 0 to 256, got "300"\n$/],
+      [['--workbit', 'abc'], /^wh: --workbit must be an integer from 0 to 256, got "abc"\nusage: wh genkey /],
+      [['--workbit', '300'], /^wh: --workbit must be an integer from 0 to 256, got "300"\nusage: wh genkey /],
       [['--workbit', '257'], /--workbit must be an integer from 0 to 256/],
       [['--workbit=-1'], /--workbit must be an integer from 0 to 256, got "-1"/],
       [['--workbit', '1.5'], /--workbit must be an integer from 0 to 256/],
       [['--workbit', ''], /--workbit must be an integer from 0 to 256/],
-      [['--workbit', '4', '--threads', '0'], /^wh: --threads must be an integer from 1 to 1024, got "0"\n$/],
+      [['--workbit', '4', '--threads', '0'], /^wh: --threads must be an integer from 1 to 1024, got "0"\nusage: wh genkey /],
       [['--workbit', '4', '--threads', 'many'], /--threads must be an integer/],
-      [['--namespace', 'x'], /^wh: --namespace and --threads only make sense with --workbit N\n$/],
+      [['--namespace', 'x'], /^wh: --namespace and --threads only make sense with --workbit N\nusage: wh genkey /],
       [['--workbit'], /argument missing/],
       [['--bogus'], /unknown option '--bogus'/],
     ];

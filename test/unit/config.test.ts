@@ -265,8 +265,8 @@ describe('directives', () => {
     expectOneError(`${pre}trust alice\n`, 3, /missing key/);
     expectOneError(`${pre}trust\n`, 3, /"trust" needs at least a key/);
     expectOneError(`${pre}trust alice ${k.slice(0, 43)}\n`, 3, /key is not a WireGuard key/);
-    expectOneError(`${pre}trust alice ${k} 192.0.2.1:1 extra\n`, 3, /unexpected extra token after the endpoint: extra/);
-    expectOneError(`${pre}trust alice ${k} 192.0.2.1:1 x y\n`, 3, /unexpected extra tokens after the endpoint: x y/);
+    expectOneError(`${pre}trust alice ${k} 192.0.2.1:1 extra\n`, 3, /unexpected extra token after the endpoint: "extra"/);
+    expectOneError(`${pre}trust alice ${k} 192.0.2.1:1 x y\n`, 3, /unexpected extra tokens after the endpoint: "x" "y"/);
     expectOneError(`${pre}trust ${k} ${K(2)}\n`, 3, /a second key/);
     expectOneError(`${pre}trust ${k} alice\n`, 3, /"alice" has no port .*put the hostname before the key/);
     expectOneError(`${pre}trust ${k} 192.0.2.1\n`, 3, /has no port \(expected 192\.0\.2\.1:PORT\)/);

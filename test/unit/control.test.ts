@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callDaemon } from '../../src/control/client.js';
+import { ControlServer } from '../../src/control/server.js';
+import { VirtualClock } from '../../src/sim/clock.js';
 import { CONTROL_MAX_CONNECTIONS, CONTROL_MAX_REQUEST, CONTROL_REQUEST_DEADLINE } from '../../src/params.js';
 
 const CHILD = fileURLToPath(new URL('./controlchild.js', import.meta.url));
@@ -126,4 +128,29 @@ describe('control socket bounds', () => {
     assert.ok(!open, `still open after ${Date.now() - t0} ms of one byte every 100 ms (deadline ${CONTROL_REQUEST_DEADLINE} ms)`);
     assert.ok(Date.now() - t0 < CONTROL_REQUEST_DEADLINE + 1000);
   });
+});
+
+test('closing the server (the daemon stopping) does not wait for idle or answered connections to end', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wh-control-close-'));
+  const file = join(dir, 'wh-close.sock');
+  // A virtual clock that never moves: the per-connection deadlines cannot end them here.
+  const server = await ControlServer.listen(file, async (req) => ({ echo: req.cmd }), new VirtualClock());
+  const idle = (await connect(file))!;
+  const answered = (await connect(file))!;
+  for (const s of [idle, answered]) s.on('error', () => {});
+  try {
+    let answer = '';
+    answered.setEncoding('utf8').on('data', (d: string) => { answer += d; });
+    answered.write('{"cmd":"show"}\n');
+    for (let i = 0; i < 100 && !answer.includes('\n'); i++) await sleep(10);
+    assert.match(answer, /"echo":"show"/, 'answered; the client keeps the connection open');
+    const t0 = Date.now();
+    const done = await Promise.race([server.close().then(() => true), sleep(3000).then(() => false)]);
+    assert.ok(done, `close() still waiting ${Date.now() - t0} ms later for an idle and an answered connection`);
+    assert.ok(!readdirSync(dir).includes('wh-close.sock'), 'the socket file is removed');
+  } finally {
+    idle.destroy();
+    answered.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -99,6 +99,43 @@ describe('key and config files', () => {
     assert.match(r.stderr, /passwd\.conf: … and \d+ more problems\nwh: \S+passwd\.conf: \d+ errors, config rejected\n$/);
   });
 
+  test('a private key pasted into a trust line (as a second key, or after the endpoint) is not printed', async () => {
+    const sodium = await sodiumReady();
+    const pub = keyToBase64(sodium.crypto_scalarmult_base(generateSecret(sodium)));
+    const secret = keyToBase64(generateSecret(sodium));
+    const file = join(dir, 'pasted.conf');
+    const long = 'x'.repeat(200);
+    for (const line of [`trust ${pub} ${secret}`, `trust 10.0.0.9 ${pub} 192.0.2.1:5 ${secret}`, `trust ${pub} 192.0.2.1:5 ${long} ${secret} ${long}`]) {
+      writeFileSync(file, `name pasted\nsubnet 10.0.0.0/24\n${line}\n`);
+      const r = wh('check', file);
+      const what = line.replace(secret, 'SECRET').replace(pub, 'PUB').replaceAll(long, 'LONG');
+      assertRefused(r, /pasted\.conf:3: /, what);
+      for (let i = 0; i + 8 <= secret.length; i++) {
+        const piece = secret.slice(i, i + 8);
+        assert.ok(!r.stderr.includes(piece), `${what}: no 8 characters of the secret appear (found ${JSON.stringify(piece)} in ${JSON.stringify(r.stderr)})`);
+      }
+      assert.ok(!r.stderr.includes('x'.repeat(30)), `${what}: a long token is quoted cut short (${JSON.stringify(r.stderr)})`);
+    }
+  });
+
+  test('a private key with a typo in a key position of a config (trust, peer, boot) is not quoted', async () => {
+    const sodium = await sodiumReady();
+    const secret = keyToBase64(generateSecret(sodium));
+    const file = join(dir, 'typo.conf');
+    for (const typo of [secret.slice(0, 43), secret.slice(0, 43) + 'A=', secret.replace('=', 'x')]) {
+      for (const line of [`trust alice ${typo}`, `peer ${typo}`, `boot ${typo} 192.0.2.1:5`]) {
+        writeFileSync(file, `name typo\nsubnet 10.0.0.0/24\n${line}\n`);
+        const r = wh('check', file);
+        const what = line.replace(typo, `TYPO(${typo.length})`);
+        assertRefused(r, /typo\.conf:3: .*key is not a WireGuard key/, what);
+        for (let i = 0; i + 8 <= 43; i++) {
+          const piece = secret.slice(i, i + 8);
+          assert.ok(!r.stderr.includes(piece), `${what}: no 8 characters of the secret appear (found ${JSON.stringify(piece)} in ${JSON.stringify(r.stderr)})`);
+        }
+      }
+    }
+  });
+
   test('a regular config larger than the limit is refused', () => {
     const big = join(dir, 'big.conf');
     writeFileSync(big, '#'.repeat((1 << 20) + 1));

@@ -6,6 +6,7 @@
 // Real DhtNodes and Traversals over fake transports, on a virtual clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { DhtNode } from '../../src/dht/node.js';
@@ -235,6 +236,116 @@ test('caps: one burst per peer per NOTIFY_MIN_INTERVAL, and PUNCH_NOTIFY_BURSTS_
   } finally {
     await B.traversal.close();
     B.dht.close();
+    M.dht.close();
+  }
+});
+
+/** A UDP socket on loopback standing in for a node's WireGuard (what a relay link delivers). */
+async function fakeWireGuard(): Promise<{ port: number; got: Buffer[]; close: () => void }> {
+  const s = dgram.createSocket('udp4'), got: Buffer[] = [];
+  s.on('message', (m) => got.push(m));
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  return { port: s.address().port, got, close: () => s.close() };
+}
+
+/**
+ * M, a rendezvous of B, sends B a `relayed` from key K (trusted by B, or not) that nobody asked
+ * to relay. Returns what B sent in the 3 s that follow, and what reached B's WireGuard.
+ */
+async function relayedAttack(which: 'trusted' | 'untrusted'): Promise<{ sent: Sent[]; delivered: number }> {
+  const clock = new VirtualClock(), net = new FakeNet();
+  const B = node(net, clock, B_ADDR), M = node(net, clock, M_ADDR);
+  const T = sodium.crypto_scalarmult_base(generateSecret(sodium)), U = sodium.crypto_scalarmult_base(generateSecret(sodium));
+  const tHex = Buffer.from(T).toString('hex');
+  const wg = await fakeWireGuard();
+  B.traversal = new Traversal({ ...host(B, clock, (hex) => hex === tHex, (hex) => hex === M.dht.hex), wgPort: wg.port });
+  try {
+    const before = B.transport.sent.length;
+    M.dht.rpc.send(B_ADDR, B.dht.id, { t: 'relayed', k: which === 'trusted' ? T : U, d: new Uint8Array(148).fill(1) });
+    await advance(clock, 3000);
+    await new Promise((r) => setTimeout(r, 50)); // a delivery to the loopback socket, if any
+    return { sent: sentSince(B.transport, before), delivered: wg.got.length };
+  } finally {
+    await B.traversal.close();
+    B.dht.close();
+    M.dht.close();
+    wg.close();
+  }
+}
+
+test('relayed from a rendezvous for a key nobody introduced: B sends the same whether or not it trusts the key', async () => {
+  const trusted = await relayedAttack('trusted'), untrusted = await relayedAttack('untrusted');
+  const opens = (s: Sent[]) => s.filter((d) => d.to === addrKey(M_ADDR)).length;
+  assert.deepEqual(trusted.sent, untrusted.sent,
+    `what leaves B does not depend on whether it trusts the key (trusted: ${opens(trusted.sent)} datagrams to M, untrusted: ${opens(untrusted.sent)})`);
+  assert.equal(trusted.delivered, 0, 'nothing reaches B\'s WireGuard on M\'s word');
+});
+
+test('relayed after a genuine introduction through that rendezvous: B follows the peer to it', async () => {
+  const clock = new VirtualClock(), net = new FakeNet();
+  const A = node(net, clock, A_ADDR), B = node(net, clock, B_ADDR), R = node(net, clock, R_ADDR);
+  const wg = await fakeWireGuard();
+  R.traversal = new Traversal(host(R, clock, () => false, () => true, true));
+  B.traversal = new Traversal({ ...host(B, clock, (hex) => hex === A.dht.hex, (hex) => hex === R.dht.hex), wgPort: wg.port });
+  try {
+    const known = B.dht.ping(R.dht.id, R_ADDR);
+    await advance(clock, 50);
+    assert.ok(await known, 'B and R know each other');
+    const ack = R.dht.rpc.request(B_ADDR, B.dht.id, (x) => ({ t: 'punch-notify', x, k: A.dht.id, a: A_ADDR, i: sealIntro(A.dht.channel, B.dht.id, R.dht.id)! }));
+    await advance(clock, 100);
+    assert.equal((await ack)?.msg.t, 'ack');
+    R.dht.rpc.send(B_ADDR, B.dht.id, { t: 'relayed', k: A.dht.id, d: new Uint8Array(148).fill(2) });
+    await advance(clock, 1000);
+    for (let i = 0; i < 20 && wg.got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(B.traversal.links.has(A.dht.hex), 'B opened a relay link for A through R');
+    assert.equal(wg.got.length, 1, 'the relayed datagram reached B\'s WireGuard');
+  } finally {
+    await B.traversal.close();
+    await R.traversal.close();
+    for (const n of [A, B, R]) n.dht.close();
+    wg.close();
+  }
+});
+
+test('a rendezvous holding a genuine introduction cannot aim B\'s probes at B\'s own loopback or an unspecified address', async () => {
+  const clock = new VirtualClock(), net = new FakeNet();
+  const A = node(net, clock, A_ADDR), B = node(net, clock, B_ADDR), M = node(net, clock, M_ADDR);
+  B.traversal = new Traversal(host(B, clock, (hex) => hex === A.dht.hex, (hex) => hex === M.dht.hex));
+  try {
+    for (const a of [{ host: '127.0.0.1', port: 22 }, { host: '0.0.0.0', port: 53 }, { host: '::1', port: 22 }]) {
+      const before = B.transport.sent.length;
+      const ack = M.dht.rpc.request(B_ADDR, B.dht.id, (x) => ({ t: 'punch-notify', x, k: A.dht.id, a, i: sealIntro(A.dht.channel, B.dht.id, M.dht.id)! }));
+      await advance(clock, NOTIFY_MIN_INTERVAL + 1000);
+      assert.equal((await ack)?.msg.t, 'ack');
+      const hits = sentSince(B.transport, before).filter((d) => d.to === addrKey(a));
+      assert.equal(hits.length, 0, `B sent ${hits.length} probes to ${addrKey(a)} on M's word`);
+    }
+  } finally {
+    await B.traversal.close();
+    for (const n of [A, B, M]) n.dht.close();
+  }
+});
+
+test('a rendezvous answering punch-ok with the initiator\'s own loopback as the peer\'s address gets no probe sent there', async () => {
+  const clock = new VirtualClock(), net = new FakeNet();
+  const A = node(net, clock, A_ADDR), M = node(net, clock, M_ADDR);
+  const B = sodium.crypto_scalarmult_base(generateSecret(sodium));
+  const LOOP: Addr = { host: '127.0.0.1', port: 22 };
+  M.dht.extend({
+    request: (req, max) => req.msg.t === 'punch-req' ? M.dht.rpc.send(req.from, req.sender, { t: 'punch-ok', x: req.msg.x, a: req.from, e: LOOP }, max) : undefined,
+    oneWay: () => false,
+  });
+  A.traversal = new Traversal(host(A, clock, () => true, (hex) => hex === M.dht.hex));
+  try {
+    const before = A.transport.sent.length;
+    const punched = A.traversal.punch(B, [{ key: M.dht.id, hex: M.dht.hex, addr: M_ADDR }], () => false);
+    await advance(clock, 3000);
+    assert.equal((await punched).direct, false);
+    const hits = sentSince(A.transport, before).filter((d) => d.to === addrKey(LOOP));
+    assert.equal(hits.length, 0, `A sent ${hits.length} probes to ${addrKey(LOOP)} on M's word`);
+  } finally {
+    await A.traversal.close();
+    A.dht.close();
     M.dht.close();
   }
 });

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { ConfigError, configToJSON, formatHostPort, loadConfig, type NetworkConfig } from '../../config/index.js';
 import { CliError } from '../errors.js';
+import { checkJSON, jsonText } from '../json.js';
 
 const ALLOCATED_MARK = '*';
 
@@ -73,6 +74,6 @@ export function register(program: Command): void {
         const n = err.issues.length;
         throw new CliError(`${file}: ${n} error${n === 1 ? '' : 's'}, config rejected`, 1);
       }
-      process.stdout.write(opts.json ? JSON.stringify(configToJSON(cfg), null, 2) + '\n' : formatCheckReport(cfg));
+      process.stdout.write(opts.json ? jsonText(checkJSON(configToJSON(cfg))) : formatCheckReport(cfg));
     });
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { callDaemon, ControlError } from '../../control/client.js';
 import { CliError } from '../errors.js';
+import { jsonText, reloadJSON, type ReloadAnswer } from '../json.js';
 
 export function register(program: Command): void {
   program
@@ -10,7 +11,7 @@ export function register(program: Command): void {
     .argument('<iface>', 'interface of the running node')
     .option('--json', 'print JSON for scripts')
     .action(async (iface: string, opts: { json?: boolean }) => {
-      let r: { added: string[]; removed: string[]; changed: string[]; errors?: string[] };
+      let r: ReloadAnswer;
       try {
         r = (await callDaemon(iface, { cmd: 'reload' })) as typeof r;
       } catch (e) {
@@ -22,9 +23,10 @@ export function register(program: Command): void {
         }
         throw new CliError(`reload of ${iface} not sent: ${msg}`);
       }
-      if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
+      if (opts.json) process.stdout.write(jsonText(reloadJSON(iface, r)));
       else {
-        const parts = [['added', r.added], ['removed', r.removed], ['changed', r.changed]]
+        const parts = [['added', r.added], ['removed', r.removed], ['changed', r.changed],
+          ['boot nodes added', r.bootsAdded ?? []], ['boot nodes removed', r.bootsRemoved ?? []]]
           .filter(([, v]) => (v as string[]).length > 0).map(([k, v]) => `${k as string}: ${(v as string[]).join(', ')}`);
         process.stdout.write(`${iface}: ${parts.length > 0 ? parts.join('; ') : 'no change'}\n`);
       }

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { callDaemon, listDaemons } from '../../control/client.js';
 import type { ShowPeer, ShowResult } from '../../daemon/daemon.js';
-import { CliError } from '../errors.js';
+import { CliError, USAGE_EXIT } from '../errors.js';
+import { jsonText, natReason, showJSON } from '../json.js';
 
 const tty = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
 const paint = (code: string, s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -41,7 +42,8 @@ export function formatShow(r: ShowResult): string {
     out.push(`  data plane: ${state}${history}`);
   }
   out.push(`  listening port: ${r.listenPort}`);
-  out.push(`  NAT: ${r.nat}${r.publicAddress ? ` (seen as ${r.publicAddress})` : ''}`);
+  const why = natReason(r.nat, r.natObservers ?? 0);
+  out.push(`  NAT: ${r.nat}${r.publicAddress ? ` (seen as ${r.publicAddress})` : ''}${why !== undefined ? `: ${why}` : ''}`);
   if (r.portMapping) out.push(`  port mapping: ${r.portMapping.external} (${r.portMapping.method}, lease ${r.portMapping.lease} s)`);
   out.push(`  DHT: ${r.dhtNodes} nodes known`);
   if (r.relaying.sessions > 0) out.push(`  relaying: ${r.relaying.sessions} sessions, ${r.relaying.kernel} forwarded in the kernel`);
@@ -70,7 +72,7 @@ export async function showAction(words: string[], opts: { json?: boolean }): Pro
   for (const w of words) {
     if (w === 'all') all = true;
     else if (ifaces.length === 0) ifaces.push(w);
-    else throw new CliError(`unexpected argument '${w}'. Usage: wh show [IFACE] [all] [--json]`, 2);
+    else throw new CliError(`unexpected argument '${w}'`, USAGE_EXIT);
   }
   let targets = ifaces;
   if (ifaces.length === 0) {
@@ -81,7 +83,7 @@ export async function showAction(words: string[], opts: { json?: boolean }): Pro
     }
   }
   if (targets.length === 0) {
-    if (opts.json) process.stdout.write('[]\n');
+    if (opts.json) process.stdout.write(jsonText(showJSON([])));
     else process.stderr.write('no WireHub interface is up (start one with: wh up CONFIG private-key FILE)\n');
     return;
   }
@@ -94,7 +96,9 @@ export async function showAction(words: string[], opts: { json?: boolean }): Pro
       errors.push(e instanceof Error ? e.message : String(e));
     }
   }
-  if (opts.json) process.stdout.write(JSON.stringify(ifaces.length > 0 ? results[0] ?? null : results, null, 2) + '\n');
+  // Nothing on stdout when nothing answered; `wh show` over several daemons prints those that
+  // answered, then fails naming the others.
+  if (opts.json && (results.length > 0 || errors.length === 0)) process.stdout.write(jsonText(showJSON(results)));
   else if (results.length > 0) process.stdout.write(results.map(formatShow).join('\n\n') + '\n');
   if (errors.length > 0) throw new CliError(errors.join('\n'));
 }
@@ -102,6 +106,7 @@ export async function showAction(words: string[], opts: { json?: boolean }): Pro
 export function register(program: Command): void {
   program
     .command('show')
+    .usage('[IFACE] [all] [--json]')
     .description('show what a running node sees: its peers, their paths, handshakes and traffic')
     .argument('[words...]', 'IFACE and/or "all" (adds the DHT view)')
     .option('--json', 'print JSON for scripts')

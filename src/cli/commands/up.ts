@@ -19,8 +19,10 @@ import { socketPath } from '../../control/protocol.js';
 import { socketAccepts } from '../../util/unixsocket.js';
 import { DEFAULT_PORT, UP_READY_TIMEOUT } from '../../params.js';
 import { createLogger } from '../../util/log.js';
-import { CliError } from '../errors.js';
+import { CliError, USAGE_EXIT } from '../errors.js';
 import { readKeyFile } from '../io.js';
+import { interfaceRunningKey } from '../running.js';
+import { ResolveError, resolveTrustEndpoints, systemLookup } from '../../daemon/seeds.js';
 
 export const LOG_DIR = '/var/log/wirehub';
 
@@ -36,20 +38,20 @@ export function parseUpWords(config: string, words: string[]): UpArgs {
   const out: Partial<UpArgs> & { config: string } = { config };
   for (let i = 0; i < words.length; i += 2) {
     const key = words[i]!, value = words[i + 1];
-    if (value === undefined) throw new CliError(`'${key}' needs a value. Usage: wh up CONFIG private-key FILE [interface NAME] [listen-port N]`, 2);
+    if (value === undefined) throw new CliError(`'${key}' needs a value`, USAGE_EXIT);
     switch (key) {
       case 'private-key': out.privateKey = value; break;
       case 'interface': out.iface = value; break;
       case 'listen-port': {
         const n = Number(value);
-        if (!/^\d+$/.test(value) || n < 1 || n > 65534) throw new CliError(`listen-port must be an integer from 1 to 65534 (the daemon also uses the next port), got '${value}'`, 2);
+        if (!/^\d+$/.test(value) || n < 1 || n > 65534) throw new CliError(`listen-port must be an integer from 1 to 65534 (the daemon also uses the next port), got '${value}'`, USAGE_EXIT);
         out.listenPort = n;
         break;
       }
-      default: throw new CliError(`unknown argument '${key}'. Usage: wh up CONFIG private-key FILE [interface NAME] [listen-port N]`, 2);
+      default: throw new CliError(`unknown argument '${key}'`, USAGE_EXIT);
     }
   }
-  if (out.privateKey === undefined) throw new CliError('missing private-key FILE. Usage: wh up CONFIG private-key FILE [interface NAME] [listen-port N]', 2);
+  if (out.privateKey === undefined) throw new CliError('missing private-key FILE', USAGE_EXIT);
   return { config: out.config, privateKey: out.privateKey, listenPort: out.listenPort ?? DEFAULT_PORT, ...(out.iface ? { iface: out.iface } : {}) };
 }
 
@@ -74,9 +76,9 @@ export async function validateUp(args: UpArgs): Promise<Validated> {
   const sodium = await sodiumReady();
   let config: NetworkConfig;
   try {
-    config = await loadConfig(args.config);
+    config = await resolveTrustEndpoints(await loadConfig(args.config), systemLookup);
   } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(e.message);
+    if (e instanceof ConfigError || e instanceof ResolveError) throw new CliError(e.message);
     throw e;
   }
   const secret = readKeyFile(args.privateKey);
@@ -97,6 +99,8 @@ export async function validateUp(args: UpArgs): Promise<Validated> {
     throw new CliError('wh up needs root: it creates a network interface, firewall rules and a socket in /var/run/wirehub (try: sudo wh up ...)');
   }
   if (await socketAccepts(socketPath(iface))) throw new CliError(`${iface} is already up (wh show ${iface}; wh down ${iface} to stop it)`);
+  const running = await interfaceRunningKey(pubB64);
+  if (running !== undefined) throw new CliError(`this key (${pubB64}) already runs as interface ${running}: one key, one node (wh show ${running}; wh down ${running} to stop it)`);
   // No daemon owns the interface: whatever a killed run left (interface, wireguard-go,
   // nftables table) is removed before we check the ports it may still hold; but only what
   // carries WireHub's mark (src/daemon/leftovers.ts): anything else of that name is refused.
@@ -199,6 +203,7 @@ async function runDetached(argv: string[], v: Validated): Promise<void> {
 export function register(program: Command): void {
   program
     .command('up')
+    .usage('CONFIG private-key FILE [interface NAME] [listen-port N] [--foreground]')
     .description('start a node: wh up CONFIG private-key FILE [interface NAME] [listen-port N]')
     .argument('<config>', 'the network config file')
     .argument('[words...]', 'private-key FILE, interface NAME, listen-port N')
