@@ -82,8 +82,7 @@ async function attack(natA: 'port-restricted' | 'symmetric', natB: 'symmetric'):
     const onEvil = (s: { a: string; b: string }) => s.a.includes(`${evilIp}:`) || s.b.includes(`${evilIp}:`);
     const heldMs = longestRun(samples, onEvil);
     const outageMs = longestRun(samples, (s) => !s.ok);
-    const all = await w.wh(alice, ['show', alice.iface, 'all', '--json']);
-    const reach = (JSON.parse(all.stdout) as ShowResult).dht!.reach;
+    const reach = (await w.show('alice', true)).dht!.reach;
     const evilHex = Buffer.from(evilKey, 'base64').toString('hex');
     let daemonForwarded = 0, punchReqs = 0;
     for (const mm of mitmOut.matchAll(/proxy daemon=(\d+) .* punch-req=(\d+)/g)) { daemonForwarded = Number(mm[1]); punchReqs = Number(mm[2]); }
