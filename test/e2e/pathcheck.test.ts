@@ -78,6 +78,7 @@ async function attack(natA: 'port-restricted' | 'symmetric', natB: 'symmetric'):
     while (Date.now() - t0 < RUN_MS) {
       const [ok, sa, sb] = await Promise.all([w.ping('alice', bob.overlayIp!), w.show('alice'), w.show('bob')]);
       samples.push({ t: Date.now() - t0, ok, a: where(sa), b: where(sb) });
+      await new Promise((r) => setTimeout(r, 250)); // about 3 samples a second
     }
     const onEvil = (s: { a: string; b: string }) => s.a.includes(`${evilIp}:`) || s.b.includes(`${evilIp}:`);
     const heldMs = longestRun(samples, onEvil);
