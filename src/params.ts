@@ -95,6 +95,9 @@ export const MAX_CONTROL_MESSAGE = 1 << 20;
 export const CONTROL_TIMEOUT = 5000;
 /** `wh up` waits this long for a detached daemon to report ready (or its error). */
 export const UP_READY_TIMEOUT = 20_000;
+/** The daemon a detached `wh up` forks waits this long for it to hand over the interface's
+ *  lock (src/daemon/uplock.ts; a local IPC message, normally instant). */
+export const UP_LOCK_HANDOFF_TIMEOUT = 5000;
 
 // ---- Operator safety: control socket bounds, files the CLI reads (src/control, src/util/readfile)
 /** The daemon serves at most this many control connections at once; more are closed on
@@ -239,6 +242,21 @@ export const DATAPLANE_RESTART_WINDOW = 10 * 60_000;
 /** On a signal or a crash the daemon's cleanup (Daemon.stop) gets this long before the process
  *  removes what is left synchronously and exits anyway. */
 export const SHUTDOWN_TIMEOUT = 10_000;
+
+// ---- Review rev2: relay constants that were literals (src/relay, src/nat/traversal.ts) -------
+/** Fair-share buckets a relay keeps (one per session; more than RELAY_MAX_SESSIONS, so a live
+ *  session's bucket is never pushed out), and routes it caches for the kernel path. */
+export const RELAY_FAIR_BUCKETS = 1024;
+export const RELAY_ROUTE_CACHE_ENTRIES = 1024;
+/** A relay recounts its established sessions (the divisor of the fair share) at most this
+ *  often (ms): the count is read for every relayed datagram. */
+export const RELAY_SHARE_RECOUNT = 1000;
+/** A relay replaces its kernel forwarding table (one `nft -f` of every session's rules, which
+ *  also starts every nftables limit afresh) at most once per this long (ms): each bind from a
+ *  new source address changes the table, so a member rebinding from ever new ports could
+ *  otherwise keep nft busy and the limits reset. A bind that waits for it gets r = 0 and is
+ *  forwarded after a later pass (the client binds again every RELAY_BIND_INTERVAL). */
+export const RELAY_KERNEL_INSTALL_GAP = 1000;
 
 // ---- Unauthenticated work: new-key X25519 and cookies (src/dht/admission.ts, src/proto/cookie.ts)
 // A packet from a key we hold no derived state for costs one X25519 (~107 µs here) before it can

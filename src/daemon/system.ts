@@ -64,7 +64,8 @@ export async function checkSystem(_iface: string): Promise<void> {
  * cleanup hung or threw, a process.exit from anywhere): removes synchronously, without
  * waiting for anything, what a run for `iface` leaves: the userspace WireGuard serving its
  * socket (SIGKILL), a kernel WireGuard link carrying WireHub's mark, the three nftables tables (port sharing ip/ip6,
- * relay forwarding netdev), the stale WireGuard socket and the control socket. Never throws.
+ * relay forwarding netdev), the stale WireGuard socket (not one another process still serves)
+ * and the control socket. Never throws.
  * Returns what it did, for the log.
  */
 export function removeLeftoversSync(iface: string): string[] {
@@ -77,11 +78,13 @@ export function removeLeftoversSync(iface: string): string[] {
   // served from another namespace is another node's).
   const netnsOf = (pid: number | 'self') => { try { return readlinkSync(`/proc/${pid}/ns/net`); } catch { return undefined; } };
   const ours = netnsOf('self');
+  // The socket file goes only when nothing else serves it: every server was ours and killed.
+  let foreign = false;
   for (const pid of socketOwners(wgSock)) {
-    if (pid === process.pid || ours === undefined || netnsOf(pid) !== ours) continue;
+    if (pid === process.pid || ours === undefined || netnsOf(pid) !== ours) { foreign = true; continue; }
     attempt(`killed wireguard pid ${pid}`, () => { process.kill(pid, 'SIGKILL'); return true; });
   }
-  attempt(`removed ${wgSock}`, () => { unlinkSync(wgSock); return true; });
+  if (!foreign) attempt(`removed ${wgSock}`, () => { unlinkSync(wgSock); return true; });
   attempt(`deleted link ${iface}`, () => {
     const r = spawnSync('ip', ['-d', '-j', 'link', 'show', 'dev', iface], { encoding: 'utf8', timeout: 2000 });
     if (r.status !== 0) return false;

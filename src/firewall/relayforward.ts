@@ -29,7 +29,7 @@
 //     }
 //     chain in0 {                                                  # one per ingress device
 //       type filter hook ingress device "DEV" priority filter; policy accept;
-//       meta protocol ip udp dport vmap @ports
+//       meta protocol ip fib daddr type local udp dport vmap @ports
 //     }
 //   }
 //
@@ -51,6 +51,10 @@
 // - `ip saddr set ip daddr`: the datagram leaves from the address it was sent to, so each member
 //   sees the other's traffic come from relay:S, the address it sends to (its NAT keeps the
 //   mapping open). nft fixes the IPv4 and UDP checksums when it rewrites addresses and ports.
+//   Only datagrams addressed to one of the relay's own (unicast) addresses enter a session
+//   (`fib daddr type local`): else a member on the relay's link could hand it datagrams for any
+//   address, or a broadcast address, and have them sent on with that address as their source;
+//   and datagrams the relay routes for other hosts are never taken for a session's.
 // - `fwd ip to HOP device DEV` hands the datagram to the next hop (the member itself on the same
 //   link, else the gateway `ip route get` names) without the IP stack: no routing decision, no
 //   `ip_forward`, no conntrack, no martian-source check, whatever the host's own firewall does.
@@ -185,7 +189,7 @@ export function relayForwardRules(table: string, sessions: readonly ForwardSessi
       out.push(
         `  chain in${i} {`,
         `    type filter hook ingress device "${dev}" priority filter; policy accept;`,
-        '    meta protocol ip udp dport vmap @ports',
+        '    meta protocol ip fib daddr type local udp dport vmap @ports',
         '  }',
       );
     });

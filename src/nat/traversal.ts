@@ -21,7 +21,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import {
   PING_PAD_TO, RATE_LIMIT_SOURCES, REACH_MAX_INFLIGHT, REACH_TIMEOUT, RELAY_BIND_BACKOFF, RELAY_BIND_INTERVAL, RELAY_BIND_TRIES,
-  RELAY_GLOBAL_PPS, RELAY_RENEW, RELAY_SESSION_PPS, RELAY_SESSION_SECONDS,
+  RELAY_FAIR_BUCKETS, RELAY_GLOBAL_PPS, RELAY_RENEW, RELAY_SESSION_PPS, RELAY_SESSION_SECONDS,
 } from '../params.js';
 import { RelaySessions } from '../relay/sessions.js';
 import { RelayLink, type RelayRef } from '../relay/link.js';
@@ -65,7 +65,7 @@ export class Traversal {
   readonly kernel: KernelRelay | undefined;
   private readonly punchLimiter = new RateLimiter(20, 40, RATE_LIMIT_SOURCES);
   private readonly globalRelay = new RateLimiter(RELAY_GLOBAL_PPS, RELAY_GLOBAL_PPS, 1);
-  private readonly sessionRelay = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, 1024);
+  private readonly sessionRelay = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, RELAY_FAIR_BUCKETS);
   private readonly clock: Clock;
   private readonly puncher: Puncher;
   private renewTimer: TimerHandle | undefined;
@@ -78,7 +78,7 @@ export class Traversal {
     // Relay traffic passes the per-source packet limit, and only it (src/relay/exempt.ts).
     host.dht.rpc.isExempt = relayExemption(this.sessions, () => this.links.values(), () => this.clock.now());
     host.dht.extend({ request: (req, max) => this.onRequest(req, max), oneWay: (m) => this.onOneWay(m) });
-    this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log, () => this.clock.now()) : undefined;
+    this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log, () => this.clock.now(), this.clock) : undefined;
     const renew = () => {
       this.renewTimer = this.clock.setTimeout(() => { if (this.closed) return; renew(); void this.renewAll(); void this.kernel?.sync(); }, RELAY_RENEW);
     };

@@ -20,8 +20,11 @@ import type { Transport } from '../net/transport.js';
 import { toHex } from '../dht/id.js';
 import { ERR_REFUSED } from '../proto/messages.js';
 import type { Logger } from '../util/log.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
 import type { ForwardSession, Hop } from '../firewall/relayforward.js';
-import { RELAY_GLOBAL_PPS, RELAY_KERNEL_FAILURES, RELAY_KERNEL_REFRESH, RELAY_ROUTE_CACHE, RELAY_SESSION_PPS } from '../params.js';
+import {
+  RELAY_FAIR_BUCKETS, RELAY_GLOBAL_PPS, RELAY_KERNEL_FAILURES, RELAY_KERNEL_INSTALL_GAP, RELAY_KERNEL_REFRESH, RELAY_ROUTE_CACHE, RELAY_ROUTE_CACHE_ENTRIES, RELAY_SESSION_PPS,
+} from '../params.js';
 import { looksLikeWireGuard } from '../proto/packet.js';
 import { FairShare } from './fair.js';
 import type { RelaySessions } from './sessions.js';
@@ -64,16 +67,22 @@ export class KernelRelay {
   /** Installs that failed in a row (kernel forwarding is turned off at RELAY_KERNEL_FAILURES). */
   private failures = 0;
   /** Reassembled (once fragmented) WireGuard datagrams forwarded from a session's socket. */
-  private readonly userLimiter = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, 1024);
+  private readonly userLimiter = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, RELAY_FAIR_BUCKETS);
   /** When the kernel's forwarding was last installed or refreshed (its expiry restarted). */
   private refreshedAt = -Infinity;
+  /** When the table was last replaced (or that was tried): at most once per RELAY_KERNEL_INSTALL_GAP. */
+  private installAt = -Infinity;
+  /** The pass that installs a deferred change once the gap has passed. */
+  private deferredTimer: TimerHandle | undefined;
 
   constructor(
     private readonly sessions: RelaySessions,
     private readonly parent: Rpc,
     private readonly deps: KernelForwardDeps,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number,
+    /** Timers for the pass after a deferred install; absent: only later sync() calls install it. */
+    private readonly timers?: Pick<Clock, 'setTimeout' | 'clearTimeout'>,
   ) {}
 
   /** The session's port, bound on first use; undefined when relaying in the kernel is off. */
@@ -212,6 +221,18 @@ export class KernelRelay {
         this.log.warn(`relay: cannot refresh the kernel forwarding (${e instanceof Error ? e.message : String(e)}); installing it again`);
       }
     }
+    // Paced: each bind from a new address changes `want`, and a full replacement costs an
+    // `nft -f` of every session and restarts every limit. A deferred change is installed by a
+    // later pass (a timer's, the members' next binds, or the periodic one). Removals only (a
+    // session ended) are not deferred: each followed an addition, which was paced.
+    if (this.adds(want) && now - this.installAt < RELAY_KERNEL_INSTALL_GAP && now >= this.installAt) {
+      this.parent.counters.add('relay-kernel-install-deferred');
+      if (this.timers !== undefined && this.deferredTimer === undefined) {
+        this.deferredTimer = this.timers.setTimeout(() => { this.deferredTimer = undefined; if (!this.closed) void this.sync(); }, this.installAt + RELAY_KERNEL_INSTALL_GAP - now);
+      }
+      return;
+    }
+    this.installAt = now;
     try {
       await this.deps.install(want);
       this.installed = new Map(want.map((s) => [s.port, s]));
@@ -234,12 +255,17 @@ export class KernelRelay {
     }
   }
 
+  /** Whether `want` forwards a session, or between addresses, that the kernel does not now. */
+  private adds(want: readonly ForwardSession[]): boolean {
+    return want.some((s) => { const i = this.installed.get(s.port); return i === undefined || JSON.stringify(i) !== JSON.stringify(s); });
+  }
+
   private async route(host: string, now: number): Promise<Hop | undefined> {
     const c = this.routes.get(host);
     if (c !== undefined && now - c.at < RELAY_ROUTE_CACHE) return c.hop;
     const hop = await this.deps.route(host).catch(() => undefined);
     this.routes.set(host, { hop, at: now });
-    if (this.routes.size > 1024) this.routes.delete(this.routes.keys().next().value!);
+    if (this.routes.size > RELAY_ROUTE_CACHE_ENTRIES) this.routes.delete(this.routes.keys().next().value!);
     return hop;
   }
 
@@ -256,6 +282,7 @@ export class KernelRelay {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.deferredTimer !== undefined) this.timers?.clearTimeout(this.deferredTimer);
     await this.syncing?.catch(() => undefined);
     for (const w of this.waiters) w.resolve();
     this.waiters = [];

@@ -12,6 +12,7 @@
 import { sameAddr, type Addr } from '../proto/addr.js';
 import {
   RELAY_ACTIVE, RELAY_HALF_OPEN_SECONDS, RELAY_MAX_SESSIONS, RELAY_SESSION_SECONDS, RELAY_SESSIONS_PER_KEY, RELAY_SESSIONS_PER_SOURCE,
+  RELAY_SHARE_RECOUNT,
 } from '../params.js';
 
 interface Member {
@@ -85,6 +86,10 @@ export class RelaySessions {
       let ids = this.byKey.get(fromHex);
       if (ids === undefined) this.byKey.set(fromHex, (ids = new Set()));
       ids.add(id);
+    } else if (old.addr.host !== addr.host && !RelaySessions.hasMemberAt(s!, addr.host) && this.fromSource(addr.host) >= this.quotas.perSource) {
+      // A renewal from another IP moves the membership there: within that IP's quota too (else
+      // renewing from a second IP would free the first one's quota, again and again).
+      return 'quota';
     }
     s!.members.set(fromHex, { addr, until: now + this.lifetimeMs, ...(old?.bound ? { bound: old.bound } : {}) });
     return 'ok';
@@ -123,7 +128,7 @@ export class RelaySessions {
   /** Sessions both members opened and are live (counted at most once a second: it is read for
    *  every relayed datagram, to share the relay's budget). */
   establishedCount(now: number): number {
-    if (now - this.countedAt >= 1000 || now < this.countedAt) {
+    if (now - this.countedAt >= RELAY_SHARE_RECOUNT || now < this.countedAt) {
       this.counted = 0;
       for (const s of this.sessions.values()) if (RelaySessions.live(s, now)) this.counted++;
       this.countedAt = now;
@@ -187,6 +192,11 @@ export class RelaySessions {
     if (s.port === undefined || s.members.size !== 2) return undefined;
     const [a, b] = [...s.members.values()];
     return a!.bound !== undefined && b!.bound !== undefined ? { port: s.port, a: a!.bound, b: b!.bound } : undefined;
+  }
+
+  private static hasMemberAt(s: Session, ip: string): boolean {
+    for (const m of s.members.values()) if (m.addr.host === ip) return true;
+    return false;
   }
 
   /** Sessions with a member whose relay-opens come from `ip`. */

@@ -100,13 +100,18 @@ export function runArgv(argv: readonly string[], opts: { input?: string; timeout
 }
 
 /** Runs a tool and returns its stdout; throws a WgError with the command and its stderr when
- *  it fails. Never put secrets in `args` (use `input`). */
-export async function runTool(tool: Tool, args: readonly string[], opts: { netns?: string; input?: string; timeoutMs?: number } = {}): Promise<string> {
+ *  it fails (never its stdout, which may hold keys). Never put secrets in `args` (use `input`).
+ *  `secretOutput` (stdout may hold a secret: `wg show dump` starts with the private key) is
+ *  kept for its callers; stdout is never quoted for any tool, so one forgotten flag leaks nothing. */
+export async function runTool(tool: Tool, args: readonly string[], opts: { netns?: string; input?: string; timeoutMs?: number; secretOutput?: boolean } = {}): Promise<string> {
   const argv = toolArgv(tool, args, opts.netns);
   const r = await runArgv(argv, opts);
   if (r.code !== 0) {
     const shown = (opts.netns !== undefined ? `[netns ${opts.netns}] ` : '') + [tool.cmd, ...args].join(' ');
-    const why = r.stderr.trim() || r.stdout.trim() || `exit status ${r.code ?? 'killed'}`;
+    // Never stdout: `wg show dump` prints the private key there. Only its size is told.
+    const status = `exit status ${r.code ?? 'killed'}`;
+    const outBytes = Buffer.byteLength(r.stdout);
+    const why = r.stderr.trim() || (outBytes > 0 ? `${status}, nothing on stderr (${outBytes} bytes on stdout, not shown)` : status);
     throw new WgError(`\`${shown}\` failed: ${why}`);
   }
   return r.stdout;

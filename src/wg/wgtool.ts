@@ -76,6 +76,6 @@ export class WgToolControl implements WgControl {
   }
 
   async dump(): Promise<WgDump> {
-    return parseWgDump(await runTool(WG, ['show', this.name, 'dump'], this.opts()));
+    return parseWgDump(await runTool(WG, ['show', this.name, 'dump'], { ...this.opts(), secretOutput: true }));
   }
 }

@@ -42,15 +42,15 @@ async function install(w: World, sessions: { port: number; xPort: number; yPort:
   await w.net.exec(w.r, ['nft', '-f', '-'], { input: `add table netdev ${TABLE}\ndelete table netdev ${TABLE}\n${script}`, check: true });
 }
 
-/** Counts what arrives on y:port for `seconds`. */
-function receive(w: World, port: number, seconds: number): Promise<{ packets: number; bytes: number }> {
+/** Counts what arrives on y:port for `seconds` (and from which source IPs). */
+function receive(w: World, port: number, seconds: number): Promise<{ packets: number; bytes: number; sources: string[] }> {
   return w.net.exec(w.y, [process.execPath, BLAST, 'recv', String(port), String(seconds)], { timeoutMs: (seconds + 10) * 1000 })
-    .then((r) => JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { packets: number; bytes: number });
+    .then((r) => JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { packets: number; bytes: number; sources: string[] });
 }
 
-/** Sends from x:fromPort to relay:port for `seconds`: `size`-byte datagrams starting with `hex`. */
-async function send(w: World, fromPort: number, port: number, hex: string, size: number, pps: number, seconds: number): Promise<number> {
-  const r = await w.net.exec(w.x, [process.execPath, BLAST, 'send', String(fromPort), w.r.ip, String(port), hex, String(size), String(pps), String(seconds)],
+/** Sends from x:fromPort to relay:port (or dst:port) for `seconds`: `size`-byte datagrams starting with `hex`. */
+async function send(w: World, fromPort: number, port: number, hex: string, size: number, pps: number, seconds: number, dst = w.r.ip): Promise<number> {
+  const r = await w.net.exec(w.x, [process.execPath, BLAST, 'send', String(fromPort), dst, String(port), hex, String(size), String(pps), String(seconds)],
     { timeoutMs: (seconds + 10) * 1000 });
   return (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { sent: number }).sent;
 }
@@ -137,6 +137,31 @@ test('item 10: the kernel forwarding expires by itself when nothing refreshes it
     process.stdout.write(`forwarded before the expiry ${before.packets}/${before.sent}, after ${after.packets}/${after.sent}\n`);
     assert.ok(before.packets >= 0.95 * before.sent, 'forwarded while fresh');
     assert.equal(after.packets, 0, `forwarded ${after.packets} datagrams ${expiry + 1.5} s after the last refresh`);
+  } finally {
+    await w.net.destroy();
+  }
+});
+
+test('a member cannot make the relay send with a forged source address: only datagrams addressed to the relay itself are forwarded', { timeout: 120_000 }, async () => {
+  const w = await world();
+  try {
+    const s = { port: 40001, xPort: 5001, yPort: 6001 };
+    await install(w, [s], { ...LIMITS, expirySeconds: 120 });
+    // x shares a link with the relay: it hands the relay datagrams for an address that is not
+    // the relay's (198.18.0.77, a benchmarking address no namespace has), to the session port.
+    const forged = '198.18.0.77';
+    await w.net.exec(w.x, ['ip', 'route', 'add', `${forged}/32`, 'via', w.r.ip], { check: true });
+    const got = receive(w, s.yPort, 3.5);
+    await new Promise((r) => setTimeout(r, 500));
+    const sent = await send(w, s.xPort, s.port, '04000000', 96, 500, 2, forged);
+    const r = await got;
+    process.stdout.write(JSON.stringify({ sent, delivered: r.packets, sources: r.sources }) + '\n');
+    assert.ok(sent > 500, `the sender sent (${sent})`);
+    assert.equal(r.packets, 0, `the relay forwarded ${r.packets} datagrams addressed to ${forged}, from source(s) ${r.sources.join(', ')}`);
+    // Addressed to the relay, the same session still forwards (from the relay's address).
+    const ok = await through(w, s, '04000000', 96, 500, 1);
+    assert.ok(ok.packets >= 0.95 * ok.sent, `forwarded ${ok.packets}/${ok.sent}`);
+    assert.deepEqual(ok.sources, [w.r.ip]);
   } finally {
     await w.net.destroy();
   }

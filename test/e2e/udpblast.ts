@@ -3,7 +3,7 @@
 //   send BIND_PORT DST_IP DST_PORT HEX_PREFIX SIZE PPS SECONDS
 //        datagrams of SIZE bytes starting with HEX_PREFIX (the rest 0x41), from BIND_PORT;
 //        PPS 0 = as fast as the socket takes them -> {"sent":N}
-//   recv PORT SECONDS  -> {"packets":N,"bytes":N}
+//   recv PORT SECONDS  -> {"packets":N,"bytes":N,"sources":["IP", ...]} (the first 16 distinct source IPs)
 import { createSocket } from 'node:dgram';
 
 const [mode, ...args] = process.argv.slice(2);
@@ -13,10 +13,11 @@ if (mode === 'recv') {
   const [port, seconds] = args.map(Number) as [number, number];
   const sock = createSocket('udp4');
   let packets = 0, bytes = 0;
-  sock.on('message', (m) => { packets++; bytes += m.length; });
+  const sources = new Set<string>();
+  sock.on('message', (m, rinfo) => { packets++; bytes += m.length; if (sources.size < 16) sources.add(rinfo.address); });
   sock.bind(port, () => {
     out({ ready: true });
-    setTimeout(() => { out({ packets, bytes }); sock.close(); }, seconds * 1000);
+    setTimeout(() => { out({ packets, bytes, sources: [...sources] }); sock.close(); }, seconds * 1000);
   });
 } else if (mode === 'send') {
   const [bindPort, dstIp, dstPort, hex, size, pps, seconds] = args as [string, string, string, string, string, string, string];

@@ -3,7 +3,7 @@
 // (src/relay/kernel.ts) driven end to end over fake transports with real sealed messages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RELAY_KERNEL_FAILURES, RELAY_KERNEL_REFRESH } from '../../src/params.js';
+import { RELAY_KERNEL_FAILURES, RELAY_KERNEL_INSTALL_GAP, RELAY_KERNEL_REFRESH } from '../../src/params.js';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { SecureChannel } from '../../src/proto/channel.js';
@@ -101,7 +101,8 @@ test('relayForwardRules: two sessions, one limit and chain each, one ingress cha
 
   // Ingress chains: eth0 and eth1 (eth1 used by three members, still one chain), each with the
   // verdict map of every session port.
-  const vmap = 'meta protocol ip udp dport vmap @ports';
+  // Only datagrams addressed to the relay itself (see the e2e test of a forged source).
+  const vmap = 'meta protocol ip fib daddr type local udp dport vmap @ports';
   // The verdict map: one element per session, each expiring unless refreshed.
   const mapAt = lines.indexOf('map ports {');
   assert.deepEqual(lines.slice(mapAt + 1, lines.indexOf('}', mapAt)), [
@@ -531,11 +532,12 @@ test('KernelRelay: a failed install keeps the rules in force and is retried; aft
     assert.equal(h.kernel.enabled, true, 'one failure: still on, retried');
     assert.equal(h.removes, 0);
     const routesBefore = h.routed.length;
+    h.time += RELAY_KERNEL_INSTALL_GAP; // (installs are paced)
     await h.kernel.sync();
     assert.ok(h.routed.length > routesBefore, 'routes are read again after a failure');
     assert.equal(h.installs.length, 2);
     assert.equal(h.kernel.enabled, true);
-    for (let i = 2; i < RELAY_KERNEL_FAILURES; i++) await h.kernel.sync();
+    for (let i = 2; i < RELAY_KERNEL_FAILURES; i++) { h.time += RELAY_KERNEL_INSTALL_GAP; await h.kernel.sync(); }
     assert.equal(h.installs.length, RELAY_KERNEL_FAILURES);
     assert.equal(h.kernel.enabled, false);
     assert.equal(h.removes, 1);
@@ -547,6 +549,7 @@ test('KernelRelay: a failed install keeps the rules in force and is retried; aft
     assert.equal(await h.kernel.portFor(KA, KC), undefined);
     assert.equal(h.opened.length, 1);
     // Nor further install attempts.
+    h.time += RELAY_KERNEL_INSTALL_GAP;
     await h.kernel.sync();
     assert.equal(h.installs.length, RELAY_KERNEL_FAILURES);
   } finally {
@@ -703,4 +706,32 @@ test('relayForwardRules: each session gets its fair share of the global rate; re
   ].join('\n') + '\n');
   assert.throws(() => relayForwardRefreshRules('wirehub-relay', [0], 12), FirewallError);
   assert.throws(() => relayForwardRefreshRules('x; flush ruleset', [40001], 12), FirewallError);
+});
+
+test('KernelRelay: a member that rebinds from ever new ports cannot make the relay replace its table more than once per RELAY_KERNEL_INSTALL_GAP', async () => {
+  const h = harness();
+  try {
+    const { A, B, port } = await withSession(h);
+    bound(await bind(h, A, B.channel.publicKey, port));
+    assert.equal(bound(await bind(h, B, A.channel.publicKey, port)).r, 1);
+    const before = h.installs.length;
+    // Each bind from a new source port changes the session's forwarding (a full `nft -f` of
+    // every session's rules, ~0.2 s with 256 sessions here, and every limit starts afresh).
+    const from = (i: number) => ({ ...A, addr: { host: A.addr.host, port: 30000 + i }, rpc: new Rpc(A.channel, h.net.bind({ host: A.addr.host, port: 30000 + i }), h.clock, randomBytes, noHandler) });
+    for (let i = 0; i < 20; i++) {
+      const a = from(i);
+      bound(await bind(h, a, B.channel.publicKey, port));
+      a.rpc.close();
+      h.time += 10;
+    }
+    assert.ok(h.installs.length - before <= 1, `${h.installs.length - before} installs for 20 rebinds within ${20 * 10} ms`);
+    // Once the gap has passed, the member's latest address is installed and forwarded.
+    h.time += RELAY_KERNEL_INSTALL_GAP;
+    const last = from(99);
+    assert.equal(bound(await bind(h, last, B.channel.publicKey, port)).r, 1);
+    assert.ok(h.kernel.forwards(port, last.addr));
+    last.rpc.close();
+  } finally {
+    await h.close();
+  }
 });

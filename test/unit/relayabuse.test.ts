@@ -162,6 +162,27 @@ test('item 4: per-key and per-source quotas', () => {
   assert.equal(s.open(hex(77), hex(78), at('203.0.113.1'), 0), 'ok');
 });
 
+test('item 4: renewing memberships from another IP does not carry them past that IP\'s quota', () => {
+  const s = new RelaySessions();
+  const X = '198.51.100.1', Y = '198.51.100.2';
+  const keysPerBatch = RELAY_SESSIONS_PER_SOURCE / RELAY_SESSIONS_PER_KEY;
+  /** Batch `b`: its keys open a full IP's worth of (half-open) sessions from X. */
+  const batch = (b: number) => {
+    const out: [string, string][] = [];
+    for (let k = 0; k < keysPerBatch; k++) for (let i = 0; i < RELAY_SESSIONS_PER_KEY; i++) out.push([hex(100 * (b + 1) + k), hex(10_000 * (b + 1) + 100 * k + i)]);
+    return out;
+  };
+  let movedToY = 0;
+  for (let b = 0; b < 3; b++) {
+    const sessions = batch(b);
+    const opened = sessions.filter(([k, peer]) => s.open(k, peer, at(X, 4000 + b), b) === 'ok');
+    if (b === 0) assert.equal(opened.length, RELAY_SESSIONS_PER_SOURCE, 'X opens its quota');
+    // The same keys renew from Y (which would free X's quota for the next batch).
+    for (const [k, peer] of opened) if (s.open(k, peer, at(Y, 5000), b + 0.5) === 'ok') movedToY++;
+  }
+  assert.equal(movedToY, RELAY_SESSIONS_PER_SOURCE, `Y holds ${movedToY} sessions (quota ${RELAY_SESSIONS_PER_SOURCE})`);
+});
+
 test('item 4: a full table evicts half-open, then idle sessions, never sessions bound by both members', () => {
   const s = new RelaySessions(4, 30_000);
   // One session bound by both members (forwarded in the kernel).

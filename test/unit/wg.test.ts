@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   interfaceNameForKey, isInterfaceName, parseCidr, parseEndpoint, parseUapiGet, parseWgDump, peerSetRequest,
-  publicKeyOfPrivateHex, validateInterfaceName, validateKey, wgPeerArgs, WgError, WgToolControl, MAX_IFNAME,
+  publicKeyOfPrivateHex, UapiControl, validateInterfaceName, validateKey, wgPeerArgs, WgError, WgToolControl, MAX_IFNAME,
 } from '../../src/wg/index.js';
 import { listeningInodes } from '../../src/wg/proc.js';
 import { formatEndpoint } from '../../src/wg/names.js';
@@ -182,4 +182,48 @@ test('listeningInodes reads /proc/net/unix', () => {
     '000000001ad8beea: 00000002 00000000 00010000 0001 01 29581',
   ].join('\n');
   assert.deepEqual([...listeningInodes(text, ['/var/run/wireguard/wg0.sock', '/run/wireguard/wg0.sock'])].sort(), [29578, 29579]);
+});
+
+test('a UAPI answer cut short (wireguard-go killed during a dump) is an error that does not quote the private key', async () => {
+  const { createServer } = await import('node:net');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'whuapi-'));
+  const secretHex = 'a0'.repeat(32);
+  // A UAPI socket that starts the `get=1` answer (which begins with the private key) and closes.
+  const server = createServer((c) => c.once('data', () => c.end(`private_key=${secretHex}\nlisten_port=51820\npublic_key=${'b1'.repeat(32)}\n`)));
+  const path = join(dir, 'wh-test.sock');
+  await new Promise<void>((r) => server.listen(path, r));
+  try {
+    const err = await new UapiControl(path).dump().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WgError, `a WgError: ${String(err)}`);
+    assert.ok(!err.message.includes(secretHex) && !err.message.includes(secretHex.slice(0, 16)), `the error quotes the private key: ${err.message}`);
+    assert.match(err.message, /closed before the answer ended/);
+  } finally {
+    await new Promise((r) => server.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('`wg show NAME dump` that fails or is cut short is an error that does not quote the private key (its first field)', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const priv = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
+  // Cut short: the interface line has fewer fields than it should.
+  assert.throws(() => parseWgDump(`${priv}\t${KEY_A}\n`), (e: unknown) => e instanceof WgError && !e.message.includes(priv.slice(0, 12)));
+  // A `wg` that prints the interface line and then fails with nothing on stderr.
+  const dir = mkdtempSync(join(tmpdir(), 'whwg-'));
+  const saved = process.env['PATH'];
+  try {
+    writeFileSync(join(dir, 'wg'), `#!/bin/sh\nprintf '${priv}\\t${KEY_A}\\t51820\\toff\\n'\nexit 1\n`, { mode: 0o755 });
+    process.env['PATH'] = dir;
+    const err = await new WgToolControl('wg0').dump().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WgError, String(err));
+    assert.ok(!err.message.includes(priv.slice(0, 12)), `the error quotes the private key: ${err.message}`);
+  } finally {
+    process.env['PATH'] = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -9,6 +9,7 @@ import { callDaemon, ControlError } from '../../control/client.js';
 import { socketPath } from '../../control/protocol.js';
 import { interfaceNameError } from '../../daemon/system.js';
 import { NotOursError, removeLeftovers } from '../../daemon/leftovers.js';
+import { takeUpLock, UpLockBusy, type UpLock } from '../../daemon/uplock.js';
 import { socketOwners, terminate } from '../../wg/proc.js';
 import { socketAccepts } from '../../util/unixsocket.js';
 import { DOWN_WAIT } from '../../params.js';
@@ -23,6 +24,20 @@ async function waitGone(file: string, ms: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 50));
   }
   return !fs.existsSync(file);
+}
+
+/** The interface's lock (src/daemon/uplock.ts), waiting up to `ms` for a daemon that is
+ *  exiting to let it go; throws UpLockBusy after that. */
+async function lockWaiting(iface: string, ms: number): Promise<UpLock> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await takeUpLock(iface);
+    } catch (e) {
+      if (!(e instanceof UpLockBusy) || Date.now() >= end) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 /** Asks the daemon to stop; true once its control socket is gone. A daemon that does not
@@ -55,14 +70,25 @@ export function register(program: Command): void {
         if (daemonStopped) return void process.stdout.write(`${iface} is down\n`);
         throw new CliError(`cannot stop or remove ${iface}: permission denied (needs root)`);
       }
+      // A daemon that is starting (or another wh up/down of this interface) holds the lock:
+      // its interface is not a leftover. Ours stopped: it lets go as its process exits.
+      let lock: UpLock;
+      try {
+        lock = await lockWaiting(iface, daemonStopped ? DOWN_WAIT : 0);
+      } catch (e) {
+        if (e instanceof UpLockBusy) throw new CliError(`${e.message}: nothing was removed; wh down ${iface} again once it is up`);
+        throw new CliError(`cannot take the lock of ${iface}: ${e instanceof Error ? e.message : String(e)}`);
+      }
       let removed: string[];
       try {
         removed = await removeLeftovers(iface);
+        try { fs.unlinkSync(file); removed.push(`stale socket ${file}`); } catch { /* none */ }
       } catch (e) {
         if (e instanceof NotOursError) throw new CliError(`${e.message}: left alone`);
         throw new CliError(`cannot remove what is left of ${iface}: ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        await lock.release();
       }
-      try { fs.unlinkSync(file); removed.push(`stale socket ${file}`); } catch { /* none */ }
       if (!daemonStopped && removed.length === 0) throw new CliError(`${iface} is not up (no daemon, no interface, no firewall table)`);
       process.stdout.write(`${iface} is down${removed.length > 0 ? ` (removed: ${removed.join(', ')})` : ''}\n`);
     });

@@ -15,9 +15,10 @@ import { Daemon, DaemonError, isPublicNodeConfig } from '../../daemon/daemon.js'
 import { checkSystem, defaultInterfaceName, interfaceNameError, removeLeftoversSync, systemDeps } from '../../daemon/system.js';
 import { NotOursError, removeLeftovers } from '../../daemon/leftovers.js';
 import { guardProcess } from '../../daemon/lifecycle.js';
+import { requestUpLock, takeUpLock, UpLockBusy, type UpLock } from '../../daemon/uplock.js';
 import { socketPath } from '../../control/protocol.js';
 import { socketAccepts } from '../../util/unixsocket.js';
-import { DEFAULT_PORT, UP_READY_TIMEOUT } from '../../params.js';
+import { DEFAULT_PORT, UP_LOCK_HANDOFF_TIMEOUT, UP_READY_TIMEOUT } from '../../params.js';
 import { createLogger } from '../../util/log.js';
 import { CliError, USAGE_EXIT } from '../errors.js';
 import { readKeyFile } from '../io.js';
@@ -69,10 +70,16 @@ interface Validated {
   iface: string;
   listenPort: number;
   daemonPort: number;
+  /** The interface's lock (src/daemon/uplock.ts), held from the checks on. */
+  lock: UpLock;
 }
 
-/** Every check `wh up` makes before it changes anything on the system. */
-export async function validateUp(args: UpArgs): Promise<Validated> {
+/** Set in the environment of the daemon a detached `wh up` forks: it hands over its lock. */
+const LOCK_HANDOFF_ENV = 'WH_UP_LOCK_HANDOFF';
+
+/** Every check `wh up` makes before it changes anything on the system. From the root check on
+ *  it holds the interface's lock (`getLock`, default: take it), released if a check fails. */
+export async function validateUp(args: UpArgs, getLock: (iface: string) => Promise<UpLock> = takeUpLock): Promise<Validated> {
   const sodium = await sodiumReady();
   let config: NetworkConfig;
   try {
@@ -98,6 +105,26 @@ export async function validateUp(args: UpArgs): Promise<Validated> {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new CliError('wh up needs root: it creates a network interface, firewall rules and a socket in /var/run/wirehub (try: sudo wh up ...)');
   }
+  // While a daemon of this interface starts, runs or stops, or another `wh up`/`wh down` of it
+  // runs, its marked interface is not a leftover: refuse before looking for any.
+  let lock: UpLock;
+  try {
+    lock = await getLock(iface);
+  } catch (e) {
+    if (e instanceof UpLockBusy) throw new CliError(`${e.message}: nothing was changed (wh show ${iface}; wh down ${iface} to stop it)`);
+    throw new CliError(`cannot take the lock of ${iface}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    const daemonPort = await checkLocked(args, pubB64, publicNode, iface);
+    return { config, secret, iface, listenPort: args.listenPort, daemonPort, lock };
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
+
+/** The checks and the leftovers' removal, under the interface's lock; returns the daemon's port. */
+async function checkLocked(args: UpArgs, pubB64: string, publicNode: boolean, iface: string): Promise<number> {
   if (await socketAccepts(socketPath(iface))) throw new CliError(`${iface} is already up (wh show ${iface}; wh down ${iface} to stop it)`);
   const running = await interfaceRunningKey(pubB64);
   if (running !== undefined) throw new CliError(`this key (${pubB64}) already runs as interface ${running}: one key, one node (wh show ${running}; wh down ${running} to stop it)`);
@@ -119,7 +146,7 @@ export async function validateUp(args: UpArgs): Promise<Validated> {
   for (const port of publicNode ? [args.listenPort] : [args.listenPort, daemonPort]) {
     if (!(await udpPortFree(port))) throw new CliError(`UDP port ${port} is already in use${port === daemonPort ? ' (the daemon uses listen-port + 1)' : ''}; choose another with listen-port N`);
   }
-  return { config, secret, iface, listenPort: args.listenPort, daemonPort };
+  return daemonPort;
 }
 
 /** Runs the daemon in this process until it stops; returns the exit status (non-zero when it
@@ -153,6 +180,7 @@ async function runForeground(args: UpArgs, v: Validated, logFile: string | undef
     // Daemon.start removed what it had made; whatever is on the system now is not ours.
     guard.cleaned();
     guard.dispose();
+    await v.lock.release();
     const msg = e instanceof Error ? e.message : String(e);
     log.error(msg);
     throw new CliError(e instanceof DaemonError ? msg : `cannot start ${v.iface}: ${msg}`);
@@ -169,6 +197,8 @@ async function runForeground(args: UpArgs, v: Validated, logFile: string | undef
   }
   await stopped;
   guard.cleaned();
+  // Everything is removed: another `wh up` (or `wh down`, waiting for it) may go on.
+  await v.lock.release();
   return daemon.failure !== undefined ? 1 : guard.status();
 }
 
@@ -177,11 +207,15 @@ async function runDetached(argv: string[], v: Validated): Promise<void> {
   const logFile = path.join(LOG_DIR, `${v.iface}.log`);
   const script = process.argv[1]!;
   const child = fork(script, [...argv, '--foreground', '--log-file', logFile], {
-    detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...process.env, [LOCK_HANDOFF_ENV]: '1' },
   });
   const outcome = await new Promise<{ ok: boolean; message: string }>((resolve) => {
     const timer = setTimeout(() => resolve({ ok: false, message: `the daemon did not report ready within ${UP_READY_TIMEOUT / 1000} s (see ${logFile})` }), UP_READY_TIMEOUT);
     child.on('message', (m: { type?: string }) => {
+      // The daemon holds the lock from its own checks on; we keep our copy until it is up.
+      if (m.type === 'want-up-lock') {
+        try { v.lock.handTo(child); } catch { /* we gave up on it already: it gets no lock and exits */ }
+      }
       if (m.type === 'ready') { clearTimeout(timer); resolve({ ok: true, message: '' }); }
     });
     child.on('exit', (code) => {
@@ -191,6 +225,7 @@ async function runDetached(argv: string[], v: Validated): Promise<void> {
       resolve({ ok: false, message: `the daemon exited (status ${code ?? 'signal'})${last ? ': ' + last.replace(/^\S+ ERROR\s+/, '') : ''} (log: ${logFile})` });
     });
   });
+  await v.lock.release();
   if (!outcome.ok) {
     child.kill('SIGTERM');
     throw new CliError(outcome.message);
@@ -211,7 +246,10 @@ export function register(program: Command): void {
     .option('--log-file <file>', 'with --foreground: append logs to this file instead of stderr')
     .action(async (config: string, words: string[], opts: { foreground?: boolean; logFile?: string }) => {
       const args = parseUpWords(config, words);
-      const v = await validateUp(args);
+      // A daemon forked by a detached `wh up` takes over the lock its parent holds.
+      const handedOver = opts.foreground === true && process.env[LOCK_HANDOFF_ENV] === '1';
+      delete process.env[LOCK_HANDOFF_ENV];
+      const v = await validateUp(args, handedOver ? (iface) => requestUpLock(iface, UP_LOCK_HANDOFF_TIMEOUT) : takeUpLock);
       if (opts.foreground) {
         const status = await runForeground(args, v, opts.logFile);
         // Everything is cleaned up; do not wait for stray timers of in-flight lookups.
