@@ -307,6 +307,28 @@ export const UP_KEY_SCAN_TIMEOUT = 1500;
  *  at `wh up` and at each `wh reload`; then it counts as not resolving. */
 export const RESOLVE_TIMEOUT = 5000;
 
+// ---- First contact: proof-of-work defaults, workbit refusals (src/config, src/cli, src/dht) --
+/** The proof-of-work namespace of a network file without a `namespace` line, of `wh genkey` and
+ *  of `wh workbit`: that of the public DHT, so that every node's key is measured where the
+ *  public boot nodes measure it. */
+export const DEFAULT_NAMESPACE = 'public';
+/** The workbit `wh genkey` searches for when none is given (in DEFAULT_NAMESPACE, or in the
+ *  namespace of `wh genkey CONFIG`): what the public boot nodes ask (`workbit 8`). About 256
+ *  tries, a few milliseconds. */
+export const GENKEY_DEFAULT_WORKBIT = 8;
+/** Workbit refusals (frame kind 4) a node sends, all senders together: per second and burst
+ *  (token bucket); beyond it a refused packet is dropped silently, as before. */
+export const REFUSALS_PER_SEC = 20;
+export const REFUSALS_BURST = 40;
+/** ...and to one source address at most one per this many ms (the refused node retries its
+ *  pings; one notice per retry round is enough). */
+export const REFUSAL_MIN_INTERVAL = 1000;
+/** `wh up` waits at most this long after the daemon is ready for every boot node to answer or
+ *  refuse (a refusal comes back within a round trip), and reports the ones that did not. */
+export const UP_BOOT_WAIT = 3000;
+/** ...asking the daemon this often meanwhile. */
+export const UP_BOOT_POLL = 100;
+
 // ---- Path acceptance and WireGuard liveness (src/daemon/selfview.ts, liveness.ts, pathcheck.ts) --
 /** An address a boot node saw us at counts as ours (pongs of trusted peers must say they saw us
  *  at one of our addresses) for this long after the last boot node said so (ms). */

@@ -1,5 +1,5 @@
 // Small helpers shared by CLI commands.
-import { isKeyText, parseKey } from '../crypto/keys.js';
+import { isKeyText, KEY_FORMS, parseKey } from '../crypto/keys.js';
 import { MAX_KEY_FILE_BYTES } from '../params.js';
 import { FileReadError, readBoundedFile } from '../util/readfile.js';
 import { CliError } from './errors.js';
@@ -34,7 +34,7 @@ function describeNotKey(text: string): string {
  *  naming `what` and never quoting the text. */
 export function parseKeyInput(text: string, what: string): Uint8Array {
   const s = text.trim();
-  if (!isKeyText(s)) throw new CliError(`${what} is not a WireGuard key (expected 44 characters of standard base64, got ${describeNotKey(text)})`, 1);
+  if (!isKeyText(s)) throw new CliError(`${what} is not a WireGuard key (expected ${KEY_FORMS}, got ${describeNotKey(text)})`, 1);
   return parseKey(s, what);
 }
 

@@ -64,6 +64,7 @@ function interfaceJSON(r: ShowResult) {
     portMapping: r.portMapping ? { method: r.portMapping.method, external: r.portMapping.external, leaseSeconds: r.portMapping.lease } : null,
     uptimeSeconds: r.uptime,
     dhtNodes: r.dhtNodes,
+    boots: (r.boots ?? []).map((b) => ({ address: b.address, key: b.key, state: b.state, workbit: b.workbit, namespace: b.namespace, message: b.message })),
     relaying: { sessions: r.relaying.sessions, kernel: r.relaying.kernel },
     peers: r.peers.map(peerJSON),
     ...(r.dht ? { dht: r.dht } : {}),

@@ -19,6 +19,7 @@ export interface HostPort {
 export type HostPortResult = { ok: true; value: HostPort } | { ok: false; error: string };
 
 const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
+const NAME_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?$/;
 
 /**
  * Why `text` is not an acceptable hostname, or undefined when it is one. Rules (RFC 1123):
@@ -27,19 +28,35 @@ const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
  * nothing that looks like an IPv4 address, valid or not, is taken for a name).
  */
 export function hostnameError(text: string): string | undefined {
+  return nameError(text, false);
+}
+
+/**
+ * Why `text` is not an acceptable peer name (the HOSTNAME of a trust or peer line), or
+ * undefined. The hostname rules, plus '_' anywhere in a label (the original tutorial names its
+ * nodes `node_a` and `node_b`). Peer names are WireHub's own: they are matched by `wh show`
+ * and printed, never looked up in DNS and never used in an interface or file name, so a
+ * character DNS hostnames forbid is harmless there. Names that are resolved (the host of a
+ * `boot` line or of an endpoint) keep the strict rules of hostnameError.
+ */
+export function peerNameError(text: string): string | undefined {
+  return nameError(text, true);
+}
+
+function nameError(text: string, underscore: boolean): string | undefined {
   const q = quoteToken(text);
   if (text.length === 0) return 'empty hostname';
   if (isIP(text) !== 0) {
     return text.includes('%') ? `${q}: IPv6 zone ids ('%...') are not allowed` : `${q} is an IP address, not a hostname`;
   }
   if (text.length > 253) return `hostname ${q} is longer than 253 characters`;
-  const bad = /[^A-Za-z0-9.-]/.exec(text);
-  if (bad) return `hostname ${q} contains ${JSON.stringify(bad[0])} (allowed: letters, digits, '-' and '.')`;
+  const bad = (underscore ? /[^A-Za-z0-9._-]/ : /[^A-Za-z0-9.-]/).exec(text);
+  if (bad) return `hostname ${q} contains ${JSON.stringify(bad[0])} (allowed: letters, digits, '-'${underscore ? ", '_'" : ''} and '.')`;
   const labels = text.split('.');
   for (const label of labels) {
     if (label.length === 0) return `hostname ${q} has an empty label (leading, trailing or doubled '.')`;
     if (label.length > 63) return `hostname ${q} has a label longer than 63 characters`;
-    if (!LABEL.test(label)) return `hostname ${q} has a label starting or ending with '-'`;
+    if (!(underscore ? NAME_LABEL : LABEL).test(label)) return `hostname ${q} has a label starting or ending with '-'`;
   }
   if (/^\d+$/.test(labels[labels.length - 1]!)) {
     return `${q} looks like an IP address but is not a valid one`;

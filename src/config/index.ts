@@ -1,7 +1,7 @@
 // Network config files: parsing (pure), loading (I/O), lookups and JSON form.
 export type { Boot, Endpoint, NetworkConfig, Peer, Subnet } from './types.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
-export { DEFAULT_PORT, formatHostPort, hostnameError, isHostname, parseHostPort, parsePort, type HostKind, type HostPort } from './host.js';
+export { DEFAULT_PORT, formatHostPort, hostnameError, isHostname, peerNameError, parseHostPort, parsePort, type HostKind, type HostPort } from './host.js';
 export { DIRECTIVES, type Directive, editDistance, parseConfig, suggestDirective } from './parse.js';
 export { loadConfig, readConfigText, MAX_CONFIG_BYTES } from './load.js';
 export { ALLOC_CONTEXT, allocateAddresses, allocationCapacity, allocationHash, allocationRange, AllocationError } from './allocate.js';

@@ -6,12 +6,13 @@
 // subnets, proof of work, room for allocation). Every problem found in either pass is
 // collected; if there is any, one ConfigError listing all of them is thrown, sorted by line.
 // Only a file without errors gets its overlay addresses allocated.
-import { isKeyText, KeyError, keyToBase64, parseKey } from '../crypto/keys.js';
+import { isKeyText, KEY_FORMS, KeyError, keyToBase64, parseKey } from '../crypto/keys.js';
 import type { Sodium } from '../crypto/sodium.js';
 import { MAX_WORKBIT, workbit as keyWorkbit } from '../crypto/workbit.js';
+import { DEFAULT_NAMESPACE } from '../params.js';
 import { allocateAddresses, allocationCapacity } from './allocate.js';
 import { ConfigError, quoteToken, type ConfigIssue } from './errors.js';
-import { hostnameError, parseHostPort, type HostPort } from './host.js';
+import { parseHostPort, peerNameError, type HostPort } from './host.js';
 import { cidrContains, cidrLast, type Family, formatCidr, formatIp, type IpAddress, parseCidr, parseIp } from './ip.js';
 import type { Boot, NetworkConfig, Peer, Subnet } from './types.js';
 
@@ -66,7 +67,7 @@ export function suggestDirective(word: string): Directive | undefined {
 
 /** A token that was probably meant as a key (so the key's own error is the useful one). */
 function looksLikeKeyAttempt(tok: string): boolean {
-  return /^[A-Za-z0-9+/]*=*$/.test(tok) && (tok.endsWith('=') || (tok.length >= 40 && tok.length <= 48));
+  return /^[A-Za-z0-9+/_-]*=*$/.test(tok) && (tok.endsWith('=') || (tok.length >= 40 && tok.length <= 48));
 }
 
 function keyErrorMessage(tok: string, what: string): string {
@@ -76,7 +77,7 @@ function keyErrorMessage(tok: string, what: string): string {
   } catch (err) {
     // A near-key is described, not quoted: it may be a private key pasted by mistake.
     const got = looksLikeKeyAttempt(tok) ? `${[...tok].length} characters of base64` : quoteToken(tok);
-    if (err instanceof KeyError) return `${what} is not a WireGuard key (expected 44 characters of standard base64, got ${got})`;
+    if (err instanceof KeyError) return `${what} is not a WireGuard key (expected ${KEY_FORMS}, got ${got})`;
     throw err;
   }
 }
@@ -205,13 +206,18 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
   if (name === undefined && !firstLine.has('name')) {
     fail(1, 'missing "name" directive (every network config needs exactly one "name NAME" line)');
   }
-  const ns = namespace ?? name;
+  // The namespace is that of the DHT the node joins: the public one unless a line says otherwise
+  // (it used to be the network name; a file made for that needs `namespace NAME`, see the hint).
+  const ns = namespace ?? DEFAULT_NAMESPACE;
 
   // Proof of work: every key the file names must reach the network's workbit.
-  if (workbit > 0 && ns !== undefined) {
+  if (workbit > 0) {
     const check = (key: Uint8Array, keyB64: string, line: number, what: string): void => {
       const w = keyWorkbit(sodium, key, ns);
-      if (w < workbit) fail(line, `${what} ${keyB64} has workbit ${w} in namespace ${quoteToken(ns)}, below the network's workbit ${workbit}`);
+      if (w >= workbit) return;
+      const old = namespace === undefined && name !== undefined && keyWorkbit(sodium, key, name) >= workbit
+        ? ` (it has it in namespace ${quoteToken(name)}: the namespace no longer defaults to the network name; add "namespace ${name}")` : '';
+      fail(line, `${what} ${keyB64} has workbit ${w} in namespace ${quoteToken(ns)}, below the network's workbit ${workbit}${old}`);
     };
     for (const b of boots) check(b.key, b.keyB64, b.line, 'boot key');
     for (const p of raws) check(p.key, p.keyB64, p.line, 'key');
@@ -311,7 +317,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
     });
   }
 
-  return { file, name, namespace: ns ?? name, workbit, subnets, boots, peers };
+  return { file, name, namespace: ns, workbit, subnets, boots, peers };
 }
 
 /** Stray tokens, for an error: at most 3, each cut short (quoteToken), a key-shaped one (maybe
@@ -353,7 +359,7 @@ function parsePeerLine(trusted: boolean, args: string[], line: number, fail: (li
       bad(`${tok} is a subnet; ${trusted ? 'a trust line takes a single address' : 'peer lines take no address'} (usage: ${usage})`);
       continue;
     }
-    const why = hostnameError(tok);
+    const why = peerNameError(tok);
     if (why !== undefined) { bad(why); continue; }
     if (hostname !== undefined) { bad(`two hostnames (${quoteToken(hostname)} and ${quoteToken(tok)}); at most one per line (usage: ${usage})`); continue; }
     hostname = tok;
@@ -369,7 +375,7 @@ function parsePeerLine(trusted: boolean, args: string[], line: number, fail: (li
       const r = parseHostPort(tok, { requirePort: true });
       if (r.ok) endpoint = r.value;
       else {
-        const hint = hostnameError(tok) === undefined ? '; to name the peer, put the hostname before the key' : '';
+        const hint = peerNameError(tok) === undefined ? '; to name the peer, put the hostname before the key' : '';
         bad(`invalid endpoint: ${r.error}${hint} (usage: ${usage})`);
       }
     }

@@ -45,7 +45,7 @@ export interface NetworkConfig {
   /** The file name as given to the parser (used in messages). */
   file: string;
   name: string;
-  /** Proof-of-work namespace; the network name unless a `namespace` line says otherwise. */
+  /** Proof-of-work namespace; "public" (DEFAULT_NAMESPACE) unless a `namespace` line says otherwise. */
   namespace: string;
   workbit: number;
   subnets: { v4?: Subnet; v6?: Subnet };

@@ -1,23 +1,41 @@
 // WireGuard keys: Curve25519, 32 bytes, written as standard base64 (44 characters ending in '=').
 // `wg genkey` draws 32 random bytes and clamps them; `wg pubkey` is X25519 with the base point.
+// Also read (never written): the original WireHub's form, URL-safe base64 ('-' and '_' for '+'
+// and '/') without the padding '=', 43 characters. Either alphabet, padded or not, but not both
+// alphabets in one key. Whatever form is read, keys are printed in the standard form.
 import type { Sodium } from './sodium.js';
 
 export const KEY_BYTES = 32;
 const B64_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+const B64_KEY_UNPADDED = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]$/;
+const B64URL_KEY = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]=?$/;
+
+/** What a key error says is expected. */
+export const KEY_FORMS = '44 characters of standard base64, or 43 of URL-safe base64';
+
+/** The standard base64 text of a key written in any accepted form, or undefined. */
+function standardForm(s: string): string | undefined {
+  if (B64_KEY.test(s)) return s;
+  if (B64_KEY_UNPADDED.test(s)) return s + '=';
+  if (B64URL_KEY.test(s)) return s.replace(/=$/, '').replace(/-/g, '+').replace(/_/g, '/') + '=';
+  return undefined;
+}
 
 export class KeyError extends Error {}
 
 /** Parses a base64 WireGuard key; throws KeyError with a reason when it is not one. */
 export function parseKey(text: string, what = 'key'): Uint8Array {
   const s = text.trim();
-  if (!B64_KEY.test(s)) {
-    throw new KeyError(`${what} is not a WireGuard key (expected 44 characters of standard base64, got ${s.length === 0 ? 'nothing' : JSON.stringify(s.length > 60 ? s.slice(0, 60) + '…' : s)})`);
+  const std = standardForm(s);
+  if (std === undefined) {
+    throw new KeyError(`${what} is not a WireGuard key (expected ${KEY_FORMS}, got ${s.length === 0 ? 'nothing' : JSON.stringify(s.length > 60 ? s.slice(0, 60) + '…' : s)})`);
   }
-  return new Uint8Array(Buffer.from(s, 'base64'));
+  return new Uint8Array(Buffer.from(std, 'base64'));
 }
 
+/** True when `text` (no surrounding whitespace) is a key in one of the accepted forms. */
 export function isKeyText(text: string): boolean {
-  return B64_KEY.test(text);
+  return standardForm(text) !== undefined;
 }
 
 export function keyToBase64(key: Uint8Array): string {

@@ -33,6 +33,7 @@ export type { ShowPeer, ShowResult } from './show.js';
 import type { WgPeerConfig } from '../wg/types.js';
 import type { SystemDeps } from './dataplane.js';
 import { SupervisedDataPlane } from './supervise.js';
+import { BootContact, type BootStatus } from './contact.js';
 import { ResolveError, resolveSeeds, resolveTrustEndpoints, seedDiff, seedLabel, seedsOf, systemLookup, type Seed } from './seeds.js';
 import { portShareTableName as portShareTable } from '../firewall/index.js';
 
@@ -108,6 +109,8 @@ export class Daemon {
   private pokeSocket: dgram.Socket | undefined;
   private traversal!: Traversal;
   private boots: BootNode[] = [];
+  /** What each boot node did with us (answered, refused our key's workbit, silent). */
+  private contact: BootContact | undefined;
   /** Which nodes' claims to be directly reachable were confirmed by a checker. */
   readonly claims = new ReachVerdicts();
   private verifying = false;
@@ -190,7 +193,7 @@ export class Daemon {
       const dht = new DhtNode({
         sodium: opts.sodium, secret: opts.secret, workbit: config.workbit, namespace: config.namespace,
         transport, clock: opts.clock ?? realClock, direct: publicNode,
-        onVerified: (id, addr, rtt, seenAs) => daemon?.heard(id, addr, rtt, seenAs),
+        onVerified: (id, addr, rtt, seenAs) => { daemon?.contact?.heard(toHex(id)); daemon?.heard(id, addr, rtt, seenAs); },
         isKnown: (hex) => daemon?.tracker.get(hex) !== undefined,
       });
       undo.push(async () => dht.close());
@@ -234,6 +237,8 @@ export class Daemon {
 
   private async bootstrap(): Promise<void> {
     const boots = await this.resolveSeeds(seedsOf(this.config, this.publicB64));
+    const contact = this.contact = new BootContact(this.opts.sodium, this.dht.channel.publicKey, this.boots);
+    this.dht.rpc.onRefusal = (r, from) => { const m = contact.refused(r, from); if (m !== undefined) this.opts.log.warn(m); };
     const joining = this.dht.bootstrap(boots);
     // The NAT check (and the port mapping it may ask for) needs only boot nodes: it starts as
     // soon as one answered, not after the join's lookups, which take seconds when some node
@@ -245,6 +250,7 @@ export class Daemon {
     await this.checkNat();
     const answered = await joining;
     this.opts.log.info(`bootstrap: ${answered}/${boots.length} boot nodes answered, ${this.dht.table.size} nodes known`);
+    for (const m of contact.joined()) this.opts.log.warn(m);
     if (!this.stopping) {
       this.natTimer = setInterval(() => void this.checkNat(), NAT_CHECK_INTERVAL);
     }
@@ -607,6 +613,7 @@ export class Daemon {
       portMapping: this.mapping ? { method: this.mapping.method, external: `${this.mapping.externalIp ?? '?'}:${this.mapping.externalPort}`, lease: this.mapping.lease } : null,
       uptime: Math.round((now - this.started) / 1000),
       dhtNodes: this.dht.table.size,
+      boots: this.contact?.status() ?? [],
       relaying: { sessions: this.traversal.sessions.size, kernel: this.traversal.kernel?.forwarding ?? 0 },
       peers,
     };
@@ -674,11 +681,14 @@ export class Daemon {
   private joinSeeds(seeds: { added: Seed[]; removed: Seed[] }): void {
     const gone = new Set(seeds.removed.filter((r) => r.boot).map((r) => r.keyB64));
     this.boots = this.boots.filter((b) => !gone.has(keyToBase64(b.key)));
+    this.contact?.sync(this.boots);
     if (seeds.added.length === 0) return;
     void (async () => {
       const nodes = await this.resolveSeeds(seeds.added);
+      this.contact?.sync(this.boots);
       if (nodes.length === 0 || this.stopping) return;
       const answered = await this.dht.bootstrap(nodes);
+      for (const m of this.contact?.joined() ?? []) this.opts.log.warn(m);
       this.opts.log.info(`reload: ${answered}/${nodes.length} new boot/peer nodes answered, ${this.dht.table.size} nodes known`);
       await this.checkNat();
     })().catch((e: unknown) => this.opts.log.warn(`reload: joining the new boot/peer nodes: ${e instanceof Error ? e.message : String(e)}`));

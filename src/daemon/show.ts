@@ -1,6 +1,7 @@
 // What `wh show` prints: the daemon's answer to the control socket's `show` (src/daemon/daemon.ts
 // builds it, src/cli/commands/show.ts prints it).
 import type { PeerState } from './peers.js';
+import type { BootStatus } from './contact.js';
 
 export interface ShowPeer {
   name: string | null;
@@ -45,6 +46,9 @@ export interface ShowResult {
   portMapping: { method: string; external: string; lease: number } | null;
   uptime: number;
   dhtNodes: number;
+  /** What each boot node did with us: answered, refused this key (workbit), unreachable.
+   *  (Absent from a daemon of an older build.) */
+  boots?: BootStatus[];
   /** As a relay: sessions open, and how many of them are forwarded in the kernel. */
   relaying: { sessions: number; kernel: number };
   peers: ShowPeer[];

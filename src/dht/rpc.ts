@@ -17,6 +17,8 @@ import type { Transport } from '../net/transport.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
 import { RateLimiter } from '../util/ratelimit.js';
+import { isRefusal, parseRefusal, type Refusal } from '../proto/refusal.js';
+import { Refuser } from './refusal.js';
 import {
   COOKIE_KEEP, COOKIE_RESENDS, COOKIES_KEPT, MAX_PACKET, MAX_PENDING_REQUESTS, RATE_LIMIT_SOURCES, REQUEST_RETRIES, REQUEST_TIMEOUT,
   SOURCE_PACKETS_BURST, SOURCE_PACKETS_PER_SEC, SOURCE_REQUESTS_BURST, SOURCE_REQUESTS_PER_SEC,
@@ -77,6 +79,10 @@ export class Rpc {
   /** Datagrams exempt from the per-source packet limit (before any crypto): a relay session's own
    *  traffic, as src/nat/traversal.ts decides from the source address and the clear header. */
   isExempt: ((from: Addr, data: Uint8Array) => boolean) | undefined;
+  /** Workbit refusals (src/proto/refusal.ts) answering datagrams of ours, for the daemon to
+   *  report; unauthenticated: information only. */
+  onRefusal: ((r: Refusal, from: Addr) => void) | undefined;
+  private refuser: Refuser;
 
   constructor(
     private readonly channel: SecureChannel,
@@ -89,12 +95,15 @@ export class Rpc {
     admission?: Admission,
   ) {
     this.admission = admission ?? new Admission(channel.sodium, clock, random, counters);
+    this.refuser = new Refuser(channel.publicKey, channel.workbit, channel.namespace);
     transport.setReceiver((data, from) => this.receive(data, from));
   }
 
   /** An Rpc on another socket with the same keys, clock and counters (a relay session's port). */
   fork(transport: Transport, handler: RpcHandler): Rpc {
-    return new Rpc(this.channel, transport, this.clock, this.random, handler, this.defaults, this.counters, this.admission);
+    const r = new Rpc(this.channel, transport, this.clock, this.random, handler, this.defaults, this.counters, this.admission);
+    r.refuser = this.refuser; // one budget of refusals for the node
+    return r;
   }
 
   /** Sends a request built around a fresh transaction id; resolves undefined on timeout. */
@@ -224,6 +233,7 @@ export class Rpc {
     this.counters.add('rx');
     if (!(this.isExempt?.(from, data) ?? false) && !this.packetLimiter.take(from.host, this.clock.now())) return this.drop('rate-limited');
     if (isCookieReply(data)) return this.onCookieReply(data, from);
+    if (isRefusal(data)) return this.onRefusalFrame(data, from);
     let verdict: Verdict | undefined;
     let header: Header | undefined;
     const derivations = this.channel.derivations;
@@ -233,6 +243,7 @@ export class Rpc {
       return verdict === 'known' ? 'known' : verdict === 'derive' || verdict === 'proven' ? 'derive' : 'refuse';
     });
     if (!opened.ok) {
+      if (opened.reason === 'workbit') this.refuse(data, from);
       if (verdict === 'cookie' && header !== undefined) {
         const reply = this.admission.cookieReply(header, this.channel.publicKey, from);
         if (reply !== undefined && reply.length <= data.length) this.transport.send(from, reply);
@@ -266,6 +277,22 @@ export class Rpc {
     }
     this.counters.add('rx-ok');
     this.handler.onOneWay(incoming);
+  }
+
+  /** Tells the sender of a datagram dropped for its workbit what we ask (within limits). */
+  private refuse(data: Uint8Array, from: Addr): void {
+    const out = this.refuser.answer(data, from, this.clock.now());
+    if (out === undefined) return;
+    this.counters.add('tx-refusal');
+    this.transport.send(from, out);
+  }
+
+  private onRefusalFrame(data: Uint8Array, from: Addr): void {
+    const r = parseRefusal(data);
+    if (r === undefined) return this.drop('refusal');
+    if (r.epoch !== this.channel.epoch) return this.drop('unexpected-refusal');
+    this.counters.add('rx-refusal');
+    this.onRefusal?.(r, from);
   }
 
   private drop(reason: string): void {

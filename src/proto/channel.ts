@@ -82,6 +82,11 @@ export class SecureChannel {
     return this.opts.workbit;
   }
 
+  /** The namespace the proof of work is measured in. */
+  get namespace(): string {
+    return this.opts.namespace;
+  }
+
   /** True when `key` meets the network's proof of work. */
   acceptsKey(key: Uint8Array): boolean {
     return this.opts.workbit === 0 || computeWorkbit(this.sodium, key, this.opts.namespace) >= this.opts.workbit;

@@ -11,7 +11,7 @@
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { WgError } from './exec.js';
-import { parseKey } from '../crypto/keys.js';
+import { keyToBase64, parseKey } from '../crypto/keys.js';
 import { addrKey } from '../proto/addr.js';
 
 export const MAX_IFNAME = 15;
@@ -45,11 +45,10 @@ export function interfaceNameForKey(publicKeyB64: string): string {
 export function validateKey(key: string, what = 'key'): string {
   const s = typeof key === 'string' ? key.trim() : '';
   try {
-    parseKey(s, what);
+    return keyToBase64(parseKey(s, what)); // the standard form, whatever form was read
   } catch (e) {
     throw new WgError(e instanceof Error ? e.message : String(e));
   }
-  return s;
 }
 
 export function keyToHex(b64: string): string {

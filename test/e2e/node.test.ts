@@ -155,7 +155,7 @@ test('wh up refuses bad input with a clear error and leaves nothing behind', { t
     fs.writeFileSync(`${w.dir}/wb.conf`, `name wb\nworkbit 16\n`);
     const wb = await w.wh(n, ['up', `${w.dir}/wb.conf`, 'private-key', n.keyFile]);
     assert.notEqual(wb.code, 0);
-    assert.match(wb.stderr, /workbit is \d+, network 'wb' requires 16; make one with: wh genkey --workbit 16 --namespace wb/);
+    assert.match(wb.stderr, /workbit is \d+, network 'wb' requires 16; make one with: wh genkey --workbit 16 --namespace public/);
     // Port in use: something already listens on UDP 62096 in the node's namespace.
     const squatter = w.net.spawn(n.host, 'socat', ['-u', 'UDP4-RECV:62096', '/dev/null']);
     await new Promise((r) => setTimeout(r, 300));

@@ -97,9 +97,10 @@ test('parseKey accepts 44-character standard base64 with surrounding whitespace'
 test('parseKey rejects what is not a WireGuard key, with a clear reason', () => {
   const good = b64(new Uint8Array(32).fill(7));
   const bad = [
-    '', '   \n', 'abc', good.slice(0, 43), good + 'A', good.slice(0, 43) + 'A', // lengths, missing '='
-    good.slice(0, 42) + 'B=', // non-canonical last character (low bits set)
-    good.replace(/^./, '-'), good.replace(/^./, '_'), // URL-safe alphabet
+    '', '   \n', 'abc', good.slice(0, 42), good + 'A', good.slice(0, 43) + 'A', // lengths
+    good.slice(0, 42) + 'B=', good.slice(0, 42) + 'B', // non-canonical last character (low bits set)
+    '-' + good.slice(1, 41) + '/' + good.slice(42), '_' + good.slice(1, 41) + '+' + good.slice(42, 43), // mixed alphabets
+    // (the unpadded and the URL-safe forms are keys: contact.test.ts)
     good.replace(/^./, ' '), `${good}\n${good}`, // inner whitespace, two keys
     Buffer.alloc(32, 7).toString('hex'),
     b64(new Uint8Array(31)), b64(new Uint8Array(33)),

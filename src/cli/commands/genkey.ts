@@ -1,8 +1,14 @@
-// `wh genkey [--workbit N [--namespace S] [--threads T]]`: print a new WireGuard private key.
+// `wh genkey [CONFIG] [--workbit N] [--namespace S] [--threads T]`: print a new WireGuard
+// private key whose public key has at least workbit N in namespace S. Defaults: N = 8 in
+// namespace "public", what the public DHT's boot nodes ask (a few ms); with CONFIG, the
+// namespace of that network file and the larger of its workbit and 8. `--workbit 0` is a plain
+// random key, exactly like `wg genkey`.
 import type { Command } from 'commander';
-import { generateSecret, keyToBase64 } from '../../crypto/keys.js';
+import { ConfigError } from '../../config/errors.js';
+import { loadConfig } from '../../config/load.js';
+import { keyToBase64 } from '../../crypto/keys.js';
+import { DEFAULT_NAMESPACE, GENKEY_DEFAULT_WORKBIT } from '../../params.js';
 import { defaultThreads, searchKey, type KeySearchProgress } from '../../crypto/keysearch.js';
-import { sodiumReady } from '../../crypto/sodium.js';
 import { MAX_WORKBIT } from '../../crypto/workbit.js';
 import { CliError } from '../errors.js';
 
@@ -52,18 +58,25 @@ export function formatProgress(p: KeySearchProgress): string {
     `expect ~2^${p.workbit} tries, ~${formatDuration(p.expectedRemainingSeconds)} more`;
 }
 
-async function genkey(opts: GenkeyOptions): Promise<void> {
-  if (opts.workbit === undefined) {
-    if (opts.namespace !== undefined || opts.threads !== undefined) {
-      throw new CliError('--namespace and --threads only make sense with --workbit N', 2);
+/** The proof of work `wh genkey` searches for: options first, then CONFIG, then the defaults. */
+export async function genkeyTarget(opts: GenkeyOptions, configPath: string | undefined): Promise<{ workbit: number; namespace: string }> {
+  let fromFile: { workbit: number; namespace: string } | undefined;
+  if (configPath !== undefined) {
+    try {
+      const cfg = await loadConfig(configPath);
+      fromFile = { workbit: Math.max(cfg.workbit, GENKEY_DEFAULT_WORKBIT), namespace: cfg.namespace };
+    } catch (e) {
+      if (e instanceof ConfigError) throw new CliError(e.message);
+      throw e;
     }
-    const sodium = await sodiumReady();
-    process.stdout.write(keyToBase64(generateSecret(sodium)) + '\n');
-    return;
   }
-  const workbit = parseIntOption('--workbit', opts.workbit, 0, MAX_WORKBIT);
+  const workbit = opts.workbit !== undefined ? parseIntOption('--workbit', opts.workbit, 0, MAX_WORKBIT) : fromFile?.workbit ?? GENKEY_DEFAULT_WORKBIT;
+  return { workbit, namespace: opts.namespace ?? fromFile?.namespace ?? DEFAULT_NAMESPACE };
+}
+
+async function genkey(configPath: string | undefined, opts: GenkeyOptions): Promise<void> {
+  const { workbit, namespace } = await genkeyTarget(opts, configPath);
   const threads = opts.threads === undefined ? defaultThreads() : parseIntOption('--threads', opts.threads, 1, 1024);
-  const namespace = opts.namespace ?? '';
 
   const stderr = process.stderr;
   const tty = stderr.isTTY === true;
@@ -101,10 +114,11 @@ async function genkey(opts: GenkeyOptions): Promise<void> {
 export function register(program: Command): void {
   program
     .command('genkey')
-    .description('print a new private key, like `wg genkey`')
-    .option('--workbit <N>', `search for a key whose public key has a workbit of at least N (integer 0..${MAX_WORKBIT}; takes ~2^N tries on average: N=20 is ~1M tries, and each +1 doubles it)`)
-    .option('--namespace <S>', 'workbit namespace (default: "", the empty string; pass the namespace of the network config, which defaults to the network name)')
-    .option('--threads <T>', 'worker threads for --workbit (default: all cores)')
-    .addHelpText('after', '\nThe private key is printed on standard output. A --workbit search shows its progress on\nstandard error when that is a terminal; Ctrl-C stops it.\nExample: wh genkey --workbit 16 --namespace mynet | tee privatekey | wh pubkey')
-    .action(async (opts: GenkeyOptions) => genkey(opts));
+    .description('print a new private key, like `wg genkey`, with the proof of work the public DHT asks')
+    .argument('[CONFIG]', 'a network config file: search for its namespace and workbit (at least 8)')
+    .option('--workbit <N>', `search for a key whose public key has a workbit of at least N (integer 0..${MAX_WORKBIT}; default ${GENKEY_DEFAULT_WORKBIT}, what public boot nodes ask; takes ~2^N tries on average: N=20 is ~1M tries, and each +1 doubles it; 0 is a plain random key)`)
+    .option('--namespace <S>', `workbit namespace (default: "${DEFAULT_NAMESPACE}", that of the public DHT, or the namespace of CONFIG)`)
+    .option('--threads <T>', 'worker threads for the search (default: all cores)')
+    .addHelpText('after', '\nThe private key is printed on standard output. A long search shows its progress on standard\nerror when that is a terminal; Ctrl-C stops it.\nExamples: wh genkey | tee node_a.sk | wh pubkey\n          wh genkey ./config > node.sk             # the namespace and workbit of ./config\n          wh genkey --workbit 16 --namespace mynet | tee privatekey | wh pubkey')
+    .action(async (config: string | undefined, opts: GenkeyOptions) => genkey(config, opts));
 }

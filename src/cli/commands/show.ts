@@ -46,6 +46,10 @@ export function formatShow(r: ShowResult): string {
   out.push(`  NAT: ${r.nat}${r.publicAddress ? ` (seen as ${r.publicAddress})` : ''}${why !== undefined ? `: ${why}` : ''}`);
   if (r.portMapping) out.push(`  port mapping: ${r.portMapping.external} (${r.portMapping.method}, lease ${r.portMapping.lease} s)`);
   out.push(`  DHT: ${r.dhtNodes} nodes known`);
+  for (const b of r.boots ?? []) {
+    if (b.state === 'refused' || b.state === 'unreachable') out.push(`  ${paint('31', b.message ?? `boot node ${b.address}: ${b.state}`)}`);
+    else if (b.state === 'pending') out.push(`  boot node ${b.address}: no answer yet`);
+  }
   if (r.relaying.sessions > 0) out.push(`  relaying: ${r.relaying.sessions} sessions, ${r.relaying.kernel} forwarded in the kernel`);
   for (const p of r.peers) {
     out.push('');

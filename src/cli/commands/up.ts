@@ -21,6 +21,7 @@ import { socketAccepts } from '../../util/unixsocket.js';
 import { DEFAULT_PORT, UP_LOCK_HANDOFF_TIMEOUT, UP_READY_TIMEOUT } from '../../params.js';
 import { createLogger } from '../../util/log.js';
 import { CliError, USAGE_EXIT } from '../errors.js';
+import { bootReport } from '../bootreport.js';
 import { readKeyFile } from '../io.js';
 import { interfaceRunningKey } from '../running.js';
 import { ResolveError, resolveTrustEndpoints, systemLookup } from '../../daemon/seeds.js';
@@ -232,7 +233,9 @@ async function runDetached(argv: string[], v: Validated): Promise<void> {
   }
   child.disconnect();
   child.unref();
+  const boots = await bootReport(v.iface);
   process.stdout.write(`${v.iface} is up (log: ${logFile})\n`);
+  if (boots.length > 0) process.stderr.write(`wh: warning: ${v.iface} cannot reach the DHT through every boot node:\n${boots.map((m) => `  ${m}\n`).join('')}`);
 }
 
 export function register(program: Command): void {
