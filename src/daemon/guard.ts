@@ -33,11 +33,19 @@ export class PathGuard {
    *  answer from the peer's current direct endpoint drops that path. */
   judge(st: PeerState, hex: string, addr: Addr, seenAs: Addr | undefined, now: number): Rejection | undefined {
     const current = st.path === 'direct' ? st.endpoint : undefined;
-    const why = judgeAnswer(hex, { addr, seenAs, isOwn: (ip) => this.self.isOwn(ip, now), current, working: this.live.working(hex, now) }, this.bad, now);
+    const working = this.live.working(hex, now);
+    // The config's own endpoint for the peer is vouched for like a boot node's address: its
+    // answer there locates it whatever it saw us as (a NAT'd node with no boot node knows no
+    // public IP of its own).
+    const configured = sameAddr(st.peer.endpoint, addr);
+    const why = judgeAnswer(hex, { addr, seenAs, isOwn: (ip) => configured || this.self.isOwn(ip, now), current, working }, this.bad, now);
     if (why === undefined || why === 'no-view') return why;
     this.host.count(`path-${why}`);
-    if (why === 'foreign-view') this.bad.add(hex, addr, now);
-    if ((why === 'foreign-view' || why === 'bad-endpoint') && sameAddr(current, addr)) {
+    // A foreign view does not put the address on the bad list, and does not drop a path on
+    // which WireGuard works: our own public IP may just have changed, before a boot node told
+    // us (a proxy's address is refused at every answer anyway; WireGuard's liveness judges
+    // the path).
+    if ((why === 'bad-endpoint' || (why === 'foreign-view' && !working)) && sameAddr(current, addr)) {
       this.host.pathDied(st, why === 'foreign-view' ? `the peer's pong says it saw us at ${seenAs!.host}, not one of our addresses (a proxy sits in between)` : 'its endpoint was judged dead lately');
       this.host.tracker.pathDead(hex, now);
     }

@@ -1,0 +1,53 @@
+// PathGuard (src/daemon/guard.ts): the path check as the daemon applies it, with a virtual clock.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { VirtualClock } from '../../src/sim/clock.js';
+import { PathGuard, type GuardHost } from '../../src/daemon/guard.js';
+import { PeerTracker, type TrustedPeer } from '../../src/daemon/peers.js';
+import type { WgDump } from '../../src/wg/types.js';
+
+const key = new Uint8Array(32).fill(9);
+const keyB64 = Buffer.from(key).toString('base64');
+const hex = Buffer.from(key).toString('hex');
+const bobAt = { host: '203.0.113.7', port: 51820 };
+const lan = ['127.0.0.1', '192.168.1.10'];
+
+function setup(peer: TrustedPeer) {
+  const clock = new VirtualClock();
+  const tracker = new PeerTracker([peer], clock.now());
+  const died: string[] = [];
+  const host: GuardHost = { tracker, poke: () => {}, recreate: async () => {}, pathDied: (_st, why) => { died.push(why); }, count: () => {} };
+  return { clock, tracker, died, guard: new PathGuard(host, () => lan, () => undefined) };
+}
+
+function dump(tx: number, rx: number): WgDump {
+  return { peers: [{ publicKey: keyB64, txBytes: tx, rxBytes: rx, latestHandshake: 100 }] } as unknown as WgDump;
+}
+
+test('guard: behind a NAT with no boot node, a trusted peer answering at its configured endpoint is located (the config vouches for that address)', () => {
+  const { clock, tracker, guard } = setup({ key, keyB64, endpoint: bobAt });
+  const st = tracker.get(hex)!;
+  // Bob sees us at our NAT's public IP, which no boot node told us (there is none).
+  assert.equal(guard.judge(st, hex, bobAt, { host: '198.51.100.20', port: 40001 }, clock.now()), undefined);
+});
+
+test('guard: our public IP changes (boot nodes have not said so yet): a working direct path is neither dropped nor refused for BAD_ENDPOINT_KEEP', async () => {
+  const { clock, tracker, died, guard } = setup({ key, keyB64 });
+  guard.self.observed('198.51.100.20', clock.now());
+  const st = tracker.get(hex)!;
+  assert.equal(guard.judge(st, hex, bobAt, { host: '198.51.100.20', port: 40001 }, clock.now()), undefined);
+  tracker.located(hex, bobAt, clock.now());
+  guard.endpointSet(hex);
+  await guard.sample(dump(1000, 1000), clock.now());
+  await clock.run(1000);
+  await guard.sample(dump(2000, 2000), clock.now()); // WireGuard hears Bob: the path works
+  // The ISP gives our NAT another address; Bob's next pong names it before a boot node's does.
+  await clock.run(1000);
+  guard.judge(st, hex, bobAt, { host: '198.51.100.99', port: 40001 }, clock.now());
+  assert.deepEqual(died, [], 'the working path was dropped');
+  assert.equal(tracker.get(hex)!.path, 'direct');
+  // The boot node's next pong (the NAT check) tells us the new address: Bob's endpoint is good again.
+  await clock.run(2000);
+  guard.self.observed('198.51.100.99', clock.now());
+  assert.equal(guard.judge(st, hex, bobAt, { host: '198.51.100.99', port: 40001 }, clock.now()), undefined, 'Bob\'s real endpoint refused after the change');
+});
