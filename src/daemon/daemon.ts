@@ -152,7 +152,7 @@ export class Daemon {
         this.opts.log.warn(`peer ${st.peer.hostname ?? st.peer.keyB64}: ${describePath(st)} dropped: ${why}; searching again`);
         if (st.path === 'relay') this.traversal.closeLink(toHex(st.peer.key));
       },
-    }, localAddresses, () => this.mapping?.externalIp);
+    }, localAddresses, () => this.mapping?.externalIp, () => [this.opts.listenPort, this.opts.daemonPort]);
   }
 
   /** Starts everything; on any failure, undoes what was done and throws. */

@@ -25,8 +25,8 @@ export class PathGuard {
   readonly live = new WgLiveness();
   readonly bad = new BadEndpoints();
 
-  constructor(private readonly host: GuardHost, localIps: () => readonly string[], mappedIp: () => string | undefined) {
-    this.self = new SelfView(localIps, mappedIp);
+  constructor(private readonly host: GuardHost, localIps: () => readonly string[], mappedIp: () => string | undefined, localPorts: () => readonly number[] = () => []) {
+    this.self = new SelfView(localIps, mappedIp, localPorts);
   }
 
   /** A trusted peer answered at `addr`: undefined if that locates it, else why not. A rejected
@@ -38,7 +38,7 @@ export class PathGuard {
     // answer there locates it whatever it saw us as (a NAT'd node with no boot node knows no
     // public IP of its own).
     const configured = sameAddr(st.peer.endpoint, addr);
-    const why = judgeAnswer(hex, { addr, seenAs, isOwn: (ip) => configured || this.self.isOwn(ip, now), current, working }, this.bad, now);
+    const why = judgeAnswer(hex, { addr, seenAs, isOwn: (ip, port) => configured || this.self.isOwn(ip, now, port), current, working }, this.bad, now);
     if (why === undefined || why === 'no-view') return why;
     this.host.count(`path-${why}`);
     // A foreign view does not put the address on the bad list, and does not drop a path on

@@ -23,8 +23,8 @@ export interface AcceptInput {
   addr: Addr;
   /** Where the peer says it saw us (the pong's `a`); undefined for answers that carry none. */
   seenAs: Addr | undefined;
-  /** Whether `seenAs`'s IP is one of ours. */
-  isOwn: (ip: string) => boolean;
+  /** Whether `seenAs` is one of ours (its IP; for some IPs the port too: selfview.ts). */
+  isOwn: (ip: string, port: number) => boolean;
   /** The peer's current direct endpoint (undefined if it has none) and whether WireGuard
    *  works on the current path. */
   current: Addr | undefined;
@@ -60,7 +60,7 @@ export class BadEndpoints {
 /** Whether a trusted peer's answer may locate it; the reason when not. */
 export function judgeAnswer(hex: string, i: AcceptInput, bad: BadEndpoints, now: number): Rejection | undefined {
   if (i.seenAs === undefined) return 'no-view';
-  if (!i.isOwn(i.seenAs.host)) return 'foreign-view';
+  if (!i.isOwn(i.seenAs.host, i.seenAs.port)) return 'foreign-view';
   if (bad.has(hex, i.addr, now)) return 'bad-endpoint';
   if (i.current !== undefined && addrKey(i.current) !== addrKey(i.addr) && i.working) return 'working-path';
   return undefined;

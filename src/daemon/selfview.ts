@@ -21,8 +21,10 @@ export class SelfView {
   /** IP -> when a boot node last saw us there (ms). */
   private readonly seen = new Map<string, number>();
 
-  /** `localIps`: this host's interface addresses; `mappedIp`: our port mapping's external IP. */
-  constructor(private readonly localIps: () => readonly string[], private readonly mappedIp: () => string | undefined = () => undefined) {}
+  /** `localIps`: this host's interface addresses; `mappedIp`: our port mapping's external IP;
+   *  `localPorts`: the UDP ports our DHT datagrams leave from (empty: not checked). */
+  constructor(private readonly localIps: () => readonly string[], private readonly mappedIp: () => string | undefined = () => undefined,
+    private readonly localPorts: () => readonly number[] = () => []) {}
 
   /** A boot node says it saw us at `ip`. */
   observed(ip: string, now: number): void {
@@ -32,9 +34,14 @@ export class SelfView {
     while (this.seen.size > SELF_VIEW_MAX) this.seen.delete(this.seen.keys().next().value!);
   }
 
-  /** Whether `ip` is one of ours. */
-  isOwn(ip: string, now: number): boolean {
+  /** Whether `ip` is one of ours. With `port`: a view of one of this host's interface
+   *  addresses (no NAT in between, so no port translation) counts only at one of our own
+   *  ports: another process on this host (or behind our public IP's 1:1 mapping) has our IP
+   *  too, not our port. */
+  isOwn(ip: string, now: number, port?: number): boolean {
     const k = normalizeIp(ip);
+    const ports = this.localPorts();
+    if (port !== undefined && ports.length > 0 && this.localIps().some((l) => normalizeIp(l) === k)) return ports.includes(port);
     const mapped = this.mappedIp();
     if (mapped !== undefined && normalizeIp(mapped) === k) return true;
     const at = this.seen.get(k);

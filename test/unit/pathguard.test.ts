@@ -51,3 +51,15 @@ test('guard: our public IP changes (boot nodes have not said so yet): a working 
   guard.self.observed('198.51.100.99', clock.now());
   assert.equal(guard.judge(st, hex, bobAt, { host: '198.51.100.99', port: 40001 }, clock.now()), undefined, 'Bob\'s real endpoint refused after the change');
 });
+
+test('guard: a proxy on our own host (our interface IP, another port) does not pass for us; our own port does', () => {
+  const clock = new VirtualClock();
+  const tracker = new PeerTracker([{ key, keyB64 }], clock.now());
+  const host: GuardHost = { tracker, poke: () => {}, recreate: async () => {}, pathDied: () => {}, count: () => {} };
+  const guard = new PathGuard(host, () => ['127.0.0.1', '203.0.113.1'], () => undefined, () => [51820, 51821]);
+  const st = tracker.get(hex)!;
+  // A rendezvous named a proxy another local user runs; Bob saw our ping come from it.
+  const proxyAt = { host: '203.0.113.1', port: 40000 };
+  assert.equal(guard.judge(st, hex, proxyAt, { host: '203.0.113.1', port: 40000 }, clock.now()), 'foreign-view');
+  assert.equal(guard.judge(st, hex, bobAt, { host: '203.0.113.1', port: 51820 }, clock.now()), undefined);
+});
