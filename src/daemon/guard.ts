@@ -70,6 +70,10 @@ export class PathGuard {
       const hex = Buffer.from(st.peer.key).toString('hex');
       const action = this.live.observe(hex, w, now);
       if (this.live.working(hex, now)) this.host.tracker.heard(hex);
+      // WireGuard just got the peer's authenticated traffic from where it now sends (it roams
+      // to the source): that address works, whatever was judged of it (a peer back after a
+      // reboot at the address its dead path had).
+      if (w.endpoint !== undefined && this.live.heardAt(hex, now)) this.bad.clear(hex, w.endpoint);
       // Only a path the daemon chose is judged (a peer being searched has none).
       if (st.path !== 'direct' && st.path !== 'relay') continue;
       if (action === 'poke') this.host.poke(st);

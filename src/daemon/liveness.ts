@@ -98,6 +98,11 @@ export class WgLiveness {
     return 'none';
   }
 
+  /** Whether the last sample (at `now`) showed the peer's rx counter grow. */
+  heardAt(hex: string, now: number): boolean {
+    return this.tracks.get(hex)?.heardAt === now;
+  }
+
   /** Whether WireGuard heard the peer lately: the current path works. */
   working(hex: string, now: number): boolean {
     const at = this.tracks.get(hex)?.heardAt;

@@ -52,6 +52,12 @@ export class BadEndpoints {
     return false;
   }
 
+  /** The endpoint (an address key, as `wg` prints it) carries the peer's WireGuard traffic
+   *  after all: no longer bad. */
+  clear(hex: string, key: string): void {
+    this.bad.get(hex)?.delete(key);
+  }
+
   forget(hex: string): void {
     this.bad.delete(hex);
   }

@@ -63,3 +63,25 @@ test('guard: a proxy on our own host (our interface IP, another port) does not p
   assert.equal(guard.judge(st, hex, proxyAt, { host: '203.0.113.1', port: 40000 }, clock.now()), 'foreign-view');
   assert.equal(guard.judge(st, hex, bobAt, { host: '203.0.113.1', port: 51820 }, clock.now()), undefined);
 });
+
+test('guard: a peer whose path died comes back at the same address (a reboot): once WireGuard hears it there, that address is taken again at once, not refused for BAD_ENDPOINT_KEEP', async () => {
+  const { clock, tracker, died, guard } = setup({ key, keyB64 });
+  guard.self.observed('198.51.100.20', clock.now());
+  const st = tracker.get(hex)!;
+  const view = { host: '198.51.100.20', port: 40001 };
+  assert.equal(guard.judge(st, hex, bobAt, view, clock.now()), undefined);
+  tracker.located(hex, bobAt, clock.now());
+  guard.endpointSet(hex);
+  const at = (tx: number, rx: number, endpoint?: string): WgDump =>
+    ({ peers: [{ publicKey: keyB64, txBytes: tx, rxBytes: rx, latestHandshake: 100, ...(endpoint ? { endpoint } : {}) }] } as unknown as WgDump);
+  await guard.sample(at(1000, 1000, '203.0.113.7:51820'), clock.now());
+  // Bob's host goes down: WireGuard sends, nothing comes back, until the path is judged dead.
+  let tx = 1000;
+  for (let i = 0; i < 40 && died.length === 0; i++) { await clock.run(500); tx += 148; await guard.sample(at(tx, 1000, '203.0.113.7:51820'), clock.now()); }
+  assert.equal(died.length, 1, 'the silent path was judged dead');
+  assert.equal(guard.judge(st, hex, bobAt, view, clock.now()), 'bad-endpoint', 'just judged dead');
+  // Bob is back a few seconds later; his WireGuard's handshake reaches ours from his address.
+  await clock.run(5000);
+  await guard.sample(at(tx + 148, 1000 + 92, '203.0.113.7:51820'), clock.now());
+  assert.equal(guard.judge(st, hex, bobAt, view, clock.now()), undefined, 'Bob\'s address is still refused though WireGuard hears him there');
+});
