@@ -328,3 +328,32 @@ export const REFUSAL_MIN_INTERVAL = 1000;
 export const UP_BOOT_WAIT = 3000;
 /** ...asking the daemon this often meanwhile. */
 export const UP_BOOT_POLL = 100;
+
+// ---- Path acceptance and WireGuard liveness (src/daemon/selfview.ts, liveness.ts, pathcheck.ts) --
+/** An address a boot node saw us at counts as ours (pongs of trusted peers must say they saw us
+ *  at one of our addresses) for this long after the last boot node said so (ms). */
+export const SELF_VIEW_KEEP = 10 * 60_000;
+/** Addresses boot nodes saw us at, kept at most (the least recently seen go first). */
+export const SELF_VIEW_MAX = 16;
+/** While WireGuard's sends to a peer get nothing back, the daemon pokes the peer through the
+ *  tunnel this often: a data packet, which a live peer's WireGuard answers (ICMP from its kernel
+ *  at once, else its passive keepalive within 10 s). */
+export const WG_SILENT_POKE = 3000;
+/** Sends unanswered this long: the WireGuard peer is re-created (a fresh handshake, answered by
+ *  a live peer within a round trip even when its session was lost). Above the peer's 10 s
+ *  passive keepalive, so that a live peer whose kernel sends no ICMP is not repaired. */
+export const WG_SILENT_REPAIR = 11_000;
+/** Sends unanswered this long: the path is dead (the peer is searched again; a direct endpoint
+ *  is remembered as bad, a relay is not opened again for a while). ms. */
+export const WG_SILENT_DEAD = 18_000;
+/** A path counts as working while WireGuard received from the peer within this long (ms); an
+ *  endpoint learned from a third party never replaces a working one. Above the 20 s keepalive. */
+export const WG_WORKING_WINDOW = 30_000;
+/** An endpoint whose path was judged dead (or whose pong showed a proxy) is not accepted again
+ *  for this long (ms); endpoints remembered per peer at most. */
+export const BAD_ENDPOINT_KEEP = 2 * 60_000;
+export const BAD_ENDPOINTS_MAX = 8;
+/** After a relay path to a peer died unanswered, no relay is opened for it for this long,
+ *  doubling on each death up to the max, back to the min once WireGuard hears the peer (ms). */
+export const RELAY_HOLD_MIN = 60_000;
+export const RELAY_HOLD_MAX = 10 * 60_000;

@@ -20,12 +20,16 @@ import { Traversal } from '../nat/traversal.js';
 import { ReachVerdicts } from '../nat/reach.js';
 import { PortMapper, type MapResult } from '../nat/upnp.js';
 import type { RelayLink, RelayRef } from '../relay/link.js';
-import { realClock } from '../util/clock.js';
+import { realClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { ControlServer } from '../control/server.js';
 import { socketPath, type ControlRequest } from '../control/protocol.js';
 import { describePath, PeerTracker, type PeerState, type TrustedPeer } from './peers.js';
 import { HandshakeWatch, hasSession } from './handshake.js';
+import { PathGuard } from './guard.js';
+import type { ShowPeer, ShowResult } from './show.js';
+
+export type { ShowPeer, ShowResult } from './show.js';
 import type { WgPeerConfig } from '../wg/types.js';
 import type { SystemDeps } from './dataplane.js';
 import { SupervisedDataPlane } from './supervise.js';
@@ -47,6 +51,8 @@ export interface DaemonOptions {
   deps: SystemDeps;
   /** Bind address for the daemon socket (default 0.0.0.0). */
   bindHost?: string;
+  /** The one clock of all the daemon's timing (default realClock: monotonic). */
+  clock?: Clock;
 }
 
 export class DaemonError extends Error {}
@@ -93,7 +99,10 @@ export class Daemon {
   private tracker: PeerTracker;
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
-  private readonly started = Date.now();
+  /** The one clock of all the daemon's timing: monotonic (a step of the wall clock changes nothing). */
+  private readonly clock: Clock;
+  private readonly started: number;
+  private readonly guard: PathGuard;
   readonly publicB64: string;
   private config: NetworkConfig;
   private stopped: Promise<void> | undefined;
@@ -106,7 +115,7 @@ export class Daemon {
   readonly claims = new ReachVerdicts();
   private verifying = false;
   private readonly handshakes: HandshakeWatch;
-  private repairing = false;
+  private watchingWg = false;
   /** The last WireGuard configuration asked for each peer (by key hex), and the queue of its
    *  WireGuard changes. */
   private readonly wanted = new Map<string, WgPeerConfig>();
@@ -132,9 +141,18 @@ export class Daemon {
     private control: ControlServer | undefined,
   ) {
     this.config = opts.config;
+    this.clock = opts.clock ?? realClock;
+    this.started = this.clock.now();
     this.publicB64 = keyToBase64(dht.id);
     this.handshakes = new HandshakeWatch(dht.hex);
-    this.tracker = new PeerTracker(trustedPeersOf(this.config, this.publicB64), Date.now());
+    this.tracker = new PeerTracker(trustedPeersOf(this.config, this.publicB64), this.clock.now());
+    this.guard = new PathGuard({
+      tracker: this.tracker, poke: (st) => this.poke(st.peer), recreate: (hex) => this.recreate(hex), count: (w) => this.dht.counters.add(w),
+      pathDied: (st, why) => {
+        this.opts.log.warn(`peer ${st.peer.hostname ?? st.peer.keyB64}: ${describePath(st)} dropped: ${why}; searching again`);
+        if (st.path === 'relay') this.traversal.closeLink(toHex(st.peer.key));
+      },
+    }, localAddresses, () => this.mapping?.externalIp);
   }
 
   /** Starts everything; on any failure, undoes what was done and throws. */
@@ -160,7 +178,7 @@ export class Daemon {
       undo.push(async () => transport.close());
       if (!publicNode && self !== undefined) {
         const plane = { name: opts.iface, privateKey: keyToBase64(opts.secret), listenPort: opts.listenPort, addresses: ownAddresses(config, self), log: (l: string) => log.info(`wireguard: ${l}`) };
-        wg = await SupervisedDataPlane.start({ create: () => opts.deps.createDataPlane(plane), log, clock: realClock });
+        wg = await SupervisedDataPlane.start({ create: () => opts.deps.createDataPlane(plane), log, clock: opts.clock ?? realClock });
         undo.push(() => wg!.destroy());
         await opts.deps.installPortShare({ table: portShareTable(opts.iface), wgPort: opts.listenPort, daemonPort: opts.daemonPort });
         undo.push(() => opts.deps.removePortShare(portShareTable(opts.iface)));
@@ -174,8 +192,8 @@ export class Daemon {
       let daemon: Daemon | undefined;
       const dht = new DhtNode({
         sodium: opts.sodium, secret: opts.secret, workbit: config.workbit, namespace: config.namespace,
-        transport, clock: realClock, direct: publicNode,
-        onVerified: (id, addr, rtt) => { daemon?.contact?.heard(toHex(id)); daemon?.heard(id, addr, rtt); },
+        transport, clock: opts.clock ?? realClock, direct: publicNode,
+        onVerified: (id, addr, rtt, seenAs) => { daemon?.contact?.heard(toHex(id)); daemon?.heard(id, addr, rtt, seenAs); },
         isKnown: (hex) => daemon?.tracker.get(hex) !== undefined,
       });
       undo.push(async () => dht.close());
@@ -186,7 +204,7 @@ export class Daemon {
         wg.onFailed = (why) => { d.failure ??= `data plane: ${why}`; void d.stop(); };
       }
       d.traversal = new Traversal({
-        dht, log, clock: realClock, wgPort: wg ? opts.listenPort : undefined,
+        dht, log, clock: d.clock, wgPort: wg ? opts.listenPort : undefined,
         isTrusted: (hex) => d.tracker.get(hex) !== undefined,
         canRelay: () => publicNode || d.nat.type === 'none',
         relayReady: (hex, link) => void d.relayReady(hex, link),
@@ -247,7 +265,7 @@ export class Daemon {
       const hex = toHex(b.key);
       if (!seen.has(hex)) { seen.add(hex); out.push({ key: b.key, hex, addr: b.addr }); }
     }
-    const now = Date.now();
+    const now = this.clock.now();
     for (const e of this.dht.table.entries()) {
       if (e.direct && !seen.has(e.hex) && this.tracker.get(e.hex) === undefined && this.claims.confirmed(e.hex, e.addr, now)) {
         seen.add(e.hex);
@@ -271,7 +289,7 @@ export class Daemon {
       const claims = this.dht.table.entries()
         .filter((e) => e.direct && !bootHex.has(e.hex) && this.tracker.get(e.hex) === undefined)
         .map((e) => { keys.set(e.hex, e.id); return { hex: e.hex, addr: e.addr }; });
-      for (const c of this.claims.due(claims, Date.now(), REACH_CHECKS_PER_ROUND)) {
+      for (const c of this.claims.due(claims, this.clock.now(), REACH_CHECKS_PER_ROUND)) {
         let verdict: boolean | undefined;
         for (const checker of this.relayCandidates([c.hex]).slice(0, 2)) {
           if (this.stopping) return;
@@ -280,9 +298,9 @@ export class Daemon {
           if (r?.msg.t === 'reach-ok') { verdict = r.msg.r === 1; break; }
         }
         if (verdict === undefined) {
-          this.claims.untested(c, Date.now());
+          this.claims.untested(c, this.clock.now());
         } else {
-          this.claims.record(c, verdict, Date.now());
+          this.claims.record(c, verdict, this.clock.now());
           if (!verdict) this.opts.log.info(`node ${c.hex.slice(0, 8)} (${addrKey(c.addr)}) says it is directly reachable, but a checker's ping from a fresh port got no answer: not used as rendezvous or relay`);
         }
       }
@@ -323,8 +341,8 @@ export class Daemon {
    * mapping renewed; removed again on stop. Without a gateway we try again every PORTMAP_RETRY.
    */
   private async ensurePortMapping(): Promise<void> {
-    if (this.mapper !== undefined || this.stopping || Date.now() - this.portmapTriedAt < PORTMAP_RETRY) return;
-    this.portmapTriedAt = Date.now();
+    if (this.mapper !== undefined || this.stopping || this.clock.now() - this.portmapTriedAt < PORTMAP_RETRY) return;
+    this.portmapTriedAt = this.clock.now();
     const log = this.opts.log;
     const mapper = await PortMapper.discover({ timeoutMs: PORTMAP_DISCOVER_TIMEOUT, log: (l) => log.debug(`portmap: ${l}`) });
     if (mapper === undefined) { log.debug('portmap: no UPnP IGD or NAT-PMP gateway answered'); return; }
@@ -354,7 +372,7 @@ export class Daemon {
     const st = this.tracker.get(hex);
     if (st === undefined || this.wg === undefined || this.stopping) { this.traversal.closeLink(hex); return; }
     if (st.path === 'direct') { this.traversal.closeLink(hex); return; } // a direct path won meanwhile
-    this.tracker.relayed(hex, keyToBase64(link.relay.key), link.relay.addr, Date.now());
+    this.tracker.relayed(hex, keyToBase64(link.relay.key), link.relay.addr, this.clock.now());
     this.opts.log.info(`peer ${st.peer.hostname ?? st.peer.keyB64}: ${describePath(st)}`);
     await this.setEndpoint(hex, { publicKey: st.peer.keyB64, endpoint: link.endpoint, allowedIps: allowedIpsOf(st.peer), keepalive: NAT_KEEPALIVE_SECONDS })
       .catch((e: unknown) => this.opts.log.error(`peer ${st.peer.keyB64}: cannot set relay endpoint: ${String(e)}`));
@@ -369,8 +387,9 @@ export class Daemon {
     if (this.wg === undefined || st === undefined) return;
     this.wanted.set(hex, config);
     await this.peerOp(hex, () => this.wg!.setPeer(config));
+    this.guard.endpointSet(hex);
     if (this.dht.hex < hex) this.poke(st.peer);
-    this.handshakes.expect(hex, Date.now());
+    this.handshakes.expect(hex, this.clock.now());
   }
 
   /** Runs WireGuard changes of one peer one after the other, in the order they were asked for
@@ -383,43 +402,58 @@ export class Daemon {
     return next;
   }
 
-  /** Peers that got an endpoint a moment ago and still have no session: their handshakes
-   *  probably crossed (src/daemon/handshake.ts). Re-create them in WireGuard and poke again. */
-  private async repairHandshakes(): Promise<void> {
-    if (this.repairing || this.wg === undefined || this.handshakes.size === 0) return;
-    const due = this.handshakes.due(Date.now());
-    if (due.length === 0) return;
-    this.repairing = true;
+  /** One WireGuard dump per tick: judges the peers' paths by WireGuard's counters
+   *  (src/daemon/guard.ts), and repairs the handshakes of peers that got an endpoint a moment
+   *  ago and still have no session (they probably crossed, src/daemon/handshake.ts). */
+  private async watchWireGuard(): Promise<void> {
+    if (this.watchingWg || this.wg === undefined || this.wg.state !== 'up' || this.stopping) return;
+    this.watchingWg = true;
     try {
       const dump = await this.wg.dump();
-      for (const hex of due) {
+      await this.guard.sample(dump, this.clock.now());
+      for (const hex of this.handshakes.due(this.clock.now())) {
         const st = this.tracker.get(hex);
         if (st === undefined || this.stopping || !this.wanted.has(hex)) continue;
         const w = dump.peers.find((p) => p.publicKey === st.peer.keyB64);
-        if (w !== undefined && hasSession(w.latestHandshake, Date.now())) continue;
+        // (WireGuard's handshake times are wall-clock: the one place the daemon reads it.)
+        if (w !== undefined && (this.guard.live.handshakeSinceSet(hex) || hasSession(w.latestHandshake, Date.now()))) continue;
         this.opts.log.debug(`peer ${st.peer.hostname ?? st.peer.keyB64}: no handshake yet; re-creating the WireGuard peer`);
-        await this.peerOp(hex, async () => {
-          // The configuration wanted now, which may have changed since this check was scheduled.
-          const config = this.wanted.get(hex);
-          if (config === undefined) return; // removed by a reload meanwhile
-          await this.wg!.removePeer(config.publicKey);
-          await this.wg!.setPeer(config);
-        });
-        this.poke(st.peer);
+        await this.recreate(hex);
       }
     } catch (e) {
       this.opts.log.warn(`wireguard: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
-      this.repairing = false;
+      this.watchingWg = false;
     }
   }
 
-  /** A node answered us directly: if it is a trusted peer, that is where it is. */
-  private heard(id: Uint8Array, addr: Addr, rtt: number | undefined): void {
+  /** Re-creates a peer in WireGuard with the configuration wanted now (fresh handshake state), and pokes it. */
+  private async recreate(hex: string): Promise<void> {
+    const st = this.tracker.get(hex);
+    if (st === undefined || this.wg === undefined) return;
+    await this.peerOp(hex, async () => {
+      const config = this.wanted.get(hex);
+      if (config === undefined) return; // removed by a reload meanwhile
+      await this.wg!.removePeer(config.publicKey);
+      await this.wg!.setPeer(config);
+    });
+    this.poke(st.peer);
+  }
+
+  /** A node answered us directly: if it is a trusted peer whose answer passes the path check
+   *  (src/daemon/pathcheck.ts), that is where it is. A boot node's pong says where we are. */
+  private heard(id: Uint8Array, addr: Addr, rtt: number | undefined, seenAs: Addr | undefined): void {
     const hex = toHex(id);
+    const now = this.clock.now();
+    if (seenAs !== undefined && this.boots.some((b) => toHex(b.key) === hex)) this.guard.self.observed(seenAs.host, now);
     const st = this.tracker.get(hex);
     if (st === undefined) return;
-    if (this.tracker.located(hex, addr, Date.now(), rtt)) {
+    const why = this.guard.judge(st, hex, addr, seenAs, now);
+    if (why !== undefined) {
+      if (why !== 'no-view') this.opts.log.debug(`peer ${st.peer.hostname ?? st.peer.keyB64}: answer from ${addrKey(addr)} not taken (${why})`);
+      return;
+    }
+    if (this.tracker.located(hex, addr, now, rtt)) {
       void this.applyEndpoint(st).then(() => this.traversal?.closeLink(hex));
     }
   }
@@ -435,8 +469,8 @@ export class Daemon {
       }
       this.addressSig = sig;
     }
-    for (const st of this.tracker.due(Date.now())) void this.visit(st);
-    void this.repairHandshakes();
+    for (const st of this.tracker.due(this.clock.now())) void this.visit(st);
+    void this.watchWireGuard();
   }
 
   /** Searches a peer that is not located (or only relayed), or checks one that is. */
@@ -447,8 +481,8 @@ export class Daemon {
       if (st.path === 'direct' && st.endpoint) {
         const reply = await this.dht.ping(st.peer.key, st.endpoint);
         if (this.stopping) return;
-        if (reply === undefined) this.tracker.checkFailed(hex, Date.now());
-        return; // an answer went through heard() already
+        if (reply === undefined) this.tracker.checkFailed(hex, this.clock.now());
+        return; // an answer went through heard() already (which drops the path if it fails the check)
       }
       // 1. Where the config or the DHT says it is: an answer there locates it (heard()).
       const candidates: Addr[] = [];
@@ -456,9 +490,10 @@ export class Daemon {
       const r = await this.dht.findNode(st.peer.key);
       if (this.stopping) return;
       if (r.found && !candidates.some((c) => addrKey(c) === addrKey(r.found!))) candidates.push(r.found);
+      // (An answer that fails the path check locates nothing: go on.)
       for (const c of candidates) {
-        if ((await this.dht.ping(st.peer.key, c)) !== undefined || isDirect()) return;
-        if (this.stopping) return;
+        await this.dht.ping(st.peer.key, c);
+        if (isDirect() || this.stopping) return;
       }
       // 2. Through NATs: a rendezvous tells the peer, and both sides probe each other.
       if (this.wg !== undefined) {
@@ -467,14 +502,16 @@ export class Daemon {
         if (this.stopping || isDirect()) return;
         // 3. No direct path: relay (through the rendezvous that reached the peer, else another).
         // Only once a rendezvous knew the peer (it is up and reachable from there).
-        if (st.path !== 'relay' && punched.via !== undefined) {
+        // Not while held: a relay path to this peer died unanswered lately (a relay opened
+        // from a stale DHT entry reaches no one).
+        if (st.path !== 'relay' && punched.via !== undefined && this.tracker.mayRelay(hex, this.clock.now())) {
           const relays = [punched.via, ...rendezvous.filter((x) => x.hex !== punched.via!.hex)];
           for (const relay of relays.slice(0, 3)) {
             if ((await this.traversal.openLink(st.peer.key, relay)) !== undefined) break;
           }
         }
       }
-      const now = Date.now();
+      const now = this.clock.now();
       // (searchFailed ignores a peer that got located meanwhile, through heard().)
       if (this.tracker.get(hex)?.path === 'relay') this.tracker.directFailed(hex, now);
       else this.tracker.searchFailed(hex, now);
@@ -502,8 +539,9 @@ export class Daemon {
     for (const st of this.tracker.all()) {
       const hex = toHex(st.peer.key);
       if (!this.wanted.has(hex)) continue;
+      this.guard.endpointSet(hex);
       this.poke(st.peer);
-      this.handshakes.expect(hex, Date.now());
+      this.handshakes.expect(hex, this.clock.now());
     }
   }
 
@@ -533,7 +571,7 @@ export class Daemon {
   /** Everything `wh show` prints. */
   async show(all: boolean): Promise<ShowResult> {
     const dump = this.wg ? await this.wg.dump().catch(() => undefined) : undefined;
-    const now = Date.now();
+    const now = this.clock.now();
     // While the data plane is down no peer is reachable, whatever the DHT says.
     const planeDown = this.wg !== undefined && this.wg.state !== 'up';
     const self = this.config.peers.find((p) => p.keyB64 === this.publicB64);
@@ -581,7 +619,7 @@ export class Daemon {
     };
     if (all) {
       const { buckets, counters, rpc } = this.dht.snapshot();
-      result.dht = { buckets, counters, rpc, reach: this.claims.summary(Date.now()) };
+      result.dht = { buckets, counters, rpc, reach: this.claims.summary(this.clock.now()) };
     }
     return result;
   }
@@ -607,7 +645,7 @@ export class Daemon {
     const seeds = seedDiff(this.config, next, this.publicB64);
     this.config = next;
     this.joinSeeds(seeds);
-    const diff = this.tracker.setPeers(peers, Date.now());
+    const diff = this.tracker.setPeers(peers, this.clock.now());
     const name = (p: TrustedPeer) => p.hostname ?? p.keyB64;
     const errors: string[] = [];
     const attempt = (p: TrustedPeer, op: () => Promise<void>) =>
@@ -617,6 +655,7 @@ export class Daemon {
         const hex = toHex(p.key);
         this.traversal.closeLink(hex);
         this.handshakes.forget(hex);
+        this.guard.forget(hex);
         this.wanted.delete(hex);
         await attempt(p, () => this.peerOp(hex, () => this.wg!.removePeer(p.keyB64)));
       }
@@ -681,57 +720,4 @@ export class Daemon {
     })();
     return this.stopped;
   }
-}
-
-
-export interface ShowPeer {
-  name: string | null;
-  key: string;
-  ipv4: string | null;
-  ipv6: string | null;
-  /** 'down': the node's data plane is down (being recreated, or given up). */
-  path: PeerState['path'] | 'down';
-  endpoint: string | null;
-  /** While relayed: the relay's public key. */
-  relay: string | null;
-  /** While relayed: whether the relay forwards WireGuard's datagrams in its kernel (its session
-   *  port is then WireGuard's endpoint) or the daemons carry them. */
-  relayForwarding: 'kernel' | 'daemon' | null;
-  since: number;
-  rttMs: number | null;
-  wgEndpoint: string | null;
-  lastHandshake: number | null;
-  rxBytes: number;
-  txBytes: number;
-}
-
-export interface ShowResult {
-  interface: string;
-  network: string;
-  config: string;
-  publicKey: string;
-  role: 'node' | 'public';
-  backend: string | null;
-  /** The WireGuard interface: up, being recreated after it died, or given up (null: public node). */
-  dataPlane: 'up' | 'restarting' | 'failed' | null;
-  /** Times it was recreated, and why it last went down. */
-  dataPlaneRestarts: number;
-  dataPlaneError: string | null;
-  ipv4: string | null;
-  ipv6: string | null;
-  listenPort: number;
-  nat: string;
-  /** How many nodes (distinct IPs) reported where they see us in the last NAT check. */
-  natObservers?: number;
-  publicAddress: string | null;
-  portMapping: { method: string; external: string; lease: number } | null;
-  uptime: number;
-  dhtNodes: number;
-  /** What each boot node did with us: answered, refused this key (workbit), unreachable.
-   *  (Absent from a daemon of an older build.) */
-  boots?: BootStatus[];
-  /** As a relay: sessions open, and how many of them are forwarded in the kernel. */
-  relaying: { sessions: number; kernel: number };
-  peers: ShowPeer[];
-  dht?: { buckets: unknown; counters: unknown; rpc: unknown; reach: { confirmed: string[]; refuted: string[] } };
 }

@@ -50,7 +50,9 @@ export class HandshakeWatch {
 }
 
 /** Whether a peer whose latest handshake was at `latestHandshake` (unix seconds, 0 = never)
- *  has a session now. */
+ *  has a session now, by the wall clock `nowMs` (WireGuard's times are wall-clock). A handshake
+ *  "in the future" (our clock stepped back) proves nothing. */
 export function hasSession(latestHandshake: number, nowMs: number): boolean {
-  return latestHandshake > 0 && nowMs / 1000 - latestHandshake < SESSION_SECONDS;
+  const age = nowMs / 1000 - latestHandshake;
+  return latestHandshake > 0 && age >= 0 && age < SESSION_SECONDS;
 }

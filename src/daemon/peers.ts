@@ -4,9 +4,13 @@
 //
 //   searching --located--> direct --checkFailed x2--> searching
 //   searching --searchFailed x PEER_OFFLINE_AFTER--> offline --located--> direct
+//   direct/relay --pathDead (WireGuard got no answer, src/daemon/liveness.ts)--> searching
+// A relay path that died is not opened again for a while (RELAY_HOLD_MIN, doubling).
 // Searches back off from PEER_SEARCH_MIN to PEER_SEARCH_MAX and never stop.
 import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
-import { DIRECT_RETRY_MAX, DIRECT_RETRY_MIN, PEER_OFFLINE_AFTER, PEER_RECHECK, PEER_SEARCH_MAX, PEER_SEARCH_MIN } from '../params.js';
+import {
+  DIRECT_RETRY_MAX, DIRECT_RETRY_MIN, PEER_OFFLINE_AFTER, PEER_RECHECK, PEER_SEARCH_MAX, PEER_SEARCH_MIN, RELAY_HOLD_MAX, RELAY_HOLD_MIN,
+} from '../params.js';
 
 /** ms ± 50 %, so that two sides retrying do not stay in lock-step. */
 const jitter = (ms: number, random: () => number) => Math.round(ms * (0.5 + random()));
@@ -38,6 +42,10 @@ export interface PeerState {
   failures: number;
   checkFailures: number;
   busy: boolean;
+  /** No relay is opened for this peer before this time (a relay path to it died unanswered). */
+  relayHeldUntil: number;
+  /** The last relay hold's length (0: none since WireGuard last heard the peer). */
+  relayHold: number;
 }
 
 export interface PeerDiff {
@@ -71,7 +79,7 @@ export class PeerTracker {
       const st = this.states.get(hex);
       if (st === undefined) {
         this.states.set(hex, { peer: p, path: 'searching', since: now, nextAt: now, failures: 0, checkFailures: 0, busy: false,
-          ...(p.endpoint ? { endpoint: p.endpoint } : {}) });
+          relayHeldUntil: -Infinity, relayHold: 0, ...(p.endpoint ? { endpoint: p.endpoint } : {}) });
         diff.added.push(p);
       } else if (st.peer.ipv4 !== p.ipv4 || st.peer.ipv6 !== p.ipv6 || st.peer.hostname !== p.hostname) {
         diff.changed.push({ before: st.peer, after: p });
@@ -165,6 +173,36 @@ export class PeerTracker {
     } else {
       st.nextAt = now + PEER_SEARCH_MIN;
     }
+  }
+
+  /** WireGuard got nothing back on the peer's path (src/daemon/liveness.ts): search again now.
+   *  After a relay path, no relay for a while (a relay opened from a stale DHT entry of a peer
+   *  that is gone reaches no one). */
+  pathDead(hex: string, now: number): void {
+    const st = this.states.get(hex);
+    if (st === undefined || (st.path !== 'direct' && st.path !== 'relay')) return;
+    if (st.path === 'relay') {
+      st.relayHold = Math.min(RELAY_HOLD_MAX, st.relayHold > 0 ? 2 * st.relayHold : RELAY_HOLD_MIN);
+      st.relayHeldUntil = now + st.relayHold;
+    }
+    st.path = 'searching';
+    st.since = now;
+    delete st.relayKey;
+    delete st.relayAddr;
+    st.checkFailures = 0;
+    st.nextAt = now;
+  }
+
+  /** WireGuard heard the peer on its current path: relay holds start from the minimum again. */
+  heard(hex: string): void {
+    const st = this.states.get(hex);
+    if (st !== undefined) st.relayHold = 0;
+  }
+
+  /** Whether a relay may be opened for the peer now. */
+  mayRelay(hex: string, now: number): boolean {
+    const st = this.states.get(hex);
+    return st !== undefined && st.relayHeldUntil <= now;
   }
 
   /** Releases a peer without changing its state (e.g. the daemon is stopping). */

@@ -34,8 +34,9 @@ export interface DhtNodeOptions {
   direct?: boolean;
   /** Run the periodic bucket refresh (default true). */
   refresh?: boolean;
-  /** Called whenever a node answers us at an address (a verified, direct exchange). */
-  onVerified?: (id: Uint8Array, addr: Addr, rtt: number | undefined) => void;
+  /** Called whenever a node answers us at an address (a verified, direct exchange); `seenAs` is
+   *  where a pong says its sender saw us (absent for other answers). */
+  onVerified?: (id: Uint8Array, addr: Addr, rtt: number | undefined, seenAs?: Addr) => void;
   /** Keys that are not strangers (our trusted peers): exempt from the amplification limit. */
   isKnown?: (hex: string) => boolean;
   epoch?: bigint;
@@ -132,7 +133,7 @@ export class DhtNode {
     this.observed.delete(k);
     this.observed.set(k, reply.msg.a);
     if (this.observed.size > OBSERVED_ADDRS_KEPT) this.observed.delete(this.observed.keys().next().value!);
-    if (sameAddr(reply.from, addr)) this.learn(key, addr, { direct: (reply.msg.f & PONG_DIRECT) !== 0, rtt: reply.rtt });
+    if (sameAddr(reply.from, addr)) this.learn(key, addr, { direct: (reply.msg.f & PONG_DIRECT) !== 0, rtt: reply.rtt, seenAs: reply.msg.a });
     return reply;
   }
 
@@ -285,8 +286,8 @@ export class DhtNode {
   // ---- table maintenance ---------------------------------------------------------------------
 
   /** A node answered us at `addr`: it enters the table (or refreshes its entry). */
-  private learn(id: Uint8Array, addr: Addr, info: { direct?: boolean; rtt?: number }): void {
-    this.onVerified?.(id, addr, info.rtt);
+  private learn(id: Uint8Array, addr: Addr, info: { direct?: boolean; rtt?: number; seenAs?: Addr }): void {
+    this.onVerified?.(id, addr, info.rtt, info.seenAs);
     const r = this.table.verified(id, addr, this.clock.now(), info);
     if (r?.status === 'full') this.checkOldest(r.oldest.id, r.oldest.addr);
   }

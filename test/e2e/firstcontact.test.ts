@@ -9,6 +9,7 @@ import path from 'node:path';
 import { WhNet, type WhNode } from './whnet.js';
 import { validate } from '../unit/jsonschema.js';
 import { interfaceNameForKey } from '../../src/wg/index.js';
+import { waitFor } from './traces.js';
 
 const SCHEMA = JSON.parse(fs.readFileSync(new URL('../../../docs/wh-json.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
@@ -20,14 +21,6 @@ function assertSchema(stdout: string): Record<string, unknown> {
 
 const trustLine = (n: WhNode, ip: string, endpoint = '') => `trust ${n.name} ${ip} ${n.publicKey}${endpoint ? ' ' + endpoint : ''}`;
 
-async function waitFor(cond: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return cond();
-}
 
 test('wh up refuses, before changing anything, a key that already runs and an interface that is not WireHub\'s', { timeout: 90_000 }, async () => {
   const w = await WhNet.create('twice');

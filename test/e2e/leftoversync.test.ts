@@ -9,15 +9,8 @@ import fs from 'node:fs';
 import { removeLeftoversSync } from '../../src/daemon/system.js';
 import { socketPath as wgSocketPath } from '../../src/wg/uapi.js';
 import { socketAccepts } from '../../src/util/unixsocket.js';
+import { waitFor } from './traces.js';
 
-async function waitFor(cond: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return cond();
-}
 
 /** A process serving `file` (as wireguard-go serves its UAPI socket), in a new network
  *  namespace when `otherNetns`. */

@@ -4,32 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { WhNet } from './whnet.js';
+import { assertNoTraces } from './traces.js';
 import { interfaceNameForKey } from '../../src/wg/index.js';
-
-/** Command lines of the machine's processes that match (PID namespaces are not used here). */
-function processesMatching(match: (cmdline: string) => boolean): string[] {
-  const out: string[] = [];
-  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    let cmd: string;
-    try { cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { continue; }
-    if (Number(pid) !== process.pid && match(cmd)) out.push(`${pid} ${cmd}`);
-  }
-  return out;
-}
 
 const others = (names: string[], me: string) => names.filter((n) => n !== me);
 
-async function assertNoTraces(w: WhNet, name: string, iface: string): Promise<void> {
-  const n = w.nodes.get(name)!;
-  const links = await w.net.exec(n.host, ['ip', '-o', 'link']);
-  assert.ok(!links.stdout.includes(iface), `${name}: no interface ${iface} left:\n${links.stdout}`);
-  const tables = await w.net.exec(n.host, ['nft', 'list', 'tables']);
-  assert.equal(tables.stdout.trim(), '', `${name}: no nftables table left`);
-  assert.ok(!fs.existsSync(`/var/run/wirehub/${iface}.sock`), `${name}: no control socket left`);
-  assert.ok(!fs.existsSync(`/var/run/wireguard/${iface}.sock`), `${name}: no WireGuard socket left`);
-  const left = processesMatching((cmd) => (cmd.includes('wireguard-go') && cmd.includes(iface)) || (cmd.includes(' up ') && cmd.includes(n.keyFile)));
-  assert.deepEqual(left, [], `${name}: no process left`);
-}
 
 test('public nodes: overlay up, show, reload, SIGKILL recovery, down', { timeout: 180_000 }, async (t) => {
   const w = await WhNet.create('e2e');

@@ -7,17 +7,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { WH, WhNet, type WhNode } from './whnet.js';
 import { socketAccepts } from '../../src/util/unixsocket.js';
+import { waitFor } from './traces.js';
 
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 
-async function waitFor(cond: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return cond();
-}
 
 async function linkExists(w: WhNet, n: WhNode, name: string): Promise<boolean> {
   return (await w.net.exec(n.host, ['ip', 'link', 'show', 'dev', name])).code === 0;

@@ -27,3 +27,13 @@ export async function assertNoTraces(w: WhNet, name: string, iface: string): Pro
   const left = processesMatching((cmd) => (cmd.includes('wireguard-go') && cmd.includes(iface)) || (cmd.includes(' up ') && cmd.includes(n.keyFile)));
   assert.deepEqual(left, [], `${name}: no process left`);
 }
+
+/** Polls `cond` every `everyMs` until it holds or `ms` pass; returns its last answer. */
+export async function waitFor(cond: () => Promise<boolean> | boolean, ms: number, everyMs = 20): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return cond();
+}

@@ -11,15 +11,8 @@ import { WH, WhNet, type WhNode } from './whnet.js';
 import { socketAccepts } from '../../src/util/unixsocket.js';
 import { findExecutable } from '../../src/wg/exec.js';
 import { interfaceNameForKey } from '../../src/wg/index.js';
+import { waitFor } from './traces.js';
 
-async function waitFor(cond: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return cond();
-}
 
 async function markedLink(w: WhNet, n: WhNode, name: string): Promise<boolean> {
   const r = await w.net.exec(n.host, ['ip', '-d', 'link', 'show', 'dev', name]);
