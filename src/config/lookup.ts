@@ -1,11 +1,14 @@
 // Queries on a parsed NetworkConfig, and its JSON form (what `wh check --json` prints).
-import { keyToBase64 } from '../crypto/keys.js';
+import { isKeyText, keyToBase64, parseKey } from '../crypto/keys.js';
 import { formatHostPort } from './host.js';
 import type { NetworkConfig, Peer } from './types.js';
 
 /** The trust/peer entry with this key (raw 32 bytes or base64 text), if any. */
 export function findPeerByKey(cfg: NetworkConfig, key: Uint8Array | string): Peer | undefined {
-  const b64 = typeof key === 'string' ? key.trim() : keyToBase64(key);
+  // Any accepted spelling of a key (URL-safe, unpadded) is that key: compare standard forms.
+  const text = typeof key === 'string' ? key.trim() : undefined;
+  if (text !== undefined && !isKeyText(text)) return undefined;
+  const b64 = text !== undefined ? keyToBase64(parseKey(text)) : keyToBase64(key as Uint8Array);
   return cfg.peers.find((p) => p.keyB64 === b64);
 }
 

@@ -28,7 +28,9 @@ export function parseKey(text: string, what = 'key'): Uint8Array {
   const s = text.trim();
   const std = standardForm(s);
   if (std === undefined) {
-    throw new KeyError(`${what} is not a WireGuard key (expected ${KEY_FORMS}, got ${s.length === 0 ? 'nothing' : JSON.stringify(s.length > 60 ? s.slice(0, 60) + '…' : s)})`);
+    // Described, never quoted: what was meant as a key may be a private key with a typo.
+    const n = [...s].length;
+    throw new KeyError(`${what} is not a WireGuard key (expected ${KEY_FORMS}, got ${n === 0 ? 'nothing' : `${n} character${n === 1 ? '' : 's'}`})`);
   }
   return new Uint8Array(Buffer.from(std, 'base64'));
 }

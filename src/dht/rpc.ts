@@ -290,7 +290,11 @@ export class Rpc {
   private onRefusalFrame(data: Uint8Array, from: Addr): void {
     const r = parseRefusal(data);
     if (r === undefined) return this.drop('refusal');
-    if (r.epoch !== this.channel.epoch) return this.drop('unexpected-refusal');
+    // Our epoch is in the clear header of all we send: a refusal must also name a request of
+    // ours still waiting, for that key at that address (as a cookie reply must).
+    const txHex = r.epoch === this.channel.epoch ? this.byCounter.get(r.counter) : undefined;
+    const p = txHex === undefined ? undefined : this.pending.get(txHex);
+    if (p === undefined || p.expect !== Buffer.from(r.responder).toString('hex') || !sameAddr(p.to, from)) return this.drop('unexpected-refusal');
     this.counters.add('rx-refusal');
     this.onRefusal?.(r, from);
   }

@@ -542,6 +542,9 @@ describe('lookups and JSON', () => {
     assert.equal(findPeerByKey(cfg, K(2))?.hostname, 'bob');
     assert.equal(findPeerByKey(cfg, parseKey(K(1)))?.hostname, 'alice');
     assert.equal(findPeerByKey(cfg, K(3)), undefined);
+    // rev3: the URL-safe unpadded spelling of a key is the same key (as parseKey reads it).
+    assert.equal(findPeerByKey(cfg, K(2).replace(/=$/, '').replace(/\+/g, '-').replace(/\//g, '_'))?.hostname, 'bob');
+    assert.equal(findPeerByKey(cfg, 'not a key'), undefined);
     assert.equal(findPeerByHostname(cfg, 'ALICE')?.keyB64, K(1));
     assert.equal(findPeerByHostname(cfg, 'carol'), undefined);
   });

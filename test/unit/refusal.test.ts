@@ -76,6 +76,28 @@ describe('workbit refusal', () => {
     } finally { p.close(); }
   });
 
+  test('a forged refusal naming no request of ours still pending to that address and key is dropped (epoch is public)', async () => {
+    // rev3: the epoch is in the clear header of every datagram we send, so any node we ever
+    // sent to knows it; the boot node's key and address are public. The refusal must also name
+    // a request of ours still waiting for that key at that address, as a cookie reply must.
+    const p = await pair(weakSecret());
+    try {
+      const refusals: { workbit: number; namespace: string }[] = [];
+      (p.node.rpc as unknown as { onRefusal: unknown }).onRefusal = (r: { workbit: number; namespace: string }) => refusals.push({ workbit: r.workbit, namespace: r.namespace });
+      p.bootT.close(); // the real boot node is silent: the ping times out
+      assert.equal(await p.node.ping(p.boot.id, p.bootAddr), undefined);
+      const ping = p.nodeT.sent.find((s) => s.to.host === p.bootAddr.host)!.data;
+      const dv = new DataView(ping.buffer, ping.byteOffset, ping.byteLength);
+      const epoch = dv.getBigUint64(36);
+      const forge = (counter: bigint) => writeRefusal({ responder: p.boot.id, epoch, counter, workbit: 200, namespace: 'evil' })!;
+      // Long after the ping timed out, from the boot node's address (spoofed), its counter and others.
+      for (const c of [dv.getBigUint64(44), 0n, 1n, 2n, 3n]) p.net.deliver(p.bootAddr, p.nodeAddr, forge(c));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(refusals, [], 'a forged refusal for no pending request was taken');
+      assert.equal(p.node.rpc.counters.get('drop:unexpected-refusal'), 5);
+    } finally { p.close(); }
+  });
+
   test('a key that meets the workbit gets its pong and no refusal', async () => {
     const strong = (await searchKey({ workbit: 8, namespace: 'public', threads: 1 })).secret;
     const p = await pair(strong);

@@ -227,3 +227,14 @@ test('`wg show NAME dump` that fails or is cut short is an error that does not q
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a malformed private key is never quoted in validateKey\'s error (rev3)', () => {
+  const sk = KEY_A; // stands for a private key with a typo
+  for (const bad of [sk.slice(0, 42), sk + 'x', sk.slice(0, 20) + '!' + sk.slice(21), ' ' + sk.slice(1, 43) + '.']) {
+    assert.throws(() => validateKey(bad, 'private key'), (e: Error) => {
+      assert.match(e.message, /private key is not a WireGuard key/);
+      assert.ok(!e.message.includes(sk.slice(21, 37)) && !e.message.includes(sk.slice(2, 18)), `the error quotes the key: ${e.message}`);
+      return true;
+    });
+  }
+});
