@@ -8,6 +8,7 @@ import { workbit as keyWorkbit } from '../crypto/workbit.js';
 import { toHex } from '../dht/id.js';
 import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
 import type { Refusal } from '../proto/refusal.js';
+import { shellWord } from '../util/shell.js';
 
 export type BootVerdict = 'pending' | 'answered' | 'refused' | 'unreachable';
 
@@ -34,9 +35,6 @@ interface Entry {
 }
 
 /** The shell word for a namespace in a suggested command (refusals carry no quotes or spaces). */
-function shellWord(s: string): string {
-  return /^[A-Za-z0-9._,:+=@%/-]+$/.test(s) ? s : `'${s}'`;
-}
 
 export class BootContact {
   private entries: Entry[];

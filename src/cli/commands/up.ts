@@ -25,6 +25,7 @@ import { bootReport } from '../bootreport.js';
 import { readKeyFile } from '../io.js';
 import { interfaceRunningKey } from '../running.js';
 import { ResolveError, resolveTrustEndpoints, systemLookup } from '../../daemon/seeds.js';
+import { shellWord } from '../../util/shell.js';
 
 export const LOG_DIR = '/var/log/wirehub';
 
@@ -94,7 +95,7 @@ export async function validateUp(args: UpArgs, getLock: (iface: string) => Promi
   const pubB64 = keyToBase64(pub);
   const wb = workbit(sodium, pub, config.namespace);
   if (wb < config.workbit) {
-    throw new CliError(`${args.privateKey}: this key's workbit is ${wb}, network '${config.name}' requires ${config.workbit}; make one with: wh genkey --workbit ${config.workbit} --namespace ${config.namespace}`);
+    throw new CliError(`${args.privateKey}: this key's workbit is ${wb}, network '${config.name}' requires ${config.workbit}; make one with: wh genkey --workbit ${config.workbit} --namespace ${shellWord(config.namespace)}`);
   }
   const publicNode = isPublicNodeConfig(config);
   if (!publicNode && !config.peers.some((p) => p.trusted && p.keyB64 === pubB64)) {
