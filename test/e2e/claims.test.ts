@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { loadConfig } from '../../src/config/index.js';
 import type { ShowResult } from '../../src/daemon/daemon.js';
 import { WhNet } from './whnet.js';
+import { stopProcess } from './traces.js';
 
 const LIAR = fileURLToPath(new URL('./liar.js', import.meta.url));
 
@@ -35,14 +36,6 @@ function startLiar(w: WhNet, hostName: string, args: string[]): { proc: ChildPro
   return { proc, key, output: () => out };
 }
 
-async function stopProcess(p: ChildProcess | undefined): Promise<void> {
-  if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise<void>((res) => p.once('exit', () => res()));
-  p.kill('SIGTERM');
-  const t = setTimeout(() => p.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(t);
-}
 
 test('direct claims: a liar behind a port-restricted NAT is refuted, an honest public node confirmed', { timeout: 120_000 }, async () => {
   const w = await WhNet.create('claims');

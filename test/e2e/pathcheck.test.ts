@@ -16,6 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import { loadConfig } from '../../src/config/index.js';
 import type { ShowResult } from '../../src/daemon/daemon.js';
 import { WhNet } from './whnet.js';
+import { stopProcess } from './traces.js';
 
 const MITM = fileURLToPath(new URL('./mitm.js', import.meta.url));
 const RUN_MS = 75_000;
@@ -23,14 +24,6 @@ const RUN_MS = 75_000;
 const MAX_ON_ATTACKER = 5000;
 const MAX_OUTAGE = 5000;
 
-async function stopProcess(p: ChildProcess | undefined): Promise<void> {
-  if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise<void>((res) => p.once('exit', () => res()));
-  p.kill('SIGTERM');
-  const t = setTimeout(() => p.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(t);
-}
 
 /** Longest run of consecutive samples for which `bad` holds, in ms (sample times). */
 function longestRun<T extends { t: number }>(samples: T[], bad: (s: T) => boolean): number {

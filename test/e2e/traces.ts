@@ -1,5 +1,6 @@
 // What a node may leave behind on this machine, for tests that check that nothing is.
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { WhNet } from './whnet.js';
 
@@ -36,4 +37,14 @@ export async function waitFor(cond: () => Promise<boolean> | boolean, ms: number
     await new Promise((r) => setTimeout(r, everyMs));
   }
   return cond();
+}
+
+/** Ends a child process: SIGTERM, then SIGKILL after 3 s; resolves once it exited. */
+export async function stopProcess(p: ChildProcess | undefined): Promise<void> {
+  if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise<void>((res) => p.once('exit', () => res()));
+  p.kill('SIGTERM');
+  const t = setTimeout(() => p.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(t);
 }

@@ -3,28 +3,11 @@
 // line). Includes the errors commander (the argument library) detects itself.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const WH = join(ROOT, 'bin', 'wh.js');
+import { runWh, type WhRun as Run } from './runwh.js';
 
-interface Run { code: number | null; stdout: string; stderr: string }
+const wh = (args: string[]) => runWh(args, { env: { WH_CONTROL_DIR: '/nonexistent-wirehub-test' }, timeoutMs: 15_000 });
 
-function wh(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WH, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, WH_CONTROL_DIR: '/nonexistent-wirehub-test' } });
-    let stdout = '', stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const guard = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`wh ${args.join(' ')}: timed out`)); }, 15000);
-    child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(guard); resolve({ code, stdout, stderr }); });
-    child.stdin.on('error', () => {});
-    child.stdin.end('');
-  });
-}
 
 /** A usage error: exit 2, "wh: MESSAGE" first, then exactly one usage line for `command`. */
 function assertUsage(r: Run, message: RegExp, command: string): void {

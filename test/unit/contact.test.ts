@@ -3,37 +3,22 @@
 // keys come from a plain `wh genkey`, and `wh genkey CONFIG` takes the file's proof of work.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/parse.js';
 import { keyToBase64, parseKey, publicFromSecret } from '../../src/crypto/keys.js';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { workbit } from '../../src/crypto/workbit.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const WH = join(ROOT, 'bin', 'wh.js');
+import { ROOT, runWh, type WhRun as Run } from './runwh.js';
+
+const wh = (args: string[], input = '') => runWh(args, { input });
 const sodium = await sodiumReady();
 const dir = mkdtempSync(join(tmpdir(), 'wh-contact-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run { code: number | null; stdout: string; stderr: string }
-function wh(args: string[], input = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WH, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const guard = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`wh ${args.join(' ')}: timed out`)); }, 20000);
-    child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(guard); resolve({ code, stdout, stderr }); });
-    child.stdin.on('error', () => {});
-    child.stdin.end(input);
-  });
-}
 
 /** The original's key form: URL-safe base64, no padding. */
 const urlSafe = (b64: string): string => b64.replace(/=$/, '').replace(/\+/g, '-').replace(/\//g, '_');

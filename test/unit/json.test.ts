@@ -4,32 +4,20 @@
 // test/e2e/firstcontact.test.ts checks a real daemon's.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ControlServer } from '../../src/control/server.js';
 import type { ShowResult } from '../../src/daemon/daemon.js';
 import { validate } from './jsonschema.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const WH = join(ROOT, 'bin', 'wh.js');
+import { ROOT, runWh } from './runwh.js';
+
+const wh = (args: string[], env: NodeJS.ProcessEnv = {}) => runWh(args, { env });
 const SCHEMA = JSON.parse(readFileSync(join(ROOT, 'docs', 'wh-json.schema.json'), 'utf8')) as Record<string, unknown>;
 const KEY_A = 'Gb2tiKkAJXWrmlWhdee7AFhT4yUhJseW8hjaOOEAMmE=';
 const KEY_B = 'm5sT9oiYcvnWcOBwKDpX3N8e2okmrLzXFklx5yICqGM=';
 
-function wh(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WH, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '', stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const guard = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`wh ${args.join(' ')}: timed out`)); }, 20000);
-    child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(guard); resolve({ code, stdout, stderr }); });
-  });
-}
 
 function assertSchema(stdout: string, schema: string): Record<string, unknown> {
   const value = JSON.parse(stdout) as Record<string, unknown>;
