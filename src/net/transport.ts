@@ -11,3 +11,17 @@ export interface Transport {
   setReceiver(receiver: Receiver): void;
   close(): void;
 }
+
+/** A transport a node owns and closes on stop. */
+export interface NodeTransport extends Transport {
+  close(): void;
+}
+
+/** The transports a node holds. */
+export type Transports = readonly NodeTransport[];
+
+/** The transport the DHT runs on. */
+export function firstTransport(ts: Transports): NodeTransport {
+  if (ts[0] === undefined) throw new Error('a node needs a transport');
+  return ts[0];
+}

@@ -1,7 +1,7 @@
 // `wh show [IFACE] [all] [--json]` (and plain `wh`): what each running daemon sees.
 import type { Command } from 'commander';
 import { callDaemon, listDaemons } from '../../control/client.js';
-import type { ShowPeer, ShowResult } from '../../daemon/daemon.js';
+import type { ShowPeer, ShowResult } from '../../control/show.js';
 import { CliError, USAGE_EXIT } from '../errors.js';
 import { jsonText, natReason, showJSON } from '../json.js';
 
