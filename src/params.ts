@@ -357,3 +357,36 @@ export const BAD_ENDPOINTS_MAX = 8;
  *  doubling on each death up to the max, back to the min once WireGuard hears the peer (ms). */
 export const RELAY_HOLD_MIN = 60_000;
 export const RELAY_HOLD_MAX = 10 * 60_000;
+
+// ---- Issue 10 split: timers and limits that were literals (src/nat, src/relay, src/daemon) ----
+/** Punch requests and reach checks a rendezvous/checker takes per source IP: per second, and
+ *  in a burst (src/nat/rendezvous.ts, src/nat/reachcheck.ts share one limiter). */
+export const PUNCH_REQ_PER_SEC = 20;
+export const PUNCH_REQ_BURST = 40;
+/** After the last probe of a punch, how long the answers of the last probes are awaited (ms). */
+export const PUNCH_LAST_ANSWERS_WAIT = 300;
+/** A relay link's renewal (relay-open to its relay, or to a replacement): timeout of each
+ *  try (ms) and retries (src/relay/client.ts). */
+export const RELAY_RENEW_TIMEOUT = 700;
+export const RELAY_RENEW_RETRIES = 1;
+/** relay-bind tries of a link already in the kernel path (a refresh of the relay's view of our
+ *  NAT mapping; a new bind has RELAY_BIND_TRIES). */
+export const RELAY_BIND_REFRESH_TRIES = 3;
+/** The asking side of a reach check waits the checker's REACH_TIMEOUT plus this (ms). */
+export const REACH_ASK_SLACK = 500;
+/** UPnP/NAT-PMP port mapping (src/nat/upnp.ts and its clients): each SOAP call or NAT-PMP
+ *  exchange after discovery is bounded by this by default (ms). */
+export const UPNP_REQUEST_TIMEOUT = 3000;
+/** SSDP M-SEARCH MX: seconds a device may wait before answering. */
+export const UPNP_SSDP_MX = 1;
+/** The M-SEARCH is sent again once after this (ms): one lost datagram does not hide a gateway. */
+export const UPNP_SSDP_RESEND = 400;
+/** NAT-PMP is chosen over UPnP only after MX plus this (ms): a UPnP gateway had its chance. */
+export const UPNP_SSDP_WINDOW_MARGIN = 600;
+/** Largest device description and SOAP answer read from a gateway (bytes). */
+export const UPNP_MAX_DESCRIPTION_BYTES = 256 * 1024;
+export const UPNP_MAX_SOAP_BYTES = 64 * 1024;
+/** At a renewal, mappings due within this much (ms) are renewed together. */
+export const UPNP_RENEW_GROUPING = 1000;
+/** IGD v1 with the wanted external port taken: random ports tried (from 49152, a range of 16384). */
+export const UPNP_RANDOM_PORT_TRIES = 3;
