@@ -19,7 +19,7 @@ import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { socketPath } from '../control/protocol.js';
 import type { ShowResult } from '../control/show.js';
-import { firstTransport, type Transports } from '../net/transport.js';
+import { TransportSet, type Transports } from '../net/transport.js';
 import { portShareTableName as portShareTable } from '../firewall/index.js';
 import { describePath, PeerTracker } from './peers.js';
 import { PathGuard } from './guard.js';
@@ -65,7 +65,7 @@ export class Daemon implements NodeContext {
   private constructor(
     readonly opts: DaemonOptions,
     readonly dht: DhtNode,
-    /** The node's transports; the DHT runs on the first (src/net/transport.ts). */
+    /** The node's transports; the DHT runs on all of them (src/net/transport.ts TransportSet). */
     private readonly transports: Transports,
     readonly wg: SupervisedDataPlane | undefined,
   ) {
@@ -112,6 +112,8 @@ export class Daemon implements NodeContext {
         throw new DaemonError(e.code === 'EADDRINUSE' ? `UDP port ${dhtPort} is already in use` : `cannot bind UDP port ${dhtPort}: ${e.message}`);
       });
       undo.push(async () => transport.close());
+      // The node's transports: its UDP socket. (Another kind, e.g. a WebSocket link to a relay,
+      // is bound here and added to the list: the DHT then sends and hears through it too.)
       const transports: Transports = [transport];
       if (!publicNode && self !== undefined) {
         const plane = { name: opts.iface, privateKey: keyToBase64(opts.secret), listenPort: opts.listenPort, addresses: ownAddresses(config, self), log: (l: string) => log.info(`wireguard: ${l}`) };
@@ -129,7 +131,7 @@ export class Daemon implements NodeContext {
       let daemon: Daemon | undefined;
       const dht = new DhtNode({
         sodium: opts.sodium, secret: opts.secret, workbit: config.workbit, namespace: config.namespace,
-        transport: firstTransport(transports), clock, direct: publicNode,
+        transport: new TransportSet(transports), clock, direct: publicNode,
         onVerified: (id, addr, rtt, seenAs) => { daemon?.join.heard(toHex(id)); daemon?.paths.heard(id, addr, rtt, seenAs); },
         isKnown: (hex) => daemon?.tracker.get(hex) !== undefined,
       });
