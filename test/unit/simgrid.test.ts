@@ -1,0 +1,178 @@
+// The NAT grid in the simulator, without root: real DhtNodes behind simulated routers of each
+// kind (src/sim/nat.ts, src/sim/world.ts) with two public boot nodes, on the virtual clock.
+// (a) classifyNat fed with real DHT pongs from the boot nodes gives each kind's verdict, as the
+//     daemon's NAT check does (and a UPnP router gives the node a port mapping);
+// (b) the real punch code (Traversal/Puncher, the boot nodes as rendezvous) makes two nodes hear
+//     each other directly exactly for the pairs test/e2e/natgrid.ts expects direct: all but
+//     port-restricted × symmetric and symmetric × symmetric.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sodiumReady } from '../../src/crypto/sodium.js';
+import { toHex } from '../../src/dht/id.js';
+import { addrKey, type Addr } from '../../src/proto/addr.js';
+import { classifyNat, type NatSample, type NatType, type NatVerdict } from '../../src/nat/classify.js';
+import { Traversal, type TraversalHost } from '../../src/nat/traversal.js';
+import { NAT_CHECK_NODES, PORTMAP_DISCOVER_TIMEOUT, PORTMAP_LEASE_SECONDS } from '../../src/params.js';
+import { NAT_KINDS, type NatKind } from '../../src/sim/nat.js';
+import type { PortMapClient, PortMapResult } from '../../src/sim/portmap.js';
+import { NatWorld, type SimNode } from '../../src/sim/world.js';
+import { quietLog } from './fakenet.js';
+
+const sodium = await sodiumReady();
+
+type Kind = (typeof NAT_KINDS)[number];
+
+/** test/e2e/natgrid.ts's expectation, restated (a test must not take it from the code under test). */
+function expectedPath(a: Kind, b: Kind): 'direct' | 'relay' {
+  const pair = [a, b].sort().join(' ');
+  return pair === 'port-restricted symmetric' || pair === 'symmetric symmetric' ? 'relay' : 'direct';
+}
+
+interface NatState { verdict: NatVerdict; mapper?: PortMapClient; mapping?: PortMapResult }
+
+/**
+ * The daemon's NAT check (src/daemon/daemon.ts checkNat + ensurePortMapping), on a simulated
+ * node: ping up to NAT_CHECK_NODES boot nodes, classify their view of us; behind a NAT, ask the
+ * gateway for a port mapping of our port.
+ */
+async function checkNat(w: NatWorld, n: SimNode): Promise<NatState> {
+  const targets = w.boots.slice(0, NAT_CHECK_NODES);
+  const replies = await Promise.all(targets.map((t) => n.dht.ping(t.boot.key, t.boot.addr)));
+  const samples: NatSample[] = [];
+  for (const r of replies) if (r !== undefined && r.msg.t === 'pong') samples.push({ responder: r.from, observed: r.msg.a });
+  const verdict = classifyNat(samples, { localIps: n.localIps, localPort: n.local.port, attempted: targets.length });
+  const state: NatState = { verdict };
+  if (verdict.type !== 'none' && verdict.type !== 'blocked') {
+    const mapper = await n.discover({ timeoutMs: PORTMAP_DISCOVER_TIMEOUT });
+    if (mapper !== undefined) {
+      state.mapper = mapper;
+      state.mapping = await mapper.map({ internalPort: n.local.port, externalPort: n.local.port, protocol: 'udp', leaseSeconds: PORTMAP_LEASE_SECONDS, description: 'WireHub sim' });
+      mapper.keepMapped({ onRenew: (_p, r) => { state.mapping = r; } });
+    }
+  }
+  n.dht.direct = verdict.type === 'none' || state.mapping !== undefined;
+  return state;
+}
+
+const VERDICTS: Record<NatKind, NatType> = {
+  'public': 'none',
+  'full-cone': 'endpoint-independent',
+  'address-restricted': 'endpoint-independent',
+  'port-restricted': 'endpoint-independent',
+  'symmetric': 'symmetric',
+  'symmetric+upnp': 'symmetric',
+  'blocked': 'blocked',
+};
+
+test('classifyNat on real DHT pongs gives each kind its verdict; only the UPnP router gives a port mapping', async () => {
+  for (const kind of [...NAT_KINDS, 'blocked'] as NatKind[]) {
+    const w = new NatWorld(sodium, { seed: 3 });
+    w.addBoot(); w.addBoot();
+    const n = w.addHost(kind);
+    if (kind !== 'blocked') await w.bootstrap();
+    const st = (await w.settle(checkNat(w, n)))!;
+    assert.equal(st.verdict.type, VERDICTS[kind], `${kind}: ${JSON.stringify(st.verdict)}`);
+    if (kind !== 'blocked') assert.equal(st.verdict.responders, 2, kind);
+    if (VERDICTS[kind] === 'endpoint-independent') assert.equal(st.verdict.publicAddr && addrKey(st.verdict.publicAddr), `${n.router!.publicIp}:${n.local.port}`, kind);
+    assert.equal(st.mapping !== undefined, kind === 'symmetric+upnp', `${kind}: mapping ${JSON.stringify(st.mapping)}`);
+    if (st.mapping) assert.deepEqual({ ip: st.mapping.externalIp, port: st.mapping.externalPort }, { ip: n.router!.publicIp, port: n.local.port });
+    await w.settle(st.mapper?.close() ?? Promise.resolve());
+    w.close();
+  }
+});
+
+interface Peer { n: SimNode; nat: NatState; traversal: Traversal; heard: Addr[]; other?: Peer }
+
+/** A node with a Traversal as the daemon wires it (no WireGuard, no relay links: punching only). */
+function traversalHost(w: NatWorld, p: Peer): TraversalHost {
+  const rendezvous = () => w.boots.map((b) => ({ key: b.boot.key, hex: b.boot.hex, addr: b.boot.addr }));
+  return {
+    dht: p.n.dht, log: quietLog(), clock: w.clock, wgPort: undefined,
+    isTrusted: (hex) => hex === p.other?.n.dht.hex,
+    canRelay: () => false,
+    relayReady: () => undefined,
+    relayCandidates: (exclude) => rendezvous().filter((r) => !exclude.includes(r.hex)),
+    isRendezvous: (hex) => w.boots.some((b) => b.boot.hex === hex),
+    isDirect: (hex) => hex === p.other?.n.dht.hex && p.heard.length > 0,
+    announceAddr: () => (p.nat.mapping?.externalIp ? { host: p.nat.mapping.externalIp, port: p.nat.mapping.externalPort } : undefined),
+  };
+}
+
+/**
+ * Two nodes of kinds `a` and `b` that trust each other, behind their routers; after the join and
+ * the NAT check, the `initiators` punch to each other through the boot nodes. Returns whether
+ * each heard the other directly (a verified answer from the other's key: what locates a peer).
+ */
+async function punchPair(a: Kind, b: Kind, initiators: 'both' | 'a'): Promise<{ aHeard: boolean; bHeard: boolean; log: string }> {
+  const w = new NatWorld(sodium, { seed: 11 });
+  const boots = [w.addBoot(), w.addBoot()];
+  const peers: Peer[] = [];
+  const mk = (kind: Kind): Peer => {
+    const p = { heard: [] } as unknown as Peer;
+    p.n = w.addHost(kind, {
+      isKnown: (hex) => hex === p.other?.n.dht.hex,
+      onVerified: (id, addr) => { if (toHex(id) === p.other?.n.dht.hex) p.heard.push(addr); },
+    });
+    peers.push(p);
+    return p;
+  };
+  const A = mk(a), B = mk(b);
+  A.other = B; B.other = A;
+  const relays = boots.map((r) => new Traversal({ ...traversalHost(w, { n: r, heard: [] } as unknown as Peer), canRelay: () => true, isTrusted: () => false }));
+  await w.bootstrap();
+  for (const p of peers) p.nat = (await w.settle(checkNat(w, p.n)))!;
+  // Whatever the join taught them of each other is forgotten (their NATs' mappings stay, as in
+  // life): only the punch can make them hear each other now.
+  A.n.dht.table.evict(B.n.dht.hex); B.n.dht.table.evict(A.n.dht.hex);
+  A.heard.length = 0; B.heard.length = 0;
+  for (const p of peers) p.traversal = new Traversal(traversalHost(w, p));
+  const punches = (initiators === 'both' ? peers : [A]).map((p) => {
+    const other = p.other!;
+    return p.traversal.punch(other.n.dht.id, traversalHost(w, p).relayCandidates([other.n.dht.hex]), () => p.heard.length > 0);
+  });
+  await w.settle(Promise.all(punches), 20_000);
+  await w.clock.run(2000); // the notified side's probes and the verification pings settle
+  const log = `${a}(${A.nat.verdict.type}) ↔ ${b}(${B.nat.verdict.type}): A heard ${A.heard.map(addrKey).join(',') || '-'}, B heard ${B.heard.map(addrKey).join(',') || '-'}; ` +
+    `routers ${JSON.stringify(A.n.router?.counters.toJSON() ?? {})} ${JSON.stringify(B.n.router?.counters.toJSON() ?? {})}`;
+  for (const p of peers) { await p.traversal.close(); await w.settle(p.nat.mapper?.close() ?? Promise.resolve()); }
+  for (const r of relays) await r.close();
+  w.close();
+  assert.deepEqual(w.clock.errors, [], 'no timer callback threw');
+  return { aHeard: A.heard.length > 0, bHeard: B.heard.length > 0, log };
+}
+
+function pairs(): [Kind, Kind][] {
+  const out: [Kind, Kind][] = [];
+  NAT_KINDS.forEach((a, i) => NAT_KINDS.slice(i).forEach((b) => out.push([a, b])));
+  return out;
+}
+
+test('the 21-pair grid: both nodes punching (as their daemons do), they hear each other directly exactly where the grid expects a direct path', async () => {
+  const rows: string[] = [];
+  const wrong: string[] = [];
+  for (const [a, b] of pairs()) {
+    const r = await punchPair(a, b, 'both');
+    const direct = r.aHeard && r.bHeard;
+    const neither = !r.aHeard && !r.bHeard;
+    const want = expectedPath(a, b);
+    rows.push(`${want === 'direct' ? (direct ? 'ok  ' : 'FAIL') : (neither ? 'ok  ' : 'FAIL')} ${want}: ${r.log}`);
+    if (want === 'direct' ? !direct : !neither) wrong.push(`${a} ↔ ${b}`);
+  }
+  assert.equal(rows.length, 21);
+  assert.deepEqual(wrong, [], rows.join('\n'));
+});
+
+test('the grid with one side punching: whichever side starts, the same pairs end direct', async () => {
+  const wrong: string[] = [];
+  const rows: string[] = [];
+  for (const [a, b] of pairs()) {
+    for (const [x, y] of a === b ? [[a, b]] : [[a, b], [b, a]]) {
+      const r = await punchPair(x!, y!, 'a');
+      const direct = r.aHeard && r.bHeard, neither = !r.aHeard && !r.bHeard;
+      rows.push(`${x} → ${y}: ${r.log}`);
+      if (expectedPath(x!, y!) === 'direct' ? !direct : !neither) wrong.push(`${x} → ${y}`);
+    }
+  }
+  assert.equal(rows.length, 36);
+  assert.deepEqual(wrong, [], rows.join('\n'));
+});
