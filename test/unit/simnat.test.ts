@@ -7,6 +7,8 @@ import { addrKey, type Addr } from '../../src/proto/addr.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { SimNetwork, type SimTransport } from '../../src/sim/network.js';
 import { NAT_MAPPING_TIMEOUT, NAT_PORT_MAX, NAT_PORT_MIN, NatRouter, routerOptions, type NatKind, type RouterOptions } from '../../src/sim/nat.js';
+import { sharePort } from '../../src/sim/portshare.js';
+import { MAGIC } from '../../src/proto/packet.js';
 import { simDiscover, type DiscoverPortMapper, type PortMapClient } from '../../src/sim/portmap.js';
 import { PortMapper } from '../../src/nat/upnp.js';
 
@@ -24,7 +26,7 @@ const HOST: Addr = { host: '192.168.1.10', port: 51820 };
 
 interface Got { from: string; data: string }
 
-function listen(t: SimTransport): Got[] {
+function listen(t: Pick<SimTransport, "setReceiver">): Got[] {
   const got: Got[] = [];
   t.setReceiver((d, from) => got.push({ from: addrKey(from), data: Buffer.from(d).toString() }));
   return got;
@@ -288,6 +290,30 @@ test('UPnP: a wanted external port that another host holds is not taken: the gat
   await w.clock.run(50);
   assert.deepEqual(otherGot.map((g) => g.data), ['to b']);
   assert.equal(w.hostGot.length, 0);
+});
+
+test('a shared port (daemon + data plane, as the nftables port share): one NAT mapping for both sides; inbound split by the marker byte', async () => {
+  const w = world('port-restricted');
+  const shared = sharePort(w.host);
+  const daemonGot = listen(shared.daemon), dataGot = listen(shared.data);
+  const dht = Uint8Array.of(MAGIC, 1, 2), wg = Uint8Array.of(1, 0, 0, 0);
+  shared.daemon.send(S1, dht); // the DHT opens the mapping (a punch)...
+  await w.clock.run(50);
+  shared.data.send(S1, wg); // ...and the data plane leaves from the same external port
+  await w.clock.run(50);
+  assert.deepEqual(w.server(S1).got.map((g) => g.from), [`${ROUTER_IP}:${HOST.port}`, `${ROUTER_IP}:${HOST.port}`]);
+  assert.equal(w.router.mappingCount, 1);
+  const back = { host: ROUTER_IP, port: HOST.port };
+  w.server(S1).t.send(back, wg); w.server(S1).t.send(back, dht);
+  await w.clock.run(50);
+  assert.equal(dataGot.length, 1);
+  assert.equal(daemonGot.length, 1);
+  assert.equal(dataGot[0]!.data, Buffer.from(wg).toString());
+  assert.equal(daemonGot[0]!.data, Buffer.from(dht).toString());
+  shared.daemon.close(); shared.data.close();
+  w.server(S1).t.send(back, wg);
+  await w.clock.run(50);
+  assert.equal(dataGot.length, 1, 'closed');
 });
 
 /** Runs the clock until `p` settles (at most 10 virtual seconds). */
