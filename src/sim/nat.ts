@@ -93,6 +93,8 @@ export class NatRouter implements SimLink, SimGateway {
   /** Flows that came in through a static mapping: "internal|remote" → when last used. */
   private readonly flows = new Map<string, { port: number; at: number }>();
   private readonly random: () => number;
+  /** Expired entries are swept when the tables grow past this (then twice the live size). */
+  private sweepAt = 64;
   readonly timeout: number;
 
   constructor(private readonly net: SimNetwork, readonly publicIp: string, readonly opts: RouterOptions) {
@@ -123,6 +125,11 @@ export class NatRouter implements SimLink, SimGateway {
     let n = 0;
     for (const m of this.mappings.values()) if (this.alive(m)) n++;
     return n;
+  }
+
+  /** Entries held, live or expired (expired ones are swept as the tables grow). */
+  get tableSize(): number {
+    return this.mappings.size + this.flows.size;
   }
 
   /** The external port `internal` would leave from towards `to` now, if a live mapping exists. */
@@ -177,6 +184,7 @@ export class NatRouter implements SimLink, SimGateway {
       m = undefined;
     }
     if (m === undefined) {
+      if (this.mappings.size + this.flows.size >= this.sweepAt) this.sweep();
       const port = this.allocate(from);
       if (port === undefined) return undefined;
       m = { internal: from, port, sentTo: new Map(), lastOut: now };
@@ -189,6 +197,14 @@ export class NatRouter implements SimLink, SimGateway {
     m.sentTo.delete(fk); // re-insert: oldest first
     m.sentTo.set(fk, now);
     return m.port;
+  }
+
+  /** Forgets expired mappings and flows (expiry itself is read at use: this only frees memory). */
+  private sweep(): void {
+    const now = this.now();
+    for (const [k, m] of this.mappings) if (!this.alive(m)) this.forget(k, m);
+    for (const [k, f] of this.flows) if (now - f.at >= this.timeout) this.flows.delete(k);
+    this.sweepAt = Math.max(64, 2 * (this.mappings.size + this.flows.size));
   }
 
   private alive(m: Mapping): boolean {
@@ -242,6 +258,7 @@ export class NatRouter implements SimLink, SimGateway {
     if (this.opts.blocked) return this.drop('blocked');
     const s = this.statics.get(to.port);
     if (s !== undefined && this.staticAlive(s)) {
+      if (this.mappings.size + this.flows.size >= this.sweepAt) this.sweep();
       this.flows.set(`${addrKey(s.internal)}|${addrKey(from)}`, { port: s.port, at: this.now() });
       return this.forward(s.internal, data, from, 'in-static');
     }

@@ -186,6 +186,16 @@ test('port preservation: the internal port is kept when free; a second host with
   assert.deepEqual(w.server(S2).got.map((g) => g.from), [second, `${ROUTER_IP}:${HOST.port}`]);
 });
 
+test('expired mappings do not pile up: a host that talked to many destinations long ago costs the router nothing', async () => {
+  const w = world('symmetric');
+  for (let i = 0; i < 2000; i++) w.send(w.host, { host: `198.18.${i >> 8}.${i & 255}`, port: 9 }, 'x');
+  assert.equal(w.router.mappingCount, 2000);
+  await w.clock.run(NAT_MAPPING_TIMEOUT + 10);
+  for (let i = 0; i < 100; i++) w.send(w.host, { host: `198.19.0.${i}`, port: 9 }, 'y');
+  assert.equal(w.router.mappingCount, 100);
+  assert.ok(w.router.tableSize <= 200, `held ${w.router.tableSize}`);
+});
+
 test('seeded port allocation: the same seed gives the same ports, another seed others', async () => {
   const ports = async (seed: number) => {
     const w = world({ ...routerOptions('symmetric', seed)! });
