@@ -65,6 +65,8 @@ export function routerOptions(kind: NatKind, seed = 1): RouterOptions | undefine
 }
 
 interface Mapping {
+  /** Its key in `mappings`. */
+  mk: string;
   internal: Addr;
   port: number;
   /** Last outbound datagram, per destination ip or ip:port (what filtering looks up). */
@@ -187,7 +189,7 @@ export class NatRouter implements SimLink, SimGateway {
       if (this.mappings.size + this.flows.size >= this.sweepAt) this.sweep();
       const port = this.allocate(from);
       if (port === undefined) return undefined;
-      m = { internal: from, port, sentTo: new Map(), lastOut: now };
+      m = { mk, internal: from, port, sentTo: new Map(), lastOut: now };
       this.mappings.set(mk, m);
       this.byPort.set(port, m);
       this.counters.add('mapping-new');
@@ -216,7 +218,7 @@ export class NatRouter implements SimLink, SimGateway {
   }
 
   private forget(mk: string, m: Mapping): void {
-    this.mappings.delete(mk);
+    if (this.mappings.get(mk) === m) this.mappings.delete(mk);
     if (this.byPort.get(m.port) === m) this.byPort.delete(m.port);
     this.counters.add('mapping-expired');
   }
@@ -227,7 +229,7 @@ export class NatRouter implements SimLink, SimGateway {
     const m = this.byPort.get(port);
     if (m !== undefined) {
       if (this.alive(m)) return forStatic && addrKey(m.internal) === addrKey(internal);
-      for (const [k, v] of this.mappings) if (v === m) { this.forget(k, m); break; }
+      this.forget(m.mk, m);
     }
     const s = this.statics.get(port);
     return s === undefined || !this.staticAlive(s) || addrKey(s.internal) === addrKey(internal);
