@@ -184,3 +184,44 @@ test('the grid with one side punching: whichever side starts, the same pairs end
   assert.equal(rows.length, 36);
   assert.deepEqual(wrong, [], rows.join('\n'));
 });
+
+test('direct claims checked by the real reach checker: a fresh port gets through public and full-cone hosts, address-restricted ones (the documented limit), and a UPnP-mapped port; not port-restricted or symmetric ones', async () => {
+  const seen: Record<string, number | string> = {};
+  for (const kind of [...NAT_KINDS] as Kind[]) {
+    const w = new NatWorld(sodium, { seed: 5 });
+    const boot = w.addBoot(); w.addBoot();
+    let nextPort = 40000;
+    const checker = new Traversal({
+      ...traversalHost(w, { n: boot, heard: [] } as unknown as Peer), canRelay: () => true, isTrusted: () => false,
+      openPort: async () => { const port = nextPort++; return { port, transport: w.net.bind({ host: boot.boot.addr.host, port }) }; },
+    });
+    let claimantHex = '';
+    // (The asker verifies the claimant's first request back, as a node does for a small request
+    // only when it has room for it: a known key, here.)
+    const asker = w.addHost('public', { isKnown: (hex) => hex === claimantHex });
+    const claimant = w.addHost(kind);
+    claimantHex = claimant.dht.hex;
+    await w.bootstrap();
+    const nat = (await w.settle(checkNat(w, claimant)))!;
+    claimant.dht.direct = true; // it claims to be directly reachable, rightly or not
+    // The asker meets the claimant: the claimant contacts it, and the asker verifies it back
+    // (then holds it in its table at the address it answered from).
+    await w.settle(claimant.dht.ping(asker.dht.id, asker.boot.addr));
+    await w.clock.run(500);
+    const entry = asker.dht.table.get(claimant.dht.hex);
+    assert.ok(entry !== undefined, `${kind}: the asker knows the claimant`);
+    const ask = async (a: Addr) => {
+      const r = await w.settle(asker.dht.rpc.request(boot.boot.addr, boot.boot.key, (x) => ({ t: 'reach', x, k: claimant.dht.id, a }), { padTo: 512, timeout: 3000, retries: 0 }));
+      return r?.msg.t === 'reach-ok' ? r.msg.r : `no answer (${r?.msg.t})`;
+    };
+    seen[kind] = await ask(entry.addr);
+    if (nat.mapping) seen[`${kind} at its mapped port`] = await ask({ host: nat.mapping.externalIp!, port: nat.mapping.externalPort });
+    await checker.close();
+    await w.settle(nat.mapper?.close() ?? Promise.resolve());
+    w.close();
+  }
+  assert.deepEqual(seen, {
+    'public': 1, 'full-cone': 1, 'address-restricted': 1, 'port-restricted': 0, 'symmetric': 0,
+    'symmetric+upnp': 0, 'symmetric+upnp at its mapped port': 1,
+  });
+});
