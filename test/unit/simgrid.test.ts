@@ -4,8 +4,11 @@
 //     daemon's NAT check does (and a UPnP router gives the node a port mapping);
 // (b) the real punch code (Traversal/Puncher, the boot nodes as rendezvous) makes two nodes hear
 //     each other directly exactly for the pairs test/e2e/natgrid.ts expects direct: all but
-//     port-restricted × symmetric and symmetric × symmetric.
+//     port-restricted × symmetric and symmetric × symmetric; those two relay through a boot
+//     node (Traversal's relay server and links; the links' data side is a real loopback socket);
+// (c) direct claims checked by the real reach checker on these NATs.
 import { test } from 'node:test';
+import dgram from 'node:dgram';
 import assert from 'node:assert/strict';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { toHex } from '../../src/dht/id.js';
@@ -16,6 +19,7 @@ import { NAT_CHECK_NODES, PORTMAP_DISCOVER_TIMEOUT, PORTMAP_LEASE_SECONDS } from
 import { NAT_KINDS, type NatKind } from '../../src/sim/nat.js';
 import type { PortMapClient, PortMapResult } from '../../src/sim/portmap.js';
 import { NatWorld, type SimNode } from '../../src/sim/world.js';
+import type { RelayLink } from '../../src/relay/link.js';
 import { quietLog } from './fakenet.js';
 
 const sodium = await sodiumReady();
@@ -224,4 +228,65 @@ test('direct claims checked by the real reach checker: a fresh port gets through
     'public': 1, 'full-cone': 1, 'address-restricted': 1, 'port-restricted': 0, 'symmetric': 0,
     'symmetric+upnp': 0, 'symmetric+upnp at its mapped port': 1,
   });
+});
+
+/** A stand-in for WireGuard on loopback (RelayLink's data side is a real loopback socket: the
+ *  seam a fake data plane needs, see the report): what it received, and a send. */
+async function fakeWireGuard(): Promise<{ port: number; got: Uint8Array[]; send(port: number, d: Uint8Array): void; close(): void }> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const got: Uint8Array[] = [];
+  s.on('message', (m) => got.push(new Uint8Array(m)));
+  return { port: s.address().port, got, send: (port, d) => s.send(d, port, '127.0.0.1'), close: () => s.close() };
+}
+
+test('the two pairs the punch cannot join relay through a boot node: WireGuard-shaped datagrams pass both ways', async () => {
+  for (const [a, b] of [['port-restricted', 'symmetric'], ['symmetric', 'symmetric']] as [Kind, Kind][]) {
+    const w = new NatWorld(sodium, { seed: 11 });
+    w.addBoot(); w.addBoot();
+    const wgs = [await fakeWireGuard(), await fakeWireGuard()];
+    const links: (RelayLink | undefined)[] = [undefined, undefined];
+    const peers: Peer[] = [];
+    for (const kind of [a, b]) {
+      const p = { heard: [] } as unknown as Peer;
+      p.n = w.addHost(kind, { isKnown: (hex) => hex === p.other?.n.dht.hex, onVerified: (id, addr) => { if (toHex(id) === p.other?.n.dht.hex) p.heard.push(addr); } });
+      peers.push(p);
+    }
+    const [A, B] = peers as [Peer, Peer];
+    A.other = B; B.other = A;
+    const relays = w.boots.map((r) => new Traversal({ ...traversalHost(w, { n: r, heard: [] } as unknown as Peer), canRelay: () => true, isTrusted: () => false }));
+    await w.bootstrap();
+    for (const p of peers) p.nat = (await w.settle(checkNat(w, p.n)))!;
+    peers.forEach((p, i) => {
+      p.traversal = new Traversal({ ...traversalHost(w, p), wgPort: wgs[i]!.port, relayReady: (_hex, link) => { links[i] = link; } });
+    });
+    // As the daemon's visit: punch; no direct path, so a relay link through the rendezvous that
+    // reached the peer. The peer follows it there (its own introduction came through it).
+    const punched = (await w.settle(A.traversal.punch(B.n.dht.id, traversalHost(w, A).relayCandidates([B.n.dht.hex]), () => A.heard.length > 0)))!;
+    assert.equal(punched.direct, false, `${a} ↔ ${b}: no direct path`);
+    assert.ok(punched.via !== undefined, `${a} ↔ ${b}: a rendezvous reached the peer`);
+    const link = await w.settle(A.traversal.openLink(B.n.dht.id, punched.via));
+    assert.ok(link !== undefined, `${a} ↔ ${b}: relay link opened`);
+    const port = (l: RelayLink) => Number(l.endpoint.split(':')[1]);
+    const initiation = new Uint8Array(148); initiation[0] = 1;
+    const response = new Uint8Array(92); response[0] = 2;
+    // WireGuard retries its initiation until answered; the clocks: virtual for the simulated
+    // network, real for the loopback hop to the stand-ins.
+    for (let i = 0; i < 200 && wgs[0]!.got.length === 0; i++) {
+      if (i % 5 === 0) {
+        wgs[0]!.send(port(links[0]!), initiation);
+        if (wgs[1]!.got.length > 0 && links[1] !== undefined) wgs[1]!.send(port(links[1]), response);
+      }
+      await w.clock.run(20);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    assert.ok(wgs[1]!.got.some((d) => d.length === 148 && d[0] === 1), `${a} ↔ ${b}: B's WireGuard got A's initiation`);
+    assert.ok(wgs[0]!.got.some((d) => d.length === 92 && d[0] === 2), `${a} ↔ ${b}: A's WireGuard got B's response`);
+    assert.equal(A.heard.length + B.heard.length, 0, 'and still no direct path');
+    assert.ok(relays.some((r) => r.sessions.size > 0));
+    for (const p of peers) await p.traversal.close();
+    for (const r of relays) await r.close();
+    for (const g of wgs) g.close();
+    w.close();
+  }
 });
