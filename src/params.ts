@@ -390,3 +390,7 @@ export const UPNP_MAX_SOAP_BYTES = 64 * 1024;
 export const UPNP_RENEW_GROUPING = 1000;
 /** IGD v1 with the wanted external port taken: random ports tried (from 49152, a range of 16384). */
 export const UPNP_RANDOM_PORT_TRIES = 3;
+/** Relays tried, one after the other, when a peer gets a relay link (src/daemon/pathfinder.ts). */
+export const PATH_RELAYS_TRIED = 3;
+/** Checkers asked, one after the other, about one direct claim (src/daemon/natmonitor.ts). */
+export const REACH_CHECKERS_PER_CLAIM = 2;

@@ -11,7 +11,7 @@ import { addrKey } from '../proto/addr.js';
 import type { RelayRef } from '../relay/link.js';
 import {
   ADDRESS_CHECK_INTERVAL, NAT_CHECK_INTERVAL, NAT_CHECK_NODES, NAT_KEEPALIVE_SECONDS, PING_PAD_TO, PORTMAP_DISCOVER_TIMEOUT,
-  PORTMAP_LEASE_SECONDS, PORTMAP_RETRY, REACH_ASK_SLACK, REACH_CHECKS_PER_ROUND, REACH_TIMEOUT,
+  PORTMAP_LEASE_SECONDS, PORTMAP_RETRY, REACH_ASK_SLACK, REACH_CHECKERS_PER_CLAIM, REACH_CHECKS_PER_ROUND, REACH_TIMEOUT,
 } from '../params.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { NodeContext } from './context.js';
@@ -105,7 +105,7 @@ export class NatMonitor {
         .map((e) => { keys.set(e.hex, e.id); return { hex: e.hex, addr: e.addr }; });
       for (const c of this.claims.due(claims, ctx.clock.now(), REACH_CHECKS_PER_ROUND)) {
         let verdict: boolean | undefined;
-        for (const checker of this.relayCandidates([c.hex]).slice(0, 2)) {
+        for (const checker of this.relayCandidates([c.hex]).slice(0, REACH_CHECKERS_PER_CLAIM)) {
           if (ctx.stopping) return;
           const r = await ctx.dht.rpc.request(checker.addr, checker.key, (x) => ({ t: 'reach', x, k: keys.get(c.hex)!, a: c.addr }),
             { padTo: PING_PAD_TO, timeout: REACH_TIMEOUT + REACH_ASK_SLACK, retries: 0 });
