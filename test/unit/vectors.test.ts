@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { sodiumReady } from '../../src/crypto/sodium.js';
+import { clampSecret, keyToBase64, publicFromSecret } from '../../src/crypto/keys.js';
+import { workbit, workbitInput } from '../../src/crypto/workbit.js';
 import { SecureChannel } from '../../src/proto/channel.js';
 import {
   decodeBody, decodeRecords, decodeRelayBody, encodeBody, encodeRecords, encodeRelayBody, recordSize, type Message, type NodeRecord,
@@ -156,4 +158,29 @@ test('padding vector (test/vectors/padding.json): bodies padded to each target, 
   assert.equal(ping(45).length, 44);
   assert.equal(ping(34).length, 30);
   assert.equal(ping(92).length, PING_PAD_TO - 68);
+});
+
+interface WorkbitVector { examples: { private_seed?: string; private_key: string; private_hex: string; public_key: string; public_hex: string; namespace: string; hash: string; workbit: number }[] }
+
+test('workbit vector (test/vectors/workbit.json): keys, BLAKE2b-256(pk || namespace) and the workbit of section 3', () => {
+  const v = load<WorkbitVector>('workbit.json');
+  assert.ok(v.examples.length >= 3);
+  for (const e of v.examples) {
+    const sk = e.private_seed !== undefined
+      ? clampSecret(sodium.crypto_generichash(32, new TextEncoder().encode(e.private_seed), null))
+      : h(e.private_hex);
+    assert.equal(hex(sk), e.private_hex);
+    assert.equal(keyToBase64(sk), e.private_key);
+    const pk = publicFromSecret(sodium, sk);
+    assert.equal(keyToBase64(pk), e.public_key);
+    assert.equal(hex(pk), e.public_hex);
+    assert.equal(hex(sodium.crypto_generichash(32, workbitInput(pk, e.namespace), null)), e.hash);
+    assert.equal(workbit(sodium, pk, e.namespace), e.workbit, `${e.public_key} in ${e.namespace}`);
+    // A network asking exactly that workbit in that namespace accepts the key, one more refuses it.
+    const ch = (w: number) => new SecureChannel(sodium, { secret: sk, workbit: w, namespace: e.namespace });
+    assert.equal(ch(e.workbit).acceptsKey(pk), true);
+    assert.equal(ch(e.workbit + 1).acceptsKey(pk), false);
+  }
+  // The first key clamped from bytes 01..20 is the one of every other vector.
+  assert.equal(v.examples[0]!.private_hex, load<Record<string, string>>('ping.json').sender_secret);
 });
