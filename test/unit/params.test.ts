@@ -3,7 +3,7 @@
 // with the value it states, and every constant params.ts marks `// @protocol` (a value another
 // implementation must honour, docs/DECISIONS.md) is listed there. Constants without the mark are
 // the reference implementation's own; where docs/NODE.md or docs/NAT.md list them, their values
-// are checked too, and so is every "`NAME` = value" of the spec's prose.
+// are checked too, and so is every "`NAME` = value" in the prose of those three files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -111,15 +111,16 @@ test('implementation constants listed in docs/NODE.md and docs/NAT.md have the v
   assert.ok(n >= 20, `rows checked: ${n}`);
 });
 
-test('every "`NAME` = value" in PROTOCOL.md prose states the value of src/params.ts', () => {
+test('every "`NAME` = value" in the prose of PROTOCOL.md, NODE.md and NAT.md states the value of src/params.ts', () => {
   let n = 0;
+  const prose = ['docs/PROTOCOL.md', 'docs/NODE.md', 'docs/NAT.md'].map(read).join('\n');
   // Not after an operator: in "1200 − `PING_PAD_TO` = 1040" the value is the expression's.
-  for (const m of protocolDoc.matchAll(/(?<![+−×*/-] )`([A-Z][A-Z0-9_]*)` = (\d[\d,]*(?:\.\d+)?)(?: (ms|s|min|KiB|MiB)\b)?/g)) {
+  for (const m of prose.matchAll(/(?<![+−×*/-] )`([A-Z][A-Z0-9_]*)` = (\d[\d,]*(?:\.\d+)?)(?: (ms|s|min|KiB|MiB)\b)?/g)) {
     const name = m[1]!;
     if (!(name in values)) continue;
     n++;
     const v = stated(name, m[3] ? `${m[2]} ${m[3]}` : m[2]!.replace(/,$/, ''));
-    assert.equal(v, values[name], `PROTOCOL.md says "${m[0]}", src/params.ts has ${String(values[name])}`);
+    assert.equal(v, values[name], `the docs say "${m[0]}", src/params.ts has ${String(values[name])}`);
   }
   assert.ok(n >= 40, `prose values checked: ${n}`);
 });
