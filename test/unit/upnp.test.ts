@@ -148,12 +148,17 @@ async function fakeNatPmp(opts: { takenExternal?: number } = {}): Promise<FakeGa
     port: 0, silent: false, requests: [], mappings: new Map(),
     close: () => new Promise((r) => sock.close(() => r())),
   };
+  const delayed = new Set<string>();
   sock.on('message', (msg, rinfo) => {
     gw.requests.push(msg);
     if (gw.silent) return;
     if (msg[1] === 1 && msg.length >= 12 && msg.readUInt32BE(8) > 0 && gw.mapDelayMs !== undefined) {
-      // A slow gateway: this mapping takes effect later than a removal sent after it.
-      setTimeout(() => answer(msg, rinfo), gw.mapDelayMs);
+      // A slow gateway: this mapping takes effect later than a removal sent after it. A
+      // retransmission of a request still in progress is ignored (the first one's answer serves).
+      const key = msg.toString('hex');
+      if (delayed.has(key)) return;
+      delayed.add(key);
+      setTimeout(() => { delayed.delete(key); answer(msg, rinfo); }, gw.mapDelayMs);
       return;
     }
     answer(msg, rinfo);
