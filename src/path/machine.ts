@@ -50,6 +50,7 @@ export class PathMachine<R extends RelayId = RelayId> {
   /** The last direct endpoint whose path died, and when: not taken again for BAD_ENDPOINT_KEEP. */
   private deadDirect: { addr: Addr; at: number } | undefined;
   private sessionSeen = false;
+  private punchAgain = false;
   // The timers (ms, NEVER when off).
   private wait = NEVER; // the state's own: next search (backoff/offline), re-check (direct), direct retry (relayed)
   private lookupUntil = NEVER; // a lookup is pending until then
@@ -100,8 +101,10 @@ export class PathMachine<R extends RelayId = RelayId> {
   /** One event at monotonic time `now`; the actions to perform, in order. */
   step(ev: PathEvent<R>, now: number): PathAction<R>[] {
     if (this.st === 'removed') return [];
+    // Timers due by now fire first, whatever the event (a driver may tick late).
+    if (ev.t !== 'removed') this.tick(now);
     switch (ev.t) {
-      case 'tick': this.tick(now); break;
+      case 'tick': break;
       case 'lookupResult': if (this.lookupUntil !== NEVER) this.lookedUp(ev.found, now); break;
       case 'answered': this.answered(ev.addr, ev.rtt, now); break;
       case 'unanswered': this.unanswered(ev.addr, now); break;
@@ -170,8 +173,7 @@ export class PathMachine<R extends RelayId = RelayId> {
   }
 
   /** `since` is when the path `wh show` prints last changed (an offline peer's searches do not reset it). */
-  private enter(st: PathState, now: number): void {
-    const before = this.shown();
+  private enter(st: PathState, now: number, before = this.shown()): void {
     this.st = st;
     if (this.shown() !== before) this.since = now;
   }
@@ -183,7 +185,11 @@ export class PathMachine<R extends RelayId = RelayId> {
     }
     if (this.lookupUntil <= now) this.lookedUp(undefined, now);
     if (this.punchAt <= now) { this.punchAt = NEVER; this.punch(now); }
-    if (this.relayUntil <= now && this.opening !== undefined) this.relayFailed(this.opening, now);
+    if (this.relayUntil <= now) {
+      this.relayUntil = NEVER;
+      // No report: the link, should it ever come up, is not wanted.
+      if (this.opening !== undefined) { this.emit({ a: 'closeRelay', relay: this.opening }); this.relayFailed(this.opening, now); }
+    }
     if (this.punchUntil <= now) this.punchEnded(now);
     if (this.wait <= now) {
       this.wait = NEVER;
@@ -218,7 +224,9 @@ export class PathMachine<R extends RelayId = RelayId> {
   }
 
   private punch(now: number): void {
-    if (this.st === 'direct' || this.punchUntil !== NEVER) return;
+    if (this.st === 'direct') return;
+    // One punch at a time (the driver runs one per peer): a new attempt's punch follows the old one.
+    if (this.punchUntil !== NEVER) { this.punchAgain = true; return; }
     this.punchUntil = now + PATH_OP_TIMEOUT;
     this.emit({ a: 'punch', rendezvous: this.rendezvous() });
   }
@@ -247,6 +255,7 @@ export class PathMachine<R extends RelayId = RelayId> {
   private punchEnded(now: number): void {
     this.punchUntil = NEVER;
     if (this.st === 'direct') return;
+    if (this.punchAgain) { this.punchAgain = false; this.punch(now); return; }
     if (this.st === 'relayed') {
       // A direct retry failed again: back off (jittered ±50 %), and keep trying.
       this.directFailures++;
@@ -266,12 +275,13 @@ export class PathMachine<R extends RelayId = RelayId> {
   }
 
   private searchFailed(now: number): void {
+    const before = this.shown();
     this.failures++;
     this.tried.clear();
     this.located = undefined;
     const offline = this.failures >= PEER_OFFLINE_AFTER;
     if (offline && this.st !== 'offline') this.log('info', 'offline (not found; searching goes on)');
-    this.enter(offline ? 'offline' : 'backoff', now);
+    this.enter(offline ? 'offline' : 'backoff', now, before);
     const d = Math.min(PEER_SEARCH_MAX, PEER_SEARCH_MIN * 2 ** Math.min(this.failures - 1, 16));
     this.wait = now + Math.round(d * (1 - PATH_SEARCH_JITTER + 2 * PATH_SEARCH_JITTER * this.random()));
   }
