@@ -50,6 +50,8 @@ export class PathMachine<R extends RelayId = RelayId> {
   /** The last direct endpoint whose path died, and when: not taken again for BAD_ENDPOINT_KEEP. */
   private deadDirect: { addr: Addr; at: number } | undefined;
   private sessionSeen = false;
+  /** A re-check ping of the direct endpoint is out (only its silence counts against the path). */
+  private checking = false;
   private punchAgain = false;
   // The timers (ms, NEVER when off).
   private wait = NEVER; // the state's own: next search (backoff/offline), re-check (direct), direct retry (relayed)
@@ -122,6 +124,12 @@ export class PathMachine<R extends RelayId = RelayId> {
       case 'pathDead': this.pathDead(ev.why, now); break;
       case 'heard': for (const h of this.holds.values()) h.len = 0; break;
       case 'handshakeSeen': this.sessionSeen = true; break;
+      case 'restored':
+        if (!this.onPath()) break;
+        this.emit({ a: 'poke' });
+        this.sessionSeen = false;
+        this.repairAt = now + (this.initiator ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND);
+        break;
       case 'configChanged': {
         const before = this.hint;
         this.hint = ev.endpoint;
@@ -195,6 +203,7 @@ export class PathMachine<R extends RelayId = RelayId> {
       this.wait = NEVER;
       if (this.st === 'direct' && this.endpoint) {
         this.emit({ a: 'ping', addr: this.endpoint, why: 'check' });
+        this.checking = true;
         this.wait = now + PEER_RECHECK;
       } else if (this.st === 'relayed' || this.st === 'backoff' || this.st === 'offline') {
         this.search(now);
@@ -308,6 +317,7 @@ export class PathMachine<R extends RelayId = RelayId> {
   private answered(addr: Addr, rtt: number | undefined, now: number): void {
     if (this.st === 'direct' && same(this.endpoint, addr)) {
       this.checkFailures = 0;
+      this.checking = false;
       if (rtt !== undefined) this.rtt = rtt;
       this.wait = now + PEER_RECHECK;
       return;
@@ -321,6 +331,7 @@ export class PathMachine<R extends RelayId = RelayId> {
     if (this.st === 'direct') this.since = now; // another endpoint
     this.enter('direct', now);
     this.endpoint = addr;
+    this.checking = false;
     if (rtt !== undefined) this.rtt = rtt;
     this.failures = this.directFailures = this.checkFailures = 0;
     this.tried.clear();
@@ -336,7 +347,9 @@ export class PathMachine<R extends RelayId = RelayId> {
   }
 
   private unanswered(addr: Addr, now: number): void {
-    if (this.st !== 'direct' || !same(this.endpoint, addr)) return; // a candidate's silence: the punch goes on
+    // A candidate's silence (even at the endpoint a probe got through to since): the punch goes on.
+    if (this.st !== 'direct' || !same(this.endpoint, addr) || !this.checking) return;
+    this.checking = false;
     this.checkFailures++;
     if (this.checkFailures < PATH_CHECK_FAILURES) { this.wait = now + PEER_SEARCH_MIN; return; }
     this.log('info', `direct ${show(addr)}: ${this.checkFailures} checks unanswered; searching again`);

@@ -59,6 +59,9 @@ export type PathEvent<R extends RelayId = RelayId> =
   /** WireGuard has a session with the peer (a handshake since the endpoint was set, or one
    *  still valid): no handshake repair is needed. */
   | { t: 'handshakeSeen' }
+  /** The data plane was re-created with every peer (src/daemon/supervise.ts): the peer still
+   *  holds its session, so this side starts a handshake now (poke) and watches it. */
+  | { t: 'restored' }
   /** The config's endpoint hint for the peer (a reload), undefined for none. */
   | { t: 'configChanged'; endpoint?: Addr }
   /** The direct WireGuard keepalive changed (the NAT check's verdict), in seconds. */

@@ -2,81 +2,13 @@
 // randomness, as the daemon drives it: events in, actions out, a tick at nextDeadline().
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fc from 'fast-check';
-import { PathMachine, type PathAction, type PathEvent, type RelayId } from '../../src/path/machine.js';
-import { VirtualClock } from '../../src/sim/clock.js';
-import { seededRandom } from '../../src/sim/network.js';
-import type { Addr } from '../../src/proto/addr.js';
+import type { PathAction, RelayId } from '../../src/path/machine.js';
 import {
   BAD_ENDPOINT_KEEP, DIRECT_RETRY_MAX, DIRECT_RETRY_MIN, HANDSHAKE_REPAIR_FIRST, HANDSHAKE_REPAIR_SECOND, NAT_KEEPALIVE_SECONDS,
   PATH_CHECK_FAILURES, PATH_OP_TIMEOUT, PATH_PUNCH_AFTER, PATH_RELAY_TRIES, PATH_SEARCH_JITTER, PEER_OFFLINE_AFTER, PEER_RECHECK,
   PEER_SEARCH_MAX, PEER_SEARCH_MIN, RELAY_HOLD_MAX, RELAY_HOLD_MIN,
 } from '../../src/params.js';
-
-const relay = (n: number): RelayId => ({ hex: `${n}`.repeat(8), addr: { host: `198.51.100.${n}`, port: 62096 } });
-const R1 = relay(1), R2 = relay(2), R3 = relay(3), R4 = relay(4);
-const A: Addr = { host: '192.0.2.10', port: 40000 };
-const B: Addr = { host: '192.0.2.11', port: 40001 };
-const HINT: Addr = { host: '203.0.113.5', port: 62096 };
-
-/** A driver as the daemon's: it performs nothing, records the actions, and ticks the machine at
- *  its deadline through the virtual clock's timers. */
-class Driver {
-  readonly clock = new VirtualClock();
-  readonly m: PathMachine;
-  log: PathAction[] = [];
-  /** When each action of `log` was asked for. */
-  times: number[] = [];
-  private timer: ReturnType<VirtualClock['setTimeout']> | undefined;
-
-  constructor(opts: { initiator?: boolean; hint?: Addr; keepalive?: number; candidates?: RelayId[]; seed?: number } = {}) {
-    const candidates = opts.candidates ?? [R1, R2, R3, R4];
-    this.m = new PathMachine({ now: 0, random: seededRandom(opts.seed ?? 7), rendezvous: () => candidates, initiator: opts.initiator ?? true,
-      keepalive: opts.keepalive ?? 0, ...(opts.hint ? { hint: opts.hint } : {}) });
-    this.take(this.m.start(0));
-  }
-
-  get now(): number { return this.clock.now(); }
-
-  private take(actions: PathAction[]): PathAction[] {
-    this.log.push(...actions);
-    for (const _ of actions) this.times.push(this.clock.now());
-    if (this.timer) this.clock.clearTimeout(this.timer);
-    const at = this.m.nextDeadline();
-    if (Number.isFinite(at)) this.timer = this.clock.setTimeout(() => this.take(this.m.step({ t: 'tick' }, this.clock.now())), at - this.clock.now());
-    return actions;
-  }
-
-  send(ev: PathEvent): PathAction[] {
-    return this.take(this.m.step(ev, this.clock.now()));
-  }
-
-  /** Lets `ms` of virtual time pass; the actions taken meanwhile. */
-  async run(ms: number): Promise<PathAction[]> {
-    const from = this.log.length;
-    await this.clock.run(ms);
-    return this.log.slice(from);
-  }
-
-  /** Runs until an action of kind `a` is asked for; its time and the action. */
-  async until(a: PathAction['a'], limit = 60 * 60_000): Promise<{ at: number; act: PathAction }> {
-    const start = this.log.length;
-    const ok = await this.clock.runUntil(() => this.log.slice(start).some((x) => x.a === a), limit, 10);
-    assert.ok(ok, `no ${a} within ${limit} ms (state ${this.m.state})`);
-    const i = start + this.log.slice(start).findIndex((x) => x.a === a);
-    return { at: this.times[i]!, act: this.log[i]! };
-  }
-}
-
-const kinds = (acts: PathAction[]) => acts.filter((x) => x.a !== 'log').map((x) => x.a);
-const has = (acts: PathAction[], a: PathAction['a']) => acts.some((x) => x.a === a);
-
-/** From start to the race: lookup found A (unanswered), punch, punch-ok via R1. */
-async function toRace(d: Driver): Promise<PathAction[]> {
-  d.send({ t: 'lookupResult', found: A });
-  await d.until('punch');
-  return d.send({ t: 'punchAccepted', via: R1 });
-}
+import { A, B, Driver, HINT, R1, R2, R3, R4, has, kinds, relay, toRace } from './pathdriver.js';
 
 test('a new peer is looked up at once and its config endpoint pinged; an answer there makes it direct without a punch', async () => {
   const d = new Driver({ hint: HINT });
@@ -352,67 +284,25 @@ test('a relay link the peer opened first is followed from any state, and lost li
   assert.ok(d.m.mayRelay(R3.hex, d.now), 'a lost link (not a dead path) holds nothing');
 });
 
-// ---- property: any event sequence ------------------------------------------------------------
 
-const addrs = [A, B, HINT];
-const relays = [R1, R2, R3];
-const eventArb: fc.Arbitrary<PathEvent> = fc.oneof(
-  fc.constant<PathEvent>({ t: 'tick' }),
-  fc.option(fc.constantFrom(...addrs), { nil: undefined }).map((found): PathEvent => (found ? { t: 'lookupResult', found } : { t: 'lookupResult' })),
-  fc.constantFrom(...addrs).map((addr): PathEvent => ({ t: 'answered', addr, rtt: 1 })),
-  fc.constantFrom(...addrs).map((addr): PathEvent => ({ t: 'unanswered', addr })),
-  fc.constantFrom(...relays).map((via): PathEvent => ({ t: 'punchAccepted', via })),
-  fc.constant<PathEvent>({ t: 'punchEnded' }),
-  fc.tuple(fc.constantFrom(...relays), fc.boolean()).map(([r, kernel]): PathEvent => ({ t: 'relayReady', relay: r, endpoint: kernel ? `${r.addr.host}:4000` : '127.0.0.1:9', kernel })),
-  fc.constantFrom(...relays).map((r): PathEvent => ({ t: 'relayFailed', relay: r })),
-  fc.constantFrom(...relays).map((r): PathEvent => ({ t: 'relayLost', relay: r })),
-  fc.constantFrom<PathEvent>({ t: 'pathSuspect' }, { t: 'pathSilent' }, { t: 'pathDead', why: 'p' }, { t: 'heard' }, { t: 'handshakeSeen' }),
-  fc.option(fc.constantFrom(...addrs), { nil: undefined }).map((e): PathEvent => (e ? { t: 'configChanged', endpoint: e } : { t: 'configChanged' })),
-  fc.constantFrom(0, 20).map((seconds): PathEvent => ({ t: 'keepalive', seconds })),
-);
-const stepArb = fc.tuple(fc.nat({ max: 40_000 }), fc.oneof({ weight: 30, arbitrary: eventArb }, { weight: 1, arbitrary: fc.constant<PathEvent>({ t: 'removed' }) }));
+test('only re-check pings count against a direct path: a lookup ping that timed out after a probe got through changes nothing', async () => {
+  const d = new Driver();
+  d.send({ t: 'lookupResult', found: A });
+  await d.until('punch');
+  d.send({ t: 'answered', addr: A }); // a probe's pong
+  for (let i = 0; i < PATH_CHECK_FAILURES + 1; i++) d.send({ t: 'unanswered', addr: A }); // the lookup ping's late silence
+  assert.equal(d.m.state, 'direct');
+  assert.ok(!has(await d.run(PEER_RECHECK - 1), 'ping'), 'the next check is PEER_RECHECK after the answer, not sooner');
+});
 
-test('property: from any event sequence, no relay endpoint while direct, the relay closes after the direct endpoint, and the machine always has a future deadline', () => {
-  fc.assert(fc.property(fc.array(stepArb, { maxLength: 120 }), fc.integer(), (steps, seed) => {
-    const m = new PathMachine({ now: 0, random: seededRandom(seed), rendezvous: () => relays, initiator: (seed & 1) === 0, keepalive: 0 });
-    let now = 0;
-    let before = m.state;
-    let acts = m.start(0);
-    let last: 'direct' | 'relay' | undefined;
-    // The driver's side: the peer's one relay link (it moves from relay to relay), and the
-    // relay-opens under way.
-    let link: string | undefined;
-    const opening = new Set<string>();
-    for (const [dt, ev] of steps) {
-      let directSet = before === 'direct';
-      for (const x of acts) {
-        if (x.a === 'log') assert.doesNotMatch(x.msg, /had no timer/);
-        if (x.a === 'setEndpoint') {
-          last = x.endpoint.kind;
-          if (x.endpoint.kind === 'direct') directSet = true;
-          else assert.ok(!directSet, 'setEndpoint(relay) while direct is confirmed');
-        }
-        if (x.a === 'openRelay') { assert.ok(m.mayRelay(x.relay.hex, now), 'a held relay opened'); opening.add(x.relay.hex); }
-        if (x.a === 'closeRelay') { opening.delete(x.relay.hex); if (link === x.relay.hex) link = undefined; }
-      }
-      if (m.state === 'direct') assert.equal(last, 'direct', 'WireGuard is left on a relay while the state is direct');
-      if (m.state === 'relayed') assert.equal(last, 'relay');
-      if (m.state === 'removed') {
-        assert.equal(m.nextDeadline(), Infinity);
-        assert.equal(link, undefined, 'relay link left open after removal');
-        assert.equal(opening.size, 0, `relay-opens left wanted after removal: ${[...opening].join(' ')}`);
-        return;
-      }
-      const next = m.nextDeadline();
-      assert.ok(Number.isFinite(next) && next >= now, `deadline ${next} at ${now} in ${m.state}`);
-      // The driver ticks at the deadline if it comes first (sometimes late), else the event comes.
-      now = Math.min(now + dt, Math.max(now, next) + (dt % 700));
-      before = m.state;
-      const e = now >= next && dt % 3 === 0 ? { t: 'tick' as const } : ev;
-      if (e.t === 'relayReady') { link = e.relay.hex; opening.delete(e.relay.hex); }
-      if (e.t === 'relayFailed') opening.delete(e.relay.hex);
-      if (e.t === 'relayLost' && link === e.relay.hex) link = undefined;
-      acts = m.step(e, now);
-    }
-  }), { numRuns: 3000, seed: 10 });
+test('a re-created data plane: a peer on a path is poked and its handshake watched again', async () => {
+  const d = new Driver({ initiator: false });
+  assert.deepEqual(kinds(d.send({ t: 'restored' })), [], 'nothing while searching');
+  d.send({ t: 'answered', addr: A });
+  d.send({ t: 'handshakeSeen' });
+  await d.run(HANDSHAKE_REPAIR_SECOND);
+  const at = d.now;
+  assert.deepEqual(kinds(d.send({ t: 'restored' })), ['poke']);
+  const r = await d.until('recreate');
+  assert.equal(r.at, at + HANDSHAKE_REPAIR_SECOND);
 });
