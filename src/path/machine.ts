@@ -218,15 +218,15 @@ export class PathMachine<R extends RelayId = RelayId> {
     this.wait = NEVER;
     this.lookupUntil = now + PATH_OP_TIMEOUT;
     this.emit({ a: 'lookup' });
-    if (this.hint !== undefined && this.st !== 'relayed') this.emit({ a: 'ping', addr: this.hint, why: 'hint' });
+    if (this.hint !== undefined) this.emit({ a: 'ping', addr: this.hint, why: 'hint' });
   }
 
   private lookedUp(found: Addr | undefined, now: number): void {
     this.lookupUntil = NEVER;
     if (this.st === 'direct') return;
-    const pinged = found !== undefined || (this.hint !== undefined && this.st !== 'relayed');
+    const pinged = found !== undefined || this.hint !== undefined;
     if (found !== undefined && !same(found, this.hint)) this.emit({ a: 'ping', addr: found, why: 'found' });
-    if (this.st === 'searching' || this.st === 'offline') this.enter('punching', now);
+    if (this.st !== 'relayed') this.enter('punching', now);
     // The pings get a moment to be answered (a public peer is never punched); then punch.
     if (pinged) this.punchAt = now + PATH_PUNCH_AFTER;
     else this.punch(now);
@@ -272,7 +272,8 @@ export class PathMachine<R extends RelayId = RelayId> {
       this.wait = now + Math.round(d * (0.5 + this.random()));
       return;
     }
-    if (this.opening === undefined && this.relay === undefined) this.searchFailed(now);
+    // (A search started meanwhile, after a dead path: it decides.)
+    if (this.opening === undefined && this.relay === undefined && this.lookupUntil === NEVER) this.searchFailed(now);
   }
 
   private relayFailed(relay: R, now: number): void {
@@ -280,7 +281,7 @@ export class PathMachine<R extends RelayId = RelayId> {
     this.opening = undefined;
     this.relayUntil = NEVER;
     if (this.onPath()) return;
-    if (!this.openRelay(now) && this.punchUntil === NEVER && this.punchAt === NEVER) this.searchFailed(now);
+    if (!this.openRelay(now) && this.punchUntil === NEVER && this.punchAt === NEVER && this.lookupUntil === NEVER) this.searchFailed(now);
   }
 
   private searchFailed(now: number): void {

@@ -306,3 +306,18 @@ test('a re-created data plane: a peer on a path is poked and its handshake watch
   const r = await d.until('recreate');
   assert.equal(r.at, at + HANDSHAKE_REPAIR_SECOND);
 });
+
+test('a punch that ends after its path died and a new search began leaves the new search alone', async () => {
+  const d = new Driver();
+  d.send({ t: 'lookupResult', found: A });
+  await d.until('punch');
+  d.send({ t: 'answered', addr: A }); // a probe won; the probes go on
+  d.send({ t: 'pathDead', why: 'x' });
+  assert.equal(d.m.state, 'searching');
+  d.send({ t: 'punchEnded' }); // the old punch
+  assert.equal(d.m.state, 'searching', 'not counted as a failed search');
+  const t = d.now;
+  d.send({ t: 'lookupResult', found: B });
+  assert.equal(d.m.state, 'punching');
+  assert.equal((await d.until('punch')).at, t + PATH_PUNCH_AFTER);
+});
