@@ -11,8 +11,9 @@ import type { Addr } from '../proto/addr.js';
 import {
   BAD_ENDPOINT_KEEP, DIRECT_RETRY_MAX, DIRECT_RETRY_MIN, HANDSHAKE_REPAIR_FIRST, HANDSHAKE_REPAIR_SECOND, NAT_KEEPALIVE_SECONDS,
   PATH_CHECK_FAILURES, PATH_OP_TIMEOUT, PATH_PUNCH_AFTER, PATH_RELAY_TRIES, PATH_SEARCH_JITTER, PEER_OFFLINE_AFTER, PEER_RECHECK,
-  PEER_SEARCH_MAX, PEER_SEARCH_MIN, RELAY_HOLD_MAX, RELAY_HOLD_MIN,
+  PEER_SEARCH_MAX, PEER_SEARCH_MIN,
 } from '../params.js';
+import { RelayHolds } from './holds.js';
 import type { PathAction, PathEndpoint, PathEvent, PathOptions, PathState, PathView, RelayId, ShownPath } from './types.js';
 
 export type * from './types.js';
@@ -26,9 +27,6 @@ interface Relay<R> { r: R; endpoint: string; kernel: boolean }
 export class PathMachine<R extends RelayId = RelayId> {
   private st: PathState = 'searching';
   private since: number;
-  private readonly random: () => number;
-  private readonly rendezvous: () => readonly R[];
-  private readonly initiator: boolean;
   private hint: Addr | undefined;
   private keepalive: number;
   /** Failed searches in a row (back-off, offline), failed direct retries while relayed, and
@@ -44,9 +42,7 @@ export class PathMachine<R extends RelayId = RelayId> {
   /** The rendezvous that knew the peer in this attempt, and the relays tried in it. */
   private located: R | undefined;
   private readonly tried = new Set<string>();
-  /** Per relay (key hex): no relay is opened through it before `until` (a relay path through
-   *  it died unanswered); `len` doubles per death, back to 0 once WireGuard hears the peer. */
-  private readonly holds = new Map<string, { until: number; len: number }>();
+  private readonly holds = new RelayHolds();
   /** The last direct endpoint whose path died, and when: not taken again for BAD_ENDPOINT_KEEP. */
   private deadDirect: { addr: Addr; at: number } | undefined;
   private sessionSeen = false;
@@ -62,11 +58,8 @@ export class PathMachine<R extends RelayId = RelayId> {
   private repairAt = NEVER; // the handshake check after an endpoint was set
   private out: PathAction<R>[] = [];
 
-  constructor(opts: PathOptions<R>) {
+  constructor(private readonly opts: PathOptions<R>) {
     this.since = opts.now;
-    this.random = opts.random;
-    this.rendezvous = opts.rendezvous;
-    this.initiator = opts.initiator;
     this.hint = opts.hint;
     this.keepalive = opts.keepalive;
   }
@@ -97,7 +90,7 @@ export class PathMachine<R extends RelayId = RelayId> {
 
   /** Whether a relay may be opened through `relayHex` for this peer at `now`. */
   mayRelay(relayHex: string, now: number): boolean {
-    return (this.holds.get(relayHex)?.until ?? -NEVER) <= now;
+    return this.holds.may(relayHex, now);
   }
 
   /** One event at monotonic time `now`; the actions to perform, in order. */
@@ -122,13 +115,13 @@ export class PathMachine<R extends RelayId = RelayId> {
       case 'pathSuspect': if (this.onPath()) this.emit({ a: 'poke' }); break;
       case 'pathSilent': if (this.onPath()) this.emit({ a: 'recreate' }); break;
       case 'pathDead': this.pathDead(ev.why, now); break;
-      case 'heard': for (const h of this.holds.values()) h.len = 0; break;
+      case 'heard': this.holds.heard(); break;
       case 'handshakeSeen': this.sessionSeen = true; break;
       case 'restored':
         if (!this.onPath()) break;
         this.emit({ a: 'poke' });
         this.sessionSeen = false;
-        this.repairAt = now + (this.initiator ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND);
+        this.repairAt = now + (this.opts.initiator ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND);
         break;
       case 'configChanged': {
         const before = this.hint;
@@ -237,7 +230,7 @@ export class PathMachine<R extends RelayId = RelayId> {
     // One punch at a time (the driver runs one per peer): a new attempt's punch follows the old one.
     if (this.punchUntil !== NEVER) { this.punchAgain = true; return; }
     this.punchUntil = now + PATH_OP_TIMEOUT;
-    this.emit({ a: 'punch', rendezvous: this.rendezvous() });
+    this.emit({ a: 'punch', rendezvous: this.opts.rendezvous() });
   }
 
   private punchAccepted(via: R, now: number): void {
@@ -251,7 +244,7 @@ export class PathMachine<R extends RelayId = RelayId> {
   private openRelay(now: number): boolean {
     if (this.tried.size >= PATH_RELAY_TRIES) return false;
     const located = this.located;
-    const candidates = [...(located ? [located] : []), ...this.rendezvous().filter((r) => r.hex !== located?.hex)];
+    const candidates = [...(located ? [located] : []), ...this.opts.rendezvous().filter((r) => r.hex !== located?.hex)];
     const next = candidates.find((r) => !this.tried.has(r.hex) && this.mayRelay(r.hex, now));
     if (next === undefined) return false;
     this.tried.add(next.hex);
@@ -269,7 +262,7 @@ export class PathMachine<R extends RelayId = RelayId> {
       // A direct retry failed again: back off (jittered ±50 %), and keep trying.
       this.directFailures++;
       const d = Math.min(DIRECT_RETRY_MAX, DIRECT_RETRY_MIN * 2 ** Math.min(this.directFailures, 16));
-      this.wait = now + Math.round(d * (0.5 + this.random()));
+      this.wait = now + Math.round(d * (0.5 + this.opts.random()));
       return;
     }
     // (A search started meanwhile, after a dead path: it decides.)
@@ -293,7 +286,7 @@ export class PathMachine<R extends RelayId = RelayId> {
     if (offline && this.st !== 'offline') this.log('info', 'offline (not found; searching goes on)');
     this.enter(offline ? 'offline' : 'backoff', now, before);
     const d = Math.min(PEER_SEARCH_MAX, PEER_SEARCH_MIN * 2 ** Math.min(this.failures - 1, 16));
-    this.wait = now + Math.round(d * (1 - PATH_SEARCH_JITTER + 2 * PATH_SEARCH_JITTER * this.random()));
+    this.wait = now + Math.round(d * (1 - PATH_SEARCH_JITTER + 2 * PATH_SEARCH_JITTER * this.opts.random()));
   }
 
   private relayReady(link: Relay<R>, now: number): void {
@@ -308,7 +301,7 @@ export class PathMachine<R extends RelayId = RelayId> {
       this.failures = this.directFailures = 0;
       this.tried.clear();
       // Direct retries from now on; a punch still under way counts as the first.
-      if (this.punchUntil === NEVER && this.lookupUntil === NEVER) this.wait = now + Math.round(DIRECT_RETRY_MIN * (0.5 + this.random()));
+      if (this.punchUntil === NEVER && this.lookupUntil === NEVER) this.wait = now + Math.round(DIRECT_RETRY_MIN * (0.5 + this.opts.random()));
     }
     if (old !== undefined && old.r.hex === link.r.hex && old.endpoint === link.endpoint && old.kernel === link.kernel) return;
     this.log('info', `relay via ${link.r.hex}${link.kernel ? ' (kernel)' : ''}`);
@@ -365,9 +358,7 @@ export class PathMachine<R extends RelayId = RelayId> {
     } else if (this.st === 'relayed' && this.relay) {
       // Hold this relay (for this peer only): a relay opened from a stale DHT entry of a peer
       // that is gone reaches no one. Other relays stay allowed.
-      const r = this.relay.r, h = this.holds.get(r.hex);
-      const len = Math.min(RELAY_HOLD_MAX, h !== undefined && h.len > 0 ? 2 * h.len : RELAY_HOLD_MIN);
-      this.holds.set(r.hex, { until: now + len, len });
+      const r = this.relay.r, len = this.holds.hold(r.hex, now);
       this.log('warn', `relay via ${r.hex} dropped: ${why}; not through it for ${Math.round(len / 1000)} s; searching again`);
       this.emit({ a: 'closeRelay', relay: r });
       this.relay = undefined;
@@ -382,8 +373,8 @@ export class PathMachine<R extends RelayId = RelayId> {
     this.emit({ a: 'setEndpoint', endpoint, keepalive: endpoint.kind === 'relay' ? NAT_KEEPALIVE_SECONDS : this.keepalive });
     // Crossed handshakes (src/daemon/handshake.ts): the smaller key initiates at once, and each
     // side checks for a session after its own delay.
-    if (this.initiator) this.emit({ a: 'poke' });
+    if (this.opts.initiator) this.emit({ a: 'poke' });
     this.sessionSeen = false;
-    this.repairAt = now + (this.initiator ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND);
+    this.repairAt = now + (this.opts.initiator ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND);
   }
 }
