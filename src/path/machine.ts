@@ -209,8 +209,8 @@ export class PathMachine<R extends RelayId = RelayId> {
     if (fresh) { this.failures = 0; this.tried.clear(); this.located = undefined; }
     if (this.st !== 'relayed' && this.st !== 'offline') this.enter('searching', now);
     this.wait = NEVER;
-    this.lookupUntil = now + PATH_OP_TIMEOUT;
-    this.emit({ a: 'lookup' });
+    // One lookup at a time (one under way serves the new attempt).
+    if (this.lookupUntil === NEVER) { this.lookupUntil = now + PATH_OP_TIMEOUT; this.emit({ a: 'lookup' }); }
     if (this.hint !== undefined) this.emit({ a: 'ping', addr: this.hint, why: 'hint' });
   }
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { PathMachine, type PathAction, type PathEvent } from '../../src/path/machine.js';
-import { PATH_PUNCH_AFTER } from '../../src/params.js';
+import { PATH_OP_TIMEOUT, PATH_PUNCH_AFTER } from '../../src/params.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { seededRandom } from '../../src/sim/network.js';
 import { A, B, HINT, R1, R2, R3 } from './pathdriver.js';
@@ -29,7 +29,7 @@ const eventArb: fc.Arbitrary<PathEvent> = fc.oneof(
 );
 const stepArb = fc.tuple(fc.nat({ max: 40_000 }), fc.oneof({ weight: 30, arbitrary: eventArb }, { weight: 1, arbitrary: fc.constant<PathEvent>({ t: 'removed' }) }));
 
-test('property: from any event sequence, no relay endpoint while direct, the relay closes after the direct endpoint, and the machine always has a future deadline', () => {
+test('property: from any event sequence, no relay endpoint while direct, no held relay opened, one lookup and one punch at a time, nothing left open after removal, and always a future deadline', () => {
   fc.assert(fc.property(fc.array(stepArb, { maxLength: 120 }), fc.integer(), (steps, seed) => {
     const m = new PathMachine({ now: 0, random: seededRandom(seed), rendezvous: () => relays, initiator: (seed & 1) === 0, keepalive: 0 });
     let now = 0;
@@ -40,6 +40,8 @@ test('property: from any event sequence, no relay endpoint while direct, the rel
     // relay-opens under way.
     let link: string | undefined;
     const opening = new Set<string>();
+    // One lookup and one punch at a time: when each was asked for, until reported.
+    let lookupAt: number | undefined, punchAt: number | undefined;
     for (const [dt, ev] of steps) {
       let directSet = before === 'direct';
       for (const x of acts) {
@@ -51,6 +53,8 @@ test('property: from any event sequence, no relay endpoint while direct, the rel
         }
         if (x.a === 'openRelay') { assert.ok(m.mayRelay(x.relay.hex, now), 'a held relay opened'); opening.add(x.relay.hex); }
         if (x.a === 'closeRelay') { opening.delete(x.relay.hex); if (link === x.relay.hex) link = undefined; }
+        if (x.a === 'lookup') { assert.ok(lookupAt === undefined || now - lookupAt >= PATH_OP_TIMEOUT, 'a second lookup under way'); lookupAt = now; }
+        if (x.a === 'punch') { assert.ok(punchAt === undefined || now - punchAt >= PATH_OP_TIMEOUT, 'a second punch under way'); punchAt = now; }
       }
       if (m.state === 'direct') assert.equal(last, 'direct', 'WireGuard is left on a relay while the state is direct');
       if (m.state === 'relayed') assert.equal(last, 'relay');
@@ -65,9 +69,14 @@ test('property: from any event sequence, no relay endpoint while direct, the rel
       // The driver ticks at the deadline if it comes first (sometimes late), else the event comes.
       now = Math.min(now + dt, Math.max(now, next) + (dt % 700));
       before = m.state;
-      const e = now >= next && dt % 3 === 0 ? { t: 'tick' as const } : ev;
+      let e: PathEvent = now >= next && dt % 3 === 0 ? { t: 'tick' } : ev;
+      // As a driver: a lookup or punch is reported only if one is under way (and not timed out).
+      const live = (at: number | undefined) => at !== undefined && now - at < PATH_OP_TIMEOUT;
+      if ((e.t === 'lookupResult' && !live(lookupAt)) || (e.t === 'punchEnded' && !live(punchAt))) e = { t: 'tick' };
       if (e.t === 'relayReady') { link = e.relay.hex; opening.delete(e.relay.hex); }
       if (e.t === 'relayFailed') opening.delete(e.relay.hex);
+      if (e.t === 'lookupResult') lookupAt = undefined;
+      if (e.t === 'punchEnded') punchAt = undefined;
       if (e.t === 'relayLost' && link === e.relay.hex) link = undefined;
       acts = m.step(e, now);
     }
