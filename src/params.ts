@@ -361,3 +361,25 @@ export const BAD_ENDPOINTS_MAX = 8;
  *  doubling on each death up to the max, back to the min once WireGuard hears the peer (ms). */
 export const RELAY_HOLD_MIN = 60_000;
 export const RELAY_HOLD_MAX = 10 * 60_000;
+
+// ---- Per-peer path machine (src/path/machine.ts; docs/NAT.md "The per-peer path machine") -----
+// It also uses PEER_SEARCH_MIN/MAX, PEER_OFFLINE_AFTER, PEER_RECHECK, DIRECT_RETRY_MIN/MAX,
+// RELAY_HOLD_MIN/MAX, HANDSHAKE_REPAIR_FIRST/SECOND, NAT_KEEPALIVE_SECONDS and BAD_ENDPOINT_KEEP.
+/** After a lookup gave addresses to ping (the config's hint, the DHT's answer), the punch, and
+ *  with it the relay race, starts this long later unless one of them answered: a directly
+ *  reachable peer answers well within it and is never punched. No address: the punch starts at
+ *  once. */
+export const PATH_PUNCH_AFTER = 300;
+/** A lookup, punch or relay-open the machine asked for and the driver did not report within this
+ *  long counts as failed (the driver always reports; this bounds a lost report). */
+export const PATH_OP_TIMEOUT = 30_000;
+/** Relays asked in turn in one attempt: the rendezvous that knew the peer first, then the other
+ *  candidates (a relay held for this peer is skipped). */
+export const PATH_RELAY_TRIES = 3;
+/** Unanswered re-checks of a direct endpoint in a row after which the peer is searched again
+ *  (the next re-check after one failure comes PEER_SEARCH_MIN later). */
+export const PATH_CHECK_FAILURES = 2;
+/** A search for a peer not found backs off PEER_SEARCH_MIN * 2^(failures-1), at most
+ *  PEER_SEARCH_MAX, times a random factor in [1 - this, 1 + this), so that the nodes of a
+ *  network restarted together do not search in lock-step. */
+export const PATH_SEARCH_JITTER = 0.2;
