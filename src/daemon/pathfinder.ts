@@ -9,7 +9,7 @@ import { keyToBase64 } from '../crypto/keys.js';
 import { toHex } from '../dht/id.js';
 import { addrKey, type Addr } from '../proto/addr.js';
 import type { RelayLink } from '../relay/link.js';
-import { NAT_KEEPALIVE_SECONDS, PATH_RELAYS_TRIED } from '../params.js';
+import { NAT_KEEPALIVE_SECONDS, PATH_RELAY_TRIES } from '../params.js';
 import type { NodeContext } from './context.js';
 import { describePath, type PeerState } from './peers.js';
 import { allowedIpsOf } from './trusted.js';
@@ -61,7 +61,7 @@ export class PathFinder {
         // from a stale DHT entry reaches no one).
         if (st.path !== 'relay' && punched.via !== undefined && ctx.tracker.mayRelay(hex, ctx.clock.now())) {
           const relays = [punched.via, ...rendezvous.filter((x) => x.hex !== punched.via!.hex)];
-          for (const relay of relays.slice(0, PATH_RELAYS_TRIED)) {
+          for (const relay of relays.slice(0, PATH_RELAY_TRIES)) {
             if ((await ctx.traversal.openLink(st.peer.key, relay)) !== undefined) break;
           }
         }
