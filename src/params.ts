@@ -72,7 +72,7 @@ export const RATE_LIMIT_SOURCES = 4096;
 /** Verification pings sent to addresses that contacted us first, per second (global). */
 export const VERIFY_PINGS_PER_SEC = 50;
 
-// ---- Trusted peers (src/daemon/peers.ts) ------------------------------------------------------
+// ---- Trusted peers (src/path/machine.ts) ------------------------------------------------------
 /** First retry delay of a search for a trusted peer that was not found; doubles each time. */
 export const PEER_SEARCH_MIN = 1000;
 /** Longest delay between two searches for a peer that is not found (searching forever). */
@@ -82,12 +82,12 @@ export const PEER_OFFLINE_AFTER = 3;
 /** A peer with a known address is pinged over the DHT this often to confirm it. */
 export const PEER_RECHECK = 20_000;
 /** After giving WireGuard a peer's endpoint, the daemon checks that a handshake followed, and
- *  if not re-creates the WireGuard peer and pokes it (src/daemon/handshake.ts): after the first
+ *  if not re-creates the WireGuard peer and pokes it (src/path/machine.ts): after the first
  *  delay on the side with the smaller key, after the second on the other, so that the two
  *  sides never repair at once. */
 export const HANDSHAKE_REPAIR_FIRST = 1000;
 export const HANDSHAKE_REPAIR_SECOND = 2500;
-/** Period of the daemon's peer loop (it only acts on peers that are due). */
+/** Period of the daemon's WireGuard sample (liveness, sessions); the path machines keep their own timer. */
 export const PEER_TICK = 500;
 
 // ---- Local control socket (src/control) -------------------------------------------------------

@@ -371,8 +371,11 @@ export class PathMachine<R extends RelayId = RelayId> {
 
   private setEndpoint(endpoint: PathEndpoint<R>, now: number): void {
     this.emit({ a: 'setEndpoint', endpoint, keepalive: endpoint.kind === 'relay' ? NAT_KEEPALIVE_SECONDS : this.keepalive });
-    // Crossed handshakes (src/daemon/handshake.ts): the smaller key initiates at once, and each
-    // side checks for a session after its own delay.
+    // Crossed handshakes (docs/NODE.md "First handshake"): when both sides' WireGuard initiate at
+    // once, wireguard-go rejects both responses and neither has a session until its 5 s retry.
+    // So the smaller key initiates at once, and each side checks for a session after its own
+    // delay (the other's is longer): without one, the WireGuard peer is re-created (a single
+    // fresh initiation, which the other side answers).
     if (this.opts.initiator) this.emit({ a: 'poke' });
     this.sessionSeen = false;
     this.repairAt = now + (this.opts.initiator ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND);
