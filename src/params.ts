@@ -83,8 +83,8 @@ export const PEER_OFFLINE_AFTER = 3;
 export const PEER_RECHECK = 20_000;
 /** After giving WireGuard a peer's endpoint, the daemon checks that a handshake followed, and
  *  if not re-creates the WireGuard peer and pokes it (src/path/machine.ts): after the first
- *  delay on the side with the smaller key, after the second on the other, so that the two
- *  sides never repair at once. */
+ *  delay on the side with the larger key (the one that did not poke), after the second on the
+ *  other, so that the two sides never repair at once. */
 export const HANDSHAKE_REPAIR_FIRST = 1000;
 export const HANDSHAKE_REPAIR_SECOND = 2500;
 /** Period of the daemon's WireGuard sample (liveness, sessions); the path machines keep their own timer. */
@@ -357,8 +357,9 @@ export const WG_WORKING_WINDOW = 30_000;
  *  for this long (ms); endpoints remembered per peer at most. */
 export const BAD_ENDPOINT_KEEP = 2 * 60_000;
 export const BAD_ENDPOINTS_MAX = 8;
-/** After a relay path to a peer died unanswered, no relay is opened for it for this long,
- *  doubling on each death up to the max, back to the min once WireGuard hears the peer (ms). */
+/** After a relay path to a peer died unanswered, that relay is not used for the peer for this
+ *  long (other relays are), doubling on each death up to the max, back to the min once
+ *  WireGuard hears the peer (ms; src/path/holds.ts). */
 export const RELAY_HOLD_MIN = 60_000;
 export const RELAY_HOLD_MAX = 10 * 60_000;
 

@@ -121,7 +121,7 @@ export class PathMachine<R extends RelayId = RelayId> {
         if (!this.onPath()) break;
         this.emit({ a: 'poke' });
         this.sessionSeen = false;
-        this.repairAt = now + (this.opts.initiator ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND);
+        this.repairAt = now + this.repairDelay();
         break;
       case 'configChanged': {
         const before = this.hint;
@@ -374,10 +374,19 @@ export class PathMachine<R extends RelayId = RelayId> {
     // Crossed handshakes (docs/NODE.md "First handshake"): when both sides' WireGuard initiate at
     // once, wireguard-go rejects both responses and neither has a session until its 5 s retry.
     // So the smaller key initiates at once, and each side checks for a session after its own
-    // delay (the other's is longer): without one, the WireGuard peer is re-created (a single
-    // fresh initiation, which the other side answers).
+    // delay: without one, the WireGuard peer is re-created (a single fresh initiation, which
+    // the other side answers).
     if (this.opts.initiator) this.emit({ a: 'poke' });
     this.sessionSeen = false;
-    this.repairAt = now + (this.opts.initiator ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND);
+    this.repairAt = now + this.repairDelay();
+  }
+
+  /** The side that did not poke repairs first. The poker's WireGuard may be unable to initiate:
+   *  wireguard-go sends no initiation within 5 s (REKEY_TIMEOUT) of its last attempt, even one
+   *  that failed for want of an endpoint (traffic into the tunnel before the path was found);
+   *  the other side's initiation is answered all the same, and the packets the poker's
+   *  WireGuard holds for the handshake then flow (re-creating the poker's peer would drop them). */
+  private repairDelay(): number {
+    return this.opts.initiator ? HANDSHAKE_REPAIR_SECOND : HANDSHAKE_REPAIR_FIRST;
   }
 }
