@@ -85,7 +85,7 @@ export const PEER_RECHECK = 20_000;
  *  if not re-creates the WireGuard peer and pokes it (src/path/machine.ts): after the first
  *  delay on the side with the larger key (the one that did not poke), after the second on the
  *  other, so that the two sides never repair at once. */
-export const HANDSHAKE_REPAIR_FIRST = 1000;
+export const HANDSHAKE_REPAIR_FIRST = 500;
 export const HANDSHAKE_REPAIR_SECOND = 2500;
 /** Period of the daemon's WireGuard sample (liveness, sessions); the path machines keep their own timer. */
 export const PEER_TICK = 500;

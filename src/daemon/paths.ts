@@ -182,7 +182,7 @@ export class Paths {
         case 'closeRelay': this.closeRelay(pp, a.relay); break;
         case 'setEndpoint': await this.setEndpoint(pp, a.endpoint, a.keepalive); break;
         case 'poke': ctx.wgSync.poke(pp.peer); break;
-        case 'recreate': await ctx.wgSync.recreate(pp.hex); break;
+        case 'recreate': await this.recreate(pp, a.why); break;
         case 'log': ctx.log[a.level](`peer ${name(pp.peer)}: ${a.msg}`); break;
       }
     }
@@ -223,6 +223,16 @@ export class Paths {
     const v = pp.m.view();
     if (v.state === 'relayed' && v.relay?.hex === relay.hex) return;
     this.ctx.traversal.closeLink(pp.hex);
+  }
+
+  /** Re-creates the peer in WireGuard; for the handshake watch, only if a fresh dump still
+   *  shows no session (the watch's samples are PEER_TICK apart). */
+  private async recreate(pp: PeerPath, why: 'handshake' | 'silent'): Promise<void> {
+    if (why === 'handshake') {
+      if (await this.ctx.wgSync.hasSession(pp.peer)) { this.step(pp.hex, { t: 'handshakeSeen' }); return; }
+      this.ctx.log.debug(`peer ${name(pp.peer)}: no handshake yet; re-creating the WireGuard peer`);
+    }
+    await this.ctx.wgSync.recreate(pp.hex);
   }
 
   private async setEndpoint(pp: PeerPath, e: PathEndpoint<RelayRef>, keepalive: number): Promise<void> {

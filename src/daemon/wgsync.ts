@@ -108,6 +108,13 @@ export class WgSync {
     }
   }
 
+  /** Whether WireGuard has a session with the peer now (a fresh dump, not the last sample). */
+  async hasSession(peer: TrustedPeer): Promise<boolean> {
+    const dump = await this.ctx.wg?.dump().catch(() => undefined);
+    const w = dump?.peers.find((p) => p.publicKey === peer.keyB64);
+    return w !== undefined && hasSession(w.latestHandshake);
+  }
+
   /** Re-creates a peer in WireGuard with the configuration wanted now (fresh handshake state), and pokes it. */
   async recreate(hex: string): Promise<void> {
     const { ctx } = this;

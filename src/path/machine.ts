@@ -113,7 +113,7 @@ export class PathMachine<R extends RelayId = RelayId> {
         if (this.st === 'relayed') { this.log('info', `relay via ${ev.relay.hex} lost; searching again`); this.enter('searching', now); this.search(now, true); }
         break;
       case 'pathSuspect': if (this.onPath()) this.emit({ a: 'poke' }); break;
-      case 'pathSilent': if (this.onPath()) this.emit({ a: 'recreate' }); break;
+      case 'pathSilent': if (this.onPath()) this.emit({ a: 'recreate', why: 'silent' }); break;
       case 'pathDead': this.pathDead(ev.why, now); break;
       case 'heard': this.holds.heard(); break;
       case 'handshakeSeen': this.sessionSeen = true; break;
@@ -182,7 +182,7 @@ export class PathMachine<R extends RelayId = RelayId> {
   private tick(now: number): void {
     if (this.repairAt <= now) {
       this.repairAt = NEVER;
-      if (this.onPath() && !this.sessionSeen) { this.log('debug', 'no handshake yet; re-creating the WireGuard peer'); this.emit({ a: 'recreate' }); }
+      if (this.onPath() && !this.sessionSeen) { this.emit({ a: 'recreate', why: 'handshake' }); }
     }
     if (this.lookupUntil <= now) this.lookedUp(undefined, now);
     if (this.punchAt <= now) { this.punchAt = NEVER; this.punch(now); }
