@@ -77,7 +77,7 @@ export class Paths {
     const pp = this.peers.get(hex);
     if (pp === undefined || this.closed || this.ctx.stopping) return;
     // (A peer heard from before the search began is started first: its answer then counts.)
-    this.begin(pp);
+    this.begin(pp, true);
     this.run(pp, pp.m.step(ev, this.ctx.clock.now()));
   }
 
@@ -86,8 +86,8 @@ export class Paths {
   setPeers(peers: readonly TrustedPeer[]): PeerDiff {
     const diff = diffPeers(new Map([...this.peers].map(([hex, pp]) => [hex, pp.peer])), peers);
     for (const p of diff.removed) {
-      const hex = peerHex(p);
-      this.step(hex, { t: 'removed' });
+      const hex = peerHex(p), pp = this.peers.get(hex)!;
+      if (pp.started) this.run(pp, pp.m.step({ t: 'removed' }, this.ctx.clock.now()));
       this.peers.delete(hex);
       this.ctx.traversal.closeLink(hex);
     }
@@ -136,8 +136,9 @@ export class Paths {
 
   // ---- the machines' timer and actions -------------------------------------------------------
 
-  private begin(pp: PeerPath): void {
-    if (pp.started || !this.started) return;
+  /** Starts one peer's machine: once the driver started, or `now` (an event came for it). */
+  private begin(pp: PeerPath, now = false): void {
+    if (pp.started || (!this.started && !now) || this.closed) return;
     pp.started = true;
     this.run(pp, pp.m.start(this.ctx.clock.now()));
   }
@@ -212,7 +213,8 @@ export class Paths {
     const link = await this.ctx.traversal.openLink(pp.peer.key, relay).catch(() => undefined);
     // (A link to the peer that already existed, through another relay, is the one in use.)
     if (link === undefined || link.relay.hex !== relay.hex) this.step(pp.hex, { t: 'relayFailed', relay });
-    if (link !== undefined && this.peers.get(pp.hex) === pp) this.relayReady(pp.hex, link);
+    // (Unless it closed meanwhile: a direct path won while it opened, and the machine knows.)
+    if (link !== undefined && this.peers.get(pp.hex) === pp && this.ctx.traversal.links.get(pp.hex) === link) this.relayReady(pp.hex, link);
   }
 
   /** Closes the peer's relay link if it goes through `relay` and the machine does not use it
