@@ -33,3 +33,28 @@ test('TransportSet: an IPv4 socket and an IPv6 socket side by side; each datagra
     set.close(); to4.close(); to6.close();
   }
 });
+
+test('TransportSet: a transport added for some addresses (a WebSocket link to a relay) carries them, not the UDP socket before it; replies to them go back through it', async () => {
+  const udp = await UdpTransport.bind('127.0.0.1', 0);
+  const relay = { host: '127.0.0.1', port: 9 };
+  const sent: string[] = [];
+  let deliver: ((d: Uint8Array, from: { host: string; port: number }) => void) | undefined;
+  const ws = {
+    kind: 'ws',
+    carries: (to: { host: string; port: number }) => to.host === relay.host && to.port === relay.port,
+    send: (_to: { host: string; port: number }, d: Uint8Array) => { sent.push(new TextDecoder().decode(d)); },
+    setReceiver: (r: (d: Uint8Array, from: { host: string; port: number }) => void) => { deliver = r; },
+    close: () => undefined,
+  };
+  // As docs/NODE.md "Where the next features go" has it: the UDP socket first, the link pushed after.
+  const set = new TransportSet([udp, ws]);
+  try {
+    set.setReceiver((d, from) => set.send(from, d)); // an echo: answers go to where the datagram came from
+    set.send(relay, new TextEncoder().encode('to the relay'));
+    deliver!(new TextEncoder().encode('from the relay'), relay);
+    assert.deepEqual(sent, ['to the relay', 'from the relay'], 'datagrams to the relay went out through the UDP socket, not its WebSocket link');
+    assert.equal(udp.counters.get('tx'), 0);
+  } finally {
+    set.close();
+  }
+});
