@@ -21,6 +21,9 @@ export const PING_PAD_TO = 160;
 // ---- Replay protection --------------------------------------------------------------------
 /** Width of the per-peer sliding window of accepted counters (as WireGuard's data path). */
 export const REPLAY_WINDOW = 2048;
+/** A window keeps up to this many accepted counters as a list, more as its bitmap (memory
+ *  only: both accept exactly the same counters; src/proto/replay.ts). */
+export const REPLAY_SPARSE_MAX = 16;
 
 // ---- Crypto state ---------------------------------------------------------------------------
 /** Peers whose derived keys and replay state are kept; least recently used are dropped first. */

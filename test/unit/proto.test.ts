@@ -250,3 +250,54 @@ test('a kind-2 frame must carry relay data, and relay data must travel in kind-2
   assert.deepEqual(seen, ['relay']);
   assert.equal(rpc.counters.get('drop:body'), 2);
 });
+
+test('replay window: the same counters are accepted whether few or many arrive per window', () => {
+  // Counters close together (the bitmap), far apart (the short list), and runs that switch
+  // between the two, checked against a plain set of every counter accepted so far.
+  for (const [seed, spread] of [[11, 40], [12, 600], [13, 5000], [14, 90]] as const) {
+    const w = new ReplayWindow();
+    const rnd = seededRandom(seed);
+    const seen = new Set<bigint>();
+    let highest = -1n, base = 0n;
+    for (let i = 0; i < 8000; i++) {
+      if (rnd() < 0.01) base += BigInt(Math.floor(rnd() * 3 * REPLAY_WINDOW)); // a jump ahead
+      const c = base + BigInt(Math.floor(rnd() * spread));
+      const expected = !seen.has(c) && (c > highest || highest - c < BigInt(REPLAY_WINDOW));
+      assert.equal(w.check(7n, c), expected, `seed ${seed}: counter ${c} (highest ${highest})`);
+      if (expected) {
+        w.accept(7n, c);
+        seen.add(c);
+        if (c > highest) highest = c;
+      }
+    }
+  }
+});
+
+test('a channel that forgets peers past its limits still seals and opens right for every peer', () => {
+  // Few slots, many peers, in an order that evicts from both caches and reuses their memory:
+  // every packet must still open with the right keys, in both directions.
+  const hub = new SecureChannel(sodium, { secret: generateSecret(sodium), workbit: 0, namespace: 't', maxPeers: 3, maxUnverified: 2 });
+  const peers = Array.from({ length: 9 }, () => new SecureChannel(sodium, { secret: generateSecret(sodium), workbit: 0, namespace: 't' }));
+  const rnd = seededRandom(21);
+  const before = hub.derivations;
+  for (let i = 0; i < 300; i++) {
+    const p = peers[Math.floor(rnd() * peers.length)]!;
+    const body = encodeBody({ t: 'ping', x: new Uint8Array(8).fill(i & 255) });
+    if (rnd() < 0.5) {
+      const r = hub.open(p.seal(hub.publicKey, body));
+      assert.ok(r.ok, `packet ${i} from a peer`);
+      assert.deepEqual(r.body, body);
+    } else if (rnd() < 0.8) {
+      const r = p.open(hub.seal(p.publicKey, body));
+      assert.ok(r.ok, `packet ${i} to a peer`);
+      assert.deepEqual(r.body, body);
+    } else {
+      // A forged packet under p's key: derived, cached apart, then fails.
+      const forged = p.seal(hub.publicKey, body);
+      forged[forged.length - 1]! ^= 1;
+      assert.deepEqual(hub.open(forged), { ok: false, reason: 'auth' });
+    }
+    assert.ok(hub.peerCount <= 3);
+  }
+  assert.ok(hub.derivations - before > 9, 'states were forgotten and derived again');
+});
