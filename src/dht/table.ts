@@ -153,10 +153,21 @@ export class RoutingTable {
 
   /** Up to n entries closest to target, closest first; failing entries are ranked last. */
   closest(target: Uint8Array, n = this.k, exclude?: string): Entry[] {
-    const all: Entry[] = [];
-    for (const e of this.byHex.values()) if (e.hex !== exclude) all.push(e);
-    all.sort((a, b) => (a.failures >= STALE_AFTER_FAILURES ? 1 : 0) - (b.failures >= STALE_AFTER_FAILURES ? 1 : 0) || compareDistance(target, a.id, b.id));
-    return all.slice(0, n);
+    // Sorted on the distance's first 48 bits (a number, exact), whole distances only on a tie:
+    // the comparisons of 32-byte distances were 6 % of a simulated node's time (bench/dht.ts).
+    const ranked: { key: number; e: Entry }[] = [];
+    for (const e of this.byHex.values()) {
+      if (e.hex === exclude) continue;
+      const id = e.id;
+      let key = 0;
+      for (let i = 0; i < 6; i++) key = key * 256 + (id[i]! ^ target[i]!);
+      if (e.failures >= STALE_AFTER_FAILURES) key += 2 ** 48;
+      ranked.push({ key, e });
+    }
+    ranked.sort((a, b) => a.key - b.key || compareDistance(target, a.e.id, b.e.id));
+    const out: Entry[] = [];
+    for (let i = 0; i < ranked.length && i < n; i++) out.push(ranked[i]!.e);
+    return out;
   }
 
   entries(): Entry[] {

@@ -75,6 +75,28 @@ test('routing table: a node is never both in a bucket and in its replacement cac
   assert.deepEqual(t.stats(), []);
 });
 
+test('routing table: closest() ranks by whole XOR distance, failing entries last', () => {
+  // IDs that share long prefixes with each other and with the target (ties in the first bytes).
+  const rnd = seededRandom(8);
+  const self = id(0x55);
+  const target = new Uint8Array(32).map(() => Math.floor(rnd() * 256));
+  const t = new RoutingTable(self, 50);
+  const ids: Uint8Array[] = [];
+  for (let i = 0; i < 400; i++) {
+    const b = new Uint8Array(32).map(() => Math.floor(rnd() * 256));
+    const shared = Math.floor(rnd() * 12);
+    for (let j = 0; j < shared; j++) b[j] = target[j]!;
+    if (t.verified(b, addr(i % 250), i)?.status === 'added') ids.push(b);
+  }
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  for (const b of ids) if (rnd() < 0.2) for (let i = 0; i < STALE_AFTER_FAILURES; i++) t.failed(hex(b));
+  const stale = (b: Uint8Array) => (t.get(hex(b))!.failures >= STALE_AFTER_FAILURES ? 1 : 0);
+  const expected = [...ids].sort((a, b) => stale(a) - stale(b) || compareDistance(target, a, b)).map(hex);
+  assert.deepEqual(t.closest(target, 30).map((e) => e.hex), expected.slice(0, 30));
+  assert.deepEqual(t.closest(target, 1000).map((e) => e.hex), expected);
+  assert.deepEqual(t.closest(target, 30, expected[0]).map((e) => e.hex), expected.slice(1, 31));
+});
+
 test('routing table: the address comes only from direct exchanges', () => {
   const t = new RoutingTable(id(0));
   t.verified(id(5), addr(1), 1);

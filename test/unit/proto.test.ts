@@ -301,3 +301,17 @@ test('a channel that forgets peers past its limits still seals and opens right f
   }
   assert.ok(hub.derivations - before > 9, 'states were forgotten and derived again');
 });
+
+test('IPv4 text is read as node:net reads it (dotted quad, no leading zeros)', async () => {
+  const { isIPv4 } = await import('node:net');
+  const { ipv4ToBytes } = await import('../../src/proto/addr.js');
+  const text = fc.oneof(
+    fc.tuple(fc.nat(300), fc.nat(300), fc.nat(300), fc.nat(300)).map((p) => p.join('.')),
+    fc.array(fc.constantFrom('0', '1', '9', '25', '255', '256', '00', '01', '.', ' ', 'a', ':'), { maxLength: 9 }).map((p) => p.join('')),
+  );
+  fc.assert(fc.property(text, (s) => {
+    const b = ipv4ToBytes(s);
+    assert.equal(b !== undefined, isIPv4(s), JSON.stringify(s));
+    if (b !== undefined) assert.equal(Array.from(b).join('.'), s);
+  }), { numRuns: 20000 });
+});
