@@ -61,7 +61,8 @@ try {
   wn.writeConfigs(nodes.map((n) => n.name));
   await wn.up('boot');
   const t0 = performance.now();
-  for (const n of nodes) await wn.up(n.name, 30_000);
+  const env = process.env.MESH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.MESH_NODE_OPTIONS } : {};
+  for (const n of nodes) await wn.up(n.name, 30_000, { env });
   const lastUp = performance.now();
   log(`${N} nodes up in ${((lastUp - t0) / 1000).toFixed(1)} s`);
 
@@ -78,6 +79,17 @@ try {
     log(`t+${((now - lastUp) / 1000).toFixed(1)} s: ${direct}/${N * (N - 1)} direct, ${shaken} with a handshake`);
   }
   const pids = nodes.map((n) => n.daemon?.pid).filter((p): p is number => p !== undefined);
+  if (process.env.MESH_DIAG) {
+    // Diagnosis: the first daemon's memory map, and a heap snapshot when MESH_NODE_OPTIONS
+    // has --heapsnapshot-signal=SIGUSR2 (written in the daemon's working directory).
+    log(fs.readFileSync(`/proc/${pids[0]}/smaps_rollup`, 'utf8'));
+    const regions = fs.readFileSync(`/proc/${pids[0]}/smaps`, 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)
+      .map((r) => ({ head: r.split('\n')[0]!, rss: Number(/\nRss:\s+(\d+)/.exec(r)?.[1] ?? 0) }))
+      .sort((a, b) => b.rss - a.rss).slice(0, 15);
+    for (const r of regions) log(`${String(r.rss).padStart(8)} kB ${r.head}`);
+    process.kill(pids[0]!, 'SIGUSR2');
+    await new Promise((r) => setTimeout(r, 8000));
+  }
   const before = pids.map(procStats);
   await new Promise((r) => setTimeout(r, IDLE * 1000));
   const after = pids.map(procStats);

@@ -13,6 +13,7 @@
 //   caller's admission (budget, cookie: 5.7), then X25519 → AEAD → replay window update.
 import type { Sodium } from '../crypto/sodium.js';
 import { workbit as computeWorkbit } from '../crypto/workbit.js';
+import { X25519 } from '../crypto/x25519.js';
 import { MAX_PEER_STATES, MAX_UNVERIFIED_KEYS } from '../params.js';
 import { cookieMac } from './cookie.js';
 import {
@@ -106,13 +107,13 @@ export class SecureChannel {
   private readonly unverified = new Map<string, PeerState>();
   private readonly maxPeers: number;
   private readonly maxUnverified: number;
-  private readonly secret: Uint8Array;
   private readonly keys = new KeyArena();
+  private readonly x25519: X25519;
 
   constructor(readonly sodium: Sodium, private readonly opts: ChannelOptions) {
-    this.secret = opts.secret;
     this.publicKey = sodium.crypto_scalarmult_base(opts.secret);
     this.publicHex = Buffer.from(this.publicKey).toString('hex');
+    this.x25519 = new X25519(opts.secret, this.publicKey);
     this.epoch = opts.epoch ?? defaultEpoch();
     this.maxPeers = opts.maxPeers ?? MAX_PEER_STATES;
     this.maxUnverified = opts.maxUnverified ?? MAX_UNVERIFIED_KEYS;
@@ -226,12 +227,8 @@ export class SecureChannel {
 
   private derive(peer: Uint8Array, workbitOk: boolean): PeerState | undefined {
     this.derivations++;
-    let shared: Uint8Array;
-    try {
-      shared = this.sodium.crypto_scalarmult(this.secret, peer);
-    } catch {
-      return undefined; // low-order point: libsodium refuses an all-zero shared secret
-    }
+    const shared = this.x25519.shared(peer); // undefined for a low-order point (all-zero secret)
+    if (shared === undefined) return undefined;
     const dirKey = (a: Uint8Array, b: Uint8Array): Uint8Array => {
       const msg = new Uint8Array(DIR_LABEL.length + 64);
       msg.set(DIR_LABEL, 0);

@@ -315,3 +315,27 @@ test('IPv4 text is read as node:net reads it (dotted quad, no leading zeros)', a
     if (b !== undefined) assert.equal(Array.from(b).join('.'), s);
   }), { numRuns: 20000 });
 });
+
+test('X25519 through node:crypto gives libsodium\'s shared secrets, and refuses the same keys', async () => {
+  const { X25519 } = await import('../../src/crypto/x25519.js');
+  const rnd = seededRandom(31);
+  const bytes = () => new Uint8Array(32).map(() => Math.floor(rnd() * 256));
+  // Low-order points of Curve25519 (and their non-canonical forms), where libsodium refuses.
+  const p = (2n ** 255n) - 19n;
+  const le = (v: bigint) => { const b = new Uint8Array(32); for (let i = 0; i < 32; i++, v >>= 8n) b[i] = Number(v & 0xffn); return b; };
+  const lowOrder = [0n, 1n, p - 1n, p, p + 1n,
+    0x00b8495f16056286fdb1329ceb8d09da6ac49ff1fae35616aeb8413b7c7aebe0n, 0x57119fd0dd4e22d8868e1c58c45c44045bef839c55b1d0b1248c50a3bc959c5fn]
+    .map(le);
+  for (let i = 0; i < 60; i++) {
+    const secret = i % 3 === 0 ? bytes() : generateSecret(sodium); // unclamped secrets too
+    const x = new X25519(secret, sodium.crypto_scalarmult_base(secret));
+    const peers = [sodium.crypto_scalarmult_base(generateSecret(sodium)), bytes(), ...lowOrder];
+    const high = bytes(); high[31]! |= 0x80; // the top bit is ignored
+    peers.push(high, le(p + BigInt(i + 2))); // a non-canonical u (>= p)
+    for (const peer of peers) {
+      let expected: Uint8Array | undefined;
+      try { expected = sodium.crypto_scalarmult(secret, peer); } catch { expected = undefined; }
+      assert.deepEqual(x.shared(peer), expected, `peer ${Buffer.from(peer).toString('hex')}`);
+    }
+  }
+});
