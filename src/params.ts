@@ -360,3 +360,8 @@ export const BAD_ENDPOINTS_MAX = 8;
  *  doubling on each death up to the max, back to the min once WireGuard hears the peer (ms). */
 export const RELAY_HOLD_MIN = 60_000;
 export const RELAY_HOLD_MAX = 10 * 60_000;
+
+// ---- Memory (issue 10) ------------------------------------------------------------------------
+/** The daemon's V8 young generation grows by this factor when it fills (V8's default is 2, up
+ *  to 16 MiB a semi-space); 1 keeps it at its initial 1 MiB (src/util/heap.ts, bench/mesh.ts). */
+export const DAEMON_SEMI_SPACE_GROWTH = 1;
