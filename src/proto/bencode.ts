@@ -16,6 +16,7 @@ const D = 0x64, L = 0x6c, I = 0x69, E = 0x65, COLON = 0x3a, MINUS = 0x2d, ZERO =
 const MAX_DEPTH = 16;
 const MAX_INT_DIGITS = 15; // below 2^53: the number is exact and prints back as written
 const MAX_LEN_DIGITS = 7;
+const VIEW_ABOVE = 64;
 
 /** Not vouched for: let the package decide. */
 const UNSURE = Symbol('unsure');
@@ -111,7 +112,8 @@ class Reader {
   private bytes(): Value | typeof UNSURE {
     const len = this.length();
     if (len === undefined || this.pos + len > this.b.length) return UNSURE;
-    const out = this.b.slice(this.pos, this.pos + len);
+    // Long strings (a `p` pad, `n` records: read and dropped) are views of the body, not copies.
+    const out = len > VIEW_ABOVE ? this.b.subarray(this.pos, this.pos + len) : this.b.slice(this.pos, this.pos + len);
     this.pos += len;
     return out;
   }

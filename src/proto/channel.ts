@@ -17,7 +17,7 @@ import { X25519 } from '../crypto/x25519.js';
 import { MAX_PEER_STATES, MAX_UNVERIFIED_KEYS } from '../params.js';
 import { cookieMac } from './cookie.js';
 import {
-  COOKIE_MAC_BYTES, FLAG_COOKIE, HEADER_BYTES, KIND_SEALED, MAX_BODY, nonceFor, parseHeader, TAG_BYTES, writeHeader,
+  COOKIE_MAC_BYTES, FLAG_COOKIE, HEADER_BYTES, KIND_SEALED, MAX_BODY, parseHeader, TAG_BYTES, writeHeader,
   type FrameKind, type FrameReject, type Header,
 } from './packet.js';
 import { ReplayWindow } from './replay.js';
@@ -51,6 +51,16 @@ export interface ChannelOptions {
 }
 
 const DIR_LABEL = new TextEncoder().encode('wirehub/1 dir');
+
+/** The nonce of (epoch, counter), in one buffer reused by every call (libsodium copies it in
+ *  at once; two allocations less per datagram). Same bytes as packet.ts nonceFor(). */
+const NONCE = new Uint8Array(24);
+const NONCE_VIEW = new DataView(NONCE.buffer);
+function nonce(epoch: bigint, counter: bigint): Uint8Array {
+  NONCE_VIEW.setBigUint64(0, epoch);
+  NONCE_VIEW.setBigUint64(8, counter);
+  return NONCE;
+}
 
 /**
  * The direction keys of every peer state, 64 bytes a slot (sealing key, then opening key), in one
@@ -145,7 +155,7 @@ export class SecureChannel {
     const out = new Uint8Array(sealedEnd + macBytes);
     writeHeader(out, this.publicKey, this.epoch, counter, kind, cookie === undefined ? 0 : FLAG_COOKIE);
     const header = out.subarray(0, HEADER_BYTES);
-    const ct = this.sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(body, header, null, nonceFor(this.epoch, counter), this.keys.tx(state.slot));
+    const ct = this.sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(body, header, null, nonce(this.epoch, counter), this.keys.tx(state.slot));
     out.set(ct, HEADER_BYTES);
     if (cookie !== undefined) out.set(cookieMac(this.sodium, cookie, out.subarray(0, sealedEnd)), sealedEnd);
     return out;
@@ -185,7 +195,7 @@ export class SecureChannel {
     let body: Uint8Array;
     try {
       body = this.sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        null, packet.subarray(HEADER_BYTES, h.sealedEnd), packet.subarray(0, HEADER_BYTES), nonceFor(h.epoch, h.counter), this.keys.rx(state.slot));
+        null, packet.subarray(HEADER_BYTES, h.sealedEnd), packet.subarray(0, HEADER_BYTES), nonce(h.epoch, h.counter), this.keys.rx(state.slot));
     } catch {
       return { ok: false, reason: 'auth' };
     } finally {
