@@ -34,7 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { WhNet, type WhNode } from '../test/e2e/whnet.js';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface, socketOwners, socketPath, type WgInterface } from '../src/wg/index.js';
-import { runArgv } from '../src/wg/exec.js';
+import { runArgv } from '../src/util/exec.js';
 
 const TARGET_RATIO = 0.95;
 const BARE_PORT = 51820;

@@ -1,26 +1,30 @@
 // Every timer and limit of the WireHub protocol, in one commented place.
-// docs/PROTOCOL.md ("Timers and limits") documents the same values; keep them in step.
 // Times are in milliseconds unless the name says otherwise.
+// `// @protocol` marks a value another implementation must honour to interoperate (a size on
+// the wire, a lifetime or rate a peer relies on, the public DHT's port and namespace):
+// docs/PROTOCOL.md section 10.1 lists exactly these, and test/unit/params.test.ts checks the
+// list and the values. Unmarked constants are this implementation's own choices (docs/NODE.md,
+// docs/NAT.md); a new one needs no mark (docs/DECISIONS.md, "Protocol constants").
 
 /** UDP port a node listens on when the config or command line names none. */
-export const DEFAULT_PORT = 62096;
+export const DEFAULT_PORT = 62096; // @protocol
 
 // ---- Packets ---------------------------------------------------------------------------
 /** Largest daemon datagram: 1500-byte Ethernet MTU minus IPv6 (40) and UDP (8) headers, so a
  *  packet is never fragmented by IP on a standard path, whichever family carries it. */
-export const MAX_PACKET = 1452;
+export const MAX_PACKET = 1452; // @protocol
 /** `find` requests are padded to this many bytes so that a responder that has not verified
  *  us can answer within the request's size and still ping us back (anti-amplification):
  *  1200 - PING_PAD_TO leaves room for 20 IPv4 records without relay keys (886 bytes). */
-export const FIND_PAD_TO = 1200;
+export const FIND_PAD_TO = 1200; // @protocol
 /** `ping` requests are padded to this many bytes so the `pong` (which carries the observed
  *  address, up to 18 bytes: 128 bytes in all over IPv6) is never larger than the ping, with
  *  room to spare for new pong fields. */
-export const PING_PAD_TO = 160;
+export const PING_PAD_TO = 160; // @protocol
 
 // ---- Replay protection --------------------------------------------------------------------
 /** Width of the per-peer sliding window of accepted counters (as WireGuard's data path). */
-export const REPLAY_WINDOW = 2048;
+export const REPLAY_WINDOW = 2048; // @protocol
 /** A window keeps up to this many accepted counters as a list, more as its bitmap (memory
  *  only: both accept exactly the same counters; src/proto/replay.ts). */
 export const REPLAY_SPARSE_MAX = 16;
@@ -31,13 +35,13 @@ export const MAX_PEER_STATES = 8192;
 
 // ---- Kademlia --------------------------------------------------------------------------------
 /** Bucket size and the number of closest nodes a lookup converges on. */
-export const K = 20;
+export const K = 20; // @protocol
 /** Parallel requests in flight per lookup. */
 export const ALPHA = 3;
 /** Time a request waits for its answer before one retry (then the request fails). */
-export const REQUEST_TIMEOUT = 1000;
+export const REQUEST_TIMEOUT = 1000; // @protocol
 /** Retries after the first send of a request (so 1 means two sends in all). */
-export const REQUEST_RETRIES = 1;
+export const REQUEST_RETRIES = 1; // @protocol
 /** Requests of one node waiting for answers at once; more are refused locally. */
 export const MAX_PENDING_REQUESTS = 4096;
 /** Consecutive failed requests after which a table entry is stale and may be replaced. */
@@ -61,11 +65,11 @@ export const REFRESH_CHECK = 60_000;
 
 // ---- Abuse limits ----------------------------------------------------------------------------
 /** Per source IP: datagrams accepted before any cryptography (token bucket). */
-export const SOURCE_PACKETS_PER_SEC = 400;
-export const SOURCE_PACKETS_BURST = 800;
+export const SOURCE_PACKETS_PER_SEC = 400; // @protocol
+export const SOURCE_PACKETS_BURST = 800; // @protocol
 /** Per source IP: authenticated requests answered (token bucket). */
-export const SOURCE_REQUESTS_PER_SEC = 50;
-export const SOURCE_REQUESTS_BURST = 100;
+export const SOURCE_REQUESTS_PER_SEC = 50; // @protocol
+export const SOURCE_REQUESTS_BURST = 100; // @protocol
 /** Source IPs tracked by the rate limiters; the least recently seen are forgotten first. */
 export const RATE_LIMIT_SOURCES = 4096;
 /** Verification pings sent to addresses that contacted us first, per second (global). */
@@ -139,31 +143,31 @@ export const NAT_CHECK_NODES = 4;
  *  below the 30 s conntrack timeout of an unreplied UDP flow. */
 export const NAT_KEEPALIVE_SECONDS = 20;
 /** Hole punching: probes (pings) sent to the other side's public address, and their period. */
-export const PUNCH_PROBES = 25;
-export const PUNCH_PROBE_INTERVAL = 80;
+export const PUNCH_PROBES = 25; // @protocol
+export const PUNCH_PROBE_INTERVAL = 80; // @protocol
 /** A node answers punch-notify about one peer with probes at most once per this interval. */
-export const NOTIFY_MIN_INTERVAL = 2000;
+export const NOTIFY_MIN_INTERVAL = 2000; // @protocol
 /** Rendezvous nodes asked at once to coordinate a punch. */
 export const PUNCH_RENDEZVOUS = 2;
 /** Relayed peers are retried for a direct path with this back-off (jittered ±50 %), forever. */
 export const DIRECT_RETRY_MIN = 3000;
 export const DIRECT_RETRY_MAX = 10_000;
 /** A relay session lives this long without a relay-open renewal from its members (s). */
-export const RELAY_SESSION_SECONDS = 30;
+export const RELAY_SESSION_SECONDS = 30; // @protocol
 /** Members renew their relay session this often; a renewal that fails moves them to another
  *  relay (so a dead relay costs at most about this long plus one request timeout). */
-export const RELAY_RENEW = 4000;
+export const RELAY_RENEW = 4000; // @protocol
 /** Relay sessions one relay keeps at once, and packets per second per session and in all; a
  *  session gets at most its fair share, RELAY_GLOBAL_PPS / sessions forwarded (src/relay/fair.ts). */
-export const RELAY_MAX_SESSIONS = 256;
-export const RELAY_SESSION_PPS = 50_000;
-export const RELAY_GLOBAL_PPS = 100_000;
+export const RELAY_MAX_SESSIONS = 256; // @protocol
+export const RELAY_SESSION_PPS = 50_000; // @protocol
+export const RELAY_GLOBAL_PPS = 100_000; // @protocol
 /** Checking a node's claim to be directly reachable (src/nat/reach.ts): a checker pings it from
  *  a fresh port and waits this long (no retry); a confirmed claim holds this long for that
  *  address; a refuted one (or one no checker could test) is tried again after this long; a
  *  node checks at most this many claims per NAT check; a checker runs at most this many checks
  *  at once (more get ERR_BUSY). */
-export const REACH_TIMEOUT = 1000;
+export const REACH_TIMEOUT = 1000; // @protocol
 export const REACH_VALID = 10 * 60_000;
 export const REACH_RETRY = 60_000;
 export const REACH_CHECKS_PER_ROUND = 4;
@@ -185,10 +189,10 @@ export const RELAY_BIND_BACKOFF = 60_000;
  *  table is full, a new session evicts the oldest half-open one, else the oldest idle one: a
  *  session whose members are both bound to its kernel port, or that carried relay traffic
  *  through the daemon within RELAY_ACTIVE, is never evicted. */
-export const RELAY_SESSIONS_PER_KEY = 32;
-export const RELAY_SESSIONS_PER_SOURCE = 64;
-export const RELAY_HALF_OPEN_SECONDS = 5;
-export const RELAY_ACTIVE = 10_000;
+export const RELAY_SESSIONS_PER_KEY = 32; // @protocol
+export const RELAY_SESSIONS_PER_SOURCE = 64; // @protocol
+export const RELAY_HALF_OPEN_SECONDS = 5; // @protocol
+export const RELAY_ACTIVE = 10_000; // @protocol
 /** A relay's kernel forwarding expires by itself (nftables element timeouts, s) unless its
  *  daemon refreshes it; the daemon refreshes at its sync passes (every RELAY_RENEW), at most
  *  once per RELAY_KERNEL_REFRESH (ms). So a relay whose daemon was killed stops forwarding in
@@ -198,10 +202,10 @@ export const RELAY_KERNEL_EXPIRY_SECONDS = 12;
  *  the sender's tunnel MTU, so a full-size message may have any length. A relay accepts a
  *  transport message whose (length - 16) is not a multiple of 16 only from this plaintext size
  *  on: the smallest tunnel MTU WireHub accepts (src/wg/interface.ts). */
-export const RELAY_WG_MIN_MTU = 576;
+export const RELAY_WG_MIN_MTU = 576; // @protocol
 export const RELAY_KERNEL_REFRESH = 2000;
 /** Fragments of one relayed packet are reassembled within this time, else dropped. */
-export const REASSEMBLY_TIMEOUT = 1000;
+export const REASSEMBLY_TIMEOUT = 1000; // @protocol
 export const REASSEMBLY_MAX_PENDING = 256;
 /** Port mapping (UPnP IGD / NAT-PMP): how long discovery may take, the lease asked for (renewed
  *  at half of it; a crashed daemon's mapping disappears by itself after at most this long),
@@ -214,20 +218,20 @@ export const PORTMAP_RETRY = 5 * 60_000;
 /** A notified node (the target of a punch) acts only on a sealed introduction from the key it is
  *  told about, and then sends at most this many probes (the initiator, which chose to punch,
  *  sends PUNCH_PROBES)... */
-export const PUNCH_NOTIFY_PROBES = 8;
+export const PUNCH_NOTIFY_PROBES = 8; // @protocol
 /** ...and in all at most this many times the bytes of the punch-notify that caused them. */
-export const PUNCH_NOTIFY_BUDGET = 5;
+export const PUNCH_NOTIFY_BUDGET = 5; // @protocol
 /** Bursts of probes on punch-notify, all peers together: per second, and burst (token bucket;
  *  beyond it a notification is acted on without probes); one peer gets at most one burst per
  *  NOTIFY_MIN_INTERVAL. */
-export const PUNCH_NOTIFY_BURSTS_PER_SEC = 5;
-export const PUNCH_NOTIFY_BURSTS_BURST = 10;
+export const PUNCH_NOTIFY_BURSTS_PER_SEC = 5; // @protocol
+export const PUNCH_NOTIFY_BURSTS_BURST = 10; // @protocol
 /** A node follows a peer's `relayed` through a rendezvous (opening its own half of a relay
  *  session there, with no link to that peer yet) only within this long after a punch-notify
  *  from that rendezvous carried the peer's own sealed introduction (the peer asks it when it
  *  opens the link, src/nat/traversal.ts openLink); anything else would tell the rendezvous
  *  whom the node trusts. */
-export const RELAY_FOLLOW_WINDOW = 60_000;
+export const RELAY_FOLLOW_WINDOW = 60_000; // @protocol
 
 // ---- Data plane supervision and process exit (src/daemon/supervise.ts, lifecycle.ts) ----------
 /** The daemon asks its WireGuard interface for a dump this often; this many failures in a row
@@ -293,13 +297,13 @@ export const COOKIE_REPLIES_PER_SEC = 5;
 export const COOKIE_REPLIES_GLOBAL_PER_SEC = 2000;
 /** The receiver's cookie secret is replaced this often; the previous one is still accepted, so a
  *  cookie is valid for at least this long and at most twice it. */
-export const COOKIE_ROTATE = 120_000;
+export const COOKIE_ROTATE = 120_000; // @protocol
 /** A sender uses a cookie it was given for this long (below COOKIE_ROTATE), for at most
  *  COOKIES_KEPT (key, address) pairs; a request is resent at once with a new cookie at most
  *  COOKIE_RESENDS times (extra to REQUEST_RETRIES). */
-export const COOKIE_KEEP = 60_000;
+export const COOKIE_KEEP = 60_000; // @protocol
 export const COOKIES_KEPT = 1024;
-export const COOKIE_RESENDS = 2;
+export const COOKIE_RESENDS = 2; // @protocol
 
 // --- first contact (issue 9, `truth`) ---
 /** `wh up` asks every running daemon on this machine for its key (to refuse a key that
@@ -314,18 +318,18 @@ export const RESOLVE_TIMEOUT = 5000;
 /** The proof-of-work namespace of a network file without a `namespace` line, of `wh genkey` and
  *  of `wh workbit`: that of the public DHT, so that every node's key is measured where the
  *  public boot nodes measure it. */
-export const DEFAULT_NAMESPACE = 'public';
+export const DEFAULT_NAMESPACE = 'public'; // @protocol
 /** The workbit `wh genkey` searches for when none is given (in DEFAULT_NAMESPACE, or in the
  *  namespace of `wh genkey CONFIG`): what the public boot nodes ask (`workbit 8`). About 256
  *  tries, a few milliseconds. */
 export const GENKEY_DEFAULT_WORKBIT = 8;
 /** Workbit refusals (frame kind 4) a node sends, all senders together: per second and burst
  *  (token bucket); beyond it a refused packet is dropped silently, as before. */
-export const REFUSALS_PER_SEC = 20;
-export const REFUSALS_BURST = 40;
+export const REFUSALS_PER_SEC = 20; // @protocol
+export const REFUSALS_BURST = 40; // @protocol
 /** ...and to one source address at most one per this many ms (the refused node retries its
  *  pings; one notice per retry round is enough). */
-export const REFUSAL_MIN_INTERVAL = 1000;
+export const REFUSAL_MIN_INTERVAL = 1000; // @protocol
 /** `wh up` waits at most this long after the daemon is ready for every boot node to answer or
  *  refuse (a refusal comes back within a round trip), and reports the ones that did not. */
 export const UP_BOOT_WAIT = 3000;
@@ -360,6 +364,63 @@ export const BAD_ENDPOINTS_MAX = 8;
  *  doubling on each death up to the max, back to the min once WireGuard hears the peer (ms). */
 export const RELAY_HOLD_MIN = 60_000;
 export const RELAY_HOLD_MAX = 10 * 60_000;
+
+// ---- Issue 10 split: timers and limits that were literals (src/nat, src/relay, src/daemon) ----
+/** Punch requests and reach checks a rendezvous/checker takes per source IP: per second, and
+ *  in a burst (src/nat/rendezvous.ts, src/nat/reachcheck.ts share one limiter). */
+export const PUNCH_REQ_PER_SEC = 20;
+export const PUNCH_REQ_BURST = 40;
+/** After the last probe of a punch, how long the answers of the last probes are awaited (ms). */
+export const PUNCH_LAST_ANSWERS_WAIT = 300;
+/** A relay link's renewal (relay-open to its relay, or to a replacement): timeout of each
+ *  try (ms) and retries (src/relay/client.ts). */
+export const RELAY_RENEW_TIMEOUT = 700;
+export const RELAY_RENEW_RETRIES = 1;
+/** relay-bind tries of a link already in the kernel path (a refresh of the relay's view of our
+ *  NAT mapping; a new bind has RELAY_BIND_TRIES). */
+export const RELAY_BIND_REFRESH_TRIES = 3;
+/** The asking side of a reach check waits the checker's REACH_TIMEOUT plus this (ms). */
+export const REACH_ASK_SLACK = 500;
+/** UPnP/NAT-PMP port mapping (src/nat/upnp.ts and its clients): each SOAP call or NAT-PMP
+ *  exchange after discovery is bounded by this by default (ms). */
+export const UPNP_REQUEST_TIMEOUT = 3000;
+/** SSDP M-SEARCH MX: seconds a device may wait before answering. */
+export const UPNP_SSDP_MX = 1;
+/** The M-SEARCH is sent again once after this (ms): one lost datagram does not hide a gateway. */
+export const UPNP_SSDP_RESEND = 400;
+/** NAT-PMP is chosen over UPnP only after MX plus this (ms): a UPnP gateway had its chance. */
+export const UPNP_SSDP_WINDOW_MARGIN = 600;
+/** Largest device description and SOAP answer read from a gateway (bytes). */
+export const UPNP_MAX_DESCRIPTION_BYTES = 256 * 1024;
+export const UPNP_MAX_SOAP_BYTES = 64 * 1024;
+/** At a renewal, mappings due within this much (ms) are renewed together. */
+export const UPNP_RENEW_GROUPING = 1000;
+/** IGD v1 with the wanted external port taken: random ports tried (from 49152, a range of 16384). */
+export const UPNP_RANDOM_PORT_TRIES = 3;
+/** Checkers asked, one after the other, about one direct claim (src/daemon/natmonitor.ts). */
+export const REACH_CHECKERS_PER_CLAIM = 2;
+
+// ---- Per-peer path machine (src/path/machine.ts; docs/NAT.md "The per-peer path machine") -----
+// It also uses PEER_SEARCH_MIN/MAX, PEER_OFFLINE_AFTER, PEER_RECHECK, DIRECT_RETRY_MIN/MAX,
+// RELAY_HOLD_MIN/MAX, HANDSHAKE_REPAIR_FIRST/SECOND, NAT_KEEPALIVE_SECONDS and BAD_ENDPOINT_KEEP.
+/** After a lookup gave addresses to ping (the config's hint, the DHT's answer), the punch, and
+ *  with it the relay race, starts this long later unless one of them answered: a directly
+ *  reachable peer answers well within it and is never punched. No address: the punch starts at
+ *  once. */
+export const PATH_PUNCH_AFTER = 300;
+/** A lookup, punch or relay-open the machine asked for and the driver did not report within this
+ *  long counts as failed (the driver always reports; this bounds a lost report). */
+export const PATH_OP_TIMEOUT = 30_000;
+/** Relays asked in turn in one attempt: the rendezvous that knew the peer first, then the other
+ *  candidates (a relay held for this peer is skipped). */
+export const PATH_RELAY_TRIES = 3;
+/** Unanswered re-checks of a direct endpoint in a row after which the peer is searched again
+ *  (the next re-check after one failure comes PEER_SEARCH_MIN later). */
+export const PATH_CHECK_FAILURES = 2;
+/** A search for a peer not found backs off PEER_SEARCH_MIN * 2^(failures-1), at most
+ *  PEER_SEARCH_MAX, times a random factor in [1 - this, 1 + this), so that the nodes of a
+ *  network restarted together do not search in lock-step. */
+export const PATH_SEARCH_JITTER = 0.2;
 
 // ---- Memory (issue 10) ------------------------------------------------------------------------
 /** The daemon's V8 young generation grows by this factor when it fills (V8's default is 2, up

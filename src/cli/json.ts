@@ -3,7 +3,7 @@
 // file maps them to the public form: camelCase names, keys in base64, durations in seconds in
 // fields named ...Seconds, timestamps as ISO 8601 UTC strings, absent values as null.
 import type { NetworkConfigJSON } from '../config/index.js';
-import type { ShowPeer, ShowResult } from '../daemon/daemon.js';
+import type { ShowPeer, ShowResult } from '../control/show.js';
 
 /** Bumped when a field is renamed, removed or changes meaning (adding one does not). */
 export const SCHEMA_VERSION = 1;

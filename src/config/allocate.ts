@@ -12,7 +12,7 @@
 //   - if all 256 candidates collide (only plausible in nearly full subnets) the next free
 //     address after the last candidate is used, scanning upward and wrapping within R.
 import type { Sodium } from '../crypto/sodium.js';
-import { type Cidr, cidrSize, isReservedAddress } from './ip.js';
+import { type Cidr, cidrSize, isReservedAddress } from '../util/ip.js';
 
 export const ALLOC_CONTEXT = 'wirehub-ip';
 export const MAX_COUNTER = 255;

@@ -1,6 +1,6 @@
 // Hostnames and HOST[:PORT] endpoints as written in network config files. Pure functions.
 import { isIP } from 'node:net';
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './ip.js';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../util/ip.js';
 import { quoteToken } from './errors.js';
 
 /** WireHub's UDP port (DHT and WireGuard share it) when a boot line or endpoint names none. */

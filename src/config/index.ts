@@ -9,4 +9,4 @@ export { findPeerByHostname, findPeerByKey, trustedPeers, configToJSON, type Net
 export {
   type Cidr, type Family, type IpAddress, cidrContains, cidrLast, cidrSize, formatCidr, formatIp, formatIPv4, formatIPv6,
   isReservedAddress, parseCidr, parseIp, parseIPv4, parseIPv6, prefixMask,
-} from './ip.js';
+} from '../util/ip.js';

@@ -13,7 +13,7 @@ import { DEFAULT_NAMESPACE } from '../params.js';
 import { allocateAddresses, allocationCapacity } from './allocate.js';
 import { ConfigError, quoteToken, type ConfigIssue } from './errors.js';
 import { parseHostPort, peerNameError, type HostPort } from './host.js';
-import { cidrContains, cidrLast, type Family, formatCidr, formatIp, type IpAddress, parseCidr, parseIp } from './ip.js';
+import { cidrContains, cidrLast, type Family, formatCidr, formatIp, type IpAddress, parseCidr, parseIp } from '../util/ip.js';
 import type { Boot, NetworkConfig, Peer, Subnet } from './types.js';
 
 export const DIRECTIVES = ['name', 'subnet', 'workbit', 'namespace', 'boot', 'trust', 'peer'] as const;

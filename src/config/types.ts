@@ -1,5 +1,5 @@
 // The parsed form of a network config file (see docs/CONFIG.md).
-import type { Cidr } from './ip.js';
+import type { Cidr } from '../util/ip.js';
 import type { HostKind, HostPort } from './host.js';
 
 export interface Subnet extends Cidr {

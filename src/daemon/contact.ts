@@ -10,19 +10,8 @@ import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
 import type { Refusal } from '../proto/refusal.js';
 import { shellWord } from '../util/shell.js';
 
-export type BootVerdict = 'pending' | 'answered' | 'refused' | 'unreachable';
-
-export interface BootStatus {
-  /** HOST:PORT as the daemon sends to it. */
-  address: string;
-  key: string;
-  state: BootVerdict;
-  /** With 'refused': what the boot node asks. */
-  workbit: number | null;
-  namespace: string | null;
-  /** A sentence for the user when the boot node is not answering us, else null. */
-  message: string | null;
-}
+export type { BootStatus, BootVerdict } from '../control/show.js';
+import type { BootStatus, BootVerdict } from '../control/show.js';
 
 interface Entry {
   key: Uint8Array;

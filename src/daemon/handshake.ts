@@ -15,9 +15,6 @@
 // first one's repair has worked.
 import { HANDSHAKE_REPAIR_FIRST, HANDSHAKE_REPAIR_SECOND } from '../params.js';
 
-/** WireGuard drops a session this long after its handshake (REJECT_AFTER_TIME, seconds). */
-const SESSION_SECONDS = 180;
-
 export class HandshakeWatch {
   /** When to look at each watched peer (by key hex). */
   private readonly watched = new Map<string, number>();
@@ -49,10 +46,4 @@ export class HandshakeWatch {
   }
 }
 
-/** Whether a peer whose latest handshake was at `latestHandshake` (unix seconds, 0 = never)
- *  has a session now, by the wall clock `nowMs` (WireGuard's times are wall-clock). A handshake
- *  "in the future" (our clock stepped back) proves nothing. */
-export function hasSession(latestHandshake: number, nowMs: number): boolean {
-  const age = nowMs / 1000 - latestHandshake;
-  return latestHandshake > 0 && age >= 0 && age < SESSION_SECONDS;
-}
+export { hasSession } from '../wg/session.js';

@@ -9,7 +9,7 @@
 // too (a node in another namespace, or a hand-made interface). nftables tables named
 // "wirehub-…" (src/firewall) and sockets in WireHub's own run directory carry the mark in
 // their name: WireHub reserves those names.
-import { findExecutable, IP, tryTool } from '../wg/exec.js';
+import { findExecutable, IP, tryTool } from '../util/exec.js';
 import { destroyInterface, socketAccepts } from '../wg/interface.js';
 import { socketPath as wgSocketPath } from '../wg/uapi.js';
 import { portShareInstalled, portShareTableName, relayForwardInstalled, removePortShare, removeRelayForward } from '../firewall/index.js';

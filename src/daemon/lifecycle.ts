@@ -13,6 +13,7 @@
 // The logger never throws (src/util/log.ts), so none of these handlers can throw either.
 import { SHUTDOWN_TIMEOUT } from '../params.js';
 import type { Logger } from '../util/log.js';
+import { deadline } from '../util/deadline.js';
 
 export interface ProcessGuardOptions {
   log: Logger;
@@ -59,18 +60,18 @@ export function guardProcess(opts: ProcessGuardOptions): ProcessGuard {
     }
     shuttingDown = true;
     status = code;
-    const timer = setTimeout(() => {
+    const timer = deadline(SHUTDOWN_TIMEOUT, () => {
       lastResort(`the cleanup did not finish within ${SHUTDOWN_TIMEOUT / 1000} s`);
       exit(code === 0 ? 1 : code);
-    }, SHUTDOWN_TIMEOUT);
+    });
     opts.stop().then(
       () => {
-        clearTimeout(timer);
+        timer.cancel();
         clean = true;
         exit(code);
       },
       (e: unknown) => {
-        clearTimeout(timer);
+        timer.cancel();
         log.error(`the cleanup failed: ${describe(e)}`);
         lastResort('after the failed cleanup');
         exit(code === 0 ? 1 : code);

@@ -7,6 +7,7 @@
 //   direct/relay --pathDead (WireGuard got no answer, src/daemon/liveness.ts)--> searching
 // A relay path that died is not opened again for a while (RELAY_HOLD_MIN, doubling).
 // Searches back off from PEER_SEARCH_MIN to PEER_SEARCH_MAX and never stop.
+import type { ShowPath } from '../control/show.js';
 import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
 import {
   DIRECT_RETRY_MAX, DIRECT_RETRY_MIN, PEER_OFFLINE_AFTER, PEER_RECHECK, PEER_SEARCH_MAX, PEER_SEARCH_MIN, RELAY_HOLD_MAX, RELAY_HOLD_MIN,
@@ -15,7 +16,7 @@ import {
 /** ms ± 50 %, so that two sides retrying do not stay in lock-step. */
 const jitter = (ms: number, random: () => number) => Math.round(ms * (0.5 + random()));
 
-export type PathKind = 'direct' | 'relay' | 'searching' | 'offline';
+export type PathKind = ShowPath;
 
 export interface TrustedPeer {
   keyB64: string;

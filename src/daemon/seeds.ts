@@ -11,14 +11,13 @@ import { isIP } from 'node:net';
 import { formatHostPort, type HostKind, type NetworkConfig } from '../config/index.js';
 import type { BootNode } from '../dht/node.js';
 import { RESOLVE_TIMEOUT } from '../params.js';
+import { withTimeout } from '../util/deadline.js';
 
 /** Resolves a DNS name to one address (rejects when it cannot). */
 export type Lookup = (host: string) => Promise<string>;
 
-export const systemLookup: Lookup = (host) => new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error(`no answer within ${RESOLVE_TIMEOUT / 1000} s`)), RESOLVE_TIMEOUT);
-  dns.lookup(host).then((r) => { clearTimeout(timer); resolve(r.address); }, (e: unknown) => { clearTimeout(timer); reject(e); });
-});
+export const systemLookup: Lookup = (host) =>
+  withTimeout(dns.lookup(host).then((r) => r.address), RESOLVE_TIMEOUT, () => new Error(`no answer within ${RESOLVE_TIMEOUT / 1000} s`));
 
 export interface Seed {
   key: Uint8Array;

@@ -17,6 +17,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { controlDir } from '../control/protocol.js';
 import { listeningInodes } from '../wg/proc.js';
+import { deadline } from '../util/deadline.js';
 
 export interface LockHolder { pid: number; uid: number | undefined }
 
@@ -101,10 +102,10 @@ export function takeUpLock(iface: string): Promise<UpLock> {
 export function requestUpLock(iface: string, timeoutMs: number): Promise<UpLock> {
   return new Promise((resolve, reject) => {
     if (!process.send) return reject(new Error(`no wh up to hand over the lock of ${iface}`));
-    const timer = setTimeout(() => { process.off('message', onMessage); reject(new Error(`wh up did not hand over the lock of ${iface} within ${timeoutMs / 1000} s`)); }, timeoutMs);
+    const timer = deadline(timeoutMs, () => { process.off('message', onMessage); reject(new Error(`wh up did not hand over the lock of ${iface} within ${timeoutMs / 1000} s`)); });
     const onMessage = (m: { type?: string }, handle: unknown): void => {
       if (m?.type !== 'up-lock' || !(handle instanceof net.Server)) return;
-      clearTimeout(timer);
+      timer.cancel();
       process.off('message', onMessage);
       resolve(wrap(handle));
     };

@@ -1,6 +1,6 @@
 // Running `nft` for the firewall modules: a missing `nft` or a refused script becomes a
 // FirewallError meant for the user.
-import { findExecutable, installHint, NFT, runTool, WgError } from '../wg/exec.js';
+import { findExecutable, installHint, NFT, runTool, WgError } from '../util/exec.js';
 
 /** An error about WireHub's firewall rules, meant for the user. */
 export class FirewallError extends Error {

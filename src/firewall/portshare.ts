@@ -37,7 +37,7 @@
 // both tables and is a no-op when they are absent (or when nft is not installed at all).
 import { MAGIC } from '../proto/packet.js';
 import { isInterfaceName } from '../wg/names.js';
-import { findExecutable, NFT } from '../wg/exec.js';
+import { findExecutable, NFT } from '../util/exec.js';
 import { FirewallError, nftTables, runNft } from './nft.js';
 
 export { FirewallError };

@@ -69,7 +69,7 @@
 // - IPv4 only: the DHT socket is IPv4 (docs/NAT.md).
 // installRelayForward replaces the table atomically ("add table; delete table; table {…}").
 import { isIPv4 } from 'node:net';
-import { runTool, NFT, IP, findExecutable } from '../wg/exec.js';
+import { runTool, NFT, IP, findExecutable } from '../util/exec.js';
 import { isInterfaceName } from '../wg/names.js';
 import { validateTableName } from './portshare.js';
 import { FirewallError, nftTables, runNft } from './nft.js';

@@ -1,7 +1,5 @@
-// Hole punching (docs/PROTOCOL.md section 7.4 `punch-req`/`punch-notify`, section 7.6), both
-// roles, for src/nat/traversal.ts:
-// - as a rendezvous: `punch-req` from A naming B → `punch-notify` to B (with A's address as we
-//   see it and A's sealed introduction, as A sent it) and `punch-ok` to A (with B's address);
+// The punch client (docs/PROTOCOL.md section 7.4 `punch-req`/`punch-notify`, section 7.6), for
+// src/nat/traversal.ts (the rendezvous side is src/nat/rendezvous.ts):
 // - as the target: every `punch-notify` gets the same `ack`; only one whose sealed introduction
 //   opens under the key it names, trusted, through the rendezvous that sent it, is acted on
 //   (src/nat/intro.ts), with a few probes (PUNCH_NOTIFY_PROBES, within PUNCH_NOTIFY_BUDGET times
@@ -12,12 +10,12 @@ import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
 import { toHex } from '../dht/id.js';
 import type { Addr } from '../proto/addr.js';
-import { ERR_UNKNOWN, type Message, type MessageOf } from '../proto/messages.js';
+import type { Message, MessageOf } from '../proto/messages.js';
 import type { RelayRef } from '../relay/link.js';
 import type { Clock } from '../util/clock.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import {
-  NOTIFY_MIN_INTERVAL, PUNCH_NOTIFY_BURSTS_BURST, PUNCH_NOTIFY_BURSTS_PER_SEC, PUNCH_PROBE_INTERVAL, PUNCH_PROBES, PUNCH_RENDEZVOUS,
+  NOTIFY_MIN_INTERVAL, PUNCH_LAST_ANSWERS_WAIT, PUNCH_NOTIFY_BURSTS_BURST, PUNCH_NOTIFY_BURSTS_PER_SEC, PUNCH_PROBE_INTERVAL, PUNCH_PROBES, PUNCH_RENDEZVOUS,
   RELAY_FOLLOW_WINDOW,
 } from '../params.js';
 import { notifyProbes, openIntro, sealIntro } from './intro.js';
@@ -71,17 +69,6 @@ export class Puncher {
     return this.rpc.request(via.addr, via.key, (x) => ({ t: 'punch-req', x, k: peerKey, ...(i ? { i } : {}) }));
   }
 
-  /** The rendezvous side of a punch-req (the caller applied the per-source limit). */
-  rendezvous(req: Incoming, m: MessageOf<'punch-req'>, reply: (msg: Message) => number): number {
-    const target = this.host.dht.table.get(toHex(m.k));
-    if (target === undefined) return reply({ t: 'error', x: m.x, c: ERR_UNKNOWN });
-    // The introduction (at most MAX_INTRO bytes) goes along as it came: the notify is larger
-    // than the request by a few bytes at most, and goes to a verified node of our table only.
-    const seenAt = m.a ?? req.from;
-    void this.rpc.request(target.addr, target.id, (x) => ({ t: 'punch-notify', x, k: req.sender, a: seenAt, ...(m.i ? { i: m.i } : {}) }));
-    return reply({ t: 'punch-ok', x: m.x, a: req.from, e: target.addr });
-  }
-
   /** The target side of a punch-notify: the same ack whatever follows; the notice to act on, if any. */
   notified(req: Incoming, m: MessageOf<'punch-notify'>, reply: (msg: Message) => number): { sent: number; notice?: Notice } {
     const sent = reply({ t: 'ack', x: m.x });
@@ -123,7 +110,7 @@ export class Puncher {
       void this.host.dht.ping(peerKey, addr, 0).then((r) => { if (r !== undefined) answered = true; });
       await this.sleep(PUNCH_PROBE_INTERVAL);
     }
-    if (!answered && !done() && !this.closed) await this.sleep(300); // the last probes' answers
+    if (!answered && !done() && !this.closed) await this.sleep(PUNCH_LAST_ANSWERS_WAIT); // the last probes' answers
     return answered || done();
   }
 

@@ -10,20 +10,24 @@
 //     await pm.close();                                    // stops renewing, removes its mappings
 //   }
 //
+// Files: this one (the mapper: map, renew, unmap, the renewal timer), src/nat/portmap-discover.ts
+// (finding the gateway), src/nat/igd.ts (the IGD SOAP client), src/nat/natpmp.ts (the NAT-PMP
+// client), src/nat/upnp-proto.ts (the wire formats, pure).
+//
 // Every network wait is bounded (discovery by timeoutMs, each request by requestTimeoutMs), the
 // renewal timer never throws, and calls are serialized so a renewal never re-creates a mapping
 // that unmap() removed.
-import dgram from 'node:dgram';
-import http from 'node:http';
-import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import {
-  IGD1_DEVICE, IGD2_DEVICE, MAX_LEASE, NATPMP_OP_EXTERNAL, NATPMP_OP_MAP_UDP, NATPMP_PORT, NATPMP_RESULTS, SSDP_ADDR, SSDP_PORT,
-  UPNP_ERR, WANIP1, addPortMappingArgs, buildMSearch, clampLease, decodeNatPmp, defaultGatewayFromProcRoute,
-  deletePortMappingArgs, encodeNatPmpExternal, encodeNatPmpMap, isPort, natPmpSchedule, parseDescription,
-  parseSoapResponse, parseSsdpResponse, renewDelayMs, retryDelayMs, soapEnvelope,
+  MAX_LEASE, NATPMP_OP_EXTERNAL, NATPMP_OP_MAP_UDP, NATPMP_PORT, NATPMP_RESULTS, UPNP_ERR, addPortMappingArgs, clampLease,
+  deletePortMappingArgs, encodeNatPmpExternal, encodeNatPmpMap, isPort, renewDelayMs, retryDelayMs,
   type IgdService, type NatPmpResponse, type PortMapMethod, type SoapArgs, type SoapResult,
 } from './upnp-proto.js';
+import { soapCall } from './igd.js';
+import { natPmpExchange } from './natpmp.js';
+import { discoverGateway } from './portmap-discover.js';
+import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { UPNP_RANDOM_PORT_TRIES, UPNP_RENEW_GROUPING, UPNP_REQUEST_TIMEOUT } from '../params.js';
 
 export type { PortMapMethod } from './upnp-proto.js';
 
@@ -39,6 +43,8 @@ export interface DiscoverOptions {
   gateway?: string;
   /** NAT-PMP server port (tests only). Default 5351. */
   natPmpPort?: number;
+  /** Time and timers of the discovery, requests and renewals. Default realClock. */
+  clock?: Clock;
 }
 
 export interface MapRequest {
@@ -81,16 +87,11 @@ interface Mapping {
 }
 
 const ALL_METHODS: readonly PortMapMethod[] = ['upnp-igd2', 'upnp-igd1', 'nat-pmp'];
-const DEFAULT_REQUEST_TIMEOUT = 3000;
-const MX = 1; // seconds a device may wait before answering an M-SEARCH
-const SSDP_RESEND_MS = 400;
-const MAX_DESCRIPTION_BYTES = 256 * 1024;
-const MAX_SOAP_BYTES = 64 * 1024;
 
 export class PortMapper {
   private readonly maps = new Map<number, Mapping>();
   private chain: Promise<unknown> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private keep: KeepMappedOptions | undefined;
   private closed = false;
   private externalIpCache: string | undefined;
@@ -102,7 +103,7 @@ export class PortMapper {
     readonly gateway: string,
     private readonly igd: (IgdService & { internalClient: string }) | undefined,
     private readonly natPmpGateway: string | undefined,
-    private readonly opts: { requestTimeoutMs: number; natPmpPort: number; log: (line: string) => void },
+    private readonly opts: { requestTimeoutMs: number; natPmpPort: number; log: (line: string) => void; clock: Clock },
     externalIp: string | undefined,
   ) {
     this.externalIpCache = externalIp;
@@ -116,88 +117,19 @@ export class PortMapper {
    */
   static async discover(opts: DiscoverOptions): Promise<PortMapper | undefined> {
     const log = opts.log ?? (() => {});
-    const methods = opts.methods ?? ALL_METHODS;
-    const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT;
+    const clock = opts.clock ?? realClock;
+    const requestTimeoutMs = opts.requestTimeoutMs ?? UPNP_REQUEST_TIMEOUT;
     const natPmpPort = opts.natPmpPort ?? NATPMP_PORT;
-    const timeoutMs = Math.max(0, opts.timeoutMs);
-    const t0 = Date.now();
-    const deadline = t0 + timeoutMs;
-    const wantUpnp = methods.includes('upnp-igd2') || methods.includes('upnp-igd1');
-    const wantPmp = methods.includes('nat-pmp');
-    let pmpGateway = opts.gateway;
-    if (pmpGateway === undefined && wantPmp) {
-      try {
-        pmpGateway = defaultGatewayFromProcRoute(readFileSync('/proc/net/route', 'utf8'));
-      } catch {
-        pmpGateway = undefined;
-      }
-    }
-
-    const abort = new AbortController();
-    let pmpAnswer: { externalIp: string } | undefined;
-    let upnpFound: (IgdService & { internalClient: string; externalIp?: string }) | undefined;
-    let pmpDone = !wantPmp || !pmpGateway;
-    let upnpDone = !wantUpnp;
-    let wake: () => void = () => {};
-    const changed = (): void => wake();
-
-    const pmpTask = (async () => {
-      if (pmpDone) return;
-      try {
-        const r = await natPmpExchange(pmpGateway!, natPmpPort, encodeNatPmpExternal(), NATPMP_OP_EXTERNAL, timeoutMs, abort.signal);
-        if (r && r.op === 0 && r.result === 0) pmpAnswer = { externalIp: r.externalIp };
-        else if (r) log(`portmap: NAT-PMP at ${pmpGateway} refused: ${NATPMP_RESULTS[r.result] ?? r.result}`);
-      } catch (e) {
-        log(`portmap: NAT-PMP probe: ${(e as Error).message}`);
-      } finally {
-        pmpDone = true;
-        changed();
-      }
-    })();
-
-    const upnpTask = (async () => {
-      if (upnpDone) return;
-      try {
-        upnpFound = await ssdpFindIgd(methods, deadline, requestTimeoutMs, log, abort.signal);
-      } catch (e) {
-        log(`portmap: UPnP discovery: ${(e as Error).message}`);
-      } finally {
-        upnpDone = true;
-        changed();
-      }
-    })();
-
-    // Decide: a UPnP gateway as soon as one is found; NAT-PMP once UPnP had its chance.
-    const ssdpWindowEnd = t0 + MX * 1000 + 600;
-    let chosen: 'upnp' | 'pmp' | undefined;
-    for (;;) {
-      const now = Date.now();
-      if (upnpFound) { chosen = 'upnp'; break; }
-      if (pmpAnswer && (upnpDone || now >= ssdpWindowEnd || now >= deadline)) { chosen = 'pmp'; break; }
-      if ((upnpDone && pmpDone) || now >= deadline) break;
-      const waitUntil = pmpAnswer ? Math.min(ssdpWindowEnd, deadline) : deadline;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.max(0, waitUntil - Date.now()));
-        wake = () => { clearTimeout(t); resolve(); };
-      });
-      wake = () => {};
-    }
-    abort.abort();
-    await Promise.allSettled([pmpTask, upnpTask]);
-
-    const common = { requestTimeoutMs, natPmpPort, log };
-    const fallbackPmp = wantPmp ? pmpGateway : undefined;
-    if (chosen === 'upnp' && upnpFound) {
-      const { externalIp, ...igd } = upnpFound;
+    const found = await discoverGateway({
+      timeoutMs: opts.timeoutMs, log, methods: opts.methods ?? ALL_METHODS, requestTimeoutMs, gateway: opts.gateway, natPmpPort, clock,
+    });
+    const common = { requestTimeoutMs, natPmpPort, log, clock };
+    if (found?.kind === 'upnp') {
+      const { externalIp, ...igd } = found.igd;
       const host = new URL(igd.controlUrl).hostname;
-      log(`portmap: ${igd.method} gateway ${igd.controlUrl} (we are ${igd.internalClient}) in ${Date.now() - t0} ms`);
-      return new PortMapper(igd.method, host, igd, fallbackPmp, common, externalIp ?? pmpAnswer?.externalIp);
+      return new PortMapper(igd.method, host, igd, found.pmpGateway, common, externalIp ?? found.pmpExternalIp);
     }
-    if (chosen === 'pmp' && pmpAnswer && pmpGateway) {
-      log(`portmap: nat-pmp gateway ${pmpGateway} (external ${pmpAnswer.externalIp}) in ${Date.now() - t0} ms`);
-      return new PortMapper('nat-pmp', pmpGateway, undefined, pmpGateway, common, pmpAnswer.externalIp || undefined);
-    }
-    log(`portmap: no UPnP IGD or NAT-PMP gateway answered within ${timeoutMs} ms`);
+    if (found?.kind === 'pmp') return new PortMapper('nat-pmp', found.pmpGateway, undefined, found.pmpGateway, common, found.externalIp || undefined);
     return undefined;
   }
 
@@ -227,7 +159,7 @@ export class PortMapper {
         try {
           const result = await this.mapWith(method, req, prev?.result.externalPort);
           if (prev && prev.result.method !== method) await this.removeOne(prev).catch(() => {});
-          this.maps.set(req.internalPort, { req: { ...req }, result, renewAt: Date.now() + renewDelayMs(result.lease) });
+          this.maps.set(req.internalPort, { req: { ...req }, result, renewAt: this.opts.clock.now() + renewDelayMs(result.lease) });
           this.opts.log(`portmap: mapped ${result.externalIp ?? '?'}:${result.externalPort} -> :${req.internalPort} udp via ${method}, lease ${result.lease} s`);
           this.schedule();
           return { ...result };
@@ -263,7 +195,7 @@ export class PortMapper {
   /** Stops the renewals of keepMapped(); the mappings stay until unmap() or their lease ends. */
   stop(): void {
     this.keep = undefined;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.opts.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
@@ -354,7 +286,7 @@ export class PortMapper {
       const port = any.ok ? Number(any.values.NewReservedPort) : NaN;
       if (any.ok && isPort(port)) { ext = port; r = any; } else if (!any.ok) r = any;
     }
-    for (let i = 0; i < 3 && taken(r) && method === 'upnp-igd1'; i++) {
+    for (let i = 0; i < UPNP_RANDOM_PORT_TRIES && taken(r) && method === 'upnp-igd1'; i++) {
       ext = 49152 + Math.floor(Math.random() * 16384);
       r = await add(ext, grant);
     }
@@ -396,11 +328,11 @@ export class PortMapper {
         // the external port held wins over the one first asked for
         const result = await this.mapWith(m.result.method, { ...m.req, externalPort: m.result.externalPort });
         m.result = result;
-        m.renewAt = Date.now() + renewDelayMs(result.lease);
+        m.renewAt = this.opts.clock.now() + renewDelayMs(result.lease);
         renewed.push([port, { ...result }]);
         this.opts.log(`portmap: renewed :${result.externalPort} -> :${port} via ${result.method}, lease ${result.lease} s`);
       } catch (e) {
-        m.renewAt = Date.now() + retryDelayMs(m.result.lease);
+        m.renewAt = this.opts.clock.now() + retryDelayMs(m.result.lease);
         errors.push([port, e as Error]);
         this.opts.log(`portmap: renewing :${port} failed: ${(e as Error).message}`);
       }
@@ -411,12 +343,12 @@ export class PortMapper {
 
   /** (Re)arms the renewal timer for the earliest due mapping, when keepMapped() is on. */
   private schedule(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.opts.clock.clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.keep || this.closed || this.maps.size === 0) return;
     const next = Math.min(...[...this.maps.values()].map((m) => m.renewAt));
-    this.timer = setTimeout(() => this.onTimer(), Math.max(0, next - Date.now()));
-    this.timer.unref();
+    // (The clock's timers do not hold the process: realClock's are unref'd.)
+    this.timer = this.opts.clock.setTimeout(() => this.onTimer(), Math.max(0, next - this.opts.clock.now()));
   }
 
   private onTimer(): void {
@@ -425,8 +357,8 @@ export class PortMapper {
     if (!keep || this.closed) return;
     this.serialize(async () => {
       if (this.keep !== keep || this.closed) return;
-      const now = Date.now();
-      const due = [...this.maps.values()].filter((m) => m.renewAt <= now + 1000).map((m) => m.req.internalPort);
+      const now = this.opts.clock.now();
+      const due = [...this.maps.values()].filter((m) => m.renewAt <= now + UPNP_RENEW_GROUPING).map((m) => m.req.internalPort);
       const { renewed, errors } = await this.renewSome(due);
       for (const [port, r] of renewed) safeCall(() => keep.onRenew?.(port, r));
       for (const [port, err] of errors) safeCall(() => keep.onError?.(err, port));
@@ -437,29 +369,17 @@ export class PortMapper {
   }
 
   private soap(action: string, args: SoapArgs): Promise<SoapResult> {
-    return soapCall(this.igd!, action, args, this.opts.requestTimeoutMs);
+    return soapCall(this.igd!, action, args, this.opts.requestTimeoutMs, this.opts.clock);
   }
 
   private async natPmp(payload: Buffer, op: number): Promise<NatPmpResponse> {
-    const r = await natPmpExchange(this.natPmpGateway!, this.opts.natPmpPort, payload, op, this.opts.requestTimeoutMs);
+    const r = await natPmpExchange(this.natPmpGateway!, this.opts.natPmpPort, payload, op, this.opts.requestTimeoutMs, this.opts.clock);
     if (!r) throw new PortMapError(`NAT-PMP: no answer from ${this.natPmpGateway} within ${this.opts.requestTimeoutMs} ms`);
     return r;
   }
 }
 
-// ---------------------------------------------------------------- helpers (I/O)
-
-async function soapCall(igd: IgdService, action: string, args: SoapArgs, timeoutMs: number, signal?: AbortSignal): Promise<SoapResult> {
-  const res = await httpRequest(igd.controlUrl, {
-    method: 'POST',
-    headers: { 'Content-Type': 'text/xml; charset="utf-8"', SOAPAction: `"${igd.serviceType}#${action}"` },
-    body: soapEnvelope(igd.serviceType, action, args),
-    timeoutMs,
-    maxBytes: MAX_SOAP_BYTES,
-    ...(signal ? { signal } : {}),
-  });
-  return parseSoapResponse(res.status, res.body, action);
-}
+// ---------------------------------------------------------------- helpers
 
 function validate(req: MapRequest): void {
   if (req.protocol !== 'udp') throw new PortMapError(`protocol ${String(req.protocol)} not supported (udp only)`);
@@ -475,189 +395,4 @@ function safeCall(f: () => void): void {
   } catch {
     // a caller's callback must not break the renewals
   }
-}
-
-/**
- * One NAT-PMP request to gateway:port, resent on RFC 6886's schedule (250 ms, doubling) until an
- * answer with opcode 128+op comes from that address, `timeoutMs` passes (undefined), or `signal`
- * aborts (undefined). A fresh socket per exchange: answers cannot be mixed up.
- */
-function natPmpExchange(gateway: string, port: number, payload: Buffer, op: number, timeoutMs: number, signal?: AbortSignal): Promise<NatPmpResponse | undefined> {
-  return new Promise((resolve) => {
-    const sock = dgram.createSocket('udp4');
-    const timers: NodeJS.Timeout[] = [];
-    let done = false;
-    const finish = (r: NatPmpResponse | undefined): void => {
-      if (done) return;
-      done = true;
-      for (const t of timers) clearTimeout(t);
-      signal?.removeEventListener('abort', onAbort);
-      try { sock.close(); } catch { /* already closed */ }
-      resolve(r);
-    };
-    const onAbort = (): void => finish(undefined);
-    if (signal?.aborted) { finish(undefined); return; }
-    signal?.addEventListener('abort', onAbort);
-    sock.on('error', () => finish(undefined));
-    sock.on('message', (msg, rinfo) => {
-      if (rinfo.address !== gateway || rinfo.port !== port) return;
-      const r = decodeNatPmp(msg);
-      if (r && r.op === op) finish(r);
-    });
-    sock.bind(0, () => {
-      for (const at of natPmpSchedule(timeoutMs)) {
-        timers.push(setTimeout(() => { if (!done) sock.send(payload, port, gateway, () => {}); }, at));
-      }
-      timers.push(setTimeout(() => finish(undefined), timeoutMs));
-    });
-  });
-}
-
-/**
- * SSDP search for an IGD; resolves with the first gateway whose description offers an allowed
- * WAN connection service (IGD v2's preferred), or undefined at `deadline` / on abort.
- * LOCATION must be an http URL on the address that answered (no fetching elsewhere).
- */
-function ssdpFindIgd(methods: readonly PortMapMethod[], deadline: number, requestTimeoutMs: number, log: (l: string) => void, signal: AbortSignal): Promise<(IgdService & { internalClient: string; externalIp?: string }) | undefined> {
-  return new Promise((resolve) => {
-    const sock = dgram.createSocket('udp4');
-    const seen = new Set<string>();
-    const timers: NodeJS.Timeout[] = [];
-    let done = false;
-    const finish = (r: (IgdService & { internalClient: string; externalIp?: string }) | undefined): void => {
-      if (done) return;
-      done = true;
-      for (const t of timers) clearTimeout(t);
-      signal.removeEventListener('abort', onAbort);
-      try { sock.close(); } catch { /* already closed */ }
-      resolve(r);
-    };
-    const onAbort = (): void => finish(undefined);
-    if (signal.aborted) { finish(undefined); return; }
-    signal.addEventListener('abort', onAbort);
-    const targets = [
-      ...(methods.includes('upnp-igd2') ? [IGD2_DEVICE] : []),
-      IGD1_DEVICE, // IGD v2 devices answer v1 searches too
-      WANIP1,
-    ];
-    sock.on('error', (e) => { log(`portmap: SSDP socket: ${e.message}`); finish(undefined); });
-    sock.on('message', (msg, rinfo) => {
-      const r = parseSsdpResponse(msg.toString('latin1'));
-      if (!r || seen.has(r.location) || done) return;
-      seen.add(r.location);
-      let url: URL;
-      try { url = new URL(r.location); } catch { return; }
-      if (url.protocol !== 'http:' || url.hostname !== rinfo.address) {
-        log(`portmap: ignoring SSDP answer from ${rinfo.address} with LOCATION ${r.location}`);
-        return;
-      }
-      void (async () => {
-        try {
-          const left = deadline - Date.now();
-          if (left <= 0) return;
-          const res = await httpRequest(r.location, { method: 'GET', timeoutMs: Math.min(requestTimeoutMs, left), maxBytes: MAX_DESCRIPTION_BYTES, signal });
-          if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-          const svc = parseDescription(res.body, r.location, methods);
-          if (!svc) {
-            log(`portmap: ${r.location}: no ${methods.filter((m) => m !== 'nat-pmp').join('/')} WAN connection service`);
-            return;
-          }
-          const ctl = new URL(svc.controlUrl);
-          if (ctl.hostname !== rinfo.address) {
-            log(`portmap: ${r.location}: control URL ${svc.controlUrl} is on another host; ignored`);
-            return;
-          }
-          const internalClient = await localAddressTowards(rinfo.address);
-          // Its external address now (not fatal if it will not say): one more round trip.
-          let externalIp: string | undefined;
-          const ipLeft = deadline - Date.now();
-          if (ipLeft > 0) {
-            const ip = await soapCall(svc, 'GetExternalIPAddress', [], Math.min(requestTimeoutMs, ipLeft), signal).catch(() => undefined);
-            const v = ip?.ok ? ip.values.NewExternalIPAddress : undefined;
-            if (v && isIPv4(v)) externalIp = v;
-          }
-          finish({ ...svc, internalClient, ...(externalIp ? { externalIp } : {}) });
-        } catch (e) {
-          if (!done) log(`portmap: ${r.location}: ${(e as Error).message}`);
-        }
-      })();
-    });
-    sock.bind(0, () => {
-      try { sock.setMulticastTTL(2); } catch { /* not fatal */ }
-      const send = (): void => {
-        for (const st of targets) {
-          const m = Buffer.from(buildMSearch(st, MX));
-          sock.send(m, SSDP_PORT, SSDP_ADDR, (err) => { if (err && !done) log(`portmap: SSDP send: ${err.message}`); });
-        }
-      };
-      send();
-      timers.push(setTimeout(() => { if (!done) send(); }, SSDP_RESEND_MS));
-      // Stop at the deadline; answers still being fetched are cut by their own timeouts.
-      timers.push(setTimeout(() => finish(undefined), Math.max(0, deadline - Date.now())));
-    });
-  });
-}
-
-/** This host's address on the route to `ip` (a connected UDP socket sends nothing). */
-function localAddressTowards(ip: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket('udp4');
-    s.on('error', (e) => { try { s.close(); } catch { /* */ } reject(e); });
-    s.connect(9, ip, () => {
-      const a = s.address().address;
-      s.close();
-      resolve(a);
-    });
-  });
-}
-
-interface HttpOptions {
-  method: 'GET' | 'POST';
-  headers?: Record<string, string>;
-  body?: string;
-  timeoutMs: number;
-  maxBytes: number;
-  signal?: AbortSignal;
-}
-
-/** One HTTP/1.1 request, no keep-alive; the whole exchange is bounded by timeoutMs and maxBytes. */
-function httpRequest(url: string, o: HttpOptions): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const fail = (e: Error): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      o.signal?.removeEventListener('abort', onAbort);
-      req.destroy();
-      reject(e);
-    };
-    const body = o.body === undefined ? undefined : Buffer.from(o.body, 'utf8');
-    const req = http.request(url, {
-      method: o.method,
-      agent: false,
-      headers: { Connection: 'close', ...(body ? { 'Content-Length': String(body.length) } : {}), ...o.headers },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      let n = 0;
-      res.on('data', (c: Buffer) => {
-        n += c.length;
-        if (n > o.maxBytes) fail(new Error(`answer larger than ${o.maxBytes} bytes`));
-        else chunks.push(c);
-      });
-      res.on('end', () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        o.signal?.removeEventListener('abort', onAbort);
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
-      });
-      res.on('error', (e) => fail(e));
-    });
-    const timer = setTimeout(() => fail(new Error(`no answer from ${url} within ${o.timeoutMs} ms`)), o.timeoutMs);
-    const onAbort = (): void => fail(new Error('aborted'));
-    o.signal?.addEventListener('abort', onAbort);
-    req.on('error', (e) => fail(e));
-    req.end(body);
-  });
 }

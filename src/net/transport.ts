@@ -11,3 +11,40 @@ export interface Transport {
   setReceiver(receiver: Receiver): void;
   close(): void;
 }
+
+/**
+ * One of the transports a node holds (src/daemon/daemon.ts keeps a list). Not UDP-shaped: a
+ * transport says which addresses it carries, so a node can hold a UDP socket and, say, a
+ * WebSocket connection to a relay side by side; the DHT sends through a TransportSet of them
+ * all and hears from every one. The UDP transport (src/net/udp.ts) is the first implementation.
+ */
+export interface NodeTransport extends Transport {
+  /** What carries the datagrams: 'udp' (later 'ws', ...), for logs and `wh show`. */
+  readonly kind: string;
+  /** Whether this transport carries datagrams to `to` (UDP: any IP address). */
+  carries(to: Addr): boolean;
+  close(): void;
+}
+
+/** The transports a node holds. */
+export type Transports = readonly NodeTransport[];
+
+/** Several transports as one: a datagram goes out through the first that carries its
+ *  address (else the first transport), and every transport's datagrams reach the receiver. */
+export class TransportSet implements Transport {
+  constructor(private readonly transports: Transports) {
+    if (transports.length === 0) throw new Error('a node needs a transport');
+  }
+
+  send(to: Addr, data: Uint8Array): void {
+    (this.transports.find((t) => t.carries(to)) ?? this.transports[0]!).send(to, data);
+  }
+
+  setReceiver(receiver: Receiver): void {
+    for (const t of this.transports) t.setReceiver(receiver);
+  }
+
+  close(): void {
+    for (const t of this.transports) t.close();
+  }
+}

@@ -1,12 +1,14 @@
 // A Transport over a real UDP socket (node:dgram). IPv4 socket unless the bind address is IPv6
 // (then dual-stack). Send errors are counted, never thrown.
 import dgram from 'node:dgram';
+import { isIP } from 'node:net';
 import { normalizeAddr, type Addr } from '../proto/addr.js';
 import { Counters } from '../util/counters.js';
 import { UDP_RECV_BUFFER } from '../params.js';
-import type { Receiver, Transport } from './transport.js';
+import type { NodeTransport, Receiver } from './transport.js';
 
-export class UdpTransport implements Transport {
+export class UdpTransport implements NodeTransport {
+  readonly kind = 'udp';
   readonly counters = new Counters();
   private receiver: Receiver = () => {};
 
@@ -49,6 +51,11 @@ export class UdpTransport implements Transport {
 
   setReceiver(receiver: Receiver): void {
     this.receiver = receiver;
+  }
+
+  /** Any IP address (a host name is never sent to: addresses are resolved before). */
+  carries(to: Addr): boolean {
+    return isIP(to.host) !== 0;
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 // UDP endpoint addresses: the in-memory form, a stable text key, and the compact wire form.
 //   compact IPv4: 4 address bytes, 2 port bytes (big-endian)   = 6 bytes
 //   compact IPv6: 16 address bytes, 2 port bytes (big-endian)  = 18 bytes
-import { formatIPv6, parseIPv6 } from '../config/ip.js';
+import { formatIPv6, parseIPv6 } from '../util/ip.js';
 
 export interface Addr {
   readonly host: string; // IPv4 dotted quad or IPv6 text (no brackets)
@@ -42,7 +42,7 @@ export function ipv4ToBytes(host: string): Uint8Array | undefined {
   return part === 4 ? out : undefined;
 }
 
-// IPv6 text <-> value is src/config/ip.ts's (RFC 5952 formatting); here only the byte form.
+// IPv6 text <-> value is src/util/ip.ts's (RFC 5952 formatting); here only the byte form.
 export function ipv6ToBytes(host: string): Uint8Array | undefined {
   let v = parseIPv6(host);
   if (v === undefined) return undefined;

@@ -1,6 +1,8 @@
 // An in-memory datagram network for simulations: each endpoint gets a Transport; datagrams are
 // delivered through the virtual clock after a random delay, and dropped with a given
 // probability. Randomness comes from a seeded generator, so a run is reproducible.
+// Hosts behind a NAT bind private addresses on a router (src/sim/nat.ts), which owns a public
+// IP here (attach): datagrams to that IP go to the router, which translates and filters them.
 import { addrKey, type Addr } from '../proto/addr.js';
 import type { Receiver, Transport } from '../net/transport.js';
 import type { VirtualClock } from './clock.js';
@@ -26,8 +28,21 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export class SimNetwork {
+/** Where a transport's datagrams go: the public network itself, or the router it sits behind. */
+export interface SimLink {
+  deliver(from: Addr, to: Addr, data: Uint8Array): void;
+  unbind(t: SimTransport): void;
+}
+
+/** What owns a public IP without being an endpoint: a NAT router (src/sim/nat.ts). */
+export interface SimGateway {
+  /** A datagram from the public network arrived for `to` (an address on this gateway's IP). */
+  receive(data: Uint8Array, from: Addr, to: Addr): void;
+}
+
+export class SimNetwork implements SimLink {
   private readonly endpoints = new Map<string, SimTransport>();
+  private readonly gateways = new Map<string, SimGateway>();
   readonly random: () => number;
   sent = 0;
   delivered = 0;
@@ -47,9 +62,20 @@ export class SimNetwork {
   bind(addr: Addr): SimTransport {
     const key = addrKey(addr);
     if (this.endpoints.has(key)) throw new Error(`address in use: ${key}`);
+    if (this.gateways.has(addr.host)) throw new Error(`address owned by a router: ${key}`);
     const t = new SimTransport(this, addr);
     this.endpoints.set(key, t);
     return t;
+  }
+
+  /** Gives `gateway` the public IP `host`: every datagram to host:any-port goes to it. */
+  attach(host: string, gateway: SimGateway): void {
+    if (this.gateways.has(host) || [...this.endpoints.values()].some((t) => t.addr.host === host)) throw new Error(`address in use: ${host}`);
+    this.gateways.set(host, gateway);
+  }
+
+  detach(host: string): void {
+    this.gateways.delete(host);
   }
 
   unbind(t: SimTransport): void {
@@ -67,6 +93,16 @@ export class SimNetwork {
     const copy = new Uint8Array(data); // the sender may reuse its buffer
     this.clock.setTimeout(() => {
       const dst = this.endpoints.get(addrKey(to));
+      const gateway = dst === undefined ? this.gateways.get(to.host) : undefined;
+      if (gateway !== undefined) {
+        this.delivered++;
+        try {
+          gateway.receive(copy, from, to);
+        } catch {
+          this.receiverErrors++;
+        }
+        return;
+      }
       if (dst === undefined) {
         this.unroutable++;
         return;
@@ -85,7 +121,7 @@ export class SimTransport implements Transport {
   private receiver: Receiver = () => {};
   private closed = false;
 
-  constructor(private readonly net: SimNetwork, readonly addr: Addr) {}
+  constructor(private readonly net: SimLink, readonly addr: Addr) {}
 
   send(to: Addr, data: Uint8Array): void {
     if (!this.closed) this.net.deliver(this.addr, to, data);

@@ -8,7 +8,7 @@
 // The kernel backend is driven with `wg` (wireguard-tools), which must then be installed; the
 // userspace backend needs only the program itself (we speak UAPI directly, see uapi.ts).
 import { randomBytes } from 'node:crypto';
-import { findExecutable, installHint, IP, toolPath, tryTool, WG, WgError } from './exec.js';
+import { findExecutable, installHint, IP, toolPath, tryTool, WG, WgError } from '../util/exec.js';
 import type { WgBackend } from './types.js';
 
 export type BackendPreference = 'auto' | WgBackend;

@@ -11,13 +11,13 @@
 //                 validation of keys, CIDRs, endpoints and ports
 //   exec.ts       running ip / wg / nft, optionally in a named network namespace
 // Every error meant for the user is a WgError whose message says what to do.
-export { WgError, findExecutable, installHint } from './exec.js';
+export { WgError, findExecutable, installHint } from '../util/exec.js';
 export { detectBackend, kernelWireGuardAvailable, userspaceImplementation, USERSPACE_ENV } from './backend.js';
 export type { BackendInfo, BackendPreference } from './backend.js';
 export { createInterface, destroyInterface, existingInterface, linkKind, socketAccepts } from './interface.js';
 export type { CreateInterfaceOptions, InterfaceLookupOptions, WgInterface } from './interface.js';
 export {
-  MAX_IFNAME, interfaceNameForKey, isInterfaceName, parseCidr, parseEndpoint, validateInterfaceName, validateKey,
+  MAX_IFNAME, interfaceNameForKey, isInterfaceName, wgCidr, parseEndpoint, validateInterfaceName, validateKey,
 } from './names.js';
 export { SOCKET_DIR, socketPath, UapiControl, parseUapiGet, peerSetRequest, publicKeyOfPrivateHex, uapiRequest } from './uapi.js';
 export { WgToolControl, parseWgDump, wgPeerArgs } from './wgtool.js';

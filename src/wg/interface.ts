@@ -26,9 +26,9 @@
 // interfaces even across namespaces, since /var/run/wireguard is shared.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, unlinkSync } from 'node:fs';
-import { IP, runTool, toolArgv, tryTool, WgError } from './exec.js';
+import { IP, runTool, toolArgv, tryTool, WgError } from '../util/exec.js';
 import { detectBackend, type BackendPreference } from './backend.js';
-import { parseCidr, validateInterfaceName, validateKey, validatePort } from './names.js';
+import { wgCidr, validateInterfaceName, validateKey, validatePort } from './names.js';
 import { socketAccepts } from '../util/unixsocket.js';
 
 export { socketAccepts };
@@ -252,7 +252,7 @@ export async function createInterface(opts: CreateInterfaceOptions): Promise<WgI
   const privateKey = validateKey(opts.privateKey, 'private key');
   const listenPort = validatePort(opts.listenPort, 'listen port', true);
   const addresses = opts.addresses.map((a) => {
-    parseCidr(a);
+    wgCidr(a);
     return a.trim();
   });
   const mtu = opts.mtu === undefined ? undefined : validateMtu(opts.mtu);

@@ -10,9 +10,10 @@
 // namespace; 8 base64 characters (48 bits) make a clash between keys negligible.
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
-import { WgError } from './exec.js';
+import { WgError } from '../util/exec.js';
 import { keyToBase64, parseKey } from '../crypto/keys.js';
 import { addrKey } from '../proto/addr.js';
+import { parseIpPrefix } from '../util/ip.js';
 
 export const MAX_IFNAME = 15;
 const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
@@ -65,17 +66,14 @@ export interface Cidr {
   readonly family: 4 | 6;
 }
 
-/** Parses "10.42.0.1/24" or "fd00::1/64" (the prefix is required). */
-export function parseCidr(text: string, what = 'address'): Cidr {
-  const m = /^([^/]+)\/(\d{1,3})$/.exec(typeof text === 'string' ? text.trim() : '');
-  if (!m) throw new WgError(`${what} ${JSON.stringify(text)} is not in CIDR form (like 10.42.0.1/24 or fd00::1/64)`);
-  const ip = m[1]!;
-  const family = isIP(ip);
-  if (family !== 4 && family !== 6) throw new WgError(`${what} ${JSON.stringify(text)}: ${JSON.stringify(ip)} is not an IP address`);
-  const prefix = Number(m[2]);
-  const max = family === 4 ? 32 : 128;
-  if (prefix > max) throw new WgError(`${what} ${JSON.stringify(text)}: prefix /${prefix} is longer than /${max}`);
-  return { ip, prefix, family };
+/** Checks an interface address or allowed IP, "10.42.0.1/24" or "fd00::1/64" (the prefix is
+ *  required; host bits may be set), with src/util/ip.ts's parser. */
+export function wgCidr(text: string, what = 'address'): Cidr {
+  const r = parseIpPrefix(typeof text === 'string' ? text.trim() : '');
+  if (r.ok) return { ip: r.ip, prefix: r.prefix, family: r.addr.family };
+  if (r.why === 'form' || r.why === 'prefix-syntax' || r.addrText === '') throw new WgError(`${what} ${JSON.stringify(text)} is not in CIDR form (like 10.42.0.1/24 or fd00::1/64)`);
+  if (r.why === 'address') throw new WgError(`${what} ${JSON.stringify(text)}: ${JSON.stringify(r.addrText)} is not an IP address`);
+  throw new WgError(`${what} ${JSON.stringify(text)}: prefix /${Number(r.prefixText)} is longer than /${r.bits}`);
 }
 
 export interface Endpoint {

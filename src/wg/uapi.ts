@@ -15,8 +15,8 @@
 // needed at all for the userspace backend. Keys are hex here, base64 everywhere else.
 import { connect } from 'node:net';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { WgError } from './exec.js';
-import { hexToKey, keyToHex, parseCidr, resolveEndpoint, validateKey, validateKeepalive, validatePort } from './names.js';
+import { WgError } from '../util/exec.js';
+import { hexToKey, keyToHex, wgCidr, resolveEndpoint, validateKey, validateKeepalive, validatePort } from './names.js';
 import type { WgControl, WgDump, WgPeerConfig, WgPeerDump } from './types.js';
 
 export const SOCKET_DIR = '/var/run/wireguard';
@@ -154,7 +154,7 @@ export class UapiControl implements WgControl {
   async setPeer(peer: WgPeerConfig): Promise<void> {
     const publicKey = validateKey(peer.publicKey, 'peer public key');
     const allowedIps = peer.allowedIps.map((a) => {
-      const c = parseCidr(a, 'allowed IP');
+      const c = wgCidr(a, 'allowed IP');
       return `${c.ip}/${c.prefix}`;
     });
     const keepalive = validateKeepalive(peer.keepalive ?? 0);

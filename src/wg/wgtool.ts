@@ -8,8 +8,8 @@
 // (private-key public-key listen-port fwmark) and one per peer (public-key preshared-key
 // endpoint allowed-ips latest-handshake transfer-rx transfer-tx persistent-keepalive), with
 // "(none)" for an empty field and "off" for no keepalive.
-import { runTool, WG, WgError } from './exec.js';
-import { parseCidr, parseEndpoint, validateKey, validateKeepalive, validatePort } from './names.js';
+import { runTool, WG, WgError } from '../util/exec.js';
+import { wgCidr, parseEndpoint, validateKey, validateKeepalive, validatePort } from './names.js';
 import type { WgControl, WgDump, WgPeerDump } from './types.js';
 import type { WgPeerConfig } from './types.js';
 
@@ -47,7 +47,7 @@ export function wgPeerArgs(name: string, peer: WgPeerConfig): string[] {
   }
   args.push('persistent-keepalive', String(validateKeepalive(peer.keepalive ?? 0)));
   const ips = peer.allowedIps.map((a) => {
-    const c = parseCidr(a, 'allowed IP');
+    const c = wgCidr(a, 'allowed IP');
     return `${c.ip}/${c.prefix}`;
   });
   args.push('allowed-ips', ips.join(','));

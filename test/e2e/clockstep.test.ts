@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ShowResult } from '../../src/daemon/daemon.js';
+import type { ShowResult } from '../../src/control/show.js';
 import { WhNet } from './whnet.js';
 
 const PRELOAD = pathToFileURL(fileURLToPath(new URL('./clockstep.js', import.meta.url))).href;

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { WhNet, type WhNode } from './whnet.js';
-import type { ShowResult } from '../../src/daemon/daemon.js';
+import type { ShowResult } from '../../src/control/show.js';
 import { assertNoTraces, processesMatching } from './traces.js';
 
 const show = (w: WhNet, name: string): Promise<ShowResult> => w.show(name);

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { loadConfig } from '../../src/config/index.js';
-import type { ShowResult } from '../../src/daemon/daemon.js';
+import type { ShowResult } from '../../src/control/show.js';
 import { WhNet } from './whnet.js';
 import { stopProcess } from './traces.js';
 

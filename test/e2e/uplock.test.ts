@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WH, WhNet, type WhNode } from './whnet.js';
 import { socketAccepts } from '../../src/util/unixsocket.js';
-import { findExecutable } from '../../src/wg/exec.js';
+import { findExecutable } from '../../src/util/exec.js';
 import { interfaceNameForKey } from '../../src/wg/index.js';
 import { waitFor } from './traces.js';
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret, keyToBase64 } from '../../src/crypto/keys.js';
-import type { ShowResult } from '../../src/daemon/daemon.js';
+import type { ShowResult } from '../../src/control/show.js';
 import { Micronet, type Host, type NatType, type UpnpMode } from '../micronet/index.js';
 import { interfaceNameForKey } from '../../src/wg/index.js';
 import { callDaemon } from '../../src/control/client.js';

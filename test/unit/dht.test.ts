@@ -126,8 +126,6 @@ test('routing table: the address comes only from direct exchanges', () => {
   t.verified(id(5), addr(1), 1);
   t.verified(id(5), addr(2), 2); // it answered from a new address: that is the freshest knowledge
   assert.deepEqual(t.get(Buffer.from(id(5)).toString('hex'))?.addr, addr(2));
-  // There is no way to insert hearsay: the API has no such method.
-  assert.equal('insertHearsay' in t, false);
 });
 
 test('lookup state machine: alpha in flight, terminates when the k closest answered, and for absent keys', () => {
@@ -260,6 +258,52 @@ test('route poisoning: a lying node cannot change a verified address', async () 
   assert.ok(done);
   assert.deepEqual(victim.table.get(honest.hex)?.addr, simAddr(1));
   victim.close(); honest.close(); liarTransport.close();
+});
+
+test('hearsay: a node named in a `nodes` answer enters the table only once it answered us itself', async () => {
+  const clock = new VirtualClock();
+  const net = new SimNetwork(clock, { seed: 4 });
+  const mk = (i: number) => new DhtNode({ sodium, secret: generateSecret(sodium), workbit: 0, namespace: 'p', transport: net.bind(simAddr(i)), clock });
+  const victim = mk(0);
+  // The third party: a real key whose address (simAddr(3)) nobody listens at yet.
+  const thirdSecret = generateSecret(sodium);
+  const thirdKey = new SecureChannel(sodium, { secret: thirdSecret, workbit: 0, namespace: 'p' }).publicKey;
+  const thirdHex = Buffer.from(thirdKey).toString('hex');
+  // The teller answers pings, and every find with a record of the third party.
+  const tellerChannel = new SecureChannel(sodium, { secret: generateSecret(sodium), workbit: 0, namespace: 'p' });
+  const tellerTransport = net.bind(simAddr(2));
+  let told = 0;
+  tellerTransport.setReceiver((data, from) => {
+    const opened = tellerChannel.open(data);
+    if (!opened.ok) return;
+    const body = new TextDecoder('latin1').decode(opened.body);
+    const xi = body.indexOf('1:x8:');
+    const x = opened.body.slice(xi + 5, xi + 13);
+    const isPing = body.includes('4:ping');
+    if (!isPing) told++;
+    const reply = isPing
+      ? encodeBody({ t: 'pong', x, a: from, f: 0 })
+      : encodeBody({ t: 'nodes', x, n: [{ key: thirdKey, addr: simAddr(3), direct: true } satisfies NodeRecord] });
+    tellerTransport.send(from, tellerChannel.seal(opened.sender, reply));
+  });
+  let result: import('../../src/dht/node.js').LookupResult | undefined;
+  void (async () => {
+    await victim.ping(tellerChannel.publicKey, simAddr(2));
+    result = await victim.lookup(thirdKey);
+  })();
+  await clock.runUntil(() => result !== undefined, 60_000);
+  assert.ok(told > 0, 'the teller was asked and named the third party');
+  assert.ok(victim.table.get(tellerChannel.publicHex) !== undefined, 'the teller answered from its address: it is in the table');
+  assert.deepEqual(result?.found, simAddr(3), 'the lookup reports the hearsay address');
+  assert.equal(result?.verified, false, '... as hearsay');
+  assert.equal(victim.table.get(thirdHex), undefined, 'hearsay inserted the third party into the routing table');
+  // Once the third party really answers at that address, it enters the table.
+  const third = new DhtNode({ sodium, secret: thirdSecret, workbit: 0, namespace: 'p', transport: net.bind(simAddr(3)), clock });
+  let pinged = false;
+  void victim.ping(thirdKey, simAddr(3)).then(() => { pinged = true; });
+  await clock.runUntil(() => pinged, 10_000);
+  assert.deepEqual(victim.table.get(thirdHex)?.addr, simAddr(3));
+  victim.close(); third.close(); tellerTransport.close();
 });
 
 test('no amplification: an unverified sender never gets more bytes than it sent', async () => {

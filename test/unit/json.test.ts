@@ -4,11 +4,12 @@
 // test/e2e/firstcontact.test.ts checks a real daemon's.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlServer } from '../../src/control/server.js';
-import type { ShowResult } from '../../src/daemon/daemon.js';
+import type { ShowResult } from '../../src/control/show.js';
 import { validate } from './jsonschema.js';
 
 import { ROOT, runWh } from './runwh.js';
@@ -97,6 +98,33 @@ describe('wh --json: one schema', { concurrency: true }, () => {
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^wh: no daemon is running for whnone0/);
+  });
+
+  test('wh show with a stale socket beside a running daemon: shows the running one, names the stale one, exit 0', async () => {
+    const mixed = mkdtempSync(join(tmpdir(), 'whjson-stale-'));
+    const live = await ControlServer.listen(join(mixed, 'whjson0.sock'), async () => SHOW);
+    try {
+      // A daemon killed with SIGKILL leaves its socket file behind, with nobody listening.
+      const stale = join(mixed, 'whdead0.sock');
+      const child = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+      assert.equal(child.signal, 'SIGKILL');
+      assert.ok(existsSync(stale), 'the killed daemon left its socket');
+      const env = { WH_CONTROL_DIR: mixed };
+      const [json, text, named] = await Promise.all([wh(['show', '--json'], env), wh(['show'], env), wh(['show', 'whdead0'], env)]);
+      assert.equal(json.code, 0, json.stderr);
+      const v = assertSchema(json.stdout, 'wirehub.show') as { interfaces: { interface: string }[] };
+      assert.deepEqual(v.interfaces.map((i) => i.interface), ['whjson0']);
+      assert.match(json.stderr, /whdead0: not running \(stale socket .*whdead0\.sock\); wh down whdead0 removes what it left/);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /whjson0/);
+      assert.match(text.stderr, /whdead0: not running/);
+      // Named explicitly, the interface is not running: that is a failure.
+      assert.equal(named.code, 1);
+      assert.match(named.stderr, /whdead0 is not running \(stale socket/);
+    } finally {
+      await live.close();
+      rmSync(mixed, { recursive: true, force: true });
+    }
   });
 
   test('wh reload --json', async () => {

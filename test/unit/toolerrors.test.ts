@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { WgToolControl } from '../../src/wg/wgtool.js';
-import { WgError } from '../../src/wg/exec.js';
+import { WgError } from '../../src/util/exec.js';
 
 test('a failing `wg show dump` with an empty stderr: the error quotes none of its stdout (the private key)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wh-tool-test-'));

@@ -139,7 +139,7 @@ async function world(opts: { renew?: boolean } = {}): Promise<World> {
   for (const n of nodes) {
     if (!opts.renew) realClock.clearTimeout((n.traversal as any).renewTimer);
     // Record the ports offered (relay-ok's `p`) without changing what offered() does.
-    const t = n.traversal as any;
+    const t = (n.traversal as any).client; // the relay client (src/relay/client.ts)
     const offered = t.offered.bind(t);
     t.offered = (link: RelayLink, port: number | undefined) => { n.offers.push(port); offered(link, port); };
   }
@@ -263,7 +263,7 @@ test('R forgets A\'s membership while its rules cannot be updated: A\'s re-bind 
     assert.ok(R.warns.some((m) => m.includes('trying again')));
 
     const bindsBefore = bindsTo(A, p);
-    (A.traversal as any).offered(la, p);
+    (A.traversal as any).client.offered(la, p);
     assert.equal(la.kernelPort, p, 'the same port offered again: still in the kernel path until R answers');
     await until('A back on the daemon path', () => la.kernelPort === undefined);
     assert.ok(bindsTo(A, p) > bindsBefore, 'A re-bound');
@@ -323,7 +323,7 @@ test('relay-ok without a port, or with another port, sends a bound link back to 
     const { la, p } = await bothBound(w);
     const readyBefore = A.ready.length;
     const bindsBefore = bindsTo(A, p);
-    (A.traversal as any).offered(la, undefined);
+    (A.traversal as any).client.offered(la, undefined);
     // At once: synchronously, before any datagram.
     assert.equal(la.kernelPort, undefined);
     assert.ok(loopback(la));
@@ -334,14 +334,14 @@ test('relay-ok without a port, or with another port, sends a bound link back to 
     assert.equal(la.kernelPort, undefined);
 
     // The same port offered again: R still forwards the session, so A binds back.
-    (A.traversal as any).offered(la, p);
+    (A.traversal as any).client.offered(la, p);
     await until('A back in the kernel path', () => la.kernelPort === p);
     assert.deepEqual(A.ready.at(-1), { hex: B.hex, endpoint: `${RELAY_HOST}:${p}`, kernelPort: p });
 
     // Another port (the relay restarted): back to the daemon path at once, and binding to the new one.
     const other = p + 100;
     const readyMid = A.ready.length;
-    (A.traversal as any).offered(la, other);
+    (A.traversal as any).client.offered(la, other);
     assert.equal(la.kernelPort, undefined);
     assert.ok(loopback(la));
     assert.equal(A.ready.length, readyMid + 1);
@@ -376,8 +376,8 @@ test('a session port that never answers: the bind tries run out, then the link l
     assert.equal(A.traversal.links.get(B.hex), la, 'the link itself is fine');
 
     // Offered again before kernelRetryAt (directly, and through a renewal): no relay-bind.
-    (A.traversal as any).offered(la, p);
-    await (A.traversal as any).renewAll();
+    (A.traversal as any).client.offered(la, p);
+    await (A.traversal as any).client.renewAll();
     assert.equal(A.offers.at(-1), p, 'the renewal got the port again');
     await sleep(200);
     assert.equal(bindsTo(A, p), RELAY_BIND_TRIES, 'no relay-bind before kernelRetryAt');
@@ -385,7 +385,7 @@ test('a session port that never answers: the bind tries run out, then the link l
 
     // Once the back-off is over, the next offer tries again.
     la.kernelRetryAt = realClock.now() - 1;
-    (A.traversal as any).offered(la, p);
+    (A.traversal as any).client.offered(la, p);
     await until('a relay-bind after the back-off', () => bindsTo(A, p) === RELAY_BIND_TRIES + 1);
   } finally {
     await w.close();
@@ -400,7 +400,7 @@ test('a bound link whose session port goes silent: 3 tries, then the daemon path
     const port = fwd.opened.find((o) => o.port === p)!.transport;
     port.deaf = true;
     const before = bindsTo(A, p);
-    (A.traversal as any).offered(la, p);
+    (A.traversal as any).client.offered(la, p);
     await until('A back on the daemon path', () => la.kernelPort === undefined, 3000);
     assert.equal(bindsTo(A, p) - before, 3, 'an already bound link tries 3 times only');
     assert.ok(la.kernelRetryAt > realClock.now() + RELAY_BIND_BACKOFF - 1000, 'no answer at all: back-off');
@@ -436,7 +436,7 @@ test('closeLink sends relay-close: R drops A from the session and removes its ru
 
     // B's next renewal: relay-ok with the same port, its refresh bind says r = 0 → daemon path.
     assert.equal(lb.kernelPort, p);
-    await (B.traversal as any).renewAll();
+    await (B.traversal as any).client.renewAll();
     await until('B back on the daemon path', () => lb.kernelPort === undefined);
     assert.deepEqual(B.ready.at(-1), { hex: A.hex, endpoint: lb.endpoint, kernelPort: undefined });
     assert.ok(loopback(lb));
@@ -456,7 +456,7 @@ test('an offer for another port while a bind exchange runs starts binding there 
     const p = R.traversal.sessions.portOf(A.hex, B.hex)!;
     await until('A is binding', () => la.binding !== undefined && bindsTo(A, p) >= 1);
     const other = p + 100;
-    (A.traversal as any).offered(la, other);
+    (A.traversal as any).client.offered(la, other);
     await until('A binds to the other port', () => bindsTo(A, other) >= 1, 1500);
     const onOld = bindsTo(A, p);
     await sleep(1500);

@@ -135,6 +135,8 @@ interface FakeGateway {
   port: number;
   /** Stops answering (requests are still counted). */
   silent: boolean;
+  /** When set, a map request (lifetime > 0) is applied and answered this many ms after it arrived; removals at once. */
+  mapDelayMs?: number;
   requests: Buffer[];
   mappings: Map<number, { external: number; lifetime: number }>;
   close(): Promise<void>;
@@ -146,9 +148,22 @@ async function fakeNatPmp(opts: { takenExternal?: number } = {}): Promise<FakeGa
     port: 0, silent: false, requests: [], mappings: new Map(),
     close: () => new Promise((r) => sock.close(() => r())),
   };
+  const delayed = new Set<string>();
   sock.on('message', (msg, rinfo) => {
     gw.requests.push(msg);
     if (gw.silent) return;
+    if (msg[1] === 1 && msg.length >= 12 && msg.readUInt32BE(8) > 0 && gw.mapDelayMs !== undefined) {
+      // A slow gateway: this mapping takes effect later than a removal sent after it. A
+      // retransmission of a request still in progress is ignored (the first one's answer serves).
+      const key = msg.toString('hex');
+      if (delayed.has(key)) return;
+      delayed.add(key);
+      setTimeout(() => { delayed.delete(key); answer(msg, rinfo); }, gw.mapDelayMs);
+      return;
+    }
+    answer(msg, rinfo);
+  });
+  const answer = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
     const op = msg[1];
     const head = (o: number, result = 0) => { const b = Buffer.alloc(o === 0 ? 12 : 16); b[1] = 128 + o; b.writeUInt16BE(result, 2); b.writeUInt32BE(42, 4); return b; };
     let out: Buffer;
@@ -172,7 +187,7 @@ async function fakeNatPmp(opts: { takenExternal?: number } = {}): Promise<FakeGa
       out = head(op ?? 0, 5);
     }
     sock.send(out, rinfo.port, rinfo.address);
-  });
+  };
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   gw.port = sock.address().port;
   return gw;
@@ -294,11 +309,18 @@ test('PortMapper: a renewal never re-creates a mapping that unmap() removed', as
   try {
     const pm = (await PortMapper.discover(pmpOpts(gw)))!;
     await pm.map({ internalPort: 6000, protocol: 'udp', leaseSeconds: 1, description: 'x' });
+    const isMap = (r: Buffer) => r[1] === 1 && r.length >= 12 && r.readUInt32BE(8) > 0;
+    const maps = gw.requests.filter(isMap).length;
+    // The renewal (due 1 s after the mapping) reaches a slow gateway, which applies it 200 ms
+    // later; unmap() is called while that renewal is in flight.
+    gw.mapDelayMs = 200;
     pm.keepMapped();
-    await new Promise((r) => setTimeout(r, 900)); // a renewal is about due
+    for (let i = 0; i < 300 && gw.requests.filter(isMap).length === maps; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(gw.requests.filter(isMap).length, maps + 1, 'the renewal was sent');
     await pm.unmap();
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(gw.mappings.size, 0);
+    await new Promise((r) => setTimeout(r, 400)); // the slow gateway has applied everything it got
+    assert.equal(gw.mappings.size, 0, 'the renewal re-created the mapping after unmap()');
+    assert.equal(pm.mappings.size, 0);
     await pm.close();
   } finally {
     await gw.close();

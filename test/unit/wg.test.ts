@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  interfaceNameForKey, isInterfaceName, parseCidr, parseEndpoint, parseUapiGet, parseWgDump, peerSetRequest,
+  interfaceNameForKey, isInterfaceName, wgCidr, parseEndpoint, parseUapiGet, parseWgDump, peerSetRequest,
   publicKeyOfPrivateHex, UapiControl, validateInterfaceName, validateKey, wgPeerArgs, WgError, WgToolControl, MAX_IFNAME,
 } from '../../src/wg/index.js';
 import { listeningInodes } from '../../src/wg/proc.js';
@@ -73,12 +73,12 @@ test('validateInterfaceName: 1..15 characters of [A-Za-z0-9_=+.-], not . or ..',
   }
 });
 
-test('parseCidr and parseEndpoint', () => {
-  assert.deepEqual(parseCidr('10.42.0.1/24'), { ip: '10.42.0.1', prefix: 24, family: 4 });
-  assert.deepEqual(parseCidr(' fd00::1/64 '), { ip: 'fd00::1', prefix: 64, family: 6 });
-  assert.deepEqual(parseCidr('0.0.0.0/0'), { ip: '0.0.0.0', prefix: 0, family: 4 });
+test('wgCidr and parseEndpoint', () => {
+  assert.deepEqual(wgCidr('10.42.0.1/24'), { ip: '10.42.0.1', prefix: 24, family: 4 });
+  assert.deepEqual(wgCidr(' fd00::1/64 '), { ip: 'fd00::1', prefix: 64, family: 6 });
+  assert.deepEqual(wgCidr('0.0.0.0/0'), { ip: '0.0.0.0', prefix: 0, family: 4 });
   for (const bad of ['10.42.0.1', '10.42.0.1/33', 'fd00::1/129', 'host/24', '10.42.0.256/24', '/24', '10.0.0.1/-1']) {
-    assert.throws(() => parseCidr(bad), WgError, bad);
+    assert.throws(() => wgCidr(bad), WgError, bad);
   }
   assert.deepEqual(parseEndpoint('10.0.0.1:51820'), { host: '10.0.0.1', port: 51820 });
   assert.deepEqual(parseEndpoint('[fd00::1]:1'), { host: 'fd00::1', port: 1 });

@@ -1,7 +1,8 @@
 // `wh show [IFACE] [all] [--json]` (and plain `wh`): what each running daemon sees.
 import type { Command } from 'commander';
-import { callDaemon, listDaemons } from '../../control/client.js';
-import type { ShowPeer, ShowResult } from '../../daemon/daemon.js';
+import { callDaemon, ControlError, listDaemons } from '../../control/client.js';
+import { socketPath } from '../../control/protocol.js';
+import type { ShowPeer, ShowResult } from '../../control/show.js';
 import { CliError, USAGE_EXIT } from '../errors.js';
 import { jsonText, natReason, showJSON } from '../json.js';
 
@@ -97,6 +98,12 @@ export async function showAction(words: string[], opts: { json?: boolean }): Pro
     try {
       results.push((await callDaemon(iface, { cmd: 'show', all })) as ShowResult);
     } catch (e) {
+      // Listing every interface, a socket left by a killed daemon is no interface that is up:
+      // it is named (with how to clean it up) and skipped. Named on the command line, it fails.
+      if (ifaces.length === 0 && e instanceof ControlError && e.code === 'stale') {
+        process.stderr.write(`wh: ${iface}: not running (stale socket ${socketPath(iface)}); wh down ${iface} removes what it left\n`);
+        continue;
+      }
       errors.push(e instanceof Error ? e.message : String(e));
     }
   }

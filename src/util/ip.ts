@@ -100,22 +100,37 @@ export function formatIp(family: Family, value: bigint): string {
 
 export type CidrResult = { ok: true; cidr: Cidr } | { ok: false; error: string };
 
-/**
- * Parses "ADDR/PREFIX". Host bits must be zero: "10.0.0.1/24" is refused with a hint
- * naming the network it probably means.
- */
-export function parseCidr(text: string): CidrResult {
+/** "ADDR/PREFIX" split and checked (the one CIDR parser: the config's subnets below, WireGuard's
+ *  and ip(8)'s addresses in src/wg/names.ts); host bits are not looked at here. */
+export type IpPrefixResult =
+  | { ok: true; ip: string; addr: IpAddress; prefix: number }
+  | { ok: false; why: 'form' | 'address' | 'prefix-syntax' | 'prefix-range'; addrText: string; prefixText: string; bits?: number; family?: Family };
+
+export function parseIpPrefix(text: string): IpPrefixResult {
   const slash = text.indexOf('/');
-  if (slash < 0) return { ok: false, error: `"${text}" is not a CIDR subnet (expected ADDRESS/PREFIX, e.g. 10.42.0.0/24)` };
+  if (slash < 0) return { ok: false, why: 'form', addrText: text, prefixText: '' };
   const addrText = text.slice(0, slash);
   const prefixText = text.slice(slash + 1);
   const addr = parseIp(addrText);
-  if (addr === undefined) return { ok: false, error: `"${addrText}" is not an IPv4 or IPv6 address` };
+  if (addr === undefined) return { ok: false, why: 'address', addrText, prefixText };
   const bits = familyBits(addr.family);
-  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > bits) {
-    return { ok: false, error: `"${prefixText}" is not a valid IPv${addr.family} prefix length (0..${bits})` };
+  if (!/^\d{1,3}$/.test(prefixText)) return { ok: false, why: 'prefix-syntax', addrText, prefixText, bits, family: addr.family };
+  if (Number(prefixText) > bits) return { ok: false, why: 'prefix-range', addrText, prefixText, bits, family: addr.family };
+  return { ok: true, ip: addrText, addr, prefix: Number(prefixText) };
+}
+
+/**
+ * Parses a subnet "ADDR/PREFIX". Host bits must be zero: "10.0.0.1/24" is refused with a hint
+ * naming the network it probably means.
+ */
+export function parseCidr(text: string): CidrResult {
+  const r = parseIpPrefix(text);
+  if (!r.ok) {
+    if (r.why === 'form') return { ok: false, error: `"${text}" is not a CIDR subnet (expected ADDRESS/PREFIX, e.g. 10.42.0.0/24)` };
+    if (r.why === 'address') return { ok: false, error: `"${r.addrText}" is not an IPv4 or IPv6 address` };
+    return { ok: false, error: `"${r.prefixText}" is not a valid IPv${r.family} prefix length (0..${r.bits})` };
   }
-  const prefix = Number(prefixText);
+  const { addr, prefix } = r;
   const cidr: Cidr = { family: addr.family, network: addr.value & prefixMask(addr.family, prefix), prefix };
   if (cidr.network !== addr.value) {
     return { ok: false, error: `"${text}" has host bits set (did you mean ${formatCidr(cidr)}?)` };

@@ -1,7 +1,23 @@
-// What `wh show` prints: the daemon's answer to the control socket's `show` (src/daemon/daemon.ts
-// builds it, src/cli/commands/show.ts prints it).
-import type { PeerState } from './peers.js';
-import type { BootStatus } from './contact.js';
+// What `wh show` prints: the daemon's answer to the control socket's `show` request
+// (src/control/protocol.ts). src/daemon/handlers.ts builds it, src/cli/commands/show.ts prints it.
+
+/** A peer's path: reached directly, through a relay, being searched, or not found lately. */
+export type ShowPath = 'direct' | 'relay' | 'searching' | 'offline';
+
+/** What a boot node did with us (src/daemon/contact.ts). */
+export type BootVerdict = 'pending' | 'answered' | 'refused' | 'unreachable';
+
+export interface BootStatus {
+  /** HOST:PORT as the daemon sends to it. */
+  address: string;
+  key: string;
+  state: BootVerdict;
+  /** With 'refused': what the boot node asks. */
+  workbit: number | null;
+  namespace: string | null;
+  /** A sentence for the user when the boot node is not answering us, else null. */
+  message: string | null;
+}
 
 export interface ShowPeer {
   name: string | null;
@@ -9,7 +25,7 @@ export interface ShowPeer {
   ipv4: string | null;
   ipv6: string | null;
   /** 'down': the node's data plane is down (being recreated, or given up). */
-  path: PeerState['path'] | 'down';
+  path: ShowPath | 'down';
   endpoint: string | null;
   /** While relayed: the relay's public key. */
   relay: string | null;

@@ -1,0 +1,60 @@
+// What the parts of a running node share (src/daemon/daemon.ts builds it): its options and
+// edges, its clock, DHT, peers and their path checks, data plane, traversal, and the parts
+// themselves, so that each part reaches the others only through here.
+import type { NetworkConfig } from '../config/index.js';
+import type { Sodium } from '../crypto/sodium.js';
+import type { DhtNode } from '../dht/node.js';
+import type { Traversal } from '../nat/traversal.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import type { SystemDeps } from './dataplane.js';
+import type { PathGuard } from './guard.js';
+import type { PeerTracker } from './peers.js';
+import type { NodeSeams } from './seams.js';
+import type { SupervisedDataPlane } from './supervise.js';
+import type { Join } from './join.js';
+import type { NatMonitor } from './natmonitor.js';
+import type { WgSync } from './wgsync.js';
+import type { PathFinder } from './pathfinder.js';
+
+export interface DaemonOptions {
+  sodium: Sodium;
+  configPath: string;
+  config: NetworkConfig;
+  secret: Uint8Array;
+  iface: string;
+  /** The node's UDP port: WireGuard's, shared with the daemon through nftables. */
+  listenPort: number;
+  /** Where the daemon's socket really listens (the nftables rules steer its packets there). */
+  daemonPort: number;
+  log: Logger;
+  deps: SystemDeps;
+  /** Bind address for the daemon socket (default 0.0.0.0). */
+  bindHost?: string;
+  /** The one clock of all the daemon's timing (default realClock: monotonic). */
+  clock?: Clock;
+  /** The node's edges to the system (default realSeams, src/daemon/seams.ts); any subset. */
+  seams?: Partial<NodeSeams>;
+}
+
+export interface NodeContext {
+  readonly opts: DaemonOptions;
+  readonly seams: NodeSeams;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly dht: DhtNode;
+  readonly publicB64: string;
+  /** The config in effect (a reload replaces it). */
+  config: NetworkConfig;
+  readonly tracker: PeerTracker;
+  readonly guard: PathGuard;
+  /** The WireGuard data plane; undefined on a public node. */
+  readonly wg: SupervisedDataPlane | undefined;
+  readonly traversal: Traversal;
+  readonly join: Join;
+  readonly nat: NatMonitor;
+  readonly wgSync: WgSync;
+  readonly paths: PathFinder;
+  /** Set once stop() began: every part stops starting work. */
+  readonly stopping: boolean;
+}

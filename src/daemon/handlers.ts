@@ -1,0 +1,141 @@
+// The control handlers: what the daemon answers on its control socket (src/control/protocol.ts):
+// `show` (the schema is src/control/show.ts), `reload` (the config file's difference applied)
+// and `down`.
+import { loadConfig } from '../config/index.js';
+import type { ControlRequest } from '../control/protocol.js';
+import type { ShowPeer, ShowResult } from '../control/show.js';
+import { toHex } from '../dht/id.js';
+import { NAT_KEEPALIVE_SECONDS } from '../params.js';
+import { addrKey } from '../proto/addr.js';
+import type { NodeContext } from './context.js';
+import type { TrustedPeer } from './peers.js';
+import { ResolveError, resolveTrustEndpoints, seedDiff, seedLabel } from './seeds.js';
+import { allowedIpsOf, isPublicNodeConfig, trustedPeersOf } from './trusted.js';
+
+export class DaemonError extends Error {}
+
+export interface ReloadResult {
+  added: string[]; removed: string[]; changed: string[]; bootsAdded: string[]; bootsRemoved: string[]; errors?: string[];
+}
+
+export class ControlHandlers {
+  constructor(private readonly ctx: NodeContext, private readonly started: number, private readonly stop: () => void) {}
+
+  async handle(req: ControlRequest): Promise<unknown> {
+    switch (req.cmd) {
+      case 'show': return this.show(req.all === true);
+      case 'reload': return this.reload();
+      case 'down':
+        setImmediate(() => this.stop());
+        return { stopping: this.ctx.opts.iface };
+    }
+  }
+
+  /** Everything `wh show` prints. */
+  async show(all: boolean): Promise<ShowResult> {
+    const { ctx } = this;
+    const wg = ctx.wg, nat = ctx.nat.verdict, mapping = ctx.nat.mapping;
+    const dump = wg ? await wg.dump().catch(() => undefined) : undefined;
+    const now = ctx.clock.now();
+    // While the data plane is down no peer is reachable, whatever the DHT says.
+    const planeDown = wg !== undefined && wg.state !== 'up';
+    const self = ctx.config.peers.find((p) => p.keyB64 === ctx.publicB64);
+    const peers = ctx.tracker.all().map((st): ShowPeer => {
+      const w = dump?.peers.find((p) => p.publicKey === st.peer.keyB64);
+      return {
+        name: st.peer.hostname ?? null,
+        key: st.peer.keyB64,
+        ipv4: st.peer.ipv4 ?? null,
+        ipv6: st.peer.ipv6 ?? null,
+        path: planeDown ? 'down' : st.path,
+        endpoint: st.path === 'direct' && st.endpoint ? addrKey(st.endpoint) : st.path === 'relay' && st.relayAddr ? addrKey(st.relayAddr) : null,
+        relay: st.path === 'relay' ? st.relayKey ?? null : null,
+        relayForwarding: st.path !== 'relay' ? null : ctx.traversal.links.get(toHex(st.peer.key))?.kernelPort !== undefined ? 'kernel' : 'daemon',
+        since: Math.round((now - st.since) / 1000),
+        rttMs: st.rtt !== undefined ? Math.round(st.rtt) : null,
+        wgEndpoint: w?.endpoint ?? null,
+        lastHandshake: w && w.latestHandshake > 0 ? w.latestHandshake : null,
+        rxBytes: w?.rxBytes ?? 0,
+        txBytes: w?.txBytes ?? 0,
+      };
+    });
+    const result: ShowResult = {
+      interface: ctx.opts.iface,
+      network: ctx.config.name,
+      config: ctx.opts.configPath,
+      publicKey: ctx.publicB64,
+      role: wg ? 'node' : 'public',
+      backend: wg?.backend ?? null,
+      dataPlane: wg?.state ?? null,
+      dataPlaneRestarts: wg?.restarts ?? 0,
+      dataPlaneError: wg?.lastError ?? null,
+      ipv4: self?.ipv4 ?? null,
+      ipv6: self?.ipv6 ?? null,
+      listenPort: ctx.opts.listenPort,
+      nat: nat.type,
+      natObservers: nat.responders,
+      publicAddress: nat.publicAddr ? addrKey(nat.publicAddr) : null,
+      portMapping: mapping ? { method: mapping.method, external: `${mapping.externalIp ?? '?'}:${mapping.externalPort}`, lease: mapping.lease } : null,
+      uptime: Math.round((now - this.started) / 1000),
+      dhtNodes: ctx.dht.table.size,
+      boots: ctx.join.contact?.status() ?? [],
+      relaying: { sessions: ctx.traversal.sessions.size, kernel: ctx.traversal.kernel?.forwarding ?? 0 },
+      peers,
+    };
+    if (all) {
+      const { buckets, counters, rpc } = ctx.dht.snapshot();
+      result.dht = { buckets, counters, rpc, reach: ctx.nat.claims.summary(ctx.clock.now()) };
+    }
+    return result;
+  }
+
+  /**
+   * Re-reads the config file and applies the difference. Everything that can refuse the edit is
+   * checked first: a refusal throws and changes nothing. Once the checks pass the new config is
+   * in effect; a WireGuard change that fails after that is reported in `errors` (the CLI exits
+   * non-zero and says the config was applied), never thrown, since a throw would claim the old
+   * state was kept.
+   */
+  async reload(): Promise<ReloadResult> {
+    const { ctx } = this;
+    const next = await resolveTrustEndpoints(await loadConfig(ctx.opts.configPath), ctx.seams.lookup)
+      .catch((e: unknown) => { throw e instanceof ResolveError ? new DaemonError(e.message) : e; });
+    const selfNow = ctx.config.peers.find((p) => p.keyB64 === ctx.publicB64);
+    const selfNext = next.peers.find((p) => p.keyB64 === ctx.publicB64);
+    if (isPublicNodeConfig(next) !== isPublicNodeConfig(ctx.config)) throw new DaemonError('reload cannot turn a public node into a trusted node or back; use wh down and wh up');
+    if (!isPublicNodeConfig(next) && (selfNext === undefined || !selfNext.trusted)) throw new DaemonError(`${next.file}: this node's key has no trust line any more; use wh down`);
+    if (selfNow?.ipv4 !== selfNext?.ipv4 || selfNow?.ipv6 !== selfNext?.ipv6) throw new DaemonError(`${next.file}: this node's own overlay address changed; use wh down and wh up`);
+    if (next.workbit !== ctx.config.workbit || next.namespace !== ctx.config.namespace) throw new DaemonError(`${next.file}: workbit or namespace changed; use wh down and wh up`);
+    const peers = trustedPeersOf(next, ctx.publicB64);
+    // Applied from here on, all of it.
+    const seeds = seedDiff(ctx.config, next, ctx.publicB64);
+    ctx.config = next;
+    ctx.join.joinSeeds(seeds);
+    const diff = ctx.tracker.setPeers(peers, ctx.clock.now());
+    const name = (p: TrustedPeer) => p.hostname ?? p.keyB64;
+    const errors: string[] = [];
+    const attempt = (p: TrustedPeer, op: () => Promise<void>) =>
+      op().catch((e: unknown) => { errors.push(`${name(p)}: ${e instanceof Error ? e.message : String(e)}`); });
+    const wg = ctx.wg;
+    if (wg) {
+      for (const p of diff.removed) {
+        const hex = toHex(p.key);
+        ctx.traversal.closeLink(hex);
+        ctx.guard.forget(hex);
+        await attempt(p, () => ctx.wgSync.remove(hex, p.keyB64));
+      }
+      for (const p of diff.added) await attempt(p, () => wg.setPeer({ publicKey: p.keyB64, allowedIps: allowedIpsOf(p), ...(p.endpoint ? { endpoint: addrKey(p.endpoint) } : {}) }));
+      for (const { after } of diff.changed) {
+        // Only the allowed IPs change: the endpoint (direct, or a relay link's loopback) stays.
+        const hex = toHex(after.key);
+        const relayed = ctx.tracker.get(hex)?.path === 'relay';
+        const config = { publicKey: after.keyB64, allowedIps: allowedIpsOf(after), keepalive: relayed ? NAT_KEEPALIVE_SECONDS : ctx.nat.keepalive() };
+        await attempt(after, () => ctx.wgSync.update(hex, config));
+      }
+    }
+    const result = { added: diff.added.map(name), removed: diff.removed.map(name), changed: diff.changed.map((c) => name(c.after)),
+      bootsAdded: seeds.added.map(seedLabel), bootsRemoved: seeds.removed.map(seedLabel), ...(errors.length > 0 ? { errors } : {}) };
+    ctx.log.info(`reload: ${JSON.stringify(result)}`);
+    return result;
+  }
+}

@@ -1,0 +1,61 @@
+// The node's edges to the system, as one injectable set: the datagram transport, the gateway's
+// port mapper, this host's addresses, the handshake poke, name lookups and the control socket.
+// `realSeams` binds them to the real ones; a unit test can run a whole node on the simulated
+// network (src/sim) with fakes (the data plane and firewall are SystemDeps, src/daemon/dataplane.ts).
+import dgram from 'node:dgram';
+import os from 'node:os';
+import type { NodeTransport } from '../net/transport.js';
+import { UdpTransport } from '../net/udp.js';
+import { PortMapper, type DiscoverOptions, type MapRequest, type MapResult, type KeepMappedOptions, type PortMapMethod } from '../nat/upnp.js';
+import { ControlServer, type ControlHandler } from '../control/server.js';
+import { systemLookup, type Lookup } from './seeds.js';
+
+/** What the NAT monitor needs of a gateway's port mapper (src/nat/upnp.ts PortMapper). */
+export interface GatewayMapper {
+  readonly method: PortMapMethod;
+  map(req: MapRequest): Promise<MapResult>;
+  keepMapped(opts: KeepMappedOptions): void;
+  close(): Promise<void>;
+}
+
+/** Sends the empty datagrams that make WireGuard handshake at once (src/daemon/wgsync.ts). */
+export interface Poker {
+  send(ip: string, port: number): void;
+  close(): void;
+}
+
+export interface NodeSeams {
+  /** Binds the node's datagram transport (the DHT's socket). */
+  bindTransport(host: string, port: number): Promise<NodeTransport>;
+  /** Finds the gateway's port mapper (UPnP IGD / NAT-PMP); undefined when none answered. */
+  discoverMapper(opts: DiscoverOptions): Promise<GatewayMapper | undefined>;
+  /** This host's IP addresses, sorted (what NAT detection compares observed addresses with). */
+  localAddresses(): string[];
+  /** The poke sender (created once per node). */
+  poker(): Poker;
+  /** Host name lookups of boot lines and trust endpoints. */
+  lookup: Lookup;
+  /** Listens on the control socket. */
+  listenControl(file: string, handler: ControlHandler): Promise<{ close(): unknown }>;
+}
+
+/** One UDP socket, created on the first poke (IPv4 or IPv6 as that first address is). */
+function udpPoker(): Poker {
+  let socket: dgram.Socket | undefined;
+  return {
+    send(ip, port) {
+      socket ??= dgram.createSocket(ip.includes(':') ? 'udp6' : 'udp4').on('error', () => undefined);
+      socket.send(new Uint8Array(0), port, ip, () => undefined);
+    },
+    close() { socket?.close(); },
+  };
+}
+
+export const realSeams: NodeSeams = {
+  bindTransport: (host, port) => UdpTransport.bind(host, port),
+  discoverMapper: (opts) => PortMapper.discover(opts),
+  localAddresses: () => Object.values(os.networkInterfaces()).flat().filter((i) => i !== undefined).map((i) => i!.address).sort(),
+  poker: udpPoker,
+  lookup: systemLookup,
+  listenControl: (file, handler) => ControlServer.listen(file, handler),
+};

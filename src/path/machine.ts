@@ -1,0 +1,380 @@
+// One trusted peer's path, as one state machine that owns every timer of it (in the spirit of
+// wireguard-go's device/timers.go and tailscale's magicsock endpoint). Pure: the driver passes
+// the monotonic time with every event, gets back the actions to perform, and calls `tick` when
+// `nextDeadline()` has come; the machine never sets a timer and performs no I/O. States, events
+// and timers: src/path/types.ts and docs/NAT.md "The per-peer path machine".
+//
+// Relay and punch race: once a rendezvous knew the peer (punch-ok), a relay opens while the
+// probes go on; traffic takes the relay as soon as it is ready, and moves to the direct path
+// when a probe (or any ping) is answered through the path check; the relay closes after that.
+import type { Addr } from '../proto/addr.js';
+import {
+  BAD_ENDPOINT_KEEP, DIRECT_RETRY_MAX, DIRECT_RETRY_MIN, HANDSHAKE_REPAIR_FIRST, HANDSHAKE_REPAIR_SECOND, NAT_KEEPALIVE_SECONDS,
+  PATH_CHECK_FAILURES, PATH_OP_TIMEOUT, PATH_PUNCH_AFTER, PATH_RELAY_TRIES, PATH_SEARCH_JITTER, PEER_OFFLINE_AFTER, PEER_RECHECK,
+  PEER_SEARCH_MAX, PEER_SEARCH_MIN,
+} from '../params.js';
+import { RelayHolds } from './holds.js';
+import type { PathAction, PathEndpoint, PathEvent, PathOptions, PathState, PathView, RelayId, ShownPath } from './types.js';
+
+export type * from './types.js';
+
+const same = (a: Addr | undefined, b: Addr | undefined) => a !== undefined && b !== undefined && a.host === b.host && a.port === b.port;
+const show = (a: Addr) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
+const NEVER = Infinity;
+
+interface Relay<R> { r: R; endpoint: string; kernel: boolean }
+
+export class PathMachine<R extends RelayId = RelayId> {
+  private st: PathState = 'searching';
+  private since: number;
+  private hint: Addr | undefined;
+  private keepalive: number;
+  /** Failed searches in a row (back-off, offline), failed direct retries while relayed, and
+   *  unanswered re-checks of the direct endpoint. */
+  private failures = 0;
+  private directFailures = 0;
+  private checkFailures = 0;
+  private endpoint: Addr | undefined;
+  private rtt: number | undefined;
+  /** The relay WireGuard uses (ready), and the one being opened. */
+  private relay: Relay<R> | undefined;
+  private opening: R | undefined;
+  /** The rendezvous that knew the peer in this attempt, and the relays tried in it. */
+  private located: R | undefined;
+  private readonly tried = new Set<string>();
+  private readonly holds = new RelayHolds();
+  /** The last direct endpoint whose path died, and when: not taken again for BAD_ENDPOINT_KEEP. */
+  private deadDirect: { addr: Addr; at: number } | undefined;
+  private sessionSeen = false;
+  /** A re-check ping of the direct endpoint is out (only its silence counts against the path). */
+  private checking = false;
+  private punchAgain = false;
+  // The timers (ms, NEVER when off).
+  private wait = NEVER; // the state's own: next search (backoff/offline), re-check (direct), direct retry (relayed)
+  private lookupUntil = NEVER; // a lookup is pending until then
+  private punchUntil = NEVER; // a punch is pending until then
+  private relayUntil = NEVER; // `opening` is pending until then
+  private punchAt = NEVER; // the punch after the pings of a lookup's addresses
+  private repairAt = NEVER; // the handshake check after an endpoint was set
+  private out: PathAction<R>[] = [];
+
+  constructor(private readonly opts: PathOptions<R>) {
+    this.since = opts.now;
+    this.hint = opts.hint;
+    this.keepalive = opts.keepalive;
+  }
+
+  /** The actions to start with: the first search. */
+  start(now: number): PathAction<R>[] {
+    this.search(now);
+    return this.flush(now);
+  }
+
+  get state(): PathState {
+    return this.st;
+  }
+
+  /** When the machine next wants a tick (ms); Infinity once removed. */
+  nextDeadline(): number {
+    return Math.min(this.wait, this.lookupUntil, this.punchUntil, this.relayUntil, this.punchAt, this.repairAt);
+  }
+
+  view(): PathView<R> {
+    return {
+      state: this.st, shown: this.shown(), since: this.since,
+      ...(this.st === 'direct' && this.endpoint ? { endpoint: this.endpoint } : {}),
+      ...(this.st === 'relayed' && this.relay ? { relay: this.relay.r, kernel: this.relay.kernel } : {}),
+      ...(this.rtt !== undefined ? { rtt: this.rtt } : {}),
+    };
+  }
+
+  /** Whether a relay may be opened through `relayHex` for this peer at `now`. */
+  mayRelay(relayHex: string, now: number): boolean {
+    return this.holds.may(relayHex, now);
+  }
+
+  /** One event at monotonic time `now`; the actions to perform, in order. */
+  step(ev: PathEvent<R>, now: number): PathAction<R>[] {
+    if (this.st === 'removed') return [];
+    // Timers due by now fire first, whatever the event (a driver may tick late).
+    if (ev.t !== 'removed') this.tick(now);
+    switch (ev.t) {
+      case 'tick': break;
+      case 'lookupResult': if (this.lookupUntil !== NEVER) this.lookedUp(ev.found, now); break;
+      case 'answered': this.answered(ev.addr, ev.rtt, now); break;
+      case 'unanswered': this.unanswered(ev.addr, now); break;
+      case 'punchAccepted': this.punchAccepted(ev.via, now); break;
+      case 'punchEnded': if (this.punchUntil !== NEVER) this.punchEnded(now); break;
+      case 'relayReady': this.relayReady({ r: ev.relay, endpoint: ev.endpoint, kernel: ev.kernel }, now); break;
+      case 'relayFailed': this.relayFailed(ev.relay, now); break;
+      case 'relayLost':
+        if (this.relay?.r.hex !== ev.relay.hex) break;
+        this.relay = undefined;
+        if (this.st === 'relayed') { this.log('info', `relay via ${ev.relay.hex} lost; searching again`); this.enter('searching', now); this.search(now, true); }
+        break;
+      case 'pathSuspect': if (this.onPath()) this.emit({ a: 'poke' }); break;
+      case 'pathSilent': if (this.onPath()) this.emit({ a: 'recreate' }); break;
+      case 'pathDead': this.pathDead(ev.why, now); break;
+      case 'heard': this.holds.heard(); break;
+      case 'handshakeSeen': this.sessionSeen = true; break;
+      case 'restored':
+        if (!this.onPath()) break;
+        this.emit({ a: 'poke' });
+        this.sessionSeen = false;
+        this.repairAt = now + (this.opts.initiator ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND);
+        break;
+      case 'configChanged': {
+        const before = this.hint;
+        this.hint = ev.endpoint;
+        if (ev.endpoint !== undefined && !same(before, ev.endpoint) && !this.onPath()) this.emit({ a: 'ping', addr: ev.endpoint, why: 'hint' });
+        break;
+      }
+      case 'keepalive':
+        if (ev.seconds === this.keepalive) break;
+        this.keepalive = ev.seconds;
+        if (this.st === 'direct' && this.endpoint) this.setEndpoint({ kind: 'direct', addr: this.endpoint }, now);
+        break;
+      case 'removed':
+        for (const r of [this.relay?.r, this.opening]) if (r !== undefined) this.emit({ a: 'closeRelay', relay: r });
+        this.relay = this.opening = undefined;
+        this.enter('removed', now);
+        this.wait = this.lookupUntil = this.punchUntil = this.relayUntil = this.punchAt = this.repairAt = NEVER;
+        return this.flush(now);
+    }
+    return this.flush(now);
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private onPath(): boolean {
+    return this.st === 'direct' || this.st === 'relayed';
+  }
+
+  private emit(a: PathAction<R>): void {
+    this.out.push(a);
+  }
+
+  private log(level: 'debug' | 'info' | 'warn', msg: string): void {
+    this.emit({ a: 'log', level, msg });
+  }
+
+  private flush(now: number): PathAction<R>[] {
+    // Every live state has a timer (tested); a machine without one would never act again.
+    if (this.st !== 'removed' && this.nextDeadline() === NEVER) {
+      this.log('warn', `path machine in ${this.st} had no timer; searching again in ${PEER_SEARCH_MAX} ms`);
+      this.wait = now + PEER_SEARCH_MAX;
+    }
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  private shown(): ShownPath {
+    return this.st === 'direct' ? 'direct' : this.st === 'relayed' ? 'relay' : this.failures >= PEER_OFFLINE_AFTER ? 'offline' : 'searching';
+  }
+
+  /** `since` is when the path `wh show` prints last changed (an offline peer's searches do not reset it). */
+  private enter(st: PathState, now: number, before = this.shown()): void {
+    this.st = st;
+    if (this.shown() !== before) this.since = now;
+  }
+
+  private tick(now: number): void {
+    if (this.repairAt <= now) {
+      this.repairAt = NEVER;
+      if (this.onPath() && !this.sessionSeen) { this.log('debug', 'no handshake yet; re-creating the WireGuard peer'); this.emit({ a: 'recreate' }); }
+    }
+    if (this.lookupUntil <= now) this.lookedUp(undefined, now);
+    if (this.punchAt <= now) { this.punchAt = NEVER; this.punch(now); }
+    if (this.relayUntil <= now) {
+      this.relayUntil = NEVER;
+      // No report: the link, should it ever come up, is not wanted.
+      if (this.opening !== undefined) { this.emit({ a: 'closeRelay', relay: this.opening }); this.relayFailed(this.opening, now); }
+    }
+    if (this.punchUntil <= now) this.punchEnded(now);
+    if (this.wait <= now) {
+      this.wait = NEVER;
+      if (this.st === 'direct' && this.endpoint) {
+        this.emit({ a: 'ping', addr: this.endpoint, why: 'check' });
+        this.checking = true;
+        this.wait = now + PEER_RECHECK;
+      } else if (this.st === 'relayed' || this.st === 'backoff' || this.st === 'offline') {
+        this.search(now);
+      }
+    }
+  }
+
+  /** A new search: lookup (and ping the config's hint). Relayed peers stay relayed meanwhile. */
+  private search(now: number, fresh = false): void {
+    if (fresh) { this.failures = 0; this.tried.clear(); this.located = undefined; }
+    if (this.st !== 'relayed' && this.st !== 'offline') this.enter('searching', now);
+    this.wait = NEVER;
+    // One lookup at a time (one under way serves the new attempt).
+    if (this.lookupUntil === NEVER) { this.lookupUntil = now + PATH_OP_TIMEOUT; this.emit({ a: 'lookup' }); }
+    if (this.hint !== undefined) this.emit({ a: 'ping', addr: this.hint, why: 'hint' });
+  }
+
+  private lookedUp(found: Addr | undefined, now: number): void {
+    this.lookupUntil = NEVER;
+    if (this.st === 'direct') return;
+    const pinged = found !== undefined || this.hint !== undefined;
+    if (found !== undefined && !same(found, this.hint)) this.emit({ a: 'ping', addr: found, why: 'found' });
+    if (this.st !== 'relayed') this.enter('punching', now);
+    // The pings get a moment to be answered (a public peer is never punched); then punch.
+    if (pinged) this.punchAt = now + PATH_PUNCH_AFTER;
+    else this.punch(now);
+  }
+
+  private punch(now: number): void {
+    if (this.st === 'direct') return;
+    // One punch at a time (the driver runs one per peer): a new attempt's punch follows the old one.
+    if (this.punchUntil !== NEVER) { this.punchAgain = true; return; }
+    this.punchUntil = now + PATH_OP_TIMEOUT;
+    this.emit({ a: 'punch', rendezvous: this.opts.rendezvous() });
+  }
+
+  private punchAccepted(via: R, now: number): void {
+    if (this.punchUntil === NEVER || this.onPath()) return; // a late punch-ok: that punch is over
+    this.located ??= via;
+    // The race: a relay opens now, while the probes go on.
+    if (this.relay === undefined && this.opening === undefined) this.openRelay(now);
+  }
+
+  /** Opens the next untried, unheld relay of this attempt; false if none is left. */
+  private openRelay(now: number): boolean {
+    if (this.tried.size >= PATH_RELAY_TRIES) return false;
+    const located = this.located;
+    const candidates = [...(located ? [located] : []), ...this.opts.rendezvous().filter((r) => r.hex !== located?.hex)];
+    const next = candidates.find((r) => !this.tried.has(r.hex) && this.mayRelay(r.hex, now));
+    if (next === undefined) return false;
+    this.tried.add(next.hex);
+    this.opening = next;
+    this.relayUntil = now + PATH_OP_TIMEOUT;
+    this.emit({ a: 'openRelay', relay: next });
+    return true;
+  }
+
+  private punchEnded(now: number): void {
+    this.punchUntil = NEVER;
+    if (this.st === 'direct') return;
+    if (this.punchAgain) { this.punchAgain = false; this.punch(now); return; }
+    if (this.st === 'relayed') {
+      // A direct retry failed again: back off (jittered ±50 %), and keep trying.
+      this.directFailures++;
+      const d = Math.min(DIRECT_RETRY_MAX, DIRECT_RETRY_MIN * 2 ** Math.min(this.directFailures, 16));
+      this.wait = now + Math.round(d * (0.5 + this.opts.random()));
+      return;
+    }
+    // (A search started meanwhile, after a dead path: it decides.)
+    if (this.opening === undefined && this.relay === undefined && this.lookupUntil === NEVER) this.searchFailed(now);
+  }
+
+  private relayFailed(relay: R, now: number): void {
+    if (this.opening?.hex !== relay.hex) return;
+    this.opening = undefined;
+    this.relayUntil = NEVER;
+    if (this.onPath()) return;
+    if (!this.openRelay(now) && this.punchUntil === NEVER && this.punchAt === NEVER && this.lookupUntil === NEVER) this.searchFailed(now);
+  }
+
+  private searchFailed(now: number): void {
+    const before = this.shown();
+    this.failures++;
+    this.tried.clear();
+    this.located = undefined;
+    const offline = this.failures >= PEER_OFFLINE_AFTER;
+    if (offline && this.st !== 'offline') this.log('info', 'offline (not found; searching goes on)');
+    this.enter(offline ? 'offline' : 'backoff', now, before);
+    const d = Math.min(PEER_SEARCH_MAX, PEER_SEARCH_MIN * 2 ** Math.min(this.failures - 1, 16));
+    this.wait = now + Math.round(d * (1 - PATH_SEARCH_JITTER + 2 * PATH_SEARCH_JITTER * this.opts.random()));
+  }
+
+  private relayReady(link: Relay<R>, now: number): void {
+    if (this.opening?.hex === link.r.hex) { this.opening = undefined; this.relayUntil = NEVER; }
+    // A direct path won the race (or holds): the late link goes.
+    if (this.st === 'direct') { this.emit({ a: 'closeRelay', relay: link.r }); return; }
+    const old = this.relay;
+    this.relay = link;
+    if (old !== undefined && old.r.hex !== link.r.hex) this.since = now; // another relay
+    if (this.st !== 'relayed') {
+      this.enter('relayed', now);
+      this.failures = this.directFailures = 0;
+      this.tried.clear();
+      // Direct retries from now on; a punch still under way counts as the first.
+      if (this.punchUntil === NEVER && this.lookupUntil === NEVER) this.wait = now + Math.round(DIRECT_RETRY_MIN * (0.5 + this.opts.random()));
+    }
+    if (old !== undefined && old.r.hex === link.r.hex && old.endpoint === link.endpoint && old.kernel === link.kernel) return;
+    this.log('info', `relay via ${link.r.hex}${link.kernel ? ' (kernel)' : ''}`);
+    this.setEndpoint({ kind: 'relay', relay: link.r, endpoint: link.endpoint, kernel: link.kernel }, now);
+  }
+
+  private answered(addr: Addr, rtt: number | undefined, now: number): void {
+    if (this.st === 'direct' && same(this.endpoint, addr)) {
+      this.checkFailures = 0;
+      this.checking = false;
+      if (rtt !== undefined) this.rtt = rtt;
+      this.wait = now + PEER_RECHECK;
+      return;
+    }
+    // Hysteresis: an endpoint whose path died lately is not taken back (the relay, or the
+    // search, goes on), so that the path does not flap between it and the relay.
+    if (this.deadDirect && same(this.deadDirect.addr, addr) && now - this.deadDirect.at < BAD_ENDPOINT_KEEP) {
+      this.log('debug', `answer from ${show(addr)} not taken (its path died lately)`);
+      return;
+    }
+    if (this.st === 'direct') this.since = now; // another endpoint
+    this.enter('direct', now);
+    this.endpoint = addr;
+    this.checking = false;
+    if (rtt !== undefined) this.rtt = rtt;
+    this.failures = this.directFailures = this.checkFailures = 0;
+    this.tried.clear();
+    this.located = undefined;
+    this.punchAt = NEVER;
+    this.wait = now + PEER_RECHECK;
+    this.log('info', `direct ${show(addr)}`);
+    this.setEndpoint({ kind: 'direct', addr }, now);
+    // The relay goes once WireGuard left it (the driver performs the actions in order).
+    for (const r of [this.relay?.r, this.opening]) if (r !== undefined) this.emit({ a: 'closeRelay', relay: r });
+    this.relay = this.opening = undefined;
+    this.relayUntil = NEVER;
+  }
+
+  private unanswered(addr: Addr, now: number): void {
+    // A candidate's silence (even at the endpoint a probe got through to since): the punch goes on.
+    if (this.st !== 'direct' || !same(this.endpoint, addr) || !this.checking) return;
+    this.checking = false;
+    this.checkFailures++;
+    if (this.checkFailures < PATH_CHECK_FAILURES) { this.wait = now + PEER_SEARCH_MIN; return; }
+    this.log('info', `direct ${show(addr)}: ${this.checkFailures} checks unanswered; searching again`);
+    this.checkFailures = 0;
+    this.search(now, true);
+  }
+
+  private pathDead(why: string, now: number): void {
+    if (this.st === 'direct' && this.endpoint) {
+      this.deadDirect = { addr: this.endpoint, at: now };
+      this.log('warn', `direct ${show(this.endpoint)} dropped: ${why}; searching again`);
+    } else if (this.st === 'relayed' && this.relay) {
+      // Hold this relay (for this peer only): a relay opened from a stale DHT entry of a peer
+      // that is gone reaches no one. Other relays stay allowed.
+      const r = this.relay.r, len = this.holds.hold(r.hex, now);
+      this.log('warn', `relay via ${r.hex} dropped: ${why}; not through it for ${Math.round(len / 1000)} s; searching again`);
+      this.emit({ a: 'closeRelay', relay: r });
+      this.relay = undefined;
+    } else {
+      return;
+    }
+    this.enter('searching', now);
+    this.search(now, true);
+  }
+
+  private setEndpoint(endpoint: PathEndpoint<R>, now: number): void {
+    this.emit({ a: 'setEndpoint', endpoint, keepalive: endpoint.kind === 'relay' ? NAT_KEEPALIVE_SECONDS : this.keepalive });
+    // Crossed handshakes (src/daemon/handshake.ts): the smaller key initiates at once, and each
+    // side checks for a session after its own delay.
+    if (this.opts.initiator) this.emit({ a: 'poke' });
+    this.sessionSeen = false;
+    this.repairAt = now + (this.opts.initiator ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND);
+  }
+}

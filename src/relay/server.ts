@@ -1,0 +1,79 @@
+// The relay server (only nodes directly reachable): `relay-open` sessions between two keys
+// that both asked, `relay-close`, and forwarding of `relay` → `relayed` between them, rate
+// limited per session (fair share) and in all; and, where the system allows, forwarding of
+// their WireGuard datagrams in the kernel (src/relay/kernel.ts).
+import type { DhtNode } from '../dht/node.js';
+import type { Incoming } from '../dht/rpc.js';
+import { toHex } from '../dht/id.js';
+import { ERR_BUSY, ERR_REFUSED, type Message, type MessageOf } from '../proto/messages.js';
+import { RateLimiter } from '../util/ratelimit.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { RELAY_FAIR_BUCKETS, RELAY_GLOBAL_PPS, RELAY_SESSION_PPS, RELAY_SESSION_SECONDS } from '../params.js';
+import { RelaySessions } from './sessions.js';
+import { KernelRelay, type KernelForwardDeps } from './kernel.js';
+import { FairShare } from './fair.js';
+import { fragmentShapeOk } from './wgshape.js';
+
+export interface RelayServerHost {
+  dht: DhtNode;
+  log: Logger;
+  clock: Clock;
+  /** Whether this node may serve as a relay (it is directly reachable). */
+  canRelay(): boolean;
+  /** The system's support for relaying in the kernel; absent: relay through the daemon only. */
+  forward?: KernelForwardDeps;
+}
+
+export class RelayServer {
+  readonly sessions = new RelaySessions();
+  readonly kernel: KernelRelay | undefined;
+  private readonly globalRelay = new RateLimiter(RELAY_GLOBAL_PPS, RELAY_GLOBAL_PPS, 1);
+  private readonly sessionRelay = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, RELAY_FAIR_BUCKETS);
+  closed = false;
+
+  constructor(private readonly host: RelayServerHost) {
+    const { clock } = host;
+    this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log, () => clock.now(), clock) : undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.kernel?.close();
+  }
+
+  onRelayClose(req: Incoming, m: MessageOf<'relay-close'>, reply: (msg: Message) => number): number {
+    this.sessions.close(req.senderHex, toHex(m.k));
+    void this.kernel?.sync();
+    return reply({ t: 'ack', x: m.x });
+  }
+
+  onRelayOpen(req: Incoming, m: MessageOf<'relay-open'>, reply: (msg: Message) => number, now: number): number {
+    if (!this.host.canRelay()) return reply({ t: 'error', x: m.x, c: ERR_REFUSED, m: 'not a relay' });
+    const peerHex = toHex(m.k), evictions = this.sessions.evictions;
+    const opened = this.sessions.open(req.senderHex, peerHex, req.from, now);
+    if (opened !== 'ok') { this.host.dht.counters.add(`relay-open-${opened}`); return reply({ t: 'error', x: m.x, c: ERR_BUSY, m: `relay ${opened}` }); }
+    if (this.sessions.evictions !== evictions) void this.kernel?.sync(); // an evicted session's port and rules go
+    if (this.kernel === undefined) return reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS });
+    // The session's own port (bound on first use) lets the members move to the kernel path.
+    void this.kernel.portFor(req.senderHex, peerHex).then((p) => {
+      if (!this.closed) reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS, ...(p !== undefined ? { p } : {}) });
+    });
+    return 0;
+  }
+
+  /** A `relay` datagram: forwarded as `relayed` to the other member of the session. */
+  onRelay(inc: Incoming, m: MessageOf<'relay'>, now: number): void {
+    const { dht } = this.host;
+    if (!this.host.canRelay()) { dht.counters.add('relay-refused'); return; }
+    const toHexKey = toHex(m.k);
+    const to = this.sessions.route(inc.senderHex, toHexKey, now);
+    if (to === undefined) { dht.counters.add('relay-no-session'); return; }
+    if (!fragmentShapeOk(m)) { dht.counters.add('relay-malformed'); return; } // only WireGuard is relayed
+    // The session's fair share first, so that a session over it takes nothing from the rest.
+    const sid = inc.senderHex < toHexKey ? inc.senderHex + toHexKey : toHexKey + inc.senderHex;
+    if (!this.sessionRelay.take(sid, this.sessions.establishedCount(now), now) || !this.globalRelay.take('all', now)) { dht.counters.add('relay-rate-limited'); return; }
+    dht.rpc.send(to, m.k, { t: 'relayed', k: inc.sender, d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) });
+    dht.counters.add('relay-forwarded');
+  }
+}
