@@ -52,7 +52,7 @@ export class ReplayWindow {
       const d = Number(this.highest - counter);
       if (this.seen instanceof Uint32Array) this.mark(this.seen, counter);
       else if (this.seen === undefined) this.seen = d === 0 ? undefined : [d];
-      else if (d !== 0 && !this.seen.includes(d)) this.seen.push(d);
+      else if (d !== 0 && !this.seen.includes(d)) this.seen = [...this.seen, d]; // exact length: push() reserves 17 slots
     }
     if (Array.isArray(this.seen) && this.seen.length > REPLAY_SPARSE_MAX) this.seen = this.bitmap(this.seen);
   }
@@ -60,9 +60,8 @@ export class ReplayWindow {
   /** The distances after the highest moved up by `steps` (< REPLAY_WINDOW): the old highest
    *  is now `steps` below, and what slid out of the window is forgotten. */
   private shifted(steps: number): number[] {
-    const out = [steps];
-    for (const d of this.seen ?? []) if (d + steps < REPLAY_WINDOW) out.push(d + steps);
-    return out;
+    const kept = (this.seen as number[] | undefined)?.filter((d) => d + steps < REPLAY_WINDOW) ?? [];
+    return [steps, ...kept.map((d) => d + steps)]; // exact length (push() reserves 17 slots)
   }
 
   private bitmap(distances: number[]): Uint32Array {
