@@ -7,6 +7,8 @@
 //                      process of its own and is not counted)
 //   idle_cpu_percent   the daemons' median CPU over --idle seconds after that, in % of one core
 // Prints progress on stderr and one JSON object as its last line.
+// Diagnosis: MESH_NODE_OPTIONS is given to the daemons as NODE_OPTIONS; MESH_DIAG=1 prints the
+// first daemon's memory map and sends it SIGUSR2 (a heap snapshot with --heapsnapshot-signal).
 //
 // Many hosts on one bridge fill the kernel's neighbour table (shared by every namespace, 1024
 // entries: /work/shared/NOTES.md), after which new flows silently drop; so every host gets
