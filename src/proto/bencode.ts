@@ -1,44 +1,32 @@
-// Canonical bencode for message bodies, fast. Every DHT datagram is a bencoded dictionary, and
-// the `bencode` package's decode + the re-encode that proves a body canonical (messages.ts) were
-// a quarter of a simulated node's CPU (bench/dht.ts). So:
+// Canonical bencode for message bodies (docs/PROTOCOL.md section 7.1), read in one pass:
 //
-// - decodeCanonical() parses in one pass the bodies it can vouch for: dictionaries with printable
-//   ASCII keys in strictly increasing order, byte strings and integers (at most 15 digits) in
-//   their only canonical form, lists, at most MAX_DEPTH deep, and nothing after the end. For these
-//   the package's decode gives the same value and its encode gives back the same bytes, so the
-//   answer is the same. Anything else (unusual or malformed) is left to the package's decode and
-//   the re-encode check, which stay the one definition of what is accepted.
+// - decodeCanonical() accepts exactly the bodies of the spec: dictionaries with ASCII keys in
+//   strictly increasing byte order (never `__proto__`), byte strings and integers in their only
+//   canonical form (integers within +-2^53), lists, at most MAX_DEPTH deep, and nothing after the
+//   end. Everything else is refused here. It does not fall back to the `bencode` package: given
+//   a negative string length ("l-3:e") the package's decode moves its position backwards and
+//   loops until the heap is exhausted, so a 5-byte body sealed by any DHT member crashed a node
+//   (test/unit/hostilebody.test.ts). For every body it accepts, the package's encode gives back
+//   the same bytes (test/unit/bencode.test.ts).
 // - encodeDict() writes a flat dictionary (the form of every body) in one buffer, byte for byte
-//   as the package's encode does; other values are left to the package.
+//   as the package's encode does; other values are left to the package (its encoder is safe).
 import bencode from 'bencode';
 
 const D = 0x64, L = 0x6c, I = 0x69, E = 0x65, COLON = 0x3a, MINUS = 0x2d, ZERO = 0x30, NINE = 0x39;
 const MAX_DEPTH = 16;
-const MAX_INT_DIGITS = 15; // below 2^53: the number is exact and prints back as written
+const MAX_INT_DIGITS = 16; // 2^53 has 16 digits; longer integers are out of the spec's range
 const MAX_LEN_DIGITS = 7;
 const VIEW_ABOVE = 64;
 
-/** Not vouched for: let the package decide. */
-const UNSURE = Symbol('unsure');
+/** Not a body of the spec: refused. */
+const UNSURE = Symbol('refused');
 type Value = number | Uint8Array | Value[] | { [k: string]: Value };
 
 /** The decoded value when `b` is canonical bencode, undefined when it is not (or is empty). */
 export function decodeCanonical(b: Uint8Array): unknown {
   const r = new Reader(b);
   const v = r.value(0);
-  if (v !== UNSURE && r.pos === b.length) return v;
-  return decodeByPackage(b);
-}
-
-function decodeByPackage(b: Uint8Array): unknown {
-  try {
-    const value: unknown = bencode.decode(b);
-    if (value === null) return undefined;
-    const again = bencode.encode(value);
-    return again.length === b.length && Buffer.from(again.buffer, again.byteOffset, again.length).equals(b) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  return v !== UNSURE && r.pos === b.length ? v : undefined;
 }
 
 class Reader {
@@ -61,11 +49,11 @@ class Reader {
     while (b[this.pos] !== E) {
       if (this.pos >= b.length) return UNSURE;
       const len = this.length();
-      if (len === undefined || len === 0 || this.pos + len > b.length) return UNSURE;
+      if (len === undefined || this.pos + len > b.length) return UNSURE;
       let key = '';
       for (let i = this.pos; i < this.pos + len; i++) {
         const ch = b[i]!;
-        if (ch < 0x21 || ch > 0x7e) return UNSURE;
+        if (ch > 0x7f) return UNSURE; // field names are ASCII (section 7.1)
         key += String.fromCharCode(ch);
       }
       this.pos += len;
@@ -105,6 +93,8 @@ class Reader {
     const digits = i - first;
     if (b[i] !== E || digits === 0 || digits > MAX_INT_DIGITS) return UNSURE;
     if (b[first] === ZERO && (digits > 1 || negative)) return UNSURE; // leading zero, "-0"
+    // Up to 15 digits the sum is exact; 16 digits must be at most 2^53 and exact as written.
+    if (digits === MAX_INT_DIGITS && (n > 2 ** 53 || String(n) !== Buffer.from(b.subarray(first, i)).toString('latin1'))) return UNSURE;
     this.pos = i + 1;
     return negative ? -n : n;
   }

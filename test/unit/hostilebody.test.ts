@@ -1,0 +1,36 @@
+// A body that is not bencode the way a sane parser reads it must be dropped and counted, in
+// bounded time and memory: a `bencode` package decode given a negative string length ("-3:")
+// moves its read position backwards and loops, growing a list until the heap is exhausted.
+// Any member of the public DHT could seal such a body to any node.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { decodeBody } from '../../src/proto/messages.js';
+
+const CHILD = fileURLToPath(new URL('./hostilebody.js', import.meta.url));
+// Negative and signed lengths at the top, in a list, in a dictionary's value and key, and
+// after a key the strict reader leaves to others (not printable ASCII).
+const BOMBS = ['l-3:e', 'l1:al-1:ee', 'd1:al-3:ee', 'd1:vl-2:xee', 'd2:\u00e9al-3:ee', 'l+1:ae', 'd1:a-0:e'];
+
+test('bodies with negative or signed lengths are refused at once, one by one', () => {
+  for (const b of BOMBS) {
+    const r = spawnSync(process.execPath, ['--max-old-space-size=128', '--input-type=module', '-e',
+      `import { decodeBody } from ${JSON.stringify(new URL('../../src/proto/messages.js', import.meta.url).href)};
+       process.stdout.write(JSON.stringify(decodeBody(new TextEncoder().encode(${JSON.stringify(b)}))));`], { timeout: 10_000, encoding: 'utf8' });
+    assert.equal(r.signal, null, `${JSON.stringify(b)}: the decoder did not return (ended by ${r.signal}: SIGABRT = heap exhausted, SIGTERM = the 10 s deadline)`);
+    assert.equal(r.status, 0, `${JSON.stringify(b)}: the decoder crashed: ${r.stderr.slice(-300)}`);
+    assert.deepEqual(JSON.parse(r.stdout), { ok: false, reason: 'bencode' }, JSON.stringify(b));
+  }
+  // And in this process too (after the child showed it returns).
+  for (const b of BOMBS) assert.deepEqual(decodeBody(new TextEncoder().encode(b)), { ok: false, reason: 'bencode' });
+});
+
+test('a DHT node sealed such bodies by an unknown key drops and counts them, and answers that key\'s next ping', () => {
+  const r = spawnSync(process.execPath, ['--max-old-space-size=256', CHILD, BOMBS.join(',')], { timeout: 30_000, encoding: 'utf8' });
+  assert.equal(r.signal, null, `the node did not get through the bodies (ended by ${r.signal}: SIGABRT = heap exhausted, SIGTERM = the 30 s deadline)`);
+  assert.equal(r.status, 0, `the node crashed: ${r.stderr.slice(-400)}`);
+  const out = JSON.parse(r.stdout) as { answered: boolean; counters: Record<string, number> };
+  assert.ok(out.answered, 'the ping after the bodies was answered');
+  assert.equal(out.counters['drop:bencode'], BOMBS.length, JSON.stringify(out.counters));
+});
