@@ -58,12 +58,18 @@ interface Peer {
   timers: Map<'retry' | 'passive' | 'persistent' | 'rehandshake', TimerHandle>;
 }
 
+/** What a relay link's endpoint sends to: the host's WireGuard, at its port. */
+export interface LoopbackWireGuard {
+  readonly listenPort: number;
+  receive(data: Uint8Array, from: Addr): void;
+}
+
 /** The 127.0.0.1 of one simulated host: relay links' endpoints, reached by its WireGuard. */
 export class SimLoopback {
   private readonly ports = new Map<number, Receiver>();
   private nextPort = 40000;
   /** The host's WireGuard: what a link's endpoint sends to (by WireGuard's port). */
-  wireguard: SimWireGuard | undefined;
+  wireguard: LoopbackWireGuard | undefined;
 
   constructor(private readonly clock: Clock) {}
 
