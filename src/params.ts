@@ -211,7 +211,7 @@ export const PORTMAP_DISCOVER_TIMEOUT = 2500;
 export const PORTMAP_LEASE_SECONDS = 600;
 export const PORTMAP_RETRY = 5 * 60_000;
 
-// ---- Punch introductions (src/nat/intro.ts, src/nat/traversal.ts) ----------------------------
+// ---- Punch introductions (src/nat/intro.ts, src/nat/punch.ts) ---------------------------------
 /** A notified node (the target of a punch) acts only on a sealed introduction from the key it is
  *  told about, and then sends at most this many probes (the initiator, which chose to punch,
  *  sends PUNCH_PROBES)... */
@@ -226,7 +226,7 @@ export const PUNCH_NOTIFY_BURSTS_BURST = 10; // @protocol
 /** A node follows a peer's `relayed` through a rendezvous (opening its own half of a relay
  *  session there, with no link to that peer yet) only within this long after a punch-notify
  *  from that rendezvous carried the peer's own sealed introduction (the peer asks it when it
- *  opens the link, src/nat/traversal.ts openLink); anything else would tell the rendezvous
+ *  opens the link, src/relay/client.ts openLink); anything else would tell the rendezvous
  *  whom the node trusts. */
 export const RELAY_FOLLOW_WINDOW = 60_000; // @protocol
 
@@ -247,7 +247,7 @@ export const DATAPLANE_RESTART_WINDOW = 10 * 60_000;
  *  removes what is left synchronously and exits anyway. */
 export const SHUTDOWN_TIMEOUT = 10_000;
 
-// ---- Review rev2: relay constants that were literals (src/relay, src/nat/traversal.ts) -------
+// ---- Review rev2: relay constants that were literals (src/relay) ------------------------------
 /** Fair-share buckets a relay keeps (one per session; more than RELAY_MAX_SESSIONS, so a live
  *  session's bucket is never pushed out), and routes it caches for the kernel path. */
 export const RELAY_FAIR_BUCKETS = 1024;
@@ -378,8 +378,8 @@ export const RELAY_RENEW_RETRIES = 1;
 export const RELAY_BIND_REFRESH_TRIES = 3;
 /** The asking side of a reach check waits the checker's REACH_TIMEOUT plus this (ms). */
 export const REACH_ASK_SLACK = 500;
-/** UPnP/NAT-PMP port mapping (src/nat/upnp.ts and its clients): each SOAP call or NAT-PMP
- *  exchange after discovery is bounded by this by default (ms). */
+/** UPnP/NAT-PMP port mapping (src/nat/upnp.ts, portmap-discover.ts, igd.ts, natpmp.ts): each
+ *  SOAP call or NAT-PMP exchange after discovery is bounded by this by default (ms). */
 export const UPNP_REQUEST_TIMEOUT = 3000;
 /** SSDP M-SEARCH MX: seconds a device may wait before answering. */
 export const UPNP_SSDP_MX = 1;

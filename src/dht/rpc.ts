@@ -77,7 +77,7 @@ export class Rpc {
   readonly admission: Admission;
   private closed = false;
   /** Datagrams exempt from the per-source packet limit (before any crypto): a relay session's own
-   *  traffic, as src/nat/traversal.ts decides from the source address and the clear header. */
+   *  traffic, as src/relay/exempt.ts decides from the source address and the clear header. */
   isExempt: ((from: Addr, data: Uint8Array) => boolean) | undefined;
   /** Workbit refusals (src/proto/refusal.ts) answering datagrams of ours, for the daemon to
    *  report; unauthenticated: information only. */

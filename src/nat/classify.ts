@@ -1,4 +1,4 @@
-// NAT classification from what other nodes tell us (pure; docs/NODE.md "NAT detection").
+// NAT classification from what other nodes tell us (pure; docs/NAT.md "NAT detection").
 // Each sample is one pong: which node answered (its address) and the address it saw us at.
 //   - no answer at all                                   -> 'blocked' (or unknown: not enough data)
 //   - every observed address is one of ours, same port   -> 'none' (public)

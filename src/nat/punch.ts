@@ -1,5 +1,5 @@
 // The punch client (docs/PROTOCOL.md section 7.4 `punch-req`/`punch-notify`, section 7.6), for
-// src/nat/traversal.ts (the rendezvous side is src/nat/rendezvous.ts):
+// src/nat/traversal.ts, which dispatches to it (the rendezvous side is src/nat/rendezvous.ts):
 // - as the target: every `punch-notify` gets the same `ack`; only one whose sealed introduction
 //   opens under the key it names, trusted, through the rendezvous that sent it, is acted on
 //   (src/nat/intro.ts), with a few probes (PUNCH_NOTIFY_PROBES, within PUNCH_NOTIFY_BUDGET times

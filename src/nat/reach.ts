@@ -9,7 +9,7 @@
 //
 // This file is the bookkeeping, pure (the time is passed in): which claims hold, which were
 // refuted, and which are due for a check. The exchange itself (`reach` / `reach-ok`) is in
-// src/nat/traversal.ts (checker side) and src/daemon/daemon.ts (asking side).
+// src/nat/reachcheck.ts (checker side) and src/daemon/natmonitor.ts (asking side, verifyClaims).
 import { addrKey, type Addr } from '../proto/addr.js';
 import { REACH_RETRY, REACH_VALID } from '../params.js';
 

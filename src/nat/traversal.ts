@@ -1,4 +1,4 @@
-// Getting through NATs (docs/NODE.md "Through NATs"): the node's NAT and relay roles put
+// Getting through NATs (docs/NAT.md "Through NATs"): the node's NAT and relay roles put
 // together on its DHT, which hands them the message types it does not handle itself:
 // - the rendezvous (src/nat/rendezvous.ts): `punch-req` → `punch-notify` + `punch-ok`;
 // - the reach checker (src/nat/reachcheck.ts, only nodes directly reachable): `reach`;

@@ -1,8 +1,9 @@
 // The wire formats of port mapping, as pure functions (no I/O): SSDP discovery messages, the
 // UPnP IGD device description and SOAP control messages (IGD v1 and v2), NAT-PMP (RFC 6886)
-// requests and responses, and the default gateway from /proc/net/route. src/nat/upnp.ts does
-// the I/O. The XML handling is deliberately small and tolerant (like miniupnpc's): it reads the
-// few elements it needs and ignores namespace prefixes, so odd but valid gateways still parse.
+// requests and responses, and the default gateway from /proc/net/route. The I/O is done by
+// src/nat/upnp.ts (the mapper), portmap-discover.ts, igd.ts and natpmp.ts. The XML handling is
+// deliberately small and tolerant (like miniupnpc's): it reads the few elements it needs and
+// ignores namespace prefixes, so odd but valid gateways still parse.
 
 export const SSDP_ADDR = '239.255.255.250';
 export const SSDP_PORT = 1900;

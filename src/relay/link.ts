@@ -61,7 +61,7 @@ export class RelayLink {
   relay: RelayRef;
   /** The current relay's session port, while the relay forwards this session in the kernel. */
   kernelPort: number | undefined;
-  /** The relay-bind exchange under way, as "relay key hex:port" (src/nat/traversal.ts). */
+  /** The relay-bind exchange under way, as "relay key hex:port" (src/relay/client.ts, bindKernel). */
   binding: string | undefined;
   /** Not before this time (ms) does the link try the kernel path again (its port never answered). */
   kernelRetryAt = 0;

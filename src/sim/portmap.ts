@@ -40,7 +40,7 @@ export interface PortMapKeep {
   onError?: (err: Error, internalPort: number) => void;
 }
 
-/** What the daemon calls on a port mapper (src/daemon/daemon.ts ensurePortMapping). */
+/** What the daemon calls on a port mapper (src/daemon/natmonitor.ts ensurePortMapping). */
 export interface PortMapClient {
   readonly method: PortMapResult['method'];
   map(req: PortMapRequest): Promise<PortMapResult>;

@@ -9,7 +9,10 @@
 //   proc.ts       finding the process behind /var/run/wireguard/NAME.sock (for `wh down`)
 //   names.ts      interface names (interfaceNameForKey: "wh-" + 8 key characters) and the
 //                 validation of keys, CIDRs, endpoints and ports
-//   exec.ts       running ip / wg / nft, optionally in a named network namespace
+//   session.ts    whether a peer has a WireGuard session (its handshake times are wall-clock)
+//   types.ts      the types the backends share
+// Running ip / wg / nft (optionally in a named network namespace) is src/util/exec.ts, the
+// project's process runner; its WgError and tool lookup are re-exported here.
 // Every error meant for the user is a WgError whose message says what to do.
 export { WgError, findExecutable, installHint } from '../util/exec.js';
 export { detectBackend, kernelWireGuardAvailable, userspaceImplementation, USERSPACE_ENV } from './backend.js';

@@ -60,3 +60,17 @@ test('the README says when `wg` is needed, as src/wg/backend.ts does', () => {
   assert.doesNotMatch(req, /else `wireguard-go`, plus `wireguard-tools` \(`wg`\)/, 'README says wg is always required');
   assert.match(req, /no `wg` needed/);
 });
+
+test('docs/NODE.md "Where things live" names every file under src/, and only files that exist', () => {
+  const node = read('docs/NODE.md');
+  const start = node.indexOf('\n## Where things live\n');
+  assert.ok(start >= 0, 'docs/NODE.md has a section "Where things live"');
+  const section = node.slice(start, node.indexOf('\n## ', start + 1));
+  // The tables' first cells: | `src/FOLDER/FILE.ts` | lines | job |
+  const listed = [...section.matchAll(/^\| `(src\/[^`]+\.ts)` \|/gm)].map((m) => m[1]!);
+  assert.ok(listed.length > 50, `files listed: ${listed.length}`);
+  const missing = listed.filter((f) => !existsSync(join(ROOT, f)));
+  assert.deepEqual(missing, [], 'listed in docs/NODE.md "Where things live" but gone: remove their rows');
+  const unlisted = sources('src').filter((f) => !listed.includes(f));
+  assert.deepEqual(unlisted, [], 'not in docs/NODE.md "Where things live": add a row (file, `wc -l`, its job) to its folder\'s table');
+});

@@ -35,7 +35,7 @@ function expectedPath(a: Kind, b: Kind): 'direct' | 'relay' {
 interface NatState { verdict: NatVerdict; mapper?: PortMapClient; mapping?: PortMapResult }
 
 /**
- * The daemon's NAT check (src/daemon/daemon.ts checkNat + ensurePortMapping), on a simulated
+ * The daemon's NAT check (src/daemon/natmonitor.ts checkNat + ensurePortMapping), on a simulated
  * node: ping up to NAT_CHECK_NODES boot nodes, classify their view of us; behind a NAT, ask the
  * gateway for a port mapping of our port.
  */

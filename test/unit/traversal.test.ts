@@ -1,9 +1,9 @@
-// The client side of relaying in the kernel (src/nat/traversal.ts: openLink, offered,
-// bindKernel, the RELAY_RENEW renewal, closeLink) against a real relay (Traversal with a
-// KernelRelay, src/relay/kernel.ts): three real DhtNodes (relay R, clients A and B) over an
-// in-memory network of fake transports; only the system is faked (the relay's nftables rules,
-// routes and session ports). Real clock (realClock): the relay links open real loopback sockets
-// and the Traversals run on real timers.
+// The client side of relaying in the kernel (src/relay/client.ts, through src/nat/traversal.ts:
+// openLink, offered, bindKernel, the RELAY_RENEW renewal, closeLink) against a real relay
+// (Traversal with a KernelRelay, src/relay/server.ts and src/relay/kernel.ts): three real
+// DhtNodes (relay R, clients A and B) over an in-memory network of fake transports; only the
+// system is faked (the relay's nftables rules, routes and session ports). Real clock
+// (realClock): the relay links open real loopback sockets and the Traversals run on real timers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIPv4 } from 'node:net';

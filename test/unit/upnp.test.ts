@@ -1,5 +1,6 @@
-// src/nat/upnp-proto.ts (pure wire formats) and src/nat/upnp.ts's NAT-PMP path against a fake
-// gateway on loopback (no root): bounded timeouts, renewals that never throw, unmap.
+// src/nat/upnp-proto.ts (pure wire formats) and src/nat/upnp.ts's PortMapper on its NAT-PMP path
+// (src/nat/portmap-discover.ts, src/nat/natpmp.ts) against a fake gateway on loopback (no root):
+// bounded timeouts, renewals that never throw, unmap.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
