@@ -90,7 +90,8 @@ export class RelayLink {
   /** WireGuard's endpoint for the peer: relay:port in the kernel path, else the loopback socket. */
   get endpoint(): string {
     if (this.kernelPort !== undefined) return `${this.relay.addr.host}:${this.kernelPort}`;
-    return `127.0.0.1:${this.socket!.port}`;
+    if (this.socket === undefined) throw new Error(`the relay link to ${this.peerHex.slice(0, 8)} is closed: it has no endpoint`);
+    return `127.0.0.1:${this.socket.port}`;
   }
 
   /** Moves the link to another relay (failover), through the daemons until that relay's kernel
