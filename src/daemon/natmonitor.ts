@@ -160,7 +160,8 @@ export class NatMonitor {
     if (this.mapper !== undefined || ctx.stopping || ctx.clock.now() - this.portmapTriedAt < PORTMAP_RETRY) return;
     this.portmapTriedAt = ctx.clock.now();
     const log = ctx.log;
-    const mapper = await ctx.seams.discoverMapper({ timeoutMs: PORTMAP_DISCOVER_TIMEOUT, log: (l) => log.debug(`portmap: ${l}`) });
+    // The mapper's requests and renewals run on the node's clock, like every other timer of it.
+    const mapper = await ctx.seams.discoverMapper({ timeoutMs: PORTMAP_DISCOVER_TIMEOUT, log: (l) => log.debug(`portmap: ${l}`), clock: ctx.clock });
     if (mapper === undefined) { log.debug('portmap: no UPnP IGD or NAT-PMP gateway answered'); return; }
     if (ctx.stopping) { await mapper.close(); return; }
     try {

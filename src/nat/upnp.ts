@@ -264,7 +264,8 @@ export class PortMapper {
       if (r.result !== 0) throw new PortMapError(`NAT-PMP: ${NATPMP_RESULTS[r.result] ?? `result ${r.result}`}`, r.result);
       if (r.internalPort !== req.internalPort || !isPort(r.externalPort)) throw new PortMapError('NAT-PMP: answer for another port');
       if (!this.externalIpCache) await this.refreshExternalIp().catch(() => {});
-      return { externalIp: this.externalIpCache, externalPort: r.externalPort, lease: r.lifetime, method };
+      // Never past the lifetime asked: 2^32-1 s would overflow the renewal timer into a request loop.
+      return { externalIp: this.externalIpCache, externalPort: r.externalPort, lease: Math.min(r.lifetime, lease), method };
     }
     const igd = this.igd!;
     const add = (ext: number, l: number) => this.soap('AddPortMapping', addPortMappingArgs({ externalPort: ext, internalPort: req.internalPort, internalClient: igd.internalClient, description: req.description, lease: l }));

@@ -29,15 +29,19 @@ export interface NodeTransport extends Transport {
 /** The transports a node holds. */
 export type Transports = readonly NodeTransport[];
 
-/** Several transports as one: a datagram goes out through the first that carries its
- *  address (else the first transport), and every transport's datagrams reach the receiver. */
+/** Several transports as one: a datagram goes out through the last transport that carries its
+ *  address (one added for some addresses, such as a WebSocket link to a relay, takes them over
+ *  from the UDP socket before it; else the first transport), and every transport's datagrams
+ *  reach the receiver. */
 export class TransportSet implements Transport {
   constructor(private readonly transports: Transports) {
     if (transports.length === 0) throw new Error('a node needs a transport');
   }
 
   send(to: Addr, data: Uint8Array): void {
-    (this.transports.find((t) => t.carries(to)) ?? this.transports[0]!).send(to, data);
+    let via = this.transports[0]!;
+    for (const t of this.transports) if (t.carries(to)) via = t;
+    via.send(to, data);
   }
 
   setReceiver(receiver: Receiver): void {

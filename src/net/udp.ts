@@ -1,5 +1,6 @@
 // A Transport over a real UDP socket (node:dgram). IPv4 socket unless the bind address is IPv6
-// (then dual-stack). Send errors are counted, never thrown.
+// (then an IPv6 socket: it hears IPv4-mapped sources, but node cannot send from it to a dotted
+// IPv4 address, so it carries IPv6 only). Send errors are counted, never thrown.
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { normalizeAddr, type Addr } from '../proto/addr.js';
@@ -12,7 +13,8 @@ export class UdpTransport implements NodeTransport {
   readonly counters = new Counters();
   private receiver: Receiver = () => {};
 
-  private constructor(private readonly socket: dgram.Socket) {
+  /** @param family the socket's: 4 (udp4) or 6 (udp6). */
+  private constructor(private readonly socket: dgram.Socket, private readonly family: 4 | 6) {
     socket.on('message', (msg, rinfo) => {
       this.counters.add('rx');
       this.receiver(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), normalizeAddr({ host: rinfo.address, port: rinfo.port }));
@@ -21,7 +23,8 @@ export class UdpTransport implements NodeTransport {
   }
 
   static async bind(host: string, port: number): Promise<UdpTransport> {
-    const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false, recvBufferSize: UDP_RECV_BUFFER });
+    const family = host.includes(':') ? 6 : 4;
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', reuseAddr: false, recvBufferSize: UDP_RECV_BUFFER });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(port, host, () => {
@@ -29,7 +32,7 @@ export class UdpTransport implements NodeTransport {
         resolve();
       });
     });
-    return new UdpTransport(socket);
+    return new UdpTransport(socket, family);
   }
 
   get local(): Addr {
@@ -53,9 +56,10 @@ export class UdpTransport implements NodeTransport {
     this.receiver = receiver;
   }
 
-  /** Any IP address (a host name is never sent to: addresses are resolved before). */
+  /** An IP address of the socket's family (a udp4 socket cannot send to IPv6, and a udp6 one
+   *  refuses a dotted-quad IPv4 destination with EINVAL); a host name is never sent to. */
   carries(to: Addr): boolean {
-    return isIP(to.host) !== 0;
+    return isIP(to.host) === this.family;
   }
 
   close(): void {
