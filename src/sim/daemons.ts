@@ -86,6 +86,8 @@ export class SimDaemon {
   }
 
   seams(): NodeSeams {
+    // The node's own seeded randomness, for the seams that take one (a back-off's jitter).
+    const seeded = { random: seededRandom(Math.floor(this.world.random() * 2 ** 32)) };
     const node: NodeTransport = Object.assign(this.kind === 'boot' ? this.bind(this.local.port) : (this.shared = sharePort(this.bind(this.local.port))).daemon,
       { kind: 'sim', carries: () => true });
     return {
@@ -96,6 +98,7 @@ export class SimDaemon {
       lookup: async (h) => { throw new Error(`no DNS in the simulation (${h})`); },
       listenControl: async () => ({ close: () => undefined }),
       openRelayEndpoint: async () => this.loopback.open(),
+      ...seeded,
     };
   }
 
