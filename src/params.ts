@@ -25,6 +25,9 @@ export const PING_PAD_TO = 160; // @protocol
 // ---- Replay protection --------------------------------------------------------------------
 /** Width of the per-peer sliding window of accepted counters (as WireGuard's data path). */
 export const REPLAY_WINDOW = 2048; // @protocol
+/** A window keeps up to this many accepted counters as a list, more as its bitmap (memory
+ *  only: both accept exactly the same counters; src/proto/replay.ts). */
+export const REPLAY_SPARSE_MAX = 16;
 
 // ---- Crypto state ---------------------------------------------------------------------------
 /** Peers whose derived keys and replay state are kept; least recently used are dropped first. */
@@ -418,3 +421,8 @@ export const PATH_CHECK_FAILURES = 2;
  *  PEER_SEARCH_MAX, times a random factor in [1 - this, 1 + this), so that the nodes of a
  *  network restarted together do not search in lock-step. */
 export const PATH_SEARCH_JITTER = 0.2;
+
+// ---- Memory (issue 10) ------------------------------------------------------------------------
+/** The daemon's V8 young generation grows by this factor when it fills (V8's default is 2, up
+ *  to 16 MiB a semi-space); 1 keeps it at its initial 1 MiB (src/util/heap.ts, bench/mesh.ts). */
+export const DAEMON_SEMI_SPACE_GROWTH = 1;

@@ -1,7 +1,6 @@
 // UDP endpoint addresses: the in-memory form, a stable text key, and the compact wire form.
 //   compact IPv4: 4 address bytes, 2 port bytes (big-endian)   = 6 bytes
 //   compact IPv6: 16 address bytes, 2 port bytes (big-endian)  = 18 bytes
-import { isIPv4 } from 'node:net';
 import { formatIPv6, parseIPv6 } from '../util/ip.js';
 
 export interface Addr {
@@ -24,8 +23,23 @@ export function normalizeAddr(a: Addr): Addr {
 }
 
 export function ipv4ToBytes(host: string): Uint8Array | undefined {
-  if (!isIPv4(host)) return undefined;
-  return new Uint8Array(host.split('.').map(Number));
+  // Dotted quad, each part 0..255 without leading zeros: what isIPv4 accepts, read in one pass
+  // (isIPv4 and split were 3 % of a simulated node's time: every `nodes` answer has 20 addresses).
+  const out = new Uint8Array(4);
+  let part = 0, value = 0, digits = 0;
+  for (let i = 0; i <= host.length; i++) {
+    const c = i < host.length ? host.charCodeAt(i) : 0x2e;
+    if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && value === 0) return undefined; // leading zero
+      value = value * 10 + (c - 0x30);
+      if (++digits > 3 || value > 255) return undefined;
+    } else if (c === 0x2e && digits > 0 && part < 4) {
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else return undefined;
+  }
+  return part === 4 ? out : undefined;
 }
 
 // IPv6 text <-> value is src/util/ip.ts's (RFC 5952 formatting); here only the byte form.
@@ -59,6 +73,7 @@ export function decodeCompactAddr(b: Uint8Array): Addr | undefined {
   const port = (b[b.length - 2]! << 8) | b[b.length - 1]!;
   if (port === 0) return undefined;
   const mapped = b.length === 18 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
-  if (b.length === 6 || mapped) return { host: Array.from(b.subarray(b.length - 6, b.length - 2)).join('.'), port };
+  const o = b.length - 6;
+  if (b.length === 6 || mapped) return { host: `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`, port };
   return { host: bytesToIpv6(b.subarray(0, 16)), port };
 }

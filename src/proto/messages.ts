@@ -4,6 +4,7 @@
 // unknown types, wrong field types and sizes out of bounds are rejected with a reason.
 // decodeBody() never throws.
 import bencode from 'bencode';
+import { decodeCanonical, encodeDict } from './bencode.js';
 import { decodeCompactAddr, encodeCompactAddr, type Addr } from './addr.js';
 
 export const BODY_VERSION = 1;
@@ -114,13 +115,16 @@ export function encodeBody(msg: Message, padTo = 0): Uint8Array {
     else if ((k === 'a' || k === 'e') && typeof val === 'object' && !(val instanceof Uint8Array)) d[k] = encodeCompactAddr(val as Addr);
     else d[k] = val;
   }
-  const plain = bencode.encode(d);
+  const plain = encodeDict(d);
   if (plain.length >= padTo) return plain;
-  // "1:p" + "<len>:" + bytes; find the pad length that makes the body exactly padTo bytes.
+  // "1:p" + "<len>:" + bytes; the largest pad length that keeps the body within padTo bytes
+  // (exactly padTo, but where the length's digits jump).
+  const base = d.p === undefined ? plain.length : encodeDict({ ...d, p: undefined }).length; // the pad replaces any `p`
   for (let n = padTo - plain.length - 4; n >= 0; n--) {
-    d.p = new Uint8Array(n);
-    const padded = bencode.encode(d);
-    if (padded.length <= padTo) return padded;
+    if (base + 3 + `${n}:`.length + n <= padTo) {
+      d.p = new Uint8Array(n);
+      return encodeDict(d);
+    }
   }
   return plain;
 }
@@ -205,21 +209,12 @@ function parseFields(t: string, d: Dict): Message | undefined {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
-}
-
 /** A canonical bencoded dictionary with a valid `v` and `t`, or why not. */
 function decodeDict(body: Uint8Array): Dict | BodyReject {
-  let value: unknown;
-  try {
-    value = bencode.decode(body);
-    // Canonical form only: re-encoding must give the same bytes back. This rejects trailing
-    // data, unsorted or duplicate keys, non-canonical integers and anything bencode tolerates.
-    if (value === null || !sameBytes(bencode.encode(value), body)) return 'bencode';
-  } catch {
-    return 'bencode';
-  }
+  // Canonical form only: re-encoding must give the same bytes back. This rejects trailing
+  // data, unsorted or duplicate keys, non-canonical integers and anything bencode tolerates.
+  const value = decodeCanonical(body);
+  if (value === undefined) return 'bencode';
   if (typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array || Object.getPrototypeOf(value) !== Object.prototype) {
     return 'body';
   }

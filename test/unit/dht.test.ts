@@ -75,6 +75,52 @@ test('routing table: a node is never both in a bucket and in its replacement cac
   assert.deepEqual(t.stats(), []);
 });
 
+test('routing table: closest() ranks by whole XOR distance, failing entries last', () => {
+  // IDs that share long prefixes with each other and with the target (ties in the first bytes).
+  const rnd = seededRandom(8);
+  const self = id(0x55);
+  const target = new Uint8Array(32).map(() => Math.floor(rnd() * 256));
+  const t = new RoutingTable(self, 50);
+  const ids: Uint8Array[] = [];
+  for (let i = 0; i < 400; i++) {
+    const b = new Uint8Array(32).map(() => Math.floor(rnd() * 256));
+    const shared = Math.floor(rnd() * 12);
+    for (let j = 0; j < shared; j++) b[j] = target[j]!;
+    if (t.verified(b, addr(i % 250), i)?.status === 'added') ids.push(b);
+  }
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  for (const b of ids) if (rnd() < 0.2) for (let i = 0; i < STALE_AFTER_FAILURES; i++) t.failed(hex(b));
+  const stale = (b: Uint8Array) => (t.get(hex(b))!.failures >= STALE_AFTER_FAILURES ? 1 : 0);
+  const expected = [...ids].sort((a, b) => stale(a) - stale(b) || compareDistance(target, a, b)).map(hex);
+  assert.deepEqual(t.closest(target, 30).map((e) => e.hex), expected.slice(0, 30));
+  assert.deepEqual(t.closest(target, 1000).map((e) => e.hex), expected);
+  assert.deepEqual(t.closest(target, 30, expected[0]).map((e) => e.hex), expected.slice(1, 31));
+  // Targets at every distance from our own ID (deep buckets, our own ID, its neighbours), and
+  // tables with a few failing entries or many, against the same brute-force order.
+  const full = new RoutingTable(self, 8);
+  const all: Uint8Array[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const b = new Uint8Array(32).map(() => Math.floor(rnd() * 256));
+    const shared = Math.floor(rnd() * 40);
+    for (let bit = 0; bit < shared; bit++) b[bit >> 3] = (b[bit >> 3]! & ~(0x80 >> (bit & 7))) | (self[bit >> 3]! & (0x80 >> (bit & 7)));
+    if (full.verified(b, addr(i % 250), i)?.status === 'added') all.push(b);
+  }
+  const order = (tgt: Uint8Array, ex?: string) => [...all].map(hex).filter((h) => h !== ex)
+    .sort((a, b) => (full.get(a)!.failures >= STALE_AFTER_FAILURES ? 1 : 0) - (full.get(b)!.failures >= STALE_AFTER_FAILURES ? 1 : 0)
+      || compareDistance(tgt, full.get(a)!.id, full.get(b)!.id));
+  for (let round = 0; round < 3; round++) {
+    for (let k = 0; k < 60; k++) {
+      const tgt = new Uint8Array(self);
+      if (k < 41) { if (k < 40) tgt[k >> 3]! ^= 0x80 >> (k & 7); } // our ID with bit k flipped, or our ID itself
+      else tgt.set(new Uint8Array(32).map(() => Math.floor(rnd() * 256)));
+      for (const n of [1, 8, 20, 500]) assert.deepEqual(full.closest(tgt, n).map((e) => e.hex), order(tgt).slice(0, n), `round ${round} target ${k} n ${n}`);
+      const ex = order(tgt)[1];
+      assert.deepEqual(full.closest(tgt, 20, ex).map((e) => e.hex), order(tgt, ex).slice(0, 20));
+    }
+    for (const b of all) if (rnd() < (round === 0 ? 0.05 : 0.5)) for (let i = 0; i < STALE_AFTER_FAILURES; i++) full.failed(hex(b));
+  }
+});
+
 test('routing table: the address comes only from direct exchanges', () => {
   const t = new RoutingTable(id(0));
   t.verified(id(5), addr(1), 1);

@@ -250,3 +250,92 @@ test('a kind-2 frame must carry relay data, and relay data must travel in kind-2
   assert.deepEqual(seen, ['relay']);
   assert.equal(rpc.counters.get('drop:body'), 2);
 });
+
+test('replay window: the same counters are accepted whether few or many arrive per window', () => {
+  // Counters close together (the bitmap), far apart (the short list), and runs that switch
+  // between the two, checked against a plain set of every counter accepted so far.
+  for (const [seed, spread] of [[11, 40], [12, 600], [13, 5000], [14, 90]] as const) {
+    const w = new ReplayWindow();
+    const rnd = seededRandom(seed);
+    const seen = new Set<bigint>();
+    let highest = -1n, base = 0n;
+    for (let i = 0; i < 8000; i++) {
+      if (rnd() < 0.01) base += BigInt(Math.floor(rnd() * 3 * REPLAY_WINDOW)); // a jump ahead
+      const c = base + BigInt(Math.floor(rnd() * spread));
+      const expected = !seen.has(c) && (c > highest || highest - c < BigInt(REPLAY_WINDOW));
+      assert.equal(w.check(7n, c), expected, `seed ${seed}: counter ${c} (highest ${highest})`);
+      if (expected) {
+        w.accept(7n, c);
+        seen.add(c);
+        if (c > highest) highest = c;
+      }
+    }
+  }
+});
+
+test('a channel that forgets peers past its limits still seals and opens right for every peer', () => {
+  // Few slots, many peers, in an order that evicts from both caches and reuses their memory:
+  // every packet must still open with the right keys, in both directions.
+  const hub = new SecureChannel(sodium, { secret: generateSecret(sodium), workbit: 0, namespace: 't', maxPeers: 3, maxUnverified: 2 });
+  const peers = Array.from({ length: 9 }, () => new SecureChannel(sodium, { secret: generateSecret(sodium), workbit: 0, namespace: 't' }));
+  const rnd = seededRandom(21);
+  const before = hub.derivations;
+  for (let i = 0; i < 300; i++) {
+    const p = peers[Math.floor(rnd() * peers.length)]!;
+    const body = encodeBody({ t: 'ping', x: new Uint8Array(8).fill(i & 255) });
+    if (rnd() < 0.5) {
+      const r = hub.open(p.seal(hub.publicKey, body));
+      assert.ok(r.ok, `packet ${i} from a peer`);
+      assert.deepEqual(r.body, body);
+    } else if (rnd() < 0.8) {
+      const r = p.open(hub.seal(p.publicKey, body));
+      assert.ok(r.ok, `packet ${i} to a peer`);
+      assert.deepEqual(r.body, body);
+    } else {
+      // A forged packet under p's key: derived, cached apart, then fails.
+      const forged = p.seal(hub.publicKey, body);
+      forged[forged.length - 1]! ^= 1;
+      assert.deepEqual(hub.open(forged), { ok: false, reason: 'auth' });
+    }
+    assert.ok(hub.peerCount <= 3);
+  }
+  assert.ok(hub.derivations - before > 9, 'states were forgotten and derived again');
+});
+
+test('IPv4 text is read as node:net reads it (dotted quad, no leading zeros)', async () => {
+  const { isIPv4 } = await import('node:net');
+  const { ipv4ToBytes } = await import('../../src/proto/addr.js');
+  const text = fc.oneof(
+    fc.tuple(fc.nat(300), fc.nat(300), fc.nat(300), fc.nat(300)).map((p) => p.join('.')),
+    fc.array(fc.constantFrom('0', '1', '9', '25', '255', '256', '00', '01', '.', ' ', 'a', ':'), { maxLength: 9 }).map((p) => p.join('')),
+  );
+  fc.assert(fc.property(text, (s) => {
+    const b = ipv4ToBytes(s);
+    assert.equal(b !== undefined, isIPv4(s), JSON.stringify(s));
+    if (b !== undefined) assert.equal(Array.from(b).join('.'), s);
+  }), { numRuns: 20000 });
+});
+
+test('X25519 through node:crypto gives libsodium\'s shared secrets, and refuses the same keys', async () => {
+  const { X25519 } = await import('../../src/crypto/x25519.js');
+  const rnd = seededRandom(31);
+  const bytes = () => new Uint8Array(32).map(() => Math.floor(rnd() * 256));
+  // Low-order points of Curve25519 (and their non-canonical forms), where libsodium refuses.
+  const p = (2n ** 255n) - 19n;
+  const le = (v: bigint) => { const b = new Uint8Array(32); for (let i = 0; i < 32; i++, v >>= 8n) b[i] = Number(v & 0xffn); return b; };
+  const lowOrder = [0n, 1n, p - 1n, p, p + 1n,
+    0x00b8495f16056286fdb1329ceb8d09da6ac49ff1fae35616aeb8413b7c7aebe0n, 0x57119fd0dd4e22d8868e1c58c45c44045bef839c55b1d0b1248c50a3bc959c5fn]
+    .map(le);
+  for (let i = 0; i < 60; i++) {
+    const secret = i % 3 === 0 ? bytes() : generateSecret(sodium); // unclamped secrets too
+    const x = new X25519(secret, sodium.crypto_scalarmult_base(secret));
+    const peers = [sodium.crypto_scalarmult_base(generateSecret(sodium)), bytes(), ...lowOrder];
+    const high = bytes(); high[31]! |= 0x80; // the top bit is ignored
+    peers.push(high, le(p + BigInt(i + 2))); // a non-canonical u (>= p)
+    for (const peer of peers) {
+      let expected: Uint8Array | undefined;
+      try { expected = sodium.crypto_scalarmult(secret, peer); } catch { expected = undefined; }
+      assert.deepEqual(x.shared(peer), expected, `peer ${Buffer.from(peer).toString('hex')}`);
+    }
+  }
+});

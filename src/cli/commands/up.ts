@@ -26,6 +26,7 @@ import { readKeyFile } from '../io.js';
 import { interfaceRunningKey } from '../running.js';
 import { ResolveError, resolveTrustEndpoints, systemLookup } from '../../daemon/seeds.js';
 import { shellWord } from '../../util/shell.js';
+import { sizeHeapForDaemon } from '../../util/heap.js';
 
 export const LOG_DIR = '/var/log/wirehub';
 
@@ -154,6 +155,7 @@ async function checkLocked(args: UpArgs, pubB64: string, publicNode: boolean, if
 /** Runs the daemon in this process until it stops; returns the exit status (non-zero when it
  *  stopped by itself because it failed). Signals, crashes and exits: src/daemon/lifecycle.ts. */
 async function runForeground(args: UpArgs, v: Validated, logFile: string | undefined): Promise<number> {
+  sizeHeapForDaemon(); // the daemon's process: src/util/heap.ts
   let log;
   try {
     log = createLogger({ ...(logFile ? { file: logFile } : {}) });

@@ -1,0 +1,119 @@
+// `npm run bench:mesh -- [--nodes 40] [--idle 10]` (root): a network of public nodes on real
+// wireguard-go in micronet namespaces, all trusting each other (each node has nodes-1 peers),
+// and one boot node. Brings them up one after another, then measures:
+//   mesh_seconds       from the last `wh up` until every node shows every peer on a direct path
+//   handshake_seconds  ... until every peer of every node also has a WireGuard handshake
+//   rss_mb_median/max  the daemons' resident memory once the mesh formed (wireguard-go is a
+//                      process of its own and is not counted)
+//   idle_cpu_percent   the daemons' median CPU over --idle seconds after that, in % of one core
+// Prints progress on stderr and one JSON object as its last line.
+// Diagnosis: MESH_NODE_OPTIONS is given to the daemons as NODE_OPTIONS; MESH_DIAG=1 prints the
+// first daemon's memory map and sends it SIGUSR2 (a heap snapshot with --heapsnapshot-signal).
+//
+// Many hosts on one bridge fill the kernel's neighbour table (shared by every namespace, 1024
+// entries: /work/shared/NOTES.md), after which new flows silently drop; so every host gets
+// permanent neighbour entries for all the others before anything starts.
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { WhNet, type WhNode } from '../test/e2e/whnet.js';
+import { HOST_IF } from '../test/micronet/topology.js';
+
+const { values } = parseArgs({ options: { nodes: { type: 'string', default: '40' }, idle: { type: 'string', default: '10' }, timeout: { type: 'string', default: '120' } } });
+const N = Number(values.nodes), IDLE = Number(values.idle), TIMEOUT = Number(values.timeout);
+if (!Number.isInteger(N) || N < 2 || N > 200 || !(IDLE > 0) || !(TIMEOUT > 0)) {
+  process.stderr.write('usage: bench:mesh -- [--nodes 2..200] [--idle SECONDS] [--timeout SECONDS]\n');
+  process.exit(2);
+}
+if (process.getuid?.() !== 0) {
+  process.stderr.write('bench:mesh needs root (network namespaces); run it as root\n');
+  process.exit(1);
+}
+
+const log = (s: string): void => void process.stderr.write(`${s}\n`);
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Resident memory (MiB) and CPU ticks (user + system) of a process. */
+function procStats(pid: number): { rssMb: number; ticks: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { rssMb: rssKb / 1024, ticks: Number(fields[11]) + Number(fields[12]) };
+}
+const TICKS_PER_SEC = 100; // USER_HZ on Linux
+
+const wn = await WhNet.create('mesh');
+let exitCode = 0;
+try {
+  const boot = await wn.addPublicNode('boot', 'boot');
+  const nodes: WhNode[] = [];
+  for (let i = 1; i <= N; i++) nodes.push(await wn.addPublicNode(`n${String(i).padStart(3, '0')}`));
+  const all = [boot, ...nodes];
+  // Permanent neighbour entries: every host knows every other host's MAC.
+  const macs = new Map<string, string>();
+  for (const n of all) {
+    const r = await wn.net.exec(n.host, ['cat', `/sys/class/net/${HOST_IF}/address`], { timeoutMs: 5000 });
+    macs.set(n.name, r.stdout.trim());
+  }
+  for (const n of all) {
+    const lines = all.filter((o) => o !== n).map((o) => `neigh replace ${o.host.ip} lladdr ${macs.get(o.name)} dev ${HOST_IF} nud permanent`);
+    const r = await wn.net.exec(n.host, ['ip', '-b', '-'], { input: lines.join('\n') + '\n', timeoutMs: 10_000 });
+    if (r.code !== 0) throw new Error(`neighbour entries for ${n.name}: ${r.stderr}`);
+  }
+  wn.writeConfigs(nodes.map((n) => n.name));
+  await wn.up('boot');
+  const t0 = performance.now();
+  const env = process.env.MESH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.MESH_NODE_OPTIONS } : {};
+  for (const n of nodes) await wn.up(n.name, 30_000, { env });
+  const lastUp = performance.now();
+  log(`${N} nodes up in ${((lastUp - t0) / 1000).toFixed(1)} s`);
+
+  let meshAt: number | undefined, handshakeAt: number | undefined;
+  const deadline = lastUp + TIMEOUT * 1000;
+  while (performance.now() < deadline && handshakeAt === undefined) {
+    const shows = await Promise.all(nodes.map((n) => wn.show(n.name).catch(() => undefined)));
+    const direct = shows.reduce((s, r) => s + (r?.peers.filter((p) => p.path === 'direct').length ?? 0), 0);
+    const shaken = shows.reduce((s, r) => s + (r?.peers.filter((p) => p.path === 'direct' && p.lastHandshake !== null).length ?? 0), 0);
+    const now = performance.now();
+    if (meshAt === undefined && direct === N * (N - 1)) meshAt = now;
+    if (shaken === N * (N - 1)) handshakeAt = now;
+    if (meshAt === undefined || handshakeAt === undefined) await new Promise((r) => setTimeout(r, 100));
+    log(`t+${((now - lastUp) / 1000).toFixed(1)} s: ${direct}/${N * (N - 1)} direct, ${shaken} with a handshake`);
+  }
+  const pids = nodes.map((n) => n.daemon?.pid).filter((p): p is number => p !== undefined);
+  if (process.env.MESH_DIAG) {
+    // Diagnosis: the first daemon's memory map, and a heap snapshot when MESH_NODE_OPTIONS
+    // has --heapsnapshot-signal=SIGUSR2 (written in the daemon's working directory).
+    log(fs.readFileSync(`/proc/${pids[0]}/smaps_rollup`, 'utf8'));
+    const regions = fs.readFileSync(`/proc/${pids[0]}/smaps`, 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)
+      .map((r) => ({ head: r.split('\n')[0]!, rss: Number(/\nRss:\s+(\d+)/.exec(r)?.[1] ?? 0) }))
+      .sort((a, b) => b.rss - a.rss).slice(0, 15);
+    for (const r of regions) log(`${String(r.rss).padStart(8)} kB ${r.head}`);
+    process.kill(pids[0]!, 'SIGUSR2');
+    await new Promise((r) => setTimeout(r, 8000));
+  }
+  const before = pids.map(procStats);
+  await new Promise((r) => setTimeout(r, IDLE * 1000));
+  const after = pids.map(procStats);
+  const rss = after.map((s) => s.rssMb);
+  const cpu = after.map((s, i) => (100 * (s.ticks - before[i]!.ticks)) / TICKS_PER_SEC / IDLE);
+  if (meshAt === undefined) exitCode = 1;
+  console.log(JSON.stringify({
+    nodes: N,
+    peers_each: N - 1,
+    up_seconds: Math.round((lastUp - t0) / 100) / 10,
+    mesh_seconds: meshAt === undefined ? null : Math.round((meshAt - lastUp) / 100) / 10,
+    handshake_seconds: handshakeAt === undefined ? null : Math.round((handshakeAt - lastUp) / 100) / 10,
+    rss_mb_median: Math.round(median(rss) * 10) / 10,
+    rss_mb_max: Math.round(Math.max(...rss) * 10) / 10,
+    idle_cpu_percent_median: Math.round(median(cpu) * 100) / 100,
+    idle_cpu_percent_max: Math.round(Math.max(...cpu) * 100) / 100,
+    load: (await import('node:os')).loadavg()[0],
+  }));
+} catch (err) {
+  log(`bench:mesh failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  exitCode = 1;
+} finally {
+  await wn.destroy();
+}
+process.exit(exitCode);
