@@ -1,6 +1,6 @@
 // The node's edges to the system, as one injectable set: the datagram transport, the gateway's
 // port mapper, this host's addresses, the handshake poke, name lookups, the control socket and
-// the relay links' loopback sockets.
+// the relay links' loopback sockets, and the randomness of back-offs.
 // `realSeams` binds them to the real ones; a unit test can run a whole node on the simulated
 // network (src/sim) with fakes (the data plane and firewall are SystemDeps, src/daemon/dataplane.ts).
 import dgram from 'node:dgram';
@@ -41,6 +41,8 @@ export interface NodeSeams {
   listenControl(file: string, handler: ControlHandler): Promise<{ close(): unknown }>;
   /** Opens a relay link's loopback socket, WireGuard's endpoint for a relayed peer. */
   openRelayEndpoint: OpenRelayEndpoint;
+  /** Uniform in [0, 1): the jitter of the path machines' back-offs (seeded in tests). */
+  random(): number;
 }
 
 /** One UDP socket, created on the first poke (IPv4 or IPv6 as that first address is). */
@@ -63,4 +65,5 @@ export const realSeams: NodeSeams = {
   lookup: systemLookup,
   listenControl: (file, handler) => ControlServer.listen(file, handler),
   openRelayEndpoint: udpRelayEndpoint,
+  random: Math.random,
 };
