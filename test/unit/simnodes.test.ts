@@ -38,11 +38,14 @@ function pairs(): [Kind, Kind][] {
   return out;
 }
 
-/** Every pair's first ping within this many virtual ms of both nodes' start. (Measured with
- *  lookup, punch and relay one after the other: 0.2-0.9 s direct, 4.7-4.9 s for the pairs
- *  with a UPnP-mapped symmetric node, 7.1 s relayed; micronet's bench:connect: 4.4-4.5 s and
- *  6.8-6.9 s.) */
-const FIRST_PING_BOUND = 8000;
+/** Every pair's first ping within this many virtual ms of both nodes' start. Measured over
+ *  the 8 runs (168 pair runs): with lookup, punch and relay one after the other, 0.2-0.9 s
+ *  direct, 4.7-4.9 s for the pairs with a UPnP-mapped symmetric node, 7.1-7.2 s relayed
+ *  (micronet's bench:connect: 4.4-4.5 s and 6.8-6.9 s); with relay and punch racing (the path
+ *  machine, src/daemon/paths.ts): at most 1.13 s in 167 runs, and 2.84 s in one
+ *  (full-cone <-> symmetric+upnp, seed 7011: a second initiation replaced the responder's
+ *  session, the handshake repair fixed it). The issue's target is 2 s. */
+const FIRST_PING_BOUND = 3000;
 /** A dead relay is noticed at the next renewal (every RELAY_RENEW, each try RELAY_RENEW_TIMEOUT),
  *  and the link moves at once; WireGuard's next datagrams go through the new relay. */
 const FAILOVER_BOUND = RELAY_RENEW + (1 + RELAY_RENEW_RETRIES) * RELAY_RENEW_TIMEOUT + 1000;
