@@ -148,6 +148,7 @@ export class Daemon implements NodeContext {
         announceAddr: () => (d.nat.mapping?.externalIp ? { host: d.nat.mapping.externalIp, port: d.nat.mapping.externalPort } : undefined),
         ...(forward ? { forward } : {}),
         ...(opts.deps.openPort ? { openPort: () => opts.deps.openPort!() } : {}),
+        openRelayEndpoint: seams.openRelayEndpoint,
       });
       undo.push(() => d.traversal.close());
       d.control = await seams.listenControl(socketPath(opts.iface), (req) => d.handlers.handle(req));

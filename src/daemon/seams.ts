@@ -1,6 +1,6 @@
 // The node's edges to the system, as one injectable set: the datagram transport, the gateway's
 // port mapper, this host's addresses, the handshake poke, name lookups, the control socket and
-// the randomness of back-offs.
+// the relay links' loopback sockets, and the randomness of back-offs.
 // `realSeams` binds them to the real ones; a unit test can run a whole node on the simulated
 // network (src/sim) with fakes (the data plane and firewall are SystemDeps, src/daemon/dataplane.ts).
 import dgram from 'node:dgram';
@@ -9,6 +9,7 @@ import type { NodeTransport } from '../net/transport.js';
 import { UdpTransport } from '../net/udp.js';
 import { PortMapper, type DiscoverOptions, type MapRequest, type MapResult, type KeepMappedOptions, type PortMapMethod } from '../nat/upnp.js';
 import { ControlServer, type ControlHandler } from '../control/server.js';
+import { udpRelayEndpoint, type OpenRelayEndpoint } from '../relay/link.js';
 import { systemLookup, type Lookup } from './seeds.js';
 
 /** What the NAT monitor needs of a gateway's port mapper (src/nat/upnp.ts PortMapper). */
@@ -38,6 +39,8 @@ export interface NodeSeams {
   lookup: Lookup;
   /** Listens on the control socket. */
   listenControl(file: string, handler: ControlHandler): Promise<{ close(): unknown }>;
+  /** Opens a relay link's loopback socket, WireGuard's endpoint for a relayed peer. */
+  openRelayEndpoint: OpenRelayEndpoint;
   /** Uniform in [0, 1): the jitter of the path machines' back-offs (seeded in tests). */
   random(): number;
 }
@@ -61,5 +64,6 @@ export const realSeams: NodeSeams = {
   poker: udpPoker,
   lookup: systemLookup,
   listenControl: (file, handler) => ControlServer.listen(file, handler),
+  openRelayEndpoint: udpRelayEndpoint,
   random: Math.random,
 };

@@ -19,7 +19,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { PUNCH_REQ_BURST, PUNCH_REQ_PER_SEC, RATE_LIMIT_SOURCES, RELAY_RENEW } from '../params.js';
 import type { RelaySessions } from '../relay/sessions.js';
-import type { RelayLink, RelayRef } from '../relay/link.js';
+import type { OpenRelayEndpoint, RelayLink, RelayRef } from '../relay/link.js';
 import type { KernelForwardDeps, KernelRelay } from '../relay/kernel.js';
 import { relayExemption } from '../relay/exempt.js';
 import { RelayServer } from '../relay/server.js';
@@ -54,6 +54,8 @@ export interface TraversalHost {
   forward?: KernelForwardDeps;
   /** Binds a UDP socket on a fresh port (for `reach` checks); absent: this node checks nothing. */
   openPort?: () => Promise<{ port: number; transport: Transport }>;
+  /** Opens a relay link's loopback socket (default: a real one, src/relay/link.ts). */
+  openRelayEndpoint?: OpenRelayEndpoint;
 }
 
 export class Traversal {

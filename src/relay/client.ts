@@ -10,7 +10,7 @@ import type { MessageOf } from '../proto/messages.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { RELAY_BIND_BACKOFF, RELAY_BIND_INTERVAL, RELAY_BIND_REFRESH_TRIES, RELAY_BIND_TRIES, RELAY_RENEW, RELAY_RENEW_RETRIES, RELAY_RENEW_TIMEOUT } from '../params.js';
-import { RelayLink, type RelayRef } from './link.js';
+import { RelayLink, type OpenRelayEndpoint, type RelayRef } from './link.js';
 
 export interface RelayClientHost {
   dht: DhtNode;
@@ -32,6 +32,8 @@ export interface RelayClientHost {
   notifyPeer(relay: RelayRef, peerKey: Uint8Array): void;
   /** Whether the peer introduced itself through `relayHex` lately (src/nat/punch.ts). */
   introducedVia(peerHex: string, relayHex: string): boolean;
+  /** Opens a link's loopback socket (default: a real one; a simulation hands its own). */
+  openRelayEndpoint?: OpenRelayEndpoint;
 }
 
 export class RelayClient {
@@ -107,7 +109,7 @@ export class RelayClient {
     if (again) return again;
     let link: RelayLink;
     try {
-      link = await RelayLink.open(this.rpc, peerKey, peerHex, relay, wgPort, () => this.host.clock.now());
+      link = await RelayLink.open(this.rpc, peerKey, peerHex, relay, wgPort, () => this.host.clock.now(), this.host.openRelayEndpoint);
     } catch (e) {
       this.host.log.error(`relay: cannot open a loopback socket for ${peerHex.slice(0, 8)}: ${e instanceof Error ? e.message : String(e)}`);
       return undefined;

@@ -9,6 +9,7 @@
 import dgram from 'node:dgram';
 import type { Addr } from '../proto/addr.js';
 import type { Rpc } from '../dht/rpc.js';
+import type { Receiver } from '../net/transport.js';
 import { REASSEMBLY_MAX_PENDING, REASSEMBLY_TIMEOUT } from '../params.js';
 import { fragment, Reassembler, type Fragment } from './fragment.js';
 
@@ -18,8 +19,41 @@ export interface RelayRef {
   addr: Addr;
 }
 
+/** The link's side towards WireGuard: a socket on 127.0.0.1 (WireGuard's endpoint for the
+ *  peer); a simulation hands its own (src/sim/dataplane.ts). */
+export interface RelayEndpoint {
+  /** Its port on 127.0.0.1. */
+  readonly port: number;
+  /** One datagram to WireGuard on this host, at `wgPort`. */
+  send(data: Uint8Array, wgPort: number): void;
+  /** What arrives at the endpoint, with its source. */
+  setReceiver(receiver: Receiver): void;
+  close(): void;
+}
+
+/** Opens an endpoint; `onError` counts its socket errors. */
+export type OpenRelayEndpoint = (onError: () => void) => Promise<RelayEndpoint>;
+
+/** The real endpoint: a UDP socket on 127.0.0.1, on a free port. */
+export const udpRelayEndpoint: OpenRelayEndpoint = async (onError) => {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => { socket.off('error', reject); resolve(); });
+  });
+  socket.on('error', onError);
+  let receiver: Receiver = () => undefined;
+  socket.on('message', (msg, rinfo) => receiver(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), { host: rinfo.address, port: rinfo.port }));
+  return {
+    port: socket.address().port,
+    send: (data, wgPort) => socket.send(data, wgPort, '127.0.0.1'),
+    setReceiver: (r) => { receiver = r; },
+    close: () => socket.close(),
+  };
+};
+
 export class RelayLink {
-  private socket: dgram.Socket | undefined;
+  private socket: RelayEndpoint | undefined;
   private nextPacket = 1;
   private readonly reassembler = new Reassembler(REASSEMBLY_TIMEOUT, REASSEMBLY_MAX_PENDING);
   /** When the current relay last confirmed our session (relay-ok), on the link's clock. */
@@ -38,19 +72,16 @@ export class RelayLink {
     this.confirmedAt = now();
   }
 
-  /** `now`: the monotonic clock of the caller (confirmedAt and kernelRetryAt are on it). */
-  static async open(rpc: Rpc, peerKey: Uint8Array, peerHex: string, relay: RelayRef, wgPort: number, now: () => number): Promise<RelayLink> {
+  /** `now`: the monotonic clock of the caller (confirmedAt and kernelRetryAt are on it);
+   *  `openEndpoint`: the loopback socket's maker (a simulation's own, else a real socket). */
+  static async open(rpc: Rpc, peerKey: Uint8Array, peerHex: string, relay: RelayRef, wgPort: number, now: () => number,
+    openEndpoint: OpenRelayEndpoint = udpRelayEndpoint): Promise<RelayLink> {
     const link = new RelayLink(rpc, peerKey, peerHex, relay, wgPort, now);
-    const socket = dgram.createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, '127.0.0.1', () => { socket.off('error', reject); resolve(); });
-    });
-    socket.on('error', () => rpc.counters.add('relay-link-error'));
-    socket.on('message', (msg, rinfo) => {
+    const socket = await openEndpoint(() => rpc.counters.add('relay-link-error'));
+    socket.setReceiver((data, from) => {
       // Only WireGuard on this host, from its own port, may send through the link.
-      if (rinfo.address !== '127.0.0.1' || rinfo.port !== wgPort) { rpc.counters.add('relay-link-foreign'); return; }
-      link.forward(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
+      if (from.host !== '127.0.0.1' || from.port !== wgPort) { rpc.counters.add('relay-link-foreign'); return; }
+      link.forward(data);
     });
     link.socket = socket;
     return link;
@@ -59,8 +90,8 @@ export class RelayLink {
   /** WireGuard's endpoint for the peer: relay:port in the kernel path, else the loopback socket. */
   get endpoint(): string {
     if (this.kernelPort !== undefined) return `${this.relay.addr.host}:${this.kernelPort}`;
-    const a = this.socket!.address();
-    return `127.0.0.1:${a.port}`;
+    if (this.socket === undefined) throw new Error(`the relay link to ${this.peerHex.slice(0, 8)} is closed: it has no endpoint`);
+    return `127.0.0.1:${this.socket.port}`;
   }
 
   /** Moves the link to another relay (failover), through the daemons until that relay's kernel
@@ -86,7 +117,7 @@ export class RelayLink {
     const whole = this.reassembler.add(relayHex, f, this.now());
     if (whole === undefined || this.socket === undefined) return;
     this.rpc.counters.add('relay-link-in');
-    this.socket.send(whole, this.wgPort, '127.0.0.1');
+    this.socket.send(whole, this.wgPort);
   }
 
   close(): void {

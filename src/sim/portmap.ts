@@ -42,7 +42,7 @@ export interface PortMapKeep {
 
 /** What the daemon calls on a port mapper (src/daemon/natmonitor.ts ensurePortMapping). */
 export interface PortMapClient {
-  readonly method: string;
+  readonly method: PortMapResult['method'];
   map(req: PortMapRequest): Promise<PortMapResult>;
   keepMapped(opts?: PortMapKeep): void;
   close(): Promise<void>;
@@ -64,7 +64,7 @@ export function simDiscover(clock: Clock, router: NatRouter | undefined, interna
 }
 
 export class SimPortMapper implements PortMapClient {
-  readonly method = 'upnp-igd2';
+  readonly method = 'upnp-igd2' as const;
   private readonly maps = new Map<number, { req: PortMapRequest; result: PortMapResult }>();
   private readonly timers = new Map<number, TimerHandle>();
   private keep: PortMapKeep | undefined;

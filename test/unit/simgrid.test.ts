@@ -5,10 +5,9 @@
 // (b) the real punch code (Traversal/Puncher, the boot nodes as rendezvous) makes two nodes hear
 //     each other directly exactly for the pairs test/e2e/natgrid.ts expects direct: all but
 //     port-restricted × symmetric and symmetric × symmetric; those two relay through a boot
-//     node (Traversal's relay server and links; the links' data side is a real loopback socket);
+//     node (Traversal's relay server and links; the links' data side is a simulated loopback);
 // (c) direct claims checked by the real reach checker on these NATs.
 import { test } from 'node:test';
-import dgram from 'node:dgram';
 import assert from 'node:assert/strict';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { toHex } from '../../src/dht/id.js';
@@ -20,6 +19,7 @@ import { NAT_KINDS, type NatKind } from '../../src/sim/nat.js';
 import type { PortMapClient, PortMapResult } from '../../src/sim/portmap.js';
 import { NatWorld, type SimNode } from '../../src/sim/world.js';
 import type { RelayLink } from '../../src/relay/link.js';
+import { SimLoopback } from '../../src/sim/dataplane.js';
 import { quietLog } from './fakenet.js';
 
 const sodium = await sodiumReady();
@@ -230,21 +230,20 @@ test('direct claims checked by the real reach checker: a fresh port gets through
   });
 });
 
-/** A stand-in for WireGuard on loopback (RelayLink's data side is a real loopback socket: the
- *  seam a fake data plane needs, see the report): what it received, and a send. */
-async function fakeWireGuard(): Promise<{ port: number; got: Uint8Array[]; send(port: number, d: Uint8Array): void; close(): void }> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+/** A stand-in for WireGuard on a simulated host's loopback (src/sim/dataplane.ts SimLoopback,
+ *  where the relay links' endpoints are): what it received, and a send to a link's endpoint. */
+function fakeWireGuard(w: NatWorld, listenPort: number): { loopback: SimLoopback; port: number; got: Uint8Array[]; send(port: number, d: Uint8Array): void } {
+  const loopback = new SimLoopback(w.clock);
   const got: Uint8Array[] = [];
-  s.on('message', (m) => got.push(new Uint8Array(m)));
-  return { port: s.address().port, got, send: (port, d) => s.send(d, port, '127.0.0.1'), close: () => s.close() };
+  loopback.wireguard = { listenPort, receive: (d) => got.push(new Uint8Array(d)) };
+  return { loopback, port: listenPort, got, send: (port, d) => loopback.deliver(port, d, { host: '127.0.0.1', port: listenPort }) };
 }
 
 test('the two pairs the punch cannot join relay through a boot node: WireGuard-shaped datagrams pass both ways', async () => {
   for (const [a, b] of [['port-restricted', 'symmetric'], ['symmetric', 'symmetric']] as [Kind, Kind][]) {
     const w = new NatWorld(sodium, { seed: 11 });
     w.addBoot(); w.addBoot();
-    const wgs = [await fakeWireGuard(), await fakeWireGuard()];
+    const wgs = [fakeWireGuard(w, 51820), fakeWireGuard(w, 51820)];
     const links: (RelayLink | undefined)[] = [undefined, undefined];
     const peers: Peer[] = [];
     for (const kind of [a, b]) {
@@ -258,7 +257,8 @@ test('the two pairs the punch cannot join relay through a boot node: WireGuard-s
     await w.bootstrap();
     for (const p of peers) p.nat = (await w.settle(checkNat(w, p.n)))!;
     peers.forEach((p, i) => {
-      p.traversal = new Traversal({ ...traversalHost(w, p), wgPort: wgs[i]!.port, relayReady: (_hex, link) => { links[i] = link; } });
+      p.traversal = new Traversal({ ...traversalHost(w, p), wgPort: wgs[i]!.port, relayReady: (_hex, link) => { links[i] = link; },
+        openRelayEndpoint: async () => wgs[i]!.loopback.open() });
     });
     // As the daemon's visit: punch; no direct path, so a relay link through the rendezvous that
     // reached the peer. The peer follows it there (its own introduction came through it).
@@ -270,15 +270,13 @@ test('the two pairs the punch cannot join relay through a boot node: WireGuard-s
     const port = (l: RelayLink) => Number(l.endpoint.split(':')[1]);
     const initiation = new Uint8Array(148); initiation[0] = 1;
     const response = new Uint8Array(92); response[0] = 2;
-    // WireGuard retries its initiation until answered; the clocks: virtual for the simulated
-    // network, real for the loopback hop to the stand-ins.
+    // WireGuard retries its initiation until answered (all on the virtual clock).
     for (let i = 0; i < 200 && wgs[0]!.got.length === 0; i++) {
       if (i % 5 === 0) {
         wgs[0]!.send(port(links[0]!), initiation);
         if (wgs[1]!.got.length > 0 && links[1] !== undefined) wgs[1]!.send(port(links[1]), response);
       }
       await w.clock.run(20);
-      await new Promise((r) => setTimeout(r, 2));
     }
     assert.ok(wgs[1]!.got.some((d) => d.length === 148 && d[0] === 1), `${a} ↔ ${b}: B's WireGuard got A's initiation`);
     assert.ok(wgs[0]!.got.some((d) => d.length === 92 && d[0] === 2), `${a} ↔ ${b}: A's WireGuard got B's response`);
@@ -286,7 +284,6 @@ test('the two pairs the punch cannot join relay through a boot node: WireGuard-s
     assert.ok(relays.some((r) => r.sessions.size > 0));
     for (const p of peers) await p.traversal.close();
     for (const r of relays) await r.close();
-    for (const g of wgs) g.close();
     w.close();
   }
 });
