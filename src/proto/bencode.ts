@@ -31,6 +31,7 @@ export function decodeCanonical(b: Uint8Array): unknown {
 }
 
 function decodeByPackage(b: Uint8Array): unknown {
+  if (!wellFormed(b)) return undefined;
   try {
     const value: unknown = bencode.decode(b);
     if (value === null) return undefined;
@@ -39,6 +40,43 @@ function decodeByPackage(b: Uint8Array): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * True when `b` is one bencoded value whose every length and integer is written canonically
+ * and ends within `b`: the tokens only, iteratively (no recursion, so any nesting). The package
+ * must never see anything else: it reads a length of "-3" as -3 and moves back (`l-3:` loops
+ * for ever), and nothing that fails here can re-encode to the same bytes anyway.
+ */
+function wellFormed(b: Uint8Array): boolean {
+  let i = 0, open = 0;
+  do {
+    const c = b[i];
+    if (c === D || c === L) open++;
+    else if (c === E) {
+      if (open === 0) return false;
+      open--;
+    }
+    if (c === D || c === L || c === E) {
+      i++;
+      continue;
+    }
+    const int = c === I;
+    if (int) i++;
+    const negative = int && b[i] === MINUS;
+    if (negative) i++;
+    const first = i;
+    let n = 0;
+    while (i < b.length && b[i]! >= ZERO && b[i]! <= NINE) n = n * 10 + (b[i++]! - ZERO);
+    const digits = i - first;
+    if (digits === 0 || (b[first] === ZERO && (digits > 1 || negative))) return false;
+    if (b[i++] !== (int ? E : COLON)) return false;
+    if (!int) {
+      if (digits > MAX_LEN_DIGITS || i + n > b.length) return false;
+      i += n;
+    }
+  } while (open > 0 && i < b.length);
+  return open === 0 && i === b.length;
 }
 
 class Reader {
