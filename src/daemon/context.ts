@@ -1,5 +1,5 @@
 // What the parts of a running node share (src/daemon/daemon.ts builds it): its options and
-// edges, its clock, DHT, peers and their path checks, data plane, traversal, and the parts
+// edges, its clock and randomness, DHT, peers' paths and their checks, data plane, traversal, and the parts
 // themselves, so that each part reaches the others only through here.
 import type { NetworkConfig } from '../config/index.js';
 import type { Sodium } from '../crypto/sodium.js';
@@ -9,13 +9,12 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { SystemDeps } from './dataplane.js';
 import type { PathGuard } from './guard.js';
-import type { PeerTracker } from './peers.js';
 import type { NodeSeams } from './seams.js';
 import type { SupervisedDataPlane } from './supervise.js';
 import type { Join } from './join.js';
 import type { NatMonitor } from './natmonitor.js';
 import type { WgSync } from './wgsync.js';
-import type { PathFinder } from './pathfinder.js';
+import type { Paths } from './paths.js';
 
 export interface DaemonOptions {
   sodium: Sodium;
@@ -46,7 +45,6 @@ export interface NodeContext {
   readonly publicB64: string;
   /** The config in effect (a reload replaces it). */
   config: NetworkConfig;
-  readonly tracker: PeerTracker;
   readonly guard: PathGuard;
   /** The WireGuard data plane; undefined on a public node. */
   readonly wg: SupervisedDataPlane | undefined;
@@ -54,7 +52,8 @@ export interface NodeContext {
   readonly join: Join;
   readonly nat: NatMonitor;
   readonly wgSync: WgSync;
-  readonly paths: PathFinder;
+  /** The trusted peers' path machines (src/daemon/paths.ts). */
+  readonly paths: Paths;
   /** Set once stop() began: every part stops starting work. */
   readonly stopping: boolean;
 }

@@ -5,8 +5,8 @@
 // This file is the composition root: it starts the parts in order (transports, data plane,
 // port share, DHT, traversal, control socket), undoes them on a failure, and stops them. The
 // parts: src/daemon/join.ts (joining the DHT), natmonitor.ts (NAT check, port mapping, claim
-// checks), wgsync.ts (WireGuard operations and handshake repair), pathfinder.ts (where each
-// peer is reached), handlers.ts (the control handlers). They share a NodeContext (context.ts);
+// checks), wgsync.ts (WireGuard operations and samples), paths.ts (each peer's path machine,
+// src/path/), handlers.ts (the control handlers). They share a NodeContext (context.ts);
 // the system edges are NodeSeams (seams.ts) and SystemDeps (dataplane.ts), all injectable.
 import { keyToBase64 } from '../crypto/keys.js';
 import type { NetworkConfig } from '../config/index.js';
@@ -21,7 +21,6 @@ import { socketPath } from '../control/protocol.js';
 import type { ShowResult } from '../control/show.js';
 import { TransportSet, type Transports } from '../net/transport.js';
 import { portShareTableName as portShareTable } from '../firewall/index.js';
-import { describePath, PeerTracker } from './peers.js';
 import { PathGuard } from './guard.js';
 import { SupervisedDataPlane } from './supervise.js';
 import type { DaemonOptions, NodeContext } from './context.js';
@@ -29,7 +28,7 @@ import { realSeams, type NodeSeams } from './seams.js';
 import { Join } from './join.js';
 import { NatMonitor } from './natmonitor.js';
 import { WgSync } from './wgsync.js';
-import { PathFinder } from './pathfinder.js';
+import { Paths } from './paths.js';
 import { ControlHandlers, DaemonError, type ReloadResult } from './handlers.js';
 import { allowedIpsOf, isPublicNodeConfig, ownAddresses, trustedPeersOf } from './trusted.js';
 
@@ -39,7 +38,6 @@ export { DaemonError } from './handlers.js';
 export { allowedIpsOf, isPublicNodeConfig, ownAddresses, trustedPeersOf } from './trusted.js';
 
 export class Daemon implements NodeContext {
-  readonly tracker: PeerTracker;
   readonly guard: PathGuard;
   readonly seams: NodeSeams;
   readonly log: Logger;
@@ -51,7 +49,7 @@ export class Daemon implements NodeContext {
   readonly join: Join;
   readonly nat: NatMonitor;
   readonly wgSync: WgSync;
-  readonly paths: PathFinder;
+  readonly paths: Paths;
   private readonly handlers: ControlHandlers;
   private timer: TimerHandle | undefined;
   stopping = false;
@@ -74,18 +72,15 @@ export class Daemon implements NodeContext {
     this.seams = { ...realSeams, ...opts.seams };
     this.clock = opts.clock ?? realClock;
     this.publicB64 = keyToBase64(dht.id);
-    this.tracker = new PeerTracker(trustedPeersOf(this.config, this.publicB64), this.clock.now());
     this.join = new Join(this);
     this.nat = new NatMonitor(this);
     this.wgSync = new WgSync(this);
-    this.paths = new PathFinder(this);
+    this.paths = new Paths(this, trustedPeersOf(this.config, this.publicB64));
     this.handlers = new ControlHandlers(this, this.clock.now(), () => void this.stop());
     this.guard = new PathGuard({
-      tracker: this.tracker, poke: (st) => this.wgSync.poke(st.peer), recreate: (hex) => this.wgSync.recreate(hex), count: (w) => this.dht.counters.add(w),
-      pathDied: (st, why) => {
-        this.log.warn(`peer ${st.peer.hostname ?? st.peer.keyB64}: ${describePath(st)} dropped: ${why}; searching again`);
-        if (st.path === 'relay') this.traversal.closeLink(toHex(st.peer.key));
-      },
+      peers: () => this.paths.all().map(({ peer, hex, view }) => ({ hex, keyB64: peer.keyB64, state: view.state, ...(view.endpoint ? { endpoint: view.endpoint } : {}) })),
+      step: (hex, ev) => this.paths.step(hex, ev),
+      count: (w) => this.dht.counters.add(w),
     }, () => this.seams.localAddresses(), () => this.nat.mapping?.externalIp, () => [this.opts.listenPort, this.opts.daemonPort]);
   }
 
@@ -133,7 +128,7 @@ export class Daemon implements NodeContext {
         sodium: opts.sodium, secret: opts.secret, workbit: config.workbit, namespace: config.namespace,
         transport: new TransportSet(transports), clock, direct: publicNode,
         onVerified: (id, addr, rtt, seenAs) => { daemon?.join.heard(toHex(id)); daemon?.paths.heard(id, addr, rtt, seenAs); },
-        isKnown: (hex) => daemon?.tracker.get(hex) !== undefined,
+        isKnown: (hex) => daemon?.paths.has(hex) ?? false,
       });
       undo.push(async () => dht.close());
       daemon = new Daemon(opts, dht, transports, wg);
@@ -144,12 +139,12 @@ export class Daemon implements NodeContext {
       }
       d.traversal = new Traversal({
         dht, log, clock: d.clock, wgPort: wg ? opts.listenPort : undefined,
-        isTrusted: (hex) => d.tracker.get(hex) !== undefined,
+        isTrusted: (hex) => d.paths.has(hex),
         canRelay: () => publicNode || d.nat.verdict.type === 'none',
-        relayReady: (hex, link) => void d.paths.relayReady(hex, link),
+        relayReady: (hex, link) => d.paths.relayReady(hex, link),
         relayCandidates: (exclude) => d.nat.relayCandidates(exclude),
         isRendezvous: (hex) => d.nat.relayCandidates([]).some((r) => r.hex === hex),
-        isDirect: (hex) => d.tracker.get(hex)?.path === 'direct',
+        isDirect: (hex) => d.paths.state(hex) === 'direct',
         announceAddr: () => (d.nat.mapping?.externalIp ? { host: d.nat.mapping.externalIp, port: d.nat.mapping.externalPort } : undefined),
         ...(forward ? { forward } : {}),
         ...(opts.deps.openPort ? { openPort: () => opts.deps.openPort!() } : {}),
@@ -167,12 +162,11 @@ export class Daemon implements NodeContext {
     }
   }
 
-  /** The peer tick, every PEER_TICK: peers due are searched or checked, WireGuard is sampled. */
+  /** The peer tick, every PEER_TICK: WireGuard is sampled (the path machines keep their own timer). */
   private scheduleTick(): void {
     this.timer = this.clock.setTimeout(() => {
       if (this.stopping) return;
       this.scheduleTick();
-      this.paths.tick();
       void this.wgSync.watchWireGuard();
     }, PEER_TICK);
   }
@@ -197,6 +191,7 @@ export class Daemon implements NodeContext {
         try { await f(); } catch (e) { this.log.warn(`stop: ${what}: ${e instanceof Error ? e.message : String(e)}`); }
       };
       if (this.timer) this.clock.clearTimeout(this.timer);
+      this.paths.close();
       await step('relay', () => this.traversal?.close());
       await step('portmap', () => this.nat.close());
       await step('dht', () => this.dht.close());

@@ -2,6 +2,7 @@
 // `show` (the schema is src/control/show.ts), `reload` (the config file's difference applied)
 // and `down`.
 import { loadConfig } from '../config/index.js';
+import { keyToBase64 } from '../crypto/keys.js';
 import type { ControlRequest } from '../control/protocol.js';
 import type { ShowPeer, ShowResult } from '../control/show.js';
 import { toHex } from '../dht/id.js';
@@ -40,19 +41,19 @@ export class ControlHandlers {
     // While the data plane is down no peer is reachable, whatever the DHT says.
     const planeDown = wg !== undefined && wg.state !== 'up';
     const self = ctx.config.peers.find((p) => p.keyB64 === ctx.publicB64);
-    const peers = ctx.tracker.all().map((st): ShowPeer => {
-      const w = dump?.peers.find((p) => p.publicKey === st.peer.keyB64);
+    const peers = ctx.paths.all().map(({ peer, view: v }): ShowPeer => {
+      const w = dump?.peers.find((p) => p.publicKey === peer.keyB64);
       return {
-        name: st.peer.hostname ?? null,
-        key: st.peer.keyB64,
-        ipv4: st.peer.ipv4 ?? null,
-        ipv6: st.peer.ipv6 ?? null,
-        path: planeDown ? 'down' : st.path,
-        endpoint: st.path === 'direct' && st.endpoint ? addrKey(st.endpoint) : st.path === 'relay' && st.relayAddr ? addrKey(st.relayAddr) : null,
-        relay: st.path === 'relay' ? st.relayKey ?? null : null,
-        relayForwarding: st.path !== 'relay' ? null : ctx.traversal.links.get(toHex(st.peer.key))?.kernelPort !== undefined ? 'kernel' : 'daemon',
-        since: Math.round((now - st.since) / 1000),
-        rttMs: st.rtt !== undefined ? Math.round(st.rtt) : null,
+        name: peer.hostname ?? null,
+        key: peer.keyB64,
+        ipv4: peer.ipv4 ?? null,
+        ipv6: peer.ipv6 ?? null,
+        path: planeDown ? 'down' : v.shown,
+        endpoint: v.endpoint ? addrKey(v.endpoint) : v.relay ? addrKey(v.relay.addr) : null,
+        relay: v.relay ? keyToBase64(v.relay.key) : null,
+        relayForwarding: v.relay ? (v.kernel ? 'kernel' : 'daemon') : null,
+        since: Math.round((now - v.since) / 1000),
+        rttMs: v.rtt !== undefined ? Math.round(v.rtt) : null,
         wgEndpoint: w?.endpoint ?? null,
         lastHandshake: w && w.latestHandshake > 0 ? w.latestHandshake : null,
         rxBytes: w?.rxBytes ?? 0,
@@ -111,7 +112,7 @@ export class ControlHandlers {
     const seeds = seedDiff(ctx.config, next, ctx.publicB64);
     ctx.config = next;
     ctx.join.joinSeeds(seeds);
-    const diff = ctx.tracker.setPeers(peers, ctx.clock.now());
+    const diff = ctx.paths.setPeers(peers);
     const name = (p: TrustedPeer) => p.hostname ?? p.keyB64;
     const errors: string[] = [];
     const attempt = (p: TrustedPeer, op: () => Promise<void>) =>
@@ -120,7 +121,6 @@ export class ControlHandlers {
     if (wg) {
       for (const p of diff.removed) {
         const hex = toHex(p.key);
-        ctx.traversal.closeLink(hex);
         ctx.guard.forget(hex);
         await attempt(p, () => ctx.wgSync.remove(hex, p.keyB64));
       }
@@ -128,7 +128,7 @@ export class ControlHandlers {
       for (const { after } of diff.changed) {
         // Only the allowed IPs change: the endpoint (direct, or a relay link's loopback) stays.
         const hex = toHex(after.key);
-        const relayed = ctx.tracker.get(hex)?.path === 'relay';
+        const relayed = ctx.paths.state(hex) === 'relayed';
         const config = { publicKey: after.keyB64, allowedIps: allowedIpsOf(after), keepalive: relayed ? NAT_KEEPALIVE_SECONDS : ctx.nat.keepalive() };
         await attempt(after, () => ctx.wgSync.update(hex, config));
       }

@@ -49,6 +49,8 @@ export class Join {
     // already finds our port mapping. (The answer enters the table right after onVerified:
     // the await below runs after that.)
     if (ctx.dht.table.size === 0) await Promise.race([joining.catch(() => undefined), this.heardOnce]);
+    // The peers are searched from then on too (src/daemon/paths.ts): a lookup needs a table.
+    ctx.paths.start();
     await ctx.nat.checkNat();
     const answered = await joining;
     ctx.log.info(`bootstrap: ${answered}/${boots.length} boot nodes answered, ${ctx.dht.table.size} nodes known`);

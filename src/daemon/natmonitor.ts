@@ -80,7 +80,7 @@ export class NatMonitor {
     }
     const now = ctx.clock.now();
     for (const e of ctx.dht.table.entries()) {
-      if (e.direct && !seen.has(e.hex) && ctx.tracker.get(e.hex) === undefined && this.claims.confirmed(e.hex, e.addr, now)) {
+      if (e.direct && !seen.has(e.hex) && !ctx.paths.has(e.hex) && this.claims.confirmed(e.hex, e.addr, now)) {
         seen.add(e.hex);
         out.push({ key: e.id, hex: e.hex, addr: e.addr });
       }
@@ -101,7 +101,7 @@ export class NatMonitor {
       const bootHex = new Set(ctx.join.boots.map((b) => toHex(b.key)));
       const keys = new Map<string, Uint8Array>();
       const claims = ctx.dht.table.entries()
-        .filter((e) => e.direct && !bootHex.has(e.hex) && ctx.tracker.get(e.hex) === undefined)
+        .filter((e) => e.direct && !bootHex.has(e.hex) && !ctx.paths.has(e.hex))
         .map((e) => { keys.set(e.hex, e.id); return { hex: e.hex, addr: e.addr }; });
       for (const c of this.claims.due(claims, ctx.clock.now(), REACH_CHECKS_PER_ROUND)) {
         let verdict: boolean | undefined;

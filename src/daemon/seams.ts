@@ -1,5 +1,6 @@
 // The node's edges to the system, as one injectable set: the datagram transport, the gateway's
-// port mapper, this host's addresses, the handshake poke, name lookups and the control socket.
+// port mapper, this host's addresses, the handshake poke, name lookups, the control socket and
+// the randomness of back-offs.
 // `realSeams` binds them to the real ones; a unit test can run a whole node on the simulated
 // network (src/sim) with fakes (the data plane and firewall are SystemDeps, src/daemon/dataplane.ts).
 import dgram from 'node:dgram';
@@ -37,6 +38,8 @@ export interface NodeSeams {
   lookup: Lookup;
   /** Listens on the control socket. */
   listenControl(file: string, handler: ControlHandler): Promise<{ close(): unknown }>;
+  /** Uniform in [0, 1): the jitter of the path machines' back-offs (seeded in tests). */
+  random(): number;
 }
 
 /** One UDP socket, created on the first poke (IPv4 or IPv6 as that first address is). */
@@ -58,4 +61,5 @@ export const realSeams: NodeSeams = {
   poker: udpPoker,
   lookup: systemLookup,
   listenControl: (file, handler) => ControlServer.listen(file, handler),
+  random: Math.random,
 };

@@ -1,12 +1,10 @@
 // WireGuard sync: the daemon's side of the data plane. Every change of a peer goes through its
-// own queue (peerOp), so two `wg set` of one peer never land out of order; an endpoint given
-// to WireGuard is watched until a handshake follows, and repaired if none does
-// (src/daemon/handshake.ts); one dump per tick feeds the path checks (src/daemon/guard.ts).
-import { toHex } from '../dht/id.js';
+// own queue (peerOp), so two `wg set` of one peer never land out of order; one dump per tick
+// feeds the path checks (src/daemon/guard.ts) and tells the path machines which peers have a
+// session (their handshake watch, src/path/machine.ts, re-creates a peer that got none).
 import { hasSession } from '../wg/session.js';
 import type { WgPeerConfig } from '../wg/types.js';
 import type { NodeContext } from './context.js';
-import { HandshakeWatch } from './handshake.js';
 import type { TrustedPeer } from './peers.js';
 import type { Poker } from './seams.js';
 
@@ -14,7 +12,6 @@ import type { Poker } from './seams.js';
 const DISCARD_PORT = 9;
 
 export class WgSync {
-  private readonly handshakes: HandshakeWatch;
   private watching = false;
   /** The last WireGuard configuration asked for each peer (by key hex), and the queue of its
    *  WireGuard changes. */
@@ -22,9 +19,7 @@ export class WgSync {
   private readonly peerOps = new Map<string, Promise<void>>();
   private poker: Poker | undefined;
 
-  constructor(private readonly ctx: NodeContext) {
-    this.handshakes = new HandshakeWatch(ctx.dht.hex);
-  }
+  constructor(private readonly ctx: NodeContext) {}
 
   close(): void {
     this.poker?.close();
@@ -35,19 +30,13 @@ export class WgSync {
     return this.wanted.has(hex);
   }
 
-  /** Gives WireGuard a peer's endpoint and watches that a handshake follows. The side with the
-   *  smaller key makes its WireGuard initiate at once; the other waits for that initiation
-   *  (two crossing initiations fail both, src/daemon/handshake.ts) and initiates only if none
-   *  came (the repair). */
+  /** Gives WireGuard a peer's endpoint (the path machine pokes and watches the handshake). */
   async setEndpoint(hex: string, config: WgPeerConfig): Promise<void> {
     const { ctx } = this;
-    const st = ctx.tracker.get(hex);
-    if (ctx.wg === undefined || st === undefined) return;
+    if (ctx.wg === undefined || !ctx.paths.has(hex)) return;
     this.wanted.set(hex, config);
     await this.peerOp(hex, () => ctx.wg!.setPeer(config));
     ctx.guard.endpointSet(hex);
-    if (ctx.dht.hex < hex) this.poke(st.peer);
-    this.handshakes.expect(hex, ctx.clock.now());
   }
 
   /** A peer's allowed IPs or keepalive changed (a reload): the endpoint stays. */
@@ -59,7 +48,6 @@ export class WgSync {
 
   /** A peer left the config: WireGuard forgets it. */
   async remove(hex: string, publicKey: string): Promise<void> {
-    this.handshakes.forget(hex);
     this.wanted.delete(hex);
     await this.peerOp(hex, () => this.ctx.wg!.removePeer(publicKey));
   }
@@ -75,14 +63,12 @@ export class WgSync {
   }
 
   /** The data plane was recreated with every peer (src/daemon/supervise.ts): the peers it had
-   *  sessions with still hold them, so ours start the handshakes now. */
+   *  sessions with still hold them, so ours start the handshakes now (their machines poke). */
   dataPlaneRestored(): void {
-    for (const st of this.ctx.tracker.all()) {
-      const hex = toHex(st.peer.key);
+    for (const { hex } of this.ctx.paths.all()) {
       if (!this.wanted.has(hex)) continue;
       this.ctx.guard.endpointSet(hex);
-      this.poke(st.peer);
-      this.handshakes.expect(hex, this.ctx.clock.now());
+      this.ctx.paths.step(hex, { t: 'restored' });
     }
   }
 
@@ -100,23 +86,20 @@ export class WgSync {
   }
 
   /** One WireGuard dump per tick: judges the peers' paths by WireGuard's counters
-   *  (src/daemon/guard.ts), and repairs the handshakes of peers that got an endpoint a moment
-   *  ago and still have no session (they probably crossed, src/daemon/handshake.ts). */
+   *  (src/daemon/guard.ts), and tells each path machine whether its peer has a session (a
+   *  handshake since the endpoint was set, or one still valid). */
   async watchWireGuard(): Promise<void> {
     const { ctx } = this;
     if (this.watching || ctx.wg === undefined || ctx.wg.state !== 'up' || ctx.stopping) return;
     this.watching = true;
     try {
       const dump = await ctx.wg.dump();
-      await ctx.guard.sample(dump, ctx.clock.now());
-      for (const hex of this.handshakes.due(ctx.clock.now())) {
-        const st = ctx.tracker.get(hex);
-        if (st === undefined || ctx.stopping || !this.wanted.has(hex)) continue;
-        const w = dump.peers.find((p) => p.publicKey === st.peer.keyB64);
+      if (ctx.stopping) return;
+      ctx.guard.sample(dump, ctx.clock.now());
+      for (const { peer, hex } of ctx.paths.all()) {
+        const w = dump.peers.find((p) => p.publicKey === peer.keyB64);
         // (WireGuard's handshake times are wall-clock: src/wg/session.ts reads that clock.)
-        if (w !== undefined && (ctx.guard.live.handshakeSinceSet(hex) || hasSession(w.latestHandshake))) continue;
-        ctx.log.debug(`peer ${st.peer.hostname ?? st.peer.keyB64}: no handshake yet; re-creating the WireGuard peer`);
-        await this.recreate(hex);
+        if (w !== undefined && this.wanted.has(hex) && (ctx.guard.live.handshakeSinceSet(hex) || hasSession(w.latestHandshake))) ctx.paths.step(hex, { t: 'handshakeSeen' });
       }
     } catch (e) {
       ctx.log.warn(`wireguard: ${e instanceof Error ? e.message : String(e)}`);
@@ -125,17 +108,24 @@ export class WgSync {
     }
   }
 
+  /** Whether WireGuard has a session with the peer now (a fresh dump, not the last sample). */
+  async hasSession(peer: TrustedPeer): Promise<boolean> {
+    const dump = await this.ctx.wg?.dump().catch(() => undefined);
+    const w = dump?.peers.find((p) => p.publicKey === peer.keyB64);
+    return w !== undefined && hasSession(w.latestHandshake);
+  }
+
   /** Re-creates a peer in WireGuard with the configuration wanted now (fresh handshake state), and pokes it. */
   async recreate(hex: string): Promise<void> {
     const { ctx } = this;
-    const st = ctx.tracker.get(hex);
-    if (st === undefined || ctx.wg === undefined) return;
+    const peer = ctx.paths.all().find((p) => p.hex === hex)?.peer;
+    if (peer === undefined || ctx.wg === undefined) return;
     await this.peerOp(hex, async () => {
       const config = this.wanted.get(hex);
       if (config === undefined) return; // removed by a reload meanwhile
       await ctx.wg!.removePeer(config.publicKey);
       await ctx.wg!.setPeer(config);
     });
-    this.poke(st.peer);
+    this.poke(peer);
   }
 }

@@ -162,8 +162,9 @@ export class DhtNode {
     return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
   }
 
-  /** Iterative parallel lookup of the K nodes closest to `target`. */
-  lookup(target: Uint8Array): Promise<LookupResult> {
+  /** Iterative parallel lookup of the K nodes closest to `target`. `onFound(addr)` is called
+   *  once, as soon as an answer names the target (hearsay, as `found`), before the lookup ends. */
+  lookup(target: Uint8Array, onFound?: (addr: Addr) => void): Promise<LookupResult> {
     this.table.touch(target, this.clock.now());
     const lk = new Lookup(target, this.id, this.k, this.alpha, LOOKUP_MAX_REQUESTS);
     lk.add(this.table.closest(target, this.k).map((e) => ({ id: e.id, addr: e.addr })), 1);
@@ -200,6 +201,8 @@ export class DhtNode {
               const records = reply.msg.n.filter((r) => this.channel.acceptsKey(r.key));
               if (records.length < reply.msg.n.length) this.counters.add('records-below-workbit');
               lk.answered(c, records.map((r) => ({ id: r.key, addr: r.addr })));
+              const early = answeredAt ?? lk.targetAddr;
+              if (early !== undefined && onFound !== undefined) { onFound(early); onFound = undefined; }
             } else {
               if (reply === undefined) this.noAnswer(c.hex);
               lk.failed(c);
@@ -213,11 +216,14 @@ export class DhtNode {
     });
   }
 
-  /** Looks a node up by key; a lookup that misses it is tried again (FIND_ATTEMPTS in all). */
-  async findNode(key: Uint8Array): Promise<LookupResult> {
-    let result = await this.lookup(key);
+  /** Looks a node up by key; a lookup that misses it is tried again (FIND_ATTEMPTS in all).
+   *  `onFound`: as lookup()'s, across the attempts. */
+  async findNode(key: Uint8Array, onFound?: (addr: Addr) => void): Promise<LookupResult> {
+    let told = false;
+    const tell = onFound && ((a: Addr) => { if (!told) { told = true; onFound(a); } });
+    let result = await this.lookup(key, tell);
     for (let i = 1; i < FIND_ATTEMPTS && result.found === undefined && !this.closed; i++) {
-      const again = await this.lookup(key);
+      const again = await this.lookup(key, tell);
       result = { ...again, requests: result.requests + again.requests, rounds: result.rounds + again.rounds };
     }
     return result;

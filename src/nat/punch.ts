@@ -115,19 +115,26 @@ export class Puncher {
   }
 
   /**
-   * Coordinates a punch with `peerKey` through rendezvous nodes. Resolves with the rendezvous
-   * that answered (a relay candidate the peer can reach) and whether a probe got through.
+   * Coordinates a punch with `peerKey` through rendezvous nodes. At the first `punch-ok` (a
+   * rendezvous knows the peer: it is up), `onAccepted(via)` is called at once, before the probes
+   * (the path machine opens a relay through `via` while they go on), and the address that
+   * rendezvous names is probed without waiting for the later rendezvous' answers. Resolves with the
+   * rendezvous that answered (a relay candidate the peer can reach) and whether a probe got through.
    */
-  async punch(peerKey: Uint8Array, rendezvous: RelayRef[], done: () => boolean): Promise<{ direct: boolean; via?: RelayRef }> {
+  async punch(peerKey: Uint8Array, rendezvous: RelayRef[], done: () => boolean, onAccepted?: (via: RelayRef) => void): Promise<{ direct: boolean; via?: RelayRef }> {
     const asked = rendezvous.slice(0, PUNCH_RENDEZVOUS);
     const announce = this.host.announceAddr();
-    const answers = await Promise.all(asked.map(async (r) => {
+    // The first acceptable punch-ok in the order asked (both sides of a pair then pick the same
+    // rendezvous, and so the same relay), without waiting for the later ones' answers.
+    const answers = asked.map(async (r) => {
       const reply = await this.punchReq(r, peerKey, announce);
-      return reply?.msg.t === 'punch-ok' ? { r, target: reply.msg.e } : undefined;
-    }));
-    // The peer's address is the rendezvous's word: never this host's own loopback.
-    const ok = answers.find((a) => a !== undefined && a.target !== undefined && reachable(a.target));
-    if (ok === undefined || ok.target === undefined) return { direct: false };
+      // The peer's address is the rendezvous's word: never this host's own loopback.
+      return reply?.msg.t === 'punch-ok' && reply.msg.e !== undefined && reachable(reply.msg.e) ? { r, target: reply.msg.e } : undefined;
+    });
+    let ok: { r: RelayRef; target: Addr } | undefined;
+    for (const a of answers) if ((ok = await a) !== undefined) break;
+    if (ok === undefined || this.closed) return { direct: false };
+    onAccepted?.(ok.r);
     const direct = await this.probe(peerKey, ok.target, done);
     return { direct, via: ok.r };
   }

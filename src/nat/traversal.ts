@@ -150,9 +150,10 @@ export class Traversal {
     if (probes > 0) await this.puncher.probe(peerKey, addr, () => false, probes);
   }
 
-  /** Coordinates a punch with `peerKey` through rendezvous nodes (src/nat/punch.ts). */
-  punch(peerKey: Uint8Array, rendezvous: RelayRef[], done: () => boolean): Promise<{ direct: boolean; via?: RelayRef }> {
-    return this.puncher.punch(peerKey, rendezvous, done);
+  /** Coordinates a punch with `peerKey` through rendezvous nodes (src/nat/punch.ts);
+   *  `onAccepted(via)` at the first punch-ok, before the probes. */
+  punch(peerKey: Uint8Array, rendezvous: RelayRef[], done: () => boolean, onAccepted?: (via: RelayRef) => void): Promise<{ direct: boolean; via?: RelayRef }> {
+    return this.puncher.punch(peerKey, rendezvous, done, onAccepted);
   }
 
   /** Opens (or reuses) a relay link for a peer through `relay` (src/relay/client.ts). */

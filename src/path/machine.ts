@@ -113,7 +113,7 @@ export class PathMachine<R extends RelayId = RelayId> {
         if (this.st === 'relayed') { this.log('info', `relay via ${ev.relay.hex} lost; searching again`); this.enter('searching', now); this.search(now, true); }
         break;
       case 'pathSuspect': if (this.onPath()) this.emit({ a: 'poke' }); break;
-      case 'pathSilent': if (this.onPath()) this.emit({ a: 'recreate' }); break;
+      case 'pathSilent': if (this.onPath()) this.emit({ a: 'recreate', why: 'silent' }); break;
       case 'pathDead': this.pathDead(ev.why, now); break;
       case 'heard': this.holds.heard(); break;
       case 'handshakeSeen': this.sessionSeen = true; break;
@@ -121,7 +121,7 @@ export class PathMachine<R extends RelayId = RelayId> {
         if (!this.onPath()) break;
         this.emit({ a: 'poke' });
         this.sessionSeen = false;
-        this.repairAt = now + (this.opts.initiator ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND);
+        this.repairAt = now + this.repairDelay();
         break;
       case 'configChanged': {
         const before = this.hint;
@@ -182,7 +182,7 @@ export class PathMachine<R extends RelayId = RelayId> {
   private tick(now: number): void {
     if (this.repairAt <= now) {
       this.repairAt = NEVER;
-      if (this.onPath() && !this.sessionSeen) { this.log('debug', 'no handshake yet; re-creating the WireGuard peer'); this.emit({ a: 'recreate' }); }
+      if (this.onPath() && !this.sessionSeen) { this.emit({ a: 'recreate', why: 'handshake' }); }
     }
     if (this.lookupUntil <= now) this.lookedUp(undefined, now);
     if (this.punchAt <= now) { this.punchAt = NEVER; this.punch(now); }
@@ -371,10 +371,22 @@ export class PathMachine<R extends RelayId = RelayId> {
 
   private setEndpoint(endpoint: PathEndpoint<R>, now: number): void {
     this.emit({ a: 'setEndpoint', endpoint, keepalive: endpoint.kind === 'relay' ? NAT_KEEPALIVE_SECONDS : this.keepalive });
-    // Crossed handshakes (src/daemon/handshake.ts): the smaller key initiates at once, and each
-    // side checks for a session after its own delay.
+    // Crossed handshakes (docs/NODE.md "First handshake"): when both sides' WireGuard initiate at
+    // once, wireguard-go rejects both responses and neither has a session until its 5 s retry.
+    // So the smaller key initiates at once, and each side checks for a session after its own
+    // delay: without one, the WireGuard peer is re-created (a single fresh initiation, which
+    // the other side answers).
     if (this.opts.initiator) this.emit({ a: 'poke' });
     this.sessionSeen = false;
-    this.repairAt = now + (this.opts.initiator ? HANDSHAKE_REPAIR_FIRST : HANDSHAKE_REPAIR_SECOND);
+    this.repairAt = now + this.repairDelay();
+  }
+
+  /** The side that did not poke repairs first. The poker's WireGuard may be unable to initiate:
+   *  wireguard-go sends no initiation within 5 s (REKEY_TIMEOUT) of its last attempt, even one
+   *  that failed for want of an endpoint (traffic into the tunnel before the path was found);
+   *  the other side's initiation is answered all the same, and the packets the poker's
+   *  WireGuard holds for the handshake then flow (re-creating the poker's peer would drop them). */
+  private repairDelay(): number {
+    return this.opts.initiator ? HANDSHAKE_REPAIR_SECOND : HANDSHAKE_REPAIR_FIRST;
   }
 }

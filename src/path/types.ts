@@ -92,8 +92,10 @@ export type PathAction<R extends RelayId = RelayId> =
   | { a: 'setEndpoint'; endpoint: PathEndpoint<R>; keepalive: number }
   /** One data packet into the tunnel: WireGuard initiates a handshake at once. */
   | { a: 'poke' }
-  /** Re-create the WireGuard peer (fresh handshake state), then poke it. */
-  | { a: 'recreate' }
+  /** Re-create the WireGuard peer (fresh handshake state), then poke it. `handshake`: the
+   *  handshake watch found no session (the driver may look again first, its samples being
+   *  PEER_TICK apart); `silent`: WireGuard's sends go unanswered. */
+  | { a: 'recreate'; why: 'handshake' | 'silent' }
   /** A line for the log, about this peer (the driver prefixes the peer's name). */
   | { a: 'log'; level: 'debug' | 'info' | 'warn'; msg: string };
 

@@ -6,7 +6,7 @@
 // are checked too, and so is every "`NAME` = value" in the prose of those three files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as params from '../../src/params.js';
@@ -15,9 +15,10 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const read = (p: string): string => readFileSync(join(ROOT, p), 'utf8');
 const values = params as unknown as Record<string, number | string>;
 
-/** Constants params.ts marks as protocol: `export const NAME = ...; // @protocol`. */
+/** Constants src/params.ts (its files in src/params/) marks as protocol: `export const NAME = ...; // @protocol`. */
 function protocolConstants(): string[] {
-  return [...read('src/params.ts').matchAll(/^export const ([A-Z][A-Z0-9_]*)\b[^\n]*\/\/\s*@protocol\b/gm)].map((m) => m[1]!);
+  const text = readdirSync(join(ROOT, 'src/params')).filter((f) => f.endsWith('.ts')).map((f) => read(`src/params/${f}`)).join('\n');
+  return [...text.matchAll(/^export const ([A-Z][A-Z0-9_]*)\b[^\n]*\/\/\s*@protocol\b/gm)].map((m) => m[1]!);
 }
 
 /** The text of a markdown section, from its heading to the next heading of the same or a higher level. */

@@ -6,7 +6,6 @@ import { VirtualClock } from '../../src/sim/clock.js';
 import { SelfView } from '../../src/daemon/selfview.js';
 import { BadEndpoints, judgeAnswer, type AcceptInput } from '../../src/daemon/pathcheck.js';
 import { WgLiveness, type LivenessAction } from '../../src/daemon/liveness.js';
-import { PeerTracker, type TrustedPeer } from '../../src/daemon/peers.js';
 import {
   BAD_ENDPOINT_KEEP, PEER_TICK, RELAY_HOLD_MAX, RELAY_HOLD_MIN, SELF_VIEW_KEEP, WG_SILENT_DEAD, WG_SILENT_POKE, WG_SILENT_REPAIR, WG_WORKING_WINDOW,
 } from '../../src/params.js';
@@ -120,33 +119,4 @@ test('liveness: a new endpoint is judged afresh, from its own sends', async () =
   assert.ok(!acts.some((x) => x.a === 'dead'), 'the old endpoint\'s silence does not count against the new one');
   live.observe(HEX, { txBytes: c.tx, rxBytes: c.rx + 148, latestHandshake: 160 }, clock.now());
   assert.ok(live.handshakeSinceSet(HEX) && live.heardSinceSet(HEX));
-});
-
-test('tracker: a dead path is searched again at once; after a dead relay no relay for RELAY_HOLD_MIN, doubling, back to the minimum once WireGuard heard the peer', () => {
-  const p: TrustedPeer = { key: new Uint8Array(32).fill(7), keyB64: Buffer.from(new Uint8Array(32).fill(7)).toString('base64') };
-  const hex = Buffer.from(p.key).toString('hex');
-  const t = new PeerTracker([p], 0);
-  t.located(hex, bob, 0);
-  t.pathDead(hex, 1000);
-  assert.equal(t.get(hex)!.path, 'searching');
-  assert.equal(t.get(hex)!.nextAt, 1000);
-  assert.ok(t.mayRelay(hex, 1000), 'a dead direct path does not hold relays');
-  const relay = { host: '20.0.0.1', port: 62096 };
-  t.relayed(hex, 'R', relay, 2000);
-  t.pathDead(hex, 3000);
-  assert.equal(t.get(hex)!.path, 'searching');
-  assert.equal(t.get(hex)!.relayKey, undefined);
-  assert.ok(!t.mayRelay(hex, 3000 + RELAY_HOLD_MIN - 1));
-  assert.ok(t.mayRelay(hex, 3000 + RELAY_HOLD_MIN));
-  t.relayed(hex, 'R', relay, 70_000);
-  t.pathDead(hex, 80_000);
-  assert.ok(!t.mayRelay(hex, 80_000 + 2 * RELAY_HOLD_MIN - 1), 'doubled');
-  let now = 80_000;
-  for (let i = 0; i < 10; i++) { t.relayed(hex, 'R', relay, now); t.pathDead(hex, now); }
-  assert.ok(t.mayRelay(hex, now + RELAY_HOLD_MAX), 'capped');
-  t.heard(hex);
-  now += RELAY_HOLD_MAX;
-  t.relayed(hex, 'R', relay, now);
-  t.pathDead(hex, now);
-  assert.ok(t.mayRelay(hex, now + RELAY_HOLD_MIN), 'back to the minimum');
 });

@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/sim/clock.js';
-import { PathGuard, type GuardHost } from '../../src/daemon/guard.js';
-import { PeerTracker, type TrustedPeer } from '../../src/daemon/peers.js';
+import { PathGuard, type GuardEvent, type GuardHost, type GuardPeer } from '../../src/daemon/guard.js';
+import type { TrustedPeer } from '../../src/daemon/peers.js';
 import type { WgDump } from '../../src/wg/types.js';
 
 const key = new Uint8Array(32).fill(9);
@@ -12,76 +12,92 @@ const hex = Buffer.from(key).toString('hex');
 const bobAt = { host: '203.0.113.7', port: 51820 };
 const lan = ['127.0.0.1', '192.168.1.10'];
 
+/** A host with one peer whose path the test sets (as its path machine would); the events the
+ *  guard sends it are recorded, a pathDead drops the path as the machine does. */
+function fakeHost(peer: TrustedPeer) {
+  const path: GuardPeer = { hex, keyB64: peer.keyB64, state: 'searching' };
+  const events: GuardEvent[] = [];
+  const died: string[] = [];
+  const host: GuardHost = {
+    peers: () => [path],
+    step: (_hex, ev) => {
+      events.push(ev);
+      if (ev.t === 'pathDead' && (path.state === 'direct' || path.state === 'relayed')) { died.push(ev.why); path.state = 'searching'; delete path.endpoint; }
+    },
+    count: () => {},
+  };
+  return { host, path, events, died };
+}
+
 function setup(peer: TrustedPeer) {
   const clock = new VirtualClock();
-  const tracker = new PeerTracker([peer], clock.now());
-  const died: string[] = [];
-  const host: GuardHost = { tracker, poke: () => {}, recreate: async () => {}, pathDied: (_st, why) => { died.push(why); }, count: () => {} };
-  return { clock, tracker, died, guard: new PathGuard(host, () => lan, () => undefined) };
+  const { host, path, died } = fakeHost(peer);
+  const located = (addr: typeof bobAt) => { path.state = 'direct'; path.endpoint = addr; };
+  return { clock, path, located, died, guard: new PathGuard(host, () => lan, () => undefined) };
 }
+const current = (p: GuardPeer) => (p.state === 'direct' ? p.endpoint : undefined);
 
 function dump(tx: number, rx: number): WgDump {
   return { peers: [{ publicKey: keyB64, txBytes: tx, rxBytes: rx, latestHandshake: 100 }] } as unknown as WgDump;
 }
 
 test('guard: behind a NAT with no boot node, a trusted peer answering at its configured endpoint is located (the config vouches for that address)', () => {
-  const { clock, tracker, guard } = setup({ key, keyB64, endpoint: bobAt });
-  const st = tracker.get(hex)!;
+  const peer = { key, keyB64, endpoint: bobAt };
+  const { clock, path, guard } = setup(peer);
   // Bob sees us at our NAT's public IP, which no boot node told us (there is none).
-  assert.equal(guard.judge(st, hex, bobAt, { host: '198.51.100.20', port: 40001 }, clock.now()), undefined);
+  assert.equal(guard.judge(peer, hex, current(path), bobAt, { host: '198.51.100.20', port: 40001 }, clock.now()), undefined);
 });
 
 test('guard: our public IP changes (boot nodes have not said so yet): a working direct path is neither dropped nor refused for BAD_ENDPOINT_KEEP', async () => {
-  const { clock, tracker, died, guard } = setup({ key, keyB64 });
+  const st = { key, keyB64 };
+  const { clock, path, located, died, guard } = setup(st);
   guard.self.observed('198.51.100.20', clock.now());
-  const st = tracker.get(hex)!;
-  assert.equal(guard.judge(st, hex, bobAt, { host: '198.51.100.20', port: 40001 }, clock.now()), undefined);
-  tracker.located(hex, bobAt, clock.now());
+  assert.equal(guard.judge(st, hex, current(path), bobAt, { host: '198.51.100.20', port: 40001 }, clock.now()), undefined);
+  located(bobAt);
   guard.endpointSet(hex);
-  await guard.sample(dump(1000, 1000), clock.now());
+  guard.sample(dump(1000, 1000), clock.now());
   await clock.run(1000);
-  await guard.sample(dump(2000, 2000), clock.now()); // WireGuard hears Bob: the path works
+  guard.sample(dump(2000, 2000), clock.now()); // WireGuard hears Bob: the path works
   // The ISP gives our NAT another address; Bob's next pong names it before a boot node's does.
   await clock.run(1000);
-  guard.judge(st, hex, bobAt, { host: '198.51.100.99', port: 40001 }, clock.now());
+  guard.judge(st, hex, current(path), bobAt, { host: '198.51.100.99', port: 40001 }, clock.now());
   assert.deepEqual(died, [], 'the working path was dropped');
-  assert.equal(tracker.get(hex)!.path, 'direct');
+  assert.equal(path.state, 'direct');
   // The boot node's next pong (the NAT check) tells us the new address: Bob's endpoint is good again.
   await clock.run(2000);
   guard.self.observed('198.51.100.99', clock.now());
-  assert.equal(guard.judge(st, hex, bobAt, { host: '198.51.100.99', port: 40001 }, clock.now()), undefined, 'Bob\'s real endpoint refused after the change');
+  assert.equal(guard.judge(st, hex, current(path), bobAt, { host: '198.51.100.99', port: 40001 }, clock.now()), undefined, 'Bob\'s real endpoint refused after the change');
 });
 
 test('guard: a proxy on our own host (our interface IP, another port) does not pass for us; our own port does', () => {
   const clock = new VirtualClock();
-  const tracker = new PeerTracker([{ key, keyB64 }], clock.now());
-  const host: GuardHost = { tracker, poke: () => {}, recreate: async () => {}, pathDied: () => {}, count: () => {} };
+  const st = { key, keyB64 };
+  const { host } = fakeHost(st);
   const guard = new PathGuard(host, () => ['127.0.0.1', '203.0.113.1'], () => undefined, () => [51820, 51821]);
-  const st = tracker.get(hex)!;
   // A rendezvous named a proxy another local user runs; Bob saw our ping come from it.
   const proxyAt = { host: '203.0.113.1', port: 40000 };
-  assert.equal(guard.judge(st, hex, proxyAt, { host: '203.0.113.1', port: 40000 }, clock.now()), 'foreign-view');
-  assert.equal(guard.judge(st, hex, bobAt, { host: '203.0.113.1', port: 51820 }, clock.now()), undefined);
+  assert.equal(guard.judge(st, hex, undefined, proxyAt, { host: '203.0.113.1', port: 40000 }, clock.now()), 'foreign-view');
+  assert.equal(guard.judge(st, hex, undefined, bobAt, { host: '203.0.113.1', port: 51820 }, clock.now()), undefined);
 });
 
 test('guard: a peer whose path died comes back at the same address (a reboot): once WireGuard hears it there, that address is taken again at once, not refused for BAD_ENDPOINT_KEEP', async () => {
-  const { clock, tracker, died, guard } = setup({ key, keyB64 });
+  const st = { key, keyB64 };
+  const { clock, path, located, died, guard } = setup(st);
   guard.self.observed('198.51.100.20', clock.now());
-  const st = tracker.get(hex)!;
   const view = { host: '198.51.100.20', port: 40001 };
-  assert.equal(guard.judge(st, hex, bobAt, view, clock.now()), undefined);
-  tracker.located(hex, bobAt, clock.now());
+  assert.equal(guard.judge(st, hex, current(path), bobAt, view, clock.now()), undefined);
+  located(bobAt);
   guard.endpointSet(hex);
   const at = (tx: number, rx: number, endpoint?: string): WgDump =>
     ({ peers: [{ publicKey: keyB64, txBytes: tx, rxBytes: rx, latestHandshake: 100, ...(endpoint ? { endpoint } : {}) }] } as unknown as WgDump);
-  await guard.sample(at(1000, 1000, '203.0.113.7:51820'), clock.now());
+  guard.sample(at(1000, 1000, '203.0.113.7:51820'), clock.now());
   // Bob's host goes down: WireGuard sends, nothing comes back, until the path is judged dead.
   let tx = 1000;
-  for (let i = 0; i < 40 && died.length === 0; i++) { await clock.run(500); tx += 148; await guard.sample(at(tx, 1000, '203.0.113.7:51820'), clock.now()); }
+  for (let i = 0; i < 40 && died.length === 0; i++) { await clock.run(500); tx += 148; guard.sample(at(tx, 1000, '203.0.113.7:51820'), clock.now()); }
   assert.equal(died.length, 1, 'the silent path was judged dead');
-  assert.equal(guard.judge(st, hex, bobAt, view, clock.now()), 'bad-endpoint', 'just judged dead');
+  assert.equal(guard.judge(st, hex, current(path), bobAt, view, clock.now()), 'bad-endpoint', 'just judged dead');
   // Bob is back a few seconds later; his WireGuard's handshake reaches ours from his address.
   await clock.run(5000);
-  await guard.sample(at(tx + 148, 1000 + 92, '203.0.113.7:51820'), clock.now());
-  assert.equal(guard.judge(st, hex, bobAt, view, clock.now()), undefined, 'Bob\'s address is still refused though WireGuard hears him there');
+  guard.sample(at(tx + 148, 1000 + 92, '203.0.113.7:51820'), clock.now());
+  assert.equal(guard.judge(st, hex, current(path), bobAt, view, clock.now()), undefined, 'Bob\'s address is still refused though WireGuard hears him there');
 });

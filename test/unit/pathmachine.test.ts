@@ -210,16 +210,17 @@ test('WireGuard silence on a path: suspect pokes, silent re-creates, only while 
   assert.deepEqual(kinds(d.send({ t: 'pathSilent' })), ['recreate']);
 });
 
-test('handshake repair: the initiator pokes at once and re-creates after HANDSHAKE_REPAIR_FIRST without a session; the other waits HANDSHAKE_REPAIR_SECOND; a session seen cancels it', async () => {
+test('handshake repair: the initiator pokes at once; without a session the other side re-creates after HANDSHAKE_REPAIR_FIRST, the initiator after HANDSHAKE_REPAIR_SECOND; a session seen cancels it', async () => {
+  assert.ok(HANDSHAKE_REPAIR_FIRST < HANDSHAKE_REPAIR_SECOND);
   const d = new Driver({ initiator: true });
   d.send({ t: 'lookupResult', found: A });
   assert.deepEqual(kinds(d.send({ t: 'answered', addr: A })), ['setEndpoint', 'poke']);
   const r = await d.until('recreate');
-  assert.equal(r.at, HANDSHAKE_REPAIR_FIRST);
+  assert.equal(r.at, HANDSHAKE_REPAIR_SECOND);
   const e = new Driver({ initiator: false });
   e.send({ t: 'lookupResult', found: A });
   assert.deepEqual(kinds(e.send({ t: 'answered', addr: A })), ['setEndpoint'], 'the other side waits for the initiation');
-  assert.equal((await e.until('recreate')).at, HANDSHAKE_REPAIR_SECOND);
+  assert.equal((await e.until('recreate')).at, HANDSHAKE_REPAIR_FIRST);
   const f = new Driver({ initiator: false });
   f.send({ t: 'lookupResult', found: A });
   f.send({ t: 'answered', addr: A });
@@ -304,7 +305,7 @@ test('a re-created data plane: a peer on a path is poked and its handshake watch
   const at = d.now;
   assert.deepEqual(kinds(d.send({ t: 'restored' })), ['poke']);
   const r = await d.until('recreate');
-  assert.equal(r.at, at + HANDSHAKE_REPAIR_SECOND);
+  assert.equal(r.at, at + HANDSHAKE_REPAIR_FIRST);
 });
 
 test('a punch that ends after its path died and a new search began leaves the new search alone', async () => {

@@ -1,0 +1,249 @@
+// The path driver: one path machine per trusted peer (src/path/machine.ts, docs/NAT.md "The
+// per-peer path machine"), driven on the daemon's clock. It owns the map of machines and one
+// timer, at the earliest of their deadlines; it feeds them what the node observes (lookups,
+// answers that passed the path check, punches, relay links, WireGuard's counters) and performs
+// the actions they ask for, each peer's in order: DHT lookups and pings, punches and relay
+// links (src/nat/traversal.ts), WireGuard endpoints, pokes and re-creations (src/daemon/wgsync.ts).
+import { toHex } from '../dht/id.js';
+import { PathMachine, type PathAction, type PathEndpoint, type PathEvent, type PathState, type PathView } from '../path/machine.js';
+import { addrKey, type Addr } from '../proto/addr.js';
+import type { RelayLink, RelayRef } from '../relay/link.js';
+import type { TimerHandle } from '../util/clock.js';
+import type { NodeContext } from './context.js';
+import { diffPeers, peerHex, type PeerDiff, type TrustedPeer } from './peers.js';
+import { allowedIpsOf } from './trusted.js';
+
+interface PeerPath {
+  peer: TrustedPeer;
+  readonly hex: string;
+  readonly m: PathMachine<RelayRef>;
+  started: boolean;
+  /** The actions asked for and not yet performed (each peer's in order: a relay closes only
+   *  once WireGuard was given the endpoint that replaces it). */
+  chain: Promise<void>;
+}
+
+export class Paths {
+  private readonly peers = new Map<string, PeerPath>();
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+  private started = false;
+  private closed = false;
+
+  constructor(private readonly ctx: NodeContext, peers: readonly TrustedPeer[]) {
+    for (const p of peers) this.add(p);
+  }
+
+  private add(p: TrustedPeer): PeerPath {
+    const { ctx } = this, hex = peerHex(p);
+    const m = new PathMachine<RelayRef>({
+      now: ctx.clock.now(), random: ctx.seams.random, rendezvous: () => ctx.nat.relayCandidates([hex]),
+      initiator: ctx.dht.hex < hex, keepalive: ctx.nat.keepalive(), ...(p.endpoint ? { hint: p.endpoint } : {}),
+    });
+    const pp: PeerPath = { peer: p, hex, m, started: false, chain: Promise.resolve() };
+    this.peers.set(hex, pp);
+    return pp;
+  }
+
+  /** Starts searching every peer (once the DHT can be searched: the join's first answer). Idempotent. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const pp of this.peers.values()) this.begin(pp);
+  }
+
+  /** Stops the timer; the machines ask for nothing more. */
+  close(): void {
+    this.closed = true;
+    if (this.timer) this.ctx.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  has(hex: string): boolean {
+    return this.peers.has(hex);
+  }
+
+  state(hex: string): PathState | undefined {
+    return this.peers.get(hex)?.m.state;
+  }
+
+  /** The peers with their paths, in config order. */
+  all(): { peer: TrustedPeer; hex: string; view: PathView<RelayRef> }[] {
+    return [...this.peers.values()].map((pp) => ({ peer: pp.peer, hex: pp.hex, view: pp.m.view() }));
+  }
+
+  /** One event for peer `hex` (an unknown peer's is dropped). */
+  step(hex: string, ev: PathEvent<RelayRef>): void {
+    const pp = this.peers.get(hex);
+    if (pp === undefined || this.closed || this.ctx.stopping) return;
+    // (A peer heard from before the search began is started first: its answer then counts.)
+    this.begin(pp, true);
+    this.run(pp, pp.m.step(ev, this.ctx.clock.now()));
+  }
+
+  /** Replaces the peer list (a reload): added peers are searched, removed ones let go (their
+   *  relay link closed), a changed endpoint hint is tried. */
+  setPeers(peers: readonly TrustedPeer[]): PeerDiff {
+    const diff = diffPeers(new Map([...this.peers].map(([hex, pp]) => [hex, pp.peer])), peers);
+    for (const p of diff.removed) {
+      const hex = peerHex(p), pp = this.peers.get(hex)!;
+      if (pp.started) this.run(pp, pp.m.step({ t: 'removed' }, this.ctx.clock.now()));
+      this.peers.delete(hex);
+      this.ctx.traversal.closeLink(hex);
+    }
+    for (const p of peers) {
+      const pp = this.peers.get(peerHex(p));
+      if (pp === undefined) { const added = this.add(p); if (this.started) this.begin(added); continue; }
+      const before = pp.peer.endpoint;
+      pp.peer = p;
+      if ((before === undefined) !== (p.endpoint === undefined) || (before && p.endpoint && addrKey(before) !== addrKey(p.endpoint))) {
+        this.step(pp.hex, { t: 'configChanged', ...(p.endpoint ? { endpoint: p.endpoint } : {}) });
+      }
+    }
+    this.schedule();
+    return diff;
+  }
+
+  /** A node answered us directly: if it is a trusted peer whose answer passes the path check
+   *  (src/daemon/pathcheck.ts), that is where it is. A boot node's pong says where we are. */
+  heard(id: Uint8Array, addr: Addr, rtt: number | undefined, seenAs: Addr | undefined): void {
+    const { ctx } = this;
+    const hex = toHex(id), now = ctx.clock.now();
+    if (seenAs !== undefined && ctx.join.boots.some((b) => toHex(b.key) === hex)) ctx.guard.self.observed(seenAs.host, now);
+    const pp = this.peers.get(hex);
+    if (pp === undefined) return;
+    const v = pp.m.view();
+    const why = ctx.guard.judge(pp.peer, hex, v.state === 'direct' ? v.endpoint : undefined, addr, seenAs, now);
+    if (why !== undefined) {
+      if (why !== 'no-view') ctx.log.debug(`peer ${name(pp.peer)}: answer from ${addrKey(addr)} not taken (${why})`);
+      return;
+    }
+    this.step(hex, { t: 'answered', addr, ...(rtt !== undefined ? { rtt } : {}) });
+  }
+
+  /** A relay link for a peer is ready, moved, or changed its data path (src/relay/client.ts). */
+  relayReady(hex: string, link: RelayLink): void {
+    const { ctx } = this;
+    if (!this.peers.has(hex) || ctx.wg === undefined || ctx.stopping) { ctx.traversal.closeLink(hex); return; }
+    this.step(hex, { t: 'relayReady', relay: link.relay, endpoint: link.endpoint, kernel: link.kernelPort !== undefined });
+  }
+
+  /** The NAT check's verdict changed: the direct peers' keepalive follows it. */
+  natChanged(): void {
+    const seconds = this.ctx.nat.keepalive();
+    for (const hex of [...this.peers.keys()]) this.step(hex, { t: 'keepalive', seconds });
+  }
+
+  // ---- the machines' timer and actions -------------------------------------------------------
+
+  /** Starts one peer's machine: once the driver started, or `now` (an event came for it). */
+  private begin(pp: PeerPath, now = false): void {
+    if (pp.started || (!this.started && !now) || this.closed) return;
+    pp.started = true;
+    this.run(pp, pp.m.start(this.ctx.clock.now()));
+  }
+
+  private run(pp: PeerPath, actions: PathAction<RelayRef>[]): void {
+    if (actions.length > 0) {
+      pp.chain = pp.chain.then(() => this.perform(pp, actions))
+        .catch((e: unknown) => this.ctx.log.warn(`peer ${name(pp.peer)}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    this.schedule();
+  }
+
+  /** One timer, at the earliest deadline of all the machines. */
+  private schedule(): void {
+    let at = Infinity;
+    for (const pp of this.peers.values()) if (pp.started) at = Math.min(at, pp.m.nextDeadline());
+    if (at === this.timerAt || this.closed) return;
+    if (this.timer) this.ctx.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (!Number.isFinite(at)) return;
+    this.timer = this.ctx.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      const now = this.ctx.clock.now();
+      for (const pp of [...this.peers.values()]) if (pp.started && pp.m.nextDeadline() <= now) this.run(pp, pp.m.step({ t: 'tick' }, now));
+      this.schedule();
+    }, Math.max(0, at - this.ctx.clock.now()));
+  }
+
+  private async perform(pp: PeerPath, actions: PathAction<RelayRef>[]): Promise<void> {
+    const { ctx } = this;
+    for (const a of actions) {
+      if (ctx.stopping) return;
+      switch (a.a) {
+        case 'lookup': this.lookup(pp); break;
+        case 'ping':
+          void ctx.dht.ping(pp.peer.key, a.addr).then((r) => { if (r === undefined) this.step(pp.hex, { t: 'unanswered', addr: a.addr }); });
+          break;
+        case 'punch': void this.punch(pp, a.rendezvous); break;
+        case 'openRelay': void this.openRelay(pp, a.relay); break;
+        case 'closeRelay': this.closeRelay(pp, a.relay); break;
+        case 'setEndpoint': await this.setEndpoint(pp, a.endpoint, a.keepalive); break;
+        case 'poke': ctx.wgSync.poke(pp.peer); break;
+        case 'recreate': await this.recreate(pp, a.why); break;
+        case 'log': ctx.log[a.level](`peer ${name(pp.peer)}: ${a.msg}`); break;
+      }
+    }
+  }
+
+  /** A DHT lookup; reported as soon as an answer names the peer (the lookup's end is not waited for). */
+  private lookup(pp: PeerPath): void {
+    let told = false;
+    const report = (found: Addr | undefined) => {
+      if (told) return;
+      told = true;
+      this.step(pp.hex, { t: 'lookupResult', ...(found ? { found } : {}) });
+    };
+    this.ctx.dht.findNode(pp.peer.key, report).then((r) => report(r.found), () => report(undefined));
+  }
+
+  private async punch(pp: PeerPath, rendezvous: readonly RelayRef[]): Promise<void> {
+    const { ctx } = this;
+    if (ctx.wg !== undefined) {
+      await ctx.traversal.punch(pp.peer.key, [...rendezvous], () => this.state(pp.hex) === 'direct', (via) => this.step(pp.hex, { t: 'punchAccepted', via }))
+        .catch((e: unknown) => ctx.log.warn(`peer ${name(pp.peer)}: punch: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    this.step(pp.hex, { t: 'punchEnded' });
+  }
+
+  private async openRelay(pp: PeerPath, relay: RelayRef): Promise<void> {
+    const link = await this.ctx.traversal.openLink(pp.peer.key, relay).catch(() => undefined);
+    // (A link to the peer that already existed, through another relay, is the one in use.)
+    if (link === undefined || link.relay.hex !== relay.hex) this.step(pp.hex, { t: 'relayFailed', relay });
+    // (Unless it closed meanwhile: a direct path won while it opened, and the machine knows.)
+    if (link !== undefined && this.peers.get(pp.hex) === pp && this.ctx.traversal.links.get(pp.hex) === link) this.relayReady(pp.hex, link);
+  }
+
+  /** Closes the peer's relay link if it goes through `relay` and the machine does not use it
+   *  (again: a link that came up since is the machine's to judge). */
+  private closeRelay(pp: PeerPath, relay: RelayRef): void {
+    const link = this.ctx.traversal.links.get(pp.hex);
+    if (link === undefined || link.relay.hex !== relay.hex) return;
+    const v = pp.m.view();
+    if (v.state === 'relayed' && v.relay?.hex === relay.hex) return;
+    this.ctx.traversal.closeLink(pp.hex);
+  }
+
+  /** Re-creates the peer in WireGuard; for the handshake watch, only if a fresh dump still
+   *  shows no session (the watch's samples are PEER_TICK apart). */
+  private async recreate(pp: PeerPath, why: 'handshake' | 'silent'): Promise<void> {
+    if (why === 'handshake') {
+      if (await this.ctx.wgSync.hasSession(pp.peer)) { this.step(pp.hex, { t: 'handshakeSeen' }); return; }
+      this.ctx.log.debug(`peer ${name(pp.peer)}: no handshake yet; re-creating the WireGuard peer`);
+    }
+    await this.ctx.wgSync.recreate(pp.hex);
+  }
+
+  private async setEndpoint(pp: PeerPath, e: PathEndpoint<RelayRef>, keepalive: number): Promise<void> {
+    const { ctx } = this;
+    if (ctx.wg === undefined) return;
+    const endpoint = e.kind === 'direct' ? addrKey(e.addr) : e.endpoint;
+    await ctx.wgSync.setEndpoint(pp.hex, { publicKey: pp.peer.keyB64, endpoint, allowedIps: allowedIpsOf(pp.peer), keepalive })
+      .catch((err: unknown) => ctx.log.error(`peer ${pp.peer.keyB64}: cannot set WireGuard endpoint ${endpoint}: ${err instanceof Error ? err.message : String(err)}`));
+  }
+}
+
+const name = (p: TrustedPeer) => p.hostname ?? p.keyB64;

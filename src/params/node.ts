@@ -1,0 +1,94 @@
+// The node process: control socket, operator safety, data plane supervision, first contact, memory.
+// One part of src/params.ts, which re-exports every file of src/params/ (see its header).
+
+// ---- Local control socket (src/control) -------------------------------------------------------
+/** Directory of the daemons' control sockets (mode 0700; sockets 0600). */
+export const CONTROL_DIR = '/var/run/wirehub';
+/** Largest control answer the CLI accepts (requests: CONTROL_MAX_REQUEST below). */
+export const MAX_CONTROL_MESSAGE = 1 << 20;
+/** A CLI call to a daemon gives up after this long. */
+export const CONTROL_TIMEOUT = 5000;
+/** `wh up` waits this long for a detached daemon to report ready (or its error). */
+export const UP_READY_TIMEOUT = 20_000;
+/** The daemon a detached `wh up` forks waits this long for it to hand over the interface's
+ *  lock (src/daemon/uplock.ts; a local IPC message, normally instant). */
+export const UP_LOCK_HANDOFF_TIMEOUT = 5000;
+
+// ---- Operator safety: control socket bounds, files the CLI reads (src/control, src/util/readfile)
+/** The daemon serves at most this many control connections at once; more are closed on
+ *  accept (`wh` sends one short request per connection, so a few are plenty). */
+export const CONTROL_MAX_CONNECTIONS = 16;
+/** Largest control request (the daemon side; a request is a few dozen bytes of JSON). */
+export const CONTROL_MAX_REQUEST = 64 << 10;
+/** A control connection must deliver its whole request within this long after it is
+ *  accepted (an absolute deadline: bytes arriving do not extend it) ... */
+export const CONTROL_REQUEST_DEADLINE = 2000;
+/** ... and is closed this long after it was accepted, answered or not. */
+export const CONTROL_CONNECTION_DEADLINE = 15_000;
+/** `wh down` waits this long for the daemon to finish after asking it to stop, then terminates
+ *  the process serving its control socket. */
+export const DOWN_WAIT = 10_000;
+/** A private key file holds 44 characters and a newline: more than this is not a key file. */
+export const MAX_KEY_FILE_BYTES = 1024;
+/** Config files are a few kilobytes; anything larger is surely the wrong file. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+/** Config errors quote at most this many characters of the offending token ... */
+export const CONFIG_ERROR_TOKEN = 24;
+/** ... and a config with more problems than this prints only the first ones and a count. */
+export const CONFIG_ERRORS_SHOWN = 10;
+
+
+// ---- Data plane supervision and process exit (src/daemon/supervise.ts, lifecycle.ts) ----------
+/** The daemon asks its WireGuard interface for a dump this often; this many failures in a row
+ *  mean the data plane is gone (a userspace implementation's exit is seen at once). */
+export const DATAPLANE_CHECK_INTERVAL = 2000;
+export const DATAPLANE_CHECK_FAILURES = 2;
+/** A data plane that went down is recreated at once; a failed attempt is retried after this
+ *  delay, doubling, up to this many attempts in all; then the node gives up and exits non-zero
+ *  (for its supervisor: systemd, a container runtime, to restart it). */
+export const DATAPLANE_RETRY_MIN = 500;
+export const DATAPLANE_RESTORE_ATTEMPTS = 4;
+/** More restarts than this within the window is a crash loop: the node gives up and exits. */
+export const DATAPLANE_MAX_RESTARTS = 5;
+export const DATAPLANE_RESTART_WINDOW = 10 * 60_000;
+/** On a signal or a crash the daemon's cleanup (Daemon.stop) gets this long before the process
+ *  removes what is left synchronously and exits anyway. */
+export const SHUTDOWN_TIMEOUT = 10_000;
+
+
+// --- first contact (issue 9, `truth`) ---
+/** `wh up` asks every running daemon on this machine for its key (to refuse a key that
+ *  already runs under another interface); a daemon that does not answer within this is
+ *  skipped (it cannot be shown to be the same node). */
+export const UP_KEY_SCAN_TIMEOUT = 1500;
+/** A DNS name in the config (a boot line, a trust or peer endpoint) gets this long to resolve
+ *  at `wh up` and at each `wh reload`; then it counts as not resolving. */
+export const RESOLVE_TIMEOUT = 5000;
+
+// ---- First contact: proof-of-work defaults, workbit refusals (src/config, src/cli, src/dht) --
+/** The proof-of-work namespace of a network file without a `namespace` line, of `wh genkey` and
+ *  of `wh workbit`: that of the public DHT, so that every node's key is measured where the
+ *  public boot nodes measure it. */
+export const DEFAULT_NAMESPACE = 'public'; // @protocol
+/** The workbit `wh genkey` searches for when none is given (in DEFAULT_NAMESPACE, or in the
+ *  namespace of `wh genkey CONFIG`): what the public boot nodes ask (`workbit 8`). About 256
+ *  tries, a few milliseconds. */
+export const GENKEY_DEFAULT_WORKBIT = 8;
+/** Workbit refusals (frame kind 4) a node sends, all senders together: per second and burst
+ *  (token bucket); beyond it a refused packet is dropped silently, as before. */
+export const REFUSALS_PER_SEC = 20; // @protocol
+export const REFUSALS_BURST = 40; // @protocol
+/** ...and to one source address at most one per this many ms (the refused node retries its
+ *  pings; one notice per retry round is enough). */
+export const REFUSAL_MIN_INTERVAL = 1000; // @protocol
+/** `wh up` waits at most this long after the daemon is ready for every boot node to answer or
+ *  refuse (a refusal comes back within a round trip), and reports the ones that did not. */
+export const UP_BOOT_WAIT = 3000;
+/** ...asking the daemon this often meanwhile. */
+export const UP_BOOT_POLL = 100;
+
+
+// ---- Memory (issue 10) ------------------------------------------------------------------------
+/** The daemon's V8 young generation grows by this factor when it fills (V8's default is 2, up
+ *  to 16 MiB a semi-space); 1 keeps it at its initial 1 MiB (src/util/heap.ts, bench/mesh.ts). */
+export const DAEMON_SEMI_SPACE_GROWTH = 1;
