@@ -67,9 +67,9 @@ function fakeDeps(): SystemDeps {
   };
 }
 
-for (const runFor of [0, 1, 50, 400, 1500, 120_000]) test(`after stop() no timer of a node is left armed (stopped after ${runFor} ms)`, async () => {
-  const net = new FakeNet();
-  const clock = new TracingClock(new VirtualClock());
+/** A public boot node at 192.0.2.1 and a trusted node (with one more trusted peer) at
+ *  192.0.2.2, on `net` and `clock`; `nodeSeams` changes the trusted node's seams. */
+async function startPair(net: FakeNet, clock: Clock, nodeSeams: Partial<NodeSeams> = {}): Promise<{ boot: Daemon; node: Daemon }> {
   const bootSecret = generateSecret(sodium), nodeSecret = generateSecret(sodium), otherSecret = generateSecret(sodium);
   const pub = (s: Uint8Array) => keyToBase64(sodium.crypto_scalarmult_base(s));
   const bootText = ['name pub', 'workbit 0', `boot ${pub(bootSecret)} 192.0.2.1:62096`].join('\n') + '\n';
@@ -81,8 +81,15 @@ for (const runFor of [0, 1, 50, 400, 1500, 120_000]) test(`after stop() no timer
   });
   const node = await Daemon.start({
     sodium, configPath: 't.conf', config: parseConfig(nodeText, 't.conf', sodium), secret: nodeSecret, iface: 'whtestn',
-    listenPort: 62096, daemonPort: 62097, log: quietLog(), deps: fakeDeps(), seams: seams(net, '192.0.2.2'), clock,
+    listenPort: 62096, daemonPort: 62097, log: quietLog(), deps: fakeDeps(), seams: { ...seams(net, '192.0.2.2'), ...nodeSeams }, clock,
   });
+  return { boot, node };
+}
+
+for (const runFor of [0, 1, 50, 400, 1500, 120_000]) test(`after stop() no timer of a node is left armed (stopped after ${runFor} ms)`, async () => {
+  const net = new FakeNet();
+  const clock = new TracingClock(new VirtualClock());
+  const { boot, node } = await startPair(net, clock);
   await clock.inner.run(runFor);
   await node.stop();
   await boot.stop();
@@ -142,24 +149,10 @@ test('a node behind a NAT renews its port mapping at half the lease, on the node
   const drive = async (ms: number, until: () => boolean = () => false) => {
     for (const end = clock.now() + ms; clock.now() < end && !until();) { await clock.run(10); await real(); }
   };
-  const bootSecret = generateSecret(sodium), nodeSecret = generateSecret(sodium), otherSecret = generateSecret(sodium);
-  const pub = (s: Uint8Array) => keyToBase64(sodium.crypto_scalarmult_base(s));
-  const bootText = ['name pub', 'workbit 0', `boot ${pub(bootSecret)} 192.0.2.1:62096`].join('\n') + '\n';
-  const nodeText = ['name t', 'workbit 0', 'subnet 10.0.0.0/24', `boot ${pub(bootSecret)} 192.0.2.1:62096`,
-    `trust n ${pub(nodeSecret)}`, `trust m ${pub(otherSecret)}`].join('\n') + '\n';
-  const boot = await Daemon.start({
-    sodium, configPath: 'pub.conf', config: parseConfig(bootText, 'pub.conf', sodium), secret: bootSecret, iface: 'whtestpub',
-    listenPort: 62096, daemonPort: 62097, log: quietLog(), deps: fakeDeps(), seams: seams(net, '192.0.2.1'), clock,
-  });
-  const node = await Daemon.start({
-    sodium, configPath: 't.conf', config: parseConfig(nodeText, 't.conf', sodium), secret: nodeSecret, iface: 'whtestn',
-    listenPort: 62096, daemonPort: 62097, log: quietLog(), deps: fakeDeps(), clock,
-    seams: {
-      ...seams(net, '192.0.2.2'),
-      // Behind a NAT: the address the boot node sees is not one of ours.
-      localAddresses: () => ['10.9.9.9'],
-      discoverMapper: (o) => PortMapper.discover({ ...o, methods: ['nat-pmp'], gateway: '127.0.0.1', natPmpPort: gw.port }),
-    },
+  const { boot, node } = await startPair(net, clock, {
+    // Behind a NAT: the address the boot node sees is not one of ours.
+    localAddresses: () => ['10.9.9.9'],
+    discoverMapper: (o) => PortMapper.discover({ ...o, methods: ['nat-pmp'], gateway: '127.0.0.1', natPmpPort: gw.port }),
   });
   try {
     await drive(10_000, () => gw.maps.length > 0);
