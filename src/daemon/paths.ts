@@ -21,6 +21,10 @@ interface PeerPath {
   /** The actions asked for and not yet performed (each peer's in order: a relay closes only
    *  once WireGuard was given the endpoint that replaces it). */
   chain: Promise<void>;
+  /** The DHT lookup under way, if any: one per peer at a time (a lookup through nodes that do not
+   *  answer can outlive the machine's PATH_OP_TIMEOUT, and an early report frees the machine's
+   *  slot before the lookup ends). `waiting`: a lookupResult is owed when it settles. */
+  lookup?: { found?: Addr; waiting: boolean };
 }
 
 export class Paths {
@@ -79,6 +83,12 @@ export class Paths {
     // (A peer heard from before the search began is started first: its answer then counts.)
     this.begin(pp, true);
     this.run(pp, pp.m.step(ev, this.ctx.clock.now()));
+  }
+
+  /** An async result for `pp`: dropped if the peer was removed and added again meanwhile (the
+   *  new machine did not ask for it). */
+  private stepIf(pp: PeerPath, ev: PathEvent<RelayRef>): void {
+    if (this.peers.get(pp.hex) === pp) this.step(pp.hex, ev);
   }
 
   /** Replaces the peer list (a reload): added peers are searched, removed ones let go (their
@@ -173,10 +183,14 @@ export class Paths {
     const { ctx } = this;
     for (const a of actions) {
       if (ctx.stopping) return;
+      // A removed peer's last actions still run (its relay closes); once it was added again,
+      // the old machine's actions are dropped (they would close or set the new one's path).
+      const current = this.peers.get(pp.hex);
+      if (current !== undefined && current !== pp) return;
       switch (a.a) {
         case 'lookup': this.lookup(pp); break;
         case 'ping':
-          void ctx.dht.ping(pp.peer.key, a.addr).then((r) => { if (r === undefined) this.step(pp.hex, { t: 'unanswered', addr: a.addr }); });
+          void ctx.dht.ping(pp.peer.key, a.addr).then((r) => { if (r === undefined) this.stepIf(pp, { t: 'unanswered', addr: a.addr }); });
           break;
         case 'punch': void this.punch(pp, a.rendezvous); break;
         case 'openRelay': void this.openRelay(pp, a.relay); break;
@@ -189,30 +203,41 @@ export class Paths {
     }
   }
 
-  /** A DHT lookup; reported as soon as an answer names the peer (the lookup's end is not waited for). */
+  /** A DHT lookup; reported as soon as an answer names the peer (the lookup's end is not waited
+   *  for). While one runs, a new request starts none: it gets the running one's address, or its
+   *  result when it ends. */
   private lookup(pp: PeerPath): void {
-    let told = false;
-    const report = (found: Addr | undefined) => {
-      if (told) return;
-      told = true;
-      this.step(pp.hex, { t: 'lookupResult', ...(found ? { found } : {}) });
+    const running = pp.lookup;
+    if (running !== undefined) {
+      if (running.found !== undefined) this.stepIf(pp, { t: 'lookupResult', found: running.found });
+      else running.waiting = true;
+      return;
+    }
+    const l: { found?: Addr; waiting: boolean } = { waiting: true };
+    pp.lookup = l;
+    const report = () => {
+      if (!l.waiting) return;
+      l.waiting = false;
+      this.stepIf(pp, { t: 'lookupResult', ...(l.found ? { found: l.found } : {}) });
     };
-    this.ctx.dht.findNode(pp.peer.key, report).then((r) => report(r.found), () => report(undefined));
+    this.ctx.dht.findNode(pp.peer.key, (found) => { l.found ??= found; report(); })
+      .then((r) => { l.found ??= r.found; }, () => undefined)
+      .finally(() => { if (pp.lookup === l) pp.lookup = undefined; report(); });
   }
 
   private async punch(pp: PeerPath, rendezvous: readonly RelayRef[]): Promise<void> {
     const { ctx } = this;
     if (ctx.wg !== undefined) {
-      await ctx.traversal.punch(pp.peer.key, [...rendezvous], () => this.state(pp.hex) === 'direct', (via) => this.step(pp.hex, { t: 'punchAccepted', via }))
+      await ctx.traversal.punch(pp.peer.key, [...rendezvous], () => this.state(pp.hex) === 'direct', (via) => this.stepIf(pp, { t: 'punchAccepted', via }))
         .catch((e: unknown) => ctx.log.warn(`peer ${name(pp.peer)}: punch: ${e instanceof Error ? e.message : String(e)}`));
     }
-    this.step(pp.hex, { t: 'punchEnded' });
+    this.stepIf(pp, { t: 'punchEnded' });
   }
 
   private async openRelay(pp: PeerPath, relay: RelayRef): Promise<void> {
     const link = await this.ctx.traversal.openLink(pp.peer.key, relay).catch(() => undefined);
     // (A link to the peer that already existed, through another relay, is the one in use.)
-    if (link === undefined || link.relay.hex !== relay.hex) this.step(pp.hex, { t: 'relayFailed', relay });
+    if (link === undefined || link.relay.hex !== relay.hex) this.stepIf(pp, { t: 'relayFailed', relay });
     // (Unless it closed meanwhile: a direct path won while it opened, and the machine knows.)
     if (link !== undefined && this.peers.get(pp.hex) === pp && this.ctx.traversal.links.get(pp.hex) === link) this.relayReady(pp.hex, link);
   }
@@ -231,7 +256,7 @@ export class Paths {
    *  shows no session (the watch's samples are PEER_TICK apart). */
   private async recreate(pp: PeerPath, why: 'handshake' | 'silent'): Promise<void> {
     if (why === 'handshake') {
-      if (await this.ctx.wgSync.hasSession(pp.peer)) { this.step(pp.hex, { t: 'handshakeSeen' }); return; }
+      if (await this.ctx.wgSync.hasSession(pp.peer)) { this.stepIf(pp, { t: 'handshakeSeen' }); return; }
       this.ctx.log.debug(`peer ${name(pp.peer)}: no handshake yet; re-creating the WireGuard peer`);
     }
     await this.ctx.wgSync.recreate(pp.hex);

@@ -202,7 +202,12 @@ export class DhtNode {
               if (records.length < reply.msg.n.length) this.counters.add('records-below-workbit');
               lk.answered(c, records.map((r) => ({ id: r.key, addr: r.addr })));
               const early = answeredAt ?? lk.targetAddr;
-              if (early !== undefined && onFound !== undefined) { onFound(early); onFound = undefined; }
+              if (early !== undefined && onFound !== undefined) {
+                const tell = onFound;
+                onFound = undefined;
+                // (The caller's trouble must not stop this lookup: pump() below still runs.)
+                try { tell(early); } catch { /* the caller's to report */ }
+              }
             } else {
               if (reply === undefined) this.noAnswer(c.hex);
               lk.failed(c);

@@ -131,6 +131,8 @@ export class Puncher {
       // The peer's address is the rendezvous's word: never this host's own loopback.
       return reply?.msg.t === 'punch-ok' && reply.msg.e !== undefined && reachable(reply.msg.e) ? { r, target: reply.msg.e } : undefined;
     });
+    // (The answers not waited for still settle: a failure there is nobody's to report.)
+    for (const a of answers) a.catch(() => undefined);
     let ok: { r: RelayRef; target: Addr } | undefined;
     for (const a of answers) if ((ok = await a) !== undefined) break;
     if (ok === undefined || this.closed) return { direct: false };
