@@ -19,70 +19,70 @@ const MAX_LEN_DIGITS = 7;
 const VIEW_ABOVE = 64;
 
 /** Not a body of the spec: refused. */
-const UNSURE = Symbol('refused');
+const REFUSED = Symbol('refused');
 type Value = number | Uint8Array | Value[] | { [k: string]: Value };
 
 /** The decoded value when `b` is canonical bencode, undefined when it is not (or is empty). */
 export function decodeCanonical(b: Uint8Array): unknown {
   const r = new Reader(b);
   const v = r.value(0);
-  return v !== UNSURE && r.pos === b.length ? v : undefined;
+  return v !== REFUSED && r.pos === b.length ? v : undefined;
 }
 
 class Reader {
   pos = 0;
   constructor(private readonly b: Uint8Array) {}
 
-  value(depth: number): Value | typeof UNSURE {
+  value(depth: number): Value | typeof REFUSED {
     const c = this.b[this.pos];
-    if (c === D) return depth < MAX_DEPTH ? this.dict(depth) : UNSURE;
-    if (c === L) return depth < MAX_DEPTH ? this.list(depth) : UNSURE;
+    if (c === D) return depth < MAX_DEPTH ? this.dict(depth) : REFUSED;
+    if (c === L) return depth < MAX_DEPTH ? this.list(depth) : REFUSED;
     if (c === I) return this.int();
     return this.bytes();
   }
 
-  private dict(depth: number): Value | typeof UNSURE {
+  private dict(depth: number): Value | typeof REFUSED {
     const b = this.b;
     this.pos++;
     const out: { [k: string]: Value } = {};
     let prev: string | undefined;
     while (b[this.pos] !== E) {
-      if (this.pos >= b.length) return UNSURE;
+      if (this.pos >= b.length) return REFUSED;
       const len = this.length();
-      if (len === undefined || this.pos + len > b.length) return UNSURE;
+      if (len === undefined || this.pos + len > b.length) return REFUSED;
       let key = '';
       for (let i = this.pos; i < this.pos + len; i++) {
         const ch = b[i]!;
-        if (ch > 0x7f) return UNSURE; // field names are ASCII (section 7.1)
+        if (ch > 0x7f) return REFUSED; // field names are ASCII (section 7.1)
         key += String.fromCharCode(ch);
       }
       this.pos += len;
-      if ((prev !== undefined && prev >= key) || key === '__proto__') return UNSURE; // keys strictly increase
+      if ((prev !== undefined && prev >= key) || key === '__proto__') return REFUSED; // keys strictly increase
 
       prev = key;
       const v = this.value(depth + 1);
-      if (v === UNSURE) return UNSURE;
+      if (v === REFUSED) return REFUSED;
       out[key] = v;
     }
     this.pos++;
     return out;
   }
 
-  private list(depth: number): Value | typeof UNSURE {
+  private list(depth: number): Value | typeof REFUSED {
     const b = this.b;
     this.pos++;
     const out: Value[] = [];
     while (b[this.pos] !== E) {
-      if (this.pos >= b.length) return UNSURE;
+      if (this.pos >= b.length) return REFUSED;
       const v = this.value(depth + 1);
-      if (v === UNSURE) return UNSURE;
+      if (v === REFUSED) return REFUSED;
       out.push(v);
     }
     this.pos++;
     return out;
   }
 
-  private int(): Value | typeof UNSURE {
+  private int(): Value | typeof REFUSED {
     const b = this.b;
     let i = this.pos + 1;
     const negative = b[i] === MINUS;
@@ -91,17 +91,17 @@ class Reader {
     let n = 0;
     while (i < b.length && b[i]! >= ZERO && b[i]! <= NINE) n = n * 10 + (b[i++]! - ZERO);
     const digits = i - first;
-    if (b[i] !== E || digits === 0 || digits > MAX_INT_DIGITS) return UNSURE;
-    if (b[first] === ZERO && (digits > 1 || negative)) return UNSURE; // leading zero, "-0"
+    if (b[i] !== E || digits === 0 || digits > MAX_INT_DIGITS) return REFUSED;
+    if (b[first] === ZERO && (digits > 1 || negative)) return REFUSED; // leading zero, "-0"
     // Up to 15 digits the sum is exact; 16 digits must be at most 2^53 and exact as written.
-    if (digits === MAX_INT_DIGITS && (n > 2 ** 53 || String(n) !== Buffer.from(b.subarray(first, i)).toString('latin1'))) return UNSURE;
+    if (digits === MAX_INT_DIGITS && (n > 2 ** 53 || String(n) !== Buffer.from(b.subarray(first, i)).toString('latin1'))) return REFUSED;
     this.pos = i + 1;
     return negative ? -n : n;
   }
 
-  private bytes(): Value | typeof UNSURE {
+  private bytes(): Value | typeof REFUSED {
     const len = this.length();
-    if (len === undefined || this.pos + len > this.b.length) return UNSURE;
+    if (len === undefined || this.pos + len > this.b.length) return REFUSED;
     // Long strings (a `p` pad, `n` records: read and dropped) are views of the body, not copies.
     const out = len > VIEW_ABOVE ? this.b.subarray(this.pos, this.pos + len) : this.b.slice(this.pos, this.pos + len);
     this.pos += len;
