@@ -5,7 +5,13 @@
 // public host. Every wait is bounded; everything is removed in `finally`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { WhNet } from './whnet.js';
+import { validate } from '../unit/jsonschema.js';
+import { ROOT } from '../unit/runwh.js';
+
+const SCHEMA = JSON.parse(readFileSync(join(ROOT, 'docs', 'wh-json.schema.json'), 'utf8')) as Record<string, unknown>;
 
 const POLL = 250;
 
@@ -76,7 +82,7 @@ test('wh ping: a direct peer via its endpoint, a relayed peer via the relay; --u
 interface NetcheckJSON {
   schema: string; mapping: string; publicAddress: string | null; reachable: boolean | null; natType: string;
   portMapper: { method: string; gateway: string; externalIp: string | null } | null;
-  boots: { address: string; rttMs: number | null; seenAs: string | null }[];
+  boots: { address: string; rttSeconds: number | null; seenAs: string | null }[];
   localPort: number;
 }
 
@@ -101,7 +107,8 @@ test('wh netcheck: full cone with miniupnpd, port-restricted, symmetric, public'
     for (const r of [rfc, rpr, rsy, rpub]) {
       assert.equal(r.schema, 'wirehub.netcheck');
       assert.equal(r.boots.length, 2);
-      for (const b of r.boots) assert.ok(b.rttMs !== null && b.rttMs >= 0, `answered: ${JSON.stringify(b)}`);
+      for (const b of r.boots) assert.ok(b.rttSeconds !== null && b.rttSeconds >= 0, `answered: ${JSON.stringify(b)}`);
+      assert.deepEqual(validate(SCHEMA, r), [], 'fits docs/wh-json.schema.json');
     }
     assert.equal(rfc.mapping, 'endpoint-independent');
     assert.equal(rfc.reachable, true);

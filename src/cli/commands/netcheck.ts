@@ -17,7 +17,7 @@ import { UdpTransport } from '../../net/udp.js';
 import { addrKey } from '../../proto/addr.js';
 import type { Refusal } from '../../proto/refusal.js';
 import { realClock } from '../../util/clock.js';
-import { NETCHECK_PORTMAP_TIMEOUT, NETCHECK_SETTLE, UPNP_REQUEST_TIMEOUT } from '../../params.js';
+import { NETCHECK_PORTMAP_TIMEOUT, NETCHECK_SETTLE, NETCHECK_SLOW_WORKBIT, UPNP_REQUEST_TIMEOUT } from '../../params.js';
 import { CliError } from '../errors.js';
 import { jsonText, SCHEMA_VERSION } from '../json.js';
 
@@ -67,8 +67,15 @@ export function formatNetcheck(r: NetcheckReport): string {
   return out.join('\n') + '\n';
 }
 
+/** docs/JSON.md `wirehub.netcheck`: durations in seconds, like every --json output. */
 export function netcheckJSON(r: NetcheckReport) {
-  return { schema: 'wirehub.netcheck', schemaVersion: SCHEMA_VERSION, ...r };
+  return {
+    schema: 'wirehub.netcheck', schemaVersion: SCHEMA_VERSION, config: r.config, localPort: r.localPort,
+    publicAddress: r.publicAddress, mapping: r.mapping, reachable: r.reachable, reachCheckedBy: r.reachCheckedBy, natType: r.natType,
+    portMapper: r.portMapper,
+    boots: r.boots.map((b) => ({ name: b.name, address: b.address, key: b.key, rttSeconds: b.rttMs === null ? null : b.rttMs / 1000, seenAs: b.seenAs, refusedBelowWorkbit: b.refusedBelowWorkbit })),
+    unresolved: r.unresolved, keySearchSeconds: r.keySearchSeconds,
+  };
 }
 
 async function netcheck(file: string): Promise<NetcheckReport> {
@@ -82,6 +89,9 @@ async function netcheck(file: string): Promise<NetcheckReport> {
   if (seeds.length === 0) throw new CliError(`${file}: no boot lines: nobody to ask`);
   const { nodes, failed } = await resolveSeeds(seeds, systemLookup);
   const sodium = await sodiumReady();
+  // The boot nodes refuse keys below the network's workbit: a throwaway key that meets it (a
+  // few ms at workbit 8, seconds from 12 on, measured in docs/NODE.md "wh netcheck").
+  if (config.workbit >= NETCHECK_SLOW_WORKBIT) process.stderr.write(`wh netcheck: searching a throwaway key of workbit ${config.workbit} (what the boot nodes ask); this takes a while\n`);
   const key = await searchKey({ workbit: config.workbit, namespace: config.namespace });
   // A port of our own, chosen by the kernel: never a running node's.
   const transport = await UdpTransport.bind('0.0.0.0', 0);
