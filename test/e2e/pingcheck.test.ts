@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WhNet } from './whnet.js';
+import { processesMatching } from './traces.js';
 import { validate } from '../unit/jsonschema.js';
 import { ROOT } from '../unit/runwh.js';
 
@@ -70,10 +71,47 @@ test('wh ping: a direct peer via its endpoint, a relayed peer via the relay; --u
     const unknown = await w.wh(a, ['ping', 'nobody', '-i', a.iface]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no peer is named nobody/);
+    // The data plane is recreated under the tunnel ping socket (bound to the overlay address,
+    // which goes and comes back with the interface): it still answers.
+    const wgGo = processesMatching((cmd) => /^(\S*\/)?wireguard-go -f /.test(cmd) && cmd.includes(b.iface));
+    assert.equal(wgGo.length, 1, wgGo.join('; '));
+    process.kill(Number(wgGo[0]!.split(' ')[0]), 'SIGKILL');
+    assert.ok(await w.pingUntil('a', b.overlayIp!, 15_000) >= 0, 'the overlay is back');
+    const afterRestart = await w.wh(a, ['ping', 'b', '-i', a.iface, '--timeout', '2']);
+    assert.equal(afterRestart.code, 0, `${afterRestart.stdout}${afterRestart.stderr}`);
     // c pings a back: the relay carries the answer both ways.
     const back = await w.wh(w.nodes.get('c')!, ['ping', 'a', '-i', w.nodes.get('c')!.iface]);
     assert.equal(back.code, 0, back.stderr);
     assert.match(back.stdout, /^pong from a \(10\.77\.0\.1\) via relay /);
+  } finally {
+    await w.destroy();
+  }
+});
+
+test('wh ping through a relay whose daemon forwards (its kernel path blocked): says daemon forwarding', { timeout: 120_000 }, async () => {
+  const w = await WhNet.create('wpingd');
+  try {
+    await w.addNode('boot1', { role: 'boot' });
+    await w.addNode('boot2', { role: 'boot' });
+    await w.addNode('a', { nat: 'port-restricted' });
+    await w.addNode('c', { nat: 'symmetric' });
+    w.writeConfigs(['a', 'c']);
+    // The relays' session ports never hear a relay-bind (new flows to any port but the DHT's
+    // are dropped; answers to their own checks still come in), so they forward in the daemons.
+    for (const n of ['boot1', 'boot2']) {
+      const host = w.nodes.get(n)!.host;
+      const rules = 'table inet pcblock {\nchain in {\ntype filter hook input priority -300; policy accept;\nudp dport != 62096 ct state new drop\n}\n}\n';
+      const r = await w.net.exec(host, ['nft', '-f', '-'], { input: rules });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    for (const n of ['boot1', 'boot2', 'a', 'c']) await w.up(n);
+    const a = w.nodes.get('a')!;
+    assert.ok(await w.pingUntil('a', w.nodes.get('c')!.overlayIp!, 30_000) >= 0, 'a -> c over the overlay');
+    assert.equal(await waitPath(w, 'a', 'c', 'relay', 10_000), 'relay');
+    const r = await w.wh(a, ['ping', 'c', '-i', a.iface, '-c', '2']);
+    process.stdout.write(`wh ping c (daemon relay): ${r.stdout}`);
+    assert.equal(r.code, 0, r.stderr);
+    for (const l of r.stdout.trim().split('\n')) assert.match(l, /^pong from c \(10\.77\.0\.2\) via relay \S+ at [\d.]+:62096 \(daemon forwarding\) in [\d.]+ms$/);
   } finally {
     await w.destroy();
   }

@@ -73,7 +73,7 @@ export function netcheckJSON(r: NetcheckReport) {
     schema: 'wirehub.netcheck', schemaVersion: SCHEMA_VERSION, config: r.config, localPort: r.localPort,
     publicAddress: r.publicAddress, mapping: r.mapping, reachable: r.reachable, reachCheckedBy: r.reachCheckedBy, natType: r.natType,
     portMapper: r.portMapper,
-    boots: r.boots.map((b) => ({ name: b.name, address: b.address, key: b.key, rttSeconds: b.rttMs === null ? null : b.rttMs / 1000, seenAs: b.seenAs, refusedBelowWorkbit: b.refusedBelowWorkbit })),
+    boots: r.boots.map((b) => ({ name: b.name, address: b.address, key: b.key, rttSeconds: b.rttMs === null ? null : Number((b.rttMs / 1000).toFixed(4)), seenAs: b.seenAs, refusedBelowWorkbit: b.refusedBelowWorkbit })),
     unresolved: r.unresolved, keySearchSeconds: r.keySearchSeconds,
   };
 }
