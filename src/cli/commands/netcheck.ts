@@ -104,7 +104,7 @@ async function netcheck(file: string): Promise<NetcheckReport> {
         { localIps: realSeams.localAddresses(), localPort: transport.local.port, refusals, settle: () => new Promise((res) => setTimeout(res, NETCHECK_SETTLE)) }),
       discoverGateway({ timeoutMs: NETCHECK_PORTMAP_TIMEOUT, log: () => undefined, methods: ['upnp-igd2', 'upnp-igd1', 'nat-pmp'], requestTimeoutMs: UPNP_REQUEST_TIMEOUT, gateway: undefined, natPmpPort: NATPMP_PORT, clock: realClock }),
     ]);
-    return { config: file, localPort: transport.local.port, ...probe, natType: natKind(probe.mapping, probe.reachable), portMapper: mapperOf(found), unresolved: failed, keySearchSeconds: Math.round(key.seconds * 1000) / 1000 };
+    return { config: file, localPort: transport.local.port, ...probe, natType: natKind(probe.boots.every((b) => b.rttMs === null) ? 'blocked' : probe.mapping, probe.reachable), portMapper: mapperOf(found), unresolved: failed, keySearchSeconds: Math.round(key.seconds * 1000) / 1000 };
   } finally {
     dht.close();
     transport.close();
