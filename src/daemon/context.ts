@@ -15,6 +15,7 @@ import type { Join } from './join.js';
 import type { NatMonitor } from './natmonitor.js';
 import type { WgSync } from './wgsync.js';
 import type { Paths } from './paths.js';
+import type { HostNames } from './hostnames.js';
 
 export interface DaemonOptions {
   sodium: Sodium;
@@ -30,6 +31,8 @@ export interface DaemonOptions {
   deps: SystemDeps;
   /** Bind address for the daemon socket (default 0.0.0.0). */
   bindHost?: string;
+  /** The DNS responder's port (`dns yes`; default DNS_PORT, 53; tests pick another). */
+  dnsPort?: number;
   /** The one clock of all the daemon's timing (default realClock: monotonic). */
   clock?: Clock;
   /** The node's edges to the system (default realSeams, src/daemon/seams.ts); any subset. */
@@ -54,6 +57,9 @@ export interface NodeContext {
   readonly wgSync: WgSync;
   /** The trusted peers' path machines (src/daemon/paths.ts). */
   readonly paths: Paths;
+  /** The names published for the host's programs (`hosts yes`, `dns yes`); undefined on a
+   *  public node. */
+  readonly names: HostNames | undefined;
   /** Set once stop() began: every part stops starting work. */
   readonly stopping: boolean;
 }
