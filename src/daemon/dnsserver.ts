@@ -38,7 +38,7 @@ export class DnsServer {
     const server = new DnsServer(opts, sockets);
     try {
       for (const address of opts.addresses) {
-        const s = dgram.createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', ipv6Only: true });
+        const s = dgram.createSocket(isIPv6(address) ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
         sockets.push(s);
         await new Promise<void>((resolve, reject) => {
           s.once('error', reject);

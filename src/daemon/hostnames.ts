@@ -40,7 +40,7 @@ export class HostNames {
     const fail = (what: string) => (e: unknown) => { errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`); };
     if (want.hosts || this.hosts) {
       const block = want.hosts ? hostsBlock(iface, zone) : undefined;
-      await editHostsFile(hostsFile, (text) => replaceHostsBlock(text, iface, block), this.opts.clock).then(
+      await editHostsFile(hostsFile, (text) => replaceHostsBlock(text, iface, block)).then(
         (changed) => {
           this.hosts = want.hosts;
           if (changed) log.info(`names: ${want.hosts ? `${zone.entries.length} names in` : 'removed the block from'} ${hostsFile}`);
@@ -72,7 +72,7 @@ export class HostNames {
     this.dns = undefined;
     if (!this.hosts) return;
     const { iface, hostsFile } = this.opts;
-    await editHostsFile(hostsFile, (text) => replaceHostsBlock(text, iface, undefined), this.opts.clock);
+    await editHostsFile(hostsFile, (text) => replaceHostsBlock(text, iface, undefined));
     this.hosts = false;
   }
 }

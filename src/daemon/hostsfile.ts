@@ -1,8 +1,11 @@
 // Editing the hosts file (src/daemon/hostsblock.ts says what to write): one writer at a time,
-// and an atomic rewrite. This is a system edge: it does file I/O and waits on the real clock.
+// and an atomic rewrite. This is a system edge: it does file I/O and waits on real timers, which
+// keep the process alive (a stopping daemon waits for the lock before it exits; an unref'd timer
+// would let it exit with its block still in the file).
 //
-// The lock is the file FILE.wirehub-lock, created exclusively (O_EXCL) with the holder's pid,
-// as shadow-utils locks /etc/passwd: it is held for the milliseconds of one read and rewrite.
+// The lock is the file FILE.wirehub-lock, holding its holder's pid, made by hard-linking a
+// complete file to that name (atomic; it fails when the name exists), as shadow-utils locks
+// /etc/passwd: it is held for the milliseconds of one read and rewrite.
 // A lock whose pid is gone, or seen unchanged for HOSTS_LOCK_WAIT, is stale and is broken. (A
 // file lock, not an abstract socket as src/daemon/uplock.ts uses: the hosts file is shared
 // across network namespaces, abstract sockets are not.)
@@ -13,6 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HOSTS_FILE, HOSTS_LOCK_RETRY, HOSTS_LOCK_WAIT } from '../params.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { realClock, type Clock } from '../util/clock.js';
 import { hostsBlocks, replaceHostsBlock } from './hostsblock.js';
 
@@ -25,14 +29,19 @@ export function hostsFilePath(): string {
 const lockPath = (file: string): string => `${file}.wirehub-lock`;
 const tmpPrefix = (file: string): string => `.${path.basename(file)}.wirehub-`;
 
-/** One try at the lock: true when taken; else what holds it (to judge it stale). */
+/** One try at the lock: true when taken; else what holds it (to judge it stale). The lock is
+ *  made complete (the pid written) under another name, then hard-linked to its name: link is
+ *  atomic and fails if the name exists, so nobody ever reads a lock without its pid. */
 function tryLock(file: string): true | { pid: number; ino: number } {
+  const mine = `${lockPath(file)}.${process.pid}`;
+  fs.writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });
   try {
-    const fd = fs.openSync(lockPath(file), 'wx', 0o600);
-    try { fs.writeSync(fd, `${process.pid}\n`); } finally { fs.closeSync(fd); }
+    fs.linkSync(mine, lockPath(file));
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    fs.rmSync(mine, { force: true });
   }
   try {
     const ino = fs.statSync(lockPath(file)).ino;
@@ -117,13 +126,10 @@ export function removeHostsBlockSync(file: string, iface: string): boolean {
   return hasHostsBlock(file, iface) && editHostsFileSync(file, (text) => replaceHostsBlock(text, iface, undefined));
 }
 
-/** Edits the hosts file under its lock; true when it changed. Waits for the lock on `clock`. */
-export async function editHostsFile(file: string, edit: (text: string) => string, clock: Clock = realClock): Promise<boolean> {
-  const steps = lockSteps(file, clock);
-  for (let s = steps.next(); !s.done; s = steps.next()) {
-    const ms = s.value;
-    await new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
-  }
+/** Edits the hosts file under its lock; true when it changed. */
+export async function editHostsFile(file: string, edit: (text: string) => string): Promise<boolean> {
+  const steps = lockSteps(file, realClock);
+  for (let s = steps.next(); !s.done; s = steps.next()) await sleep(s.value);
   try { return rewrite(file, edit); } finally { fs.rmSync(lockPath(file), { force: true }); }
 }
 
