@@ -31,8 +31,6 @@ export interface DaemonOptions {
   deps: SystemDeps;
   /** Bind address for the daemon socket (default 0.0.0.0). */
   bindHost?: string;
-  /** The DNS responder's port (`dns yes`; default DNS_PORT, 53; tests pick another). */
-  dnsPort?: number;
   /** The one clock of all the daemon's timing (default realClock: monotonic). */
   clock?: Clock;
   /** The node's edges to the system (default realSeams, src/daemon/seams.ts); any subset. */

@@ -157,7 +157,7 @@ export class Daemon implements NodeContext {
       undo.push(() => d.traversal.close());
       if (!publicNode && self !== undefined) {
         // Names for the host's programs: after the data plane, whose addresses DNS listens on.
-        const names = new HostNames({ iface: opts.iface, hostsFile: hostsFilePath(), dnsPort: opts.dnsPort ?? DNS_PORT, clock, counters: dht.counters, log });
+        const names = new HostNames({ iface: opts.iface, hostsFile: hostsFilePath(), dnsPort: DNS_PORT, clock, counters: dht.counters, log });
         undo.push(() => names.close());
         await names.apply(config, [self.ipv4, self.ipv6].filter((a): a is string => a !== undefined))
           .catch((e: unknown) => { throw new DaemonError(`${config.file}: names: ${e instanceof Error ? e.message : String(e)}`); });

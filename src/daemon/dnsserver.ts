@@ -44,7 +44,7 @@ export class DnsServer {
           s.once('error', reject);
           s.bind({ address, port: opts.port, exclusive: true }, () => { s.off('error', reject); resolve(); });
         }).catch((e: NodeJS.ErrnoException) => {
-          throw new Error(`dns: cannot listen on UDP ${isIPv6(address) ? `[${address}]` : address}:${opts.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use (another DNS server on all addresses?)' : e.message}`);
+          throw new Error(`cannot listen on UDP ${isIPv6(address) ? `[${address}]` : address}:${opts.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use (another DNS server on all addresses?)' : e.message}`);
         });
         s.on('error', () => opts.counters.add('dns.socketError'));
         s.on('message', (msg, rinfo) => server.onMessage(s, msg, rinfo));

@@ -15,7 +15,7 @@ import { sodiumReady } from '../../src/crypto/sodium.js';
 import { ConfigError, parseConfig, type NetworkConfig } from '../../src/config/index.js';
 import { namesWanted, zoneOf, type Zone } from '../../src/daemon/nameszone.js';
 import { HostsBlockError, hostsBlock, hostsBlocks, replaceHostsBlock } from '../../src/daemon/hostsblock.js';
-import { editHostsFile, removeHostsBlock } from '../../src/daemon/hostsfile.js';
+import { editHostsFile, removeHostsBlock, removeHostsBlockSync } from '../../src/daemon/hostsfile.js';
 import { answerQuery } from '../../src/daemon/dnsanswer.js';
 import { DnsServer } from '../../src/daemon/dnsserver.js';
 import { HostNames } from '../../src/daemon/hostnames.js';
@@ -130,6 +130,22 @@ describe('editing the hosts file', () => {
     assert.equal(fs.statSync(file).ino, after.ino);
     assert.equal(await removeHostsBlock(file, 'wh-aaa'), true);
     assert.equal(fs.readFileSync(file, 'utf8'), '127.0.0.1 localhost\n');
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test('the crash path\'s synchronous removal takes the lock too, and waits for a live holder', () => {
+    const dir = tmp();
+    const file = path.join(dir, 'hosts');
+    const theirs = '127.0.0.1 localhost\n';
+    fs.writeFileSync(file, replaceHostsBlock(theirs, 'wh-aaa', hostsBlock('wh-aaa', ZONE)));
+    // A live holder (this process's parent, say) that never lets go: judged stale after HOSTS_LOCK_WAIT.
+    fs.writeFileSync(`${file}.wirehub-lock`, `${process.ppid}\n`);
+    const t0 = Date.now();
+    assert.equal(removeHostsBlockSync(file, 'wh-aaa'), true);
+    assert.ok(Date.now() - t0 >= 1900, `waited ${Date.now() - t0} ms for the live holder`);
+    assert.equal(fs.readFileSync(file, 'utf8'), theirs);
+    assert.equal(removeHostsBlockSync(file, 'wh-aaa'), false, 'no block: nothing done');
+    assert.deepEqual(fs.readdirSync(dir), ['hosts']);
     fs.rmSync(dir, { recursive: true });
   });
 
@@ -315,6 +331,17 @@ describe('the DNS responder on a socket', () => {
 });
 
 describe('HostNames (the part the daemon runs)', () => {
+  test('a DNS port that cannot be bound is an error naming the address and the port', async () => {
+    const dir = tmp();
+    const busy = dgram.createSocket('udp4');
+    await new Promise<void>((r) => busy.bind(0, '127.0.0.1', () => r()));
+    const names = new HostNames({ iface: 'wh-test', hostsFile: path.join(dir, 'hosts'), dnsPort: busy.address().port, clock: realClock, counters: new Counters(), log: createLogger({ file: path.join(dir, 'log') }) });
+    await assert.rejects(names.apply(parse([...BASE, 'dns yes'].join('\n')), ['127.0.0.1']), new RegExp(`^Error: dns: cannot listen on UDP 127\\.0\\.0\\.1:${busy.address().port}: the port is in use`));
+    busy.close();
+    await names.close();
+    fs.rmSync(dir, { recursive: true });
+  });
+
   test('publishes, follows a reload, withdraws, and removes its block when closed', async () => {
     const dir = tmp();
     const hostsFile = path.join(dir, 'hosts');
