@@ -1,6 +1,6 @@
 // The control handlers: what the daemon answers on its control socket (src/control/protocol.ts):
-// `show` (the schema is src/control/show.ts), `reload` (the config file's difference applied)
-// and `down`.
+// `show` (the schema is src/control/show.ts), `reload` (the config file's difference applied),
+// `resolve` (src/daemon/resolvehandler.ts) and `down`.
 import { loadConfig } from '../config/index.js';
 import { keyToBase64 } from '../crypto/keys.js';
 import type { ControlRequest } from '../control/protocol.js';
@@ -11,6 +11,8 @@ import { addrKey } from '../proto/addr.js';
 import type { NodeContext } from './context.js';
 import type { TrustedPeer } from './peers.js';
 import { ResolveError, resolveTrustEndpoints, seedDiff, seedLabel } from './seeds.js';
+import { answerResolve } from './resolvehandler.js';
+import { dhtNodes } from './dhtview.js';
 import { allowedIpsOf, isPublicNodeConfig, trustedPeersOf } from './trusted.js';
 
 export class DaemonError extends Error {}
@@ -26,6 +28,10 @@ export class ControlHandlers {
     switch (req.cmd) {
       case 'show': return this.show(req.all === true);
       case 'reload': return this.reload();
+      case 'resolve': {
+        const selfName = this.ctx.config.peers.find((p) => p.keyB64 === this.ctx.publicB64)?.hostname ?? null;
+        return answerResolve(await this.show(false), selfName, req.peer);
+      }
       case 'down':
         setImmediate(() => this.stop());
         return { stopping: this.ctx.opts.iface };
@@ -85,7 +91,8 @@ export class ControlHandlers {
     };
     if (all) {
       const { buckets, counters, rpc } = ctx.dht.snapshot();
-      result.dht = { buckets, counters, rpc, reach: ctx.nat.claims.summary(ctx.clock.now()) };
+      const reach = ctx.nat.claims.summary(ctx.clock.now());
+      result.dht = { buckets, counters, rpc, reach, nodes: dhtNodes(ctx.dht.table, reach, ctx.clock.now()) };
     }
     return result;
   }
