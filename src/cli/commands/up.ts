@@ -30,6 +30,7 @@ import { ResolveError, resolveTrustEndpoints, systemLookup } from '../../daemon/
 import { shellWord } from '../../util/shell.js';
 import { sizeHeapForDaemon } from '../../util/heap.js';
 import { CONFIG_DIR } from '../../params.js';
+import { INLINE_MAX_EXPECTED_TRIES } from '../../crypto/keysearch.js';
 import { CONFIG_DIR_ENV, configDir, configSource, ephemeralKey, ephemeralNotice, isConfigPath, KEY, keyFileWarning, keyFromParent, WANT_KEY } from '../upsource.js';
 
 export const LOG_DIR = '/var/log/wirehub';
@@ -106,6 +107,8 @@ async function nodeKey(args: UpArgs, config: NetworkConfig, file: string, makeKe
 
 /** Searches an ephemeral key and says so on stderr. */
 async function searchEphemeral(config: NetworkConfig): Promise<Uint8Array> {
+  // Beyond a few hundred tries the search takes a noticeable while: say so before it starts.
+  if (2 ** config.workbit > INLINE_MAX_EXPECTED_TRIES) process.stderr.write(`wh: no private key given: searching an ephemeral key with workbit ${config.workbit} (2^${config.workbit} tries on average)...\n`);
   const k = await ephemeralKey(config);
   process.stderr.write(ephemeralNotice(k, config));
   return k.secret;
