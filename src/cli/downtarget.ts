@@ -8,7 +8,7 @@ import path from 'node:path';
 import { callDaemon, listDaemons } from '../control/client.js';
 import { socketPath } from '../control/protocol.js';
 import { isInterfaceName } from '../wg/names.js';
-import { UP_KEY_SCAN_TIMEOUT } from '../params.js';
+import { CONTROL_TIMEOUT } from '../params.js';
 import { CliError } from './errors.js';
 import { configSource } from './upsource.js';
 
@@ -24,7 +24,7 @@ export async function downTarget(arg: string): Promise<string> {
   let ifaces: string[];
   try { ifaces = listDaemons(); } catch { return arg; }
   const running: Running[] = await Promise.all(ifaces.map((iface) =>
-    callDaemon(iface, { cmd: 'show' }, UP_KEY_SCAN_TIMEOUT).then((r) => ({ iface, ...(r as object) }), () => ({ iface }))));
+    callDaemon(iface, { cmd: 'show' }, CONTROL_TIMEOUT).then((r) => ({ iface, ...(r as object) }), () => ({ iface }))));
   const file = configFile(arg);
   const hits = running.filter((r) => r.network === arg || (file !== undefined && r.config === file));
   if (hits.length === 1) return hits[0]!.iface;
