@@ -21,7 +21,7 @@ export function natReason(nat: string, observers: number): string | undefined {
   return 'the observers disagree';
 }
 
-function peerJSON(p: ShowPeer) {
+export function peerJSON(p: ShowPeer) {
   return {
     hostname: p.name,
     key: p.key,
@@ -67,7 +67,7 @@ function interfaceJSON(r: ShowResult) {
     boots: (r.boots ?? []).map((b) => ({ address: b.address, key: b.key, state: b.state, workbit: b.workbit, namespace: b.namespace, message: b.message })),
     relaying: { sessions: r.relaying.sessions, kernel: r.relaying.kernel },
     peers: r.peers.map(peerJSON),
-    ...(r.dht ? { dht: r.dht } : {}),
+    ...(r.dht ? { dht: { ...r.dht, nodes: r.dht.nodes ?? [] } } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { register as registerShow } from './commands/show.js';
 import { register as registerReload } from './commands/reload.js';
 import { register as registerPing } from './commands/ping.js';
 import { register as registerNetcheck } from './commands/netcheck.js';
+import { register as registerResolve } from './commands/resolve.js';
 import { CliError, FAILURE_EXIT, formatError, USAGE_EXIT } from './errors.js';
 
 /** "wh reload [options] <iface> (wh reload --help)": the hint after a usage error. */
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerReload(program);
   registerPing(program);
   registerNetcheck(program);
+  registerResolve(program);
   registerGenkey(program);
   registerPubkey(program);
   registerWorkbit(program);

@@ -34,10 +34,12 @@ export function hostnameError(text: string): string | undefined {
 /**
  * Why `text` is not an acceptable peer name (the HOSTNAME of a trust or peer line), or
  * undefined. The hostname rules, plus '_' anywhere in a label (the original tutorial names its
- * nodes `node_a` and `node_b`). Peer names are WireHub's own: they are matched by `wh show`
- * and printed, never looked up in DNS and never used in an interface or file name, so a
- * character DNS hostnames forbid is harmless there. Names that are resolved (the host of a
- * `boot` line or of an endpoint) keep the strict rules of hostnameError.
+ * nodes `node_a` and `node_b`). Peer names are WireHub's own: matched by `wh resolve`, `wh show
+ * IFACE PEER` and the other commands taking a peer (src/daemon/resolve.ts), printed, and
+ * answered for by WireHub itself (its /etc/hosts block and DNS responder), never looked up in
+ * the world's DNS nor used in an interface or file name; glibc and DNS wire format carry '_'
+ * fine. Names that are resolved (the host of a `boot` line or of an endpoint) keep the strict
+ * rules of hostnameError.
  */
 export function peerNameError(text: string): string | undefined {
   return nameError(text, true);

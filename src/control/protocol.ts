@@ -5,13 +5,15 @@
 // CONTROL_REQUEST_DEADLINE, from at most CONTROL_MAX_CONNECTIONS connections at once (server.ts);
 // the CLI takes answers of at most MAX_CONTROL_MESSAGE bytes.
 import path from 'node:path';
-import { CONTROL_DIR } from '../params.js';
+import { CONTROL_DIR, PEER_QUERY_MAX } from '../params.js';
 
 export type ControlRequest =
   | { cmd: 'show'; all?: boolean }
   | { cmd: 'reload' }
   | { cmd: 'down' }
-  | { cmd: 'ping'; peer: string; timeoutMs?: number };
+  | { cmd: 'ping'; peer: string; timeoutMs?: number }
+  /** Which peer (or this node) a hostname, overlay IP, key or key prefix names (src/control/resolve.ts). */
+  | { cmd: 'resolve'; peer: string };
 
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; error: string };
 
@@ -32,8 +34,9 @@ export function parseRequest(value: unknown): ControlRequest | undefined {
     case 'reload': return { cmd: 'reload' };
     case 'down': return { cmd: 'down' };
     case 'ping':
-      if (typeof v.peer !== 'string' || (v.timeoutMs !== undefined && typeof v.timeoutMs !== 'number')) return undefined;
-      return { cmd: 'ping', peer: v.peer, ...(typeof v.timeoutMs === 'number' ? { timeoutMs: v.timeoutMs } : {}) };
+      if (typeof v.peer !== 'string' || v.peer.length > PEER_QUERY_MAX || (v.timeoutMs !== undefined && typeof v.timeoutMs !== 'number')) return undefined
+      return { cmd: 'ping', peer: v.peer, ...(typeof v.timeoutMs === 'number' ? { timeoutMs: v.timeoutMs } : {}) }
+    case 'resolve': return typeof v.peer === 'string' && v.peer.length <= PEER_QUERY_MAX ? { cmd: 'resolve', peer: v.peer } : undefined;
     default: return undefined;
   }
 }

@@ -68,5 +68,31 @@ export interface ShowResult {
   /** As a relay: sessions open, and how many of them are forwarded in the kernel. */
   relaying: { sessions: number; kernel: number };
   peers: ShowPeer[];
-  dht?: { buckets: unknown; counters: unknown; rpc: unknown; reach: { confirmed: string[]; refuted: string[] } };
+  dht?: {
+    buckets: { index: number; size: number; replacements: number }[]; counters: Record<string, number>; rpc: Record<string, number>;
+    reach: { confirmed: string[]; refuted: string[] };
+    /** The routing table's nodes (at most SHOW_DHT_NODES_MAX of them; absent from older daemons). */
+    nodes?: DhtNodeView[];
+  };
+}
+
+/** One node of the DHT routing table, for `wh show all`. Every entry answered one of our
+ *  requests at its address (only such nodes enter the table); `verified` is about its claim
+ *  to be directly reachable: checked by another node (confirmed or refuted) or not yet. */
+export interface DhtNodeView {
+  key: string;
+  address: string;
+  /** The k-bucket: bits its key shares with ours (higher: closer to us). */
+  bucket: number;
+  /** Seconds since it last answered (or sent us an authenticated request). */
+  lastSeenAgoSeconds: number;
+  /** Requests in a row it did not answer. */
+  failures: number;
+  /** It claims to be directly reachable. */
+  direct: boolean;
+  /** null when it makes no such claim. */
+  verified: 'confirmed' | 'refuted' | 'unchecked' | null;
+  /** The relay it says it is reachable through. */
+  relay: string | null;
+  rttSeconds: number | null;
 }

@@ -1,6 +1,6 @@
 // The control handlers: what the daemon answers on its control socket (src/control/protocol.ts):
 // `show` (the schema is src/control/show.ts), `reload` (the config file's difference applied),
-// `down` and `ping` (src/daemon/pingpeer.ts).
+// `resolve` (src/daemon/resolvehandler.ts), `down` and `ping` (src/daemon/pingpeer.ts).
 import { loadConfig } from '../config/index.js';
 import { keyToBase64 } from '../crypto/keys.js';
 import type { ControlRequest } from '../control/protocol.js';
@@ -13,6 +13,8 @@ import type { TrustedPeer } from './peers.js';
 import { pingPeer } from './pingpeer.js';
 import type { TunnelPing } from './tunnelping.js';
 import { ResolveError, resolveTrustEndpoints, seedDiff, seedLabel } from './seeds.js';
+import { answerResolve } from './resolvehandler.js';
+import { dhtNodes } from './dhtview.js';
 import { allowedIpsOf, isPublicNodeConfig, trustedPeersOf } from './trusted.js';
 
 export class DaemonError extends Error {}
@@ -31,6 +33,10 @@ export class ControlHandlers {
     switch (req.cmd) {
       case 'show': return this.show(req.all === true);
       case 'reload': return this.reload();
+      case 'resolve': {
+        const selfName = this.ctx.config.peers.find((p) => p.keyB64 === this.ctx.publicB64)?.hostname ?? null;
+        return answerResolve(await this.show(false), selfName, req.peer);
+      }
       case 'down':
         setImmediate(() => this.stop());
         return { stopping: this.ctx.opts.iface };
@@ -91,7 +97,8 @@ export class ControlHandlers {
     };
     if (all) {
       const { buckets, counters, rpc } = ctx.dht.snapshot();
-      result.dht = { buckets, counters, rpc, reach: ctx.nat.claims.summary(ctx.clock.now()) };
+      const reach = ctx.nat.claims.summary(ctx.clock.now());
+      result.dht = { buckets, counters, rpc, reach, nodes: dhtNodes(ctx.dht.table, reach, ctx.clock.now()) };
     }
     return result;
   }

@@ -47,7 +47,7 @@ export async function pingPeer(ctx: NodeContext, pinger: TunnelPing | undefined,
   const timeout = pingTimeout(timeoutMs);
   if (ctx.wg === undefined) throw new PingError(`${ctx.opts.iface} is a public DHT node: it has no trusted peers to ping`);
   const all = ctx.paths.all();
-  const r = resolvePeer(query, all.map(({ peer }) => viewOf(peer)));
+  const r = resolvePeer(query, all.map(({ peer }) => viewOf(peer)), { network: ctx.config.name });
   if ('error' in r) throw new PingError(r.error);
   const found = all.find(({ peer }) => peer.keyB64 === r.peer.key)!;
   const self = ctx.config.peers.find((p) => p.keyB64 === ctx.publicB64);

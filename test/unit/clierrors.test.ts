@@ -55,11 +55,11 @@ describe('wh error style', { concurrency: true }, () => {
   test("wh's own usage errors carry the same usage line", async () => {
     const [upWords, upBad, show, workbit] = await Promise.all([
       wh(['up', 'x.conf', 'private-key']), wh(['up', 'x.conf', 'private-key', 'k', 'colour', 'red']),
-      wh(['show', 'a', 'b']), wh(['genkey', '--workbit', 'abc']),
+      wh(['show', 'a', 'b', 'c']), wh(['genkey', '--workbit', 'abc']),
     ]);
-    assertUsage(upWords, /^wh: 'private-key' needs a value\n/, 'up CONFIG private-key FILE');
-    assertUsage(upBad, /^wh: unknown argument 'colour'\n/, 'up CONFIG private-key FILE');
-    assertUsage(show, /^wh: unexpected argument 'b'\n/, 'show');
+    assertUsage(upWords, /^wh: 'private-key' needs a value\n/, 'up NAME|CONFIG [private-key FILE]');
+    assertUsage(upBad, /^wh: unknown argument 'colour'\n/, 'up NAME|CONFIG [private-key FILE]');
+    assertUsage(show, /^wh: unexpected argument 'c'\n/, 'show');
     assertUsage(workbit, /^wh: --workbit must be an integer from 0 to 256, got "abc"\n/, 'genkey');
   });
 

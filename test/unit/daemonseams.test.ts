@@ -130,7 +130,7 @@ test('the ping control request on injected seams: a trusted peer answers on its 
     assert.equal(a.endpoint, (await n.show(false)).peers[0]!.endpoint);
     assert.ok(a.rttMs !== null && a.rttMs >= 0);
     assert.equal((await ping('10.0.0.2')).key, pub(mSecret), 'by overlay IP too');
-    await assert.rejects(ping('nobody'), /no peer is named nobody/);
+    await assert.rejects(ping('nobody'), /no peer is named "nobody"/);
     await assert.rejects(handlers.get('whpb')!({ cmd: 'ping', peer: 'm' }), /public DHT node/);
     await m.stop();
     mStopped = true;

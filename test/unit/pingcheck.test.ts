@@ -10,7 +10,6 @@ import { DhtNode } from '../../src/dht/node.js';
 import { parseRequest } from '../../src/control/protocol.js';
 import { TunnelPing } from '../../src/daemon/tunnelping.js';
 import { pingTimeout, type PingAnswer } from '../../src/daemon/pingpeer.js';
-import { resolvePeer } from '../../src/daemon/resolve.js';
 import { formatPing, pingLoop } from '../../src/cli/commands/ping.js';
 import { formatNetcheck, mapperOf, netcheckJSON, type NetcheckReport } from '../../src/cli/commands/netcheck.js';
 import { readFileSync } from 'node:fs';
@@ -89,18 +88,6 @@ test('ping request: parsed and bounded', () => {
   assert.equal(pingTimeout(undefined), 5000);
   assert.throws(() => pingTimeout(0), /more than 0/);
   assert.throws(() => pingTimeout(60_000), /at most 10 s/);
-});
-
-test('resolvePeer: hostname, IP, key, unique prefix; ambiguous and unknown are errors', () => {
-  const peers = [
-    { key: 'AAAb1', hostname: 'node_a', ipv4: '10.0.0.1', ipv6: null },
-    { key: 'AAAc2', hostname: 'b', ipv4: '10.0.0.2', ipv6: 'fd00::2' },
-  ];
-  assert.equal((resolvePeer('node_a', peers) as { peer: { key: string } }).peer.key, 'AAAb1');
-  assert.equal((resolvePeer('fd00::2', peers) as { peer: { key: string } }).peer.key, 'AAAc2');
-  assert.equal((resolvePeer('AAAc', peers) as { peer: { key: string } }).peer.key, 'AAAc2');
-  assert.match((resolvePeer('AAA', peers) as { error: string }).error, /ambiguous: it names node_a, b/);
-  assert.match((resolvePeer('zz', peers) as { error: string }).error, /no peer is named zz/);
 });
 
 const answer = (o: Partial<PingAnswer>): PingAnswer => ({

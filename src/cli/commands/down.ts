@@ -1,4 +1,5 @@
-// `wh down IFACE`: stops the node and removes every trace of it (interface, nftables table,
+// `wh down IFACE|NAME|CONFIG`: stops the node (a network name or config file names the one
+// node running it: src/cli/downtarget.ts) and removes every trace of it (interface, nftables table,
 // control socket). With no daemon running, it still removes whatever an earlier run left, but
 // only what carries WireHub's mark (src/daemon/leftovers.ts): another interface of that name
 // (made by hand, eth0) is refused and left alone. It says "IFACE is down" only once it has
@@ -14,6 +15,7 @@ import { socketOwners, terminate } from '../../wg/proc.js';
 import { socketAccepts } from '../../util/unixsocket.js';
 import { DOWN_WAIT } from '../../params.js';
 import { CliError } from '../errors.js';
+import { downTarget } from '../downtarget.js';
 
 const isRoot = (): boolean => typeof process.geteuid !== 'function' || process.geteuid() === 0;
 
@@ -60,10 +62,11 @@ export function register(program: Command): void {
   program
     .command('down')
     .description('stop a node and remove its interface, firewall rules and sockets')
-    .argument('<iface>', 'interface of the node')
-    .action(async (iface: string) => {
+    .argument('<iface>', 'interface of the node, or the network name or config it was started with (when one node runs it)')
+    .action(async (arg: string) => {
+      const iface = await downTarget(arg);
       const nameError = interfaceNameError(iface);
-      if (nameError) throw new CliError(`interface ${JSON.stringify(iface)}: ${nameError}`);
+      if (nameError) throw new CliError(`${JSON.stringify(iface)} is no running node's interface, network or config (as an interface name: ${nameError})`);
       const file = socketPath(iface);
       const daemonStopped = await stopDaemon(iface, file);
       if (!isRoot()) {

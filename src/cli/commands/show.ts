@@ -5,6 +5,9 @@ import { socketPath } from '../../control/protocol.js';
 import type { ShowPeer, ShowResult } from '../../control/show.js';
 import { CliError, USAGE_EXIT } from '../errors.js';
 import { jsonText, natReason, showJSON } from '../json.js';
+import { formatDht } from '../showdht.js';
+import { agoText, duration, plural } from '../words.js';
+import { resolvePeer } from '../../daemon/resolve.js';
 
 const tty = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
 const paint = (code: string, s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -19,15 +22,14 @@ function bytes(n: number): string {
 
 function ago(unixSeconds: number | null): string {
   if (unixSeconds === null) return 'never';
-  const s = Math.max(0, Math.round(Date.now() / 1000 - unixSeconds));
-  return s < 120 ? `${s} seconds ago` : s < 7200 ? `${Math.round(s / 60)} minutes ago` : `${Math.round(s / 3600)} hours ago`;
+  return agoText(Date.now() / 1000 - unixSeconds);
 }
 
-function pathText(p: ShowPeer): string {
+export function pathText(p: ShowPeer): string {
   const text = p.path === 'direct' ? `direct ${p.endpoint ?? ''}` : p.path === 'relay' ? `relay via ${p.relay ?? '?'} (${p.endpoint ?? ''}, forwarded by the ${p.relayForwarding === 'kernel' ? "relay's kernel" : 'daemons'})`
     : p.path === 'down' ? 'down (the data plane is down)' : p.path;
   const colour = p.path === 'direct' ? '32' : p.path === 'relay' ? '36' : p.path === 'searching' ? '33' : '31';
-  return `${paint(colour, text)} (for ${p.since} s)`;
+  return `${paint(colour, text)} (for ${duration(p.since)})`;
 }
 
 export function formatShow(r: ShowResult): string {
@@ -39,19 +41,20 @@ export function formatShow(r: ShowResult): string {
   if (r.role === 'node') out.push(`  overlay: ${[r.ipv4, r.ipv6].filter(Boolean).join(', ')}`);
   if (r.dataPlane) {
     const state = r.dataPlane === 'up' ? paint('32', 'up') : paint('31', r.dataPlane === 'restarting' ? 'down, being recreated' : 'down, given up');
-    const history = r.dataPlaneRestarts > 0 || r.dataPlane !== 'up' ? ` (recreated ${r.dataPlaneRestarts} time${r.dataPlaneRestarts === 1 ? "" : "s"}; last down: ${r.dataPlaneError ?? '?'})` : '';
+    const history = r.dataPlaneRestarts > 0 || r.dataPlane !== 'up' ? ` (recreated ${plural(r.dataPlaneRestarts, 'time')}; last down: ${r.dataPlaneError ?? '?'})` : '';
     out.push(`  data plane: ${state}${history}`);
   }
   out.push(`  listening port: ${r.listenPort}`);
   const why = natReason(r.nat, r.natObservers ?? 0);
   out.push(`  NAT: ${r.nat}${r.publicAddress ? ` (seen as ${r.publicAddress})` : ''}${why !== undefined ? `: ${why}` : ''}`);
-  if (r.portMapping) out.push(`  port mapping: ${r.portMapping.external} (${r.portMapping.method}, lease ${r.portMapping.lease} s)`);
-  out.push(`  DHT: ${r.dhtNodes} nodes known`);
+  if (r.portMapping) out.push(`  port mapping: ${r.portMapping.external} (${r.portMapping.method}, lease ${duration(r.portMapping.lease)})`);
+  out.push(`  DHT: ${plural(r.dhtNodes, 'node')} known`);
   for (const b of r.boots ?? []) {
     if (b.state === 'refused' || b.state === 'unreachable') out.push(`  ${paint('31', b.message ?? `boot node ${b.address}: ${b.state}`)}`);
     else if (b.state === 'pending') out.push(`  boot node ${b.address}: no answer yet`);
   }
-  if (r.relaying.sessions > 0) out.push(`  relaying: ${r.relaying.sessions} sessions, ${r.relaying.kernel} forwarded in the kernel`);
+  if (r.relaying.sessions > 0) out.push(`  relaying: ${plural(r.relaying.sessions, 'session')}, ${r.relaying.kernel} forwarded in the kernel`);
+  if (r.role === 'node') out.push(`  peers: ${plural(r.peers.length, 'trusted peer')}`);
   for (const p of r.peers) {
     out.push('');
     out.push(`${bold('peer')}: ${bold(p.name ?? p.key)} (${[p.ipv4, p.ipv6].filter(Boolean).join(', ')})`);
@@ -61,22 +64,27 @@ export function formatShow(r: ShowResult): string {
     out.push(`  transfer: ${bytes(p.rxBytes)} received, ${bytes(p.txBytes)} sent`);
     if (p.rttMs !== null) out.push(`  round-trip time: ${p.rttMs} ms`);
   }
-  if (r.dht) {
-    out.push('');
-    out.push(`${bold('dht')}:`);
-    out.push(`  buckets: ${JSON.stringify(r.dht.buckets)}`);
-    out.push(`  counters: ${JSON.stringify(r.dht.counters)}`);
-    out.push(`  rpc: ${JSON.stringify(r.dht.rpc)}`);
-  }
+  if (r.dht) out.push('', ...formatDht(r.dht, r.dhtNodes, bold));
   return out.join('\n');
+}
+
+/** The show answer with only the peer `query` names (src/daemon/resolve.ts); a CliError when
+ *  it names none or several. */
+function onePeer(r: ShowResult, query: string): ShowResult {
+  const views = r.peers.map((p) => ({ key: p.key, hostname: p.name, ipv4: p.ipv4, ipv6: p.ipv6, p }));
+  const m = resolvePeer(query, views, { network: r.network });
+  if ('error' in m) throw new CliError(`${r.interface}: ${m.error}`);
+  return { ...r, peers: [m.peer.p] };
 }
 
 export async function showAction(words: string[], opts: { json?: boolean }): Promise<void> {
   let all = false;
   const ifaces: string[] = [];
+  let peer: string | undefined;
   for (const w of words) {
     if (w === 'all') all = true;
     else if (ifaces.length === 0) ifaces.push(w);
+    else if (peer === undefined) peer = w;
     else throw new CliError(`unexpected argument '${w}'`, USAGE_EXIT);
   }
   let targets = ifaces;
@@ -89,15 +97,17 @@ export async function showAction(words: string[], opts: { json?: boolean }): Pro
   }
   if (targets.length === 0) {
     if (opts.json) process.stdout.write(jsonText(showJSON([])));
-    else process.stderr.write('no WireHub interface is up (start one with: wh up CONFIG private-key FILE)\n');
+    else process.stderr.write('no WireHub interface is up (start one with: wh up NAME)\n');
     return;
   }
   const results: ShowResult[] = [];
   const errors: string[] = [];
   for (const iface of targets) {
     try {
-      results.push((await callDaemon(iface, { cmd: 'show', all })) as ShowResult);
+      const r = (await callDaemon(iface, { cmd: 'show', all })) as ShowResult;
+      results.push(peer === undefined ? r : onePeer(r, peer));
     } catch (e) {
+      if (e instanceof CliError) throw e;
       // Listing every interface, a socket left by a killed daemon is no interface that is up:
       // it is named (with how to clean it up) and skipped. Named on the command line, it fails.
       if (ifaces.length === 0 && e instanceof ControlError && e.code === 'stale') {
@@ -117,9 +127,9 @@ export async function showAction(words: string[], opts: { json?: boolean }): Pro
 export function register(program: Command): void {
   program
     .command('show')
-    .usage('[IFACE] [all] [--json]')
+    .usage('[IFACE [PEER]] [all] [--json]')
     .description('show what a running node sees: its peers, their paths, handshakes and traffic')
-    .argument('[words...]', 'IFACE and/or "all" (adds the DHT view)')
+    .argument('[words...]', 'IFACE, then PEER (hostname, overlay IP, key or key prefix: only that peer), and/or "all" (adds the DHT nodes)')
     .option('--json', 'print JSON for scripts')
     .action(showAction);
 }

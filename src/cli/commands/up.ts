@@ -1,4 +1,6 @@
-// `wh up CONFIG private-key FILE [interface NAME] [listen-port N] [--foreground]`
+// `wh up NAME|CONFIG [private-key FILE] [interface NAME] [listen-port N] [--foreground]`
+// NAME is CONFIG_DIR/NAME.conf with the key CONFIG_DIR/NAME.sk if present; no key at all makes
+// an ephemeral one for a public node (src/cli/upsource.ts).
 // Validates everything first (config, key, workbit, privileges, WireGuard, nftables, ports),
 // then starts the daemon: detached by default (it reports "ready" or its error before `wh up`
 // returns), attached with --foreground (for systemd and tests).
@@ -27,18 +29,24 @@ import { interfaceRunningKey } from '../running.js';
 import { ResolveError, resolveTrustEndpoints, systemLookup } from '../../daemon/seeds.js';
 import { shellWord } from '../../util/shell.js';
 import { sizeHeapForDaemon } from '../../util/heap.js';
+import { CONFIG_DIR } from '../../params.js';
+import { INLINE_MAX_EXPECTED_TRIES } from '../../crypto/keysearch.js';
+import { CONFIG_DIR_ENV, configDir, configSource, ephemeralKey, ephemeralNotice, isConfigPath, KEY, keyFileWarning, keyFromParent, WANT_KEY } from '../upsource.js';
 
 export const LOG_DIR = '/var/log/wirehub';
 
 interface UpArgs {
+  /** The CONFIG argument as given (a path, or a name: src/cli/upsource.ts). */
   config: string;
-  privateKey: string;
+  /** The key file (private-key FILE, or CONFIG_DIR/NAME.sk); absent: an ephemeral key. */
+  privateKey?: string;
   iface?: string;
   listenPort: number;
 }
 
-/** Parses the wg-style words after the config path: "private-key FILE interface NAME listen-port N". */
-export function parseUpWords(config: string, words: string[]): UpArgs {
+/** Parses the wg-style words after the config: "private-key FILE interface NAME listen-port N"
+ *  (each optional). `nameKey` is the key file a config given by name brings (NAME.sk). */
+export function parseUpWords(config: string, words: string[], nameKey?: string): UpArgs {
   const out: Partial<UpArgs> & { config: string } = { config };
   for (let i = 0; i < words.length; i += 2) {
     const key = words[i]!, value = words[i + 1];
@@ -55,8 +63,8 @@ export function parseUpWords(config: string, words: string[]): UpArgs {
       default: throw new CliError(`unknown argument '${key}'`, USAGE_EXIT);
     }
   }
-  if (out.privateKey === undefined) throw new CliError('missing private-key FILE', USAGE_EXIT);
-  return { config: out.config, privateKey: out.privateKey, listenPort: out.listenPort ?? DEFAULT_PORT, ...(out.iface ? { iface: out.iface } : {}) };
+  const privateKey = out.privateKey ?? nameKey;
+  return { config: out.config, listenPort: out.listenPort ?? DEFAULT_PORT, ...(privateKey !== undefined ? { privateKey } : {}), ...(out.iface ? { iface: out.iface } : {}) };
 }
 
 function udpPortFree(port: number): Promise<boolean> {
@@ -75,23 +83,50 @@ interface Validated {
   daemonPort: number;
   /** The interface's lock (src/daemon/uplock.ts), held from the checks on. */
   lock: UpLock;
+  /** The key is ephemeral (made by this `wh up`, in memory only). */
+  ephemeral: boolean;
 }
 
 /** Set in the environment of the daemon a detached `wh up` forks: it hands over its lock. */
 const LOCK_HANDOFF_ENV = 'WH_UP_LOCK_HANDOFF';
 
+/** The node's key: its file (with wg-quick's warning when group or others may read it), or an
+ *  ephemeral one for a public node (`makeKey`: searched here, or handed over by the parent). */
+async function nodeKey(args: UpArgs, config: NetworkConfig, file: string, makeKey: (c: NetworkConfig) => Promise<Uint8Array>): Promise<{ secret: Uint8Array; ephemeral: boolean }> {
+  if (args.privateKey !== undefined) {
+    const warning = keyFileWarning(args.privateKey);
+    if (warning !== undefined && process.env[LOCK_HANDOFF_ENV] === undefined) process.stderr.write(warning + '\n');
+    return { secret: readKeyFile(args.privateKey), ephemeral: false };
+  }
+  if (!isPublicNodeConfig(config)) {
+    const byName = isConfigPath(args.config) ? '' : ` or put it in ${path.join(configDir(), `${args.config}.sk`)}`;
+    throw new CliError(`${file}: network '${config.name}' has trust lines, so this node needs the key its trust line names: give private-key FILE${byName} (an ephemeral key is only for a public node)`);
+  }
+  return { secret: await makeKey(config), ephemeral: true };
+}
+
+/** Searches an ephemeral key and says so on stderr. */
+async function searchEphemeral(config: NetworkConfig): Promise<Uint8Array> {
+  // Beyond a few hundred tries the search takes a noticeable while: say so before it starts.
+  if (2 ** config.workbit > INLINE_MAX_EXPECTED_TRIES) process.stderr.write(`wh: no private key given: searching an ephemeral key with workbit ${config.workbit} (2^${config.workbit} tries on average)...\n`);
+  const k = await ephemeralKey(config);
+  process.stderr.write(ephemeralNotice(k, config));
+  return k.secret;
+}
+
 /** Every check `wh up` makes before it changes anything on the system. From the root check on
  *  it holds the interface's lock (`getLock`, default: take it), released if a check fails. */
-export async function validateUp(args: UpArgs, getLock: (iface: string) => Promise<UpLock> = takeUpLock): Promise<Validated> {
+export async function validateUp(args: UpArgs, getLock: (iface: string) => Promise<UpLock> = takeUpLock, makeKey: (c: NetworkConfig) => Promise<Uint8Array> = searchEphemeral): Promise<Validated> {
   const sodium = await sodiumReady();
   let config: NetworkConfig;
+  const file = configSource(args.config).file;
   try {
-    config = await resolveTrustEndpoints(await loadConfig(args.config), systemLookup);
+    config = await resolveTrustEndpoints(await loadConfig(file), systemLookup);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof ResolveError) throw new CliError(e.message);
     throw e;
   }
-  const secret = readKeyFile(args.privateKey);
+  const { secret, ephemeral } = await nodeKey(args, config, file, makeKey);
   const pub = sodium.crypto_scalarmult_base(secret);
   const pubB64 = keyToBase64(pub);
   const wb = workbit(sodium, pub, config.namespace);
@@ -100,7 +135,7 @@ export async function validateUp(args: UpArgs, getLock: (iface: string) => Promi
   }
   const publicNode = isPublicNodeConfig(config);
   if (!publicNode && !config.peers.some((p) => p.trusted && p.keyB64 === pubB64)) {
-    throw new CliError(`${args.config}: no trust line for this node's key ${pubB64}`);
+    throw new CliError(`${file}: no trust line for this node's key ${pubB64}`);
   }
   const iface = args.iface ?? defaultInterfaceName(pubB64);
   const nameError = interfaceNameError(iface);
@@ -119,7 +154,7 @@ export async function validateUp(args: UpArgs, getLock: (iface: string) => Promi
   }
   try {
     const daemonPort = await checkLocked(args, pubB64, publicNode, iface);
-    return { config, secret, iface, listenPort: args.listenPort, daemonPort, lock };
+    return { config, secret, iface, listenPort: args.listenPort, daemonPort, lock, ephemeral };
   } catch (e) {
     await lock.release();
     throw e;
@@ -164,7 +199,7 @@ async function runForeground(args: UpArgs, v: Validated, logFile: string | undef
   }
   const sodium = await sodiumReady();
   const starting = Daemon.start({
-    sodium, configPath: path.resolve(args.config), config: v.config, secret: v.secret, iface: v.iface,
+    sodium, configPath: path.resolve(configSource(args.config).file), config: v.config, secret: v.secret, iface: v.iface,
     listenPort: v.listenPort, daemonPort: v.daemonPort, log, deps: systemDeps,
   });
   // Installed before the start completes: a signal meanwhile stops the node once it is up.
@@ -220,6 +255,8 @@ async function runDetached(argv: string[], v: Validated): Promise<void> {
       if (m.type === 'want-up-lock') {
         try { v.lock.handTo(child); } catch { /* we gave up on it already: it gets no lock and exits */ }
       }
+      // An ephemeral key goes to the daemon over this channel only (src/cli/upsource.ts).
+      if (m.type === WANT_KEY && v.ephemeral) child.send({ type: KEY, secret: keyToBase64(v.secret) });
       if (m.type === 'ready') { clearTimeout(timer); resolve({ ok: true, message: '' }); }
     });
     child.on('exit', (code) => {
@@ -244,18 +281,20 @@ async function runDetached(argv: string[], v: Validated): Promise<void> {
 export function register(program: Command): void {
   program
     .command('up')
-    .usage('CONFIG private-key FILE [interface NAME] [listen-port N] [--foreground]')
-    .description('start a node: wh up CONFIG private-key FILE [interface NAME] [listen-port N]')
-    .argument('<config>', 'the network config file')
+    .usage('NAME|CONFIG [private-key FILE] [interface NAME] [listen-port N] [--foreground]')
+    .description('start a node: wh up NAME (CONFIG_DIR/NAME.conf and NAME.sk) or wh up ./CONFIG private-key ./KEY')
+    .argument('<config>', `a network name (${CONFIG_DIR}/NAME.conf, or $${CONFIG_DIR_ENV}/NAME.conf) or a config path (with '/' or ending in .conf)`)
     .argument('[words...]', 'private-key FILE, interface NAME, listen-port N')
     .option('--foreground', 'stay attached (for systemd and tests); logs go to stderr')
     .option('--log-file <file>', 'with --foreground: append logs to this file instead of stderr')
     .action(async (config: string, words: string[], opts: { foreground?: boolean; logFile?: string }) => {
-      const args = parseUpWords(config, words);
-      // A daemon forked by a detached `wh up` takes over the lock its parent holds.
+      const args = parseUpWords(config, words, configSource(config).keyFile);
+      // A daemon forked by a detached `wh up` takes over the lock its parent holds (and the
+      // ephemeral key it made, if any).
       const handedOver = opts.foreground === true && process.env[LOCK_HANDOFF_ENV] === '1';
+      const v = await validateUp(args, handedOver ? (iface) => requestUpLock(iface, UP_LOCK_HANDOFF_TIMEOUT) : takeUpLock,
+        handedOver ? () => keyFromParent() : searchEphemeral);
       delete process.env[LOCK_HANDOFF_ENV];
-      const v = await validateUp(args, handedOver ? (iface) => requestUpLock(iface, UP_LOCK_HANDOFF_TIMEOUT) : takeUpLock);
       if (opts.foreground) {
         const status = await runForeground(args, v, opts.logFile);
         // Everything is cleaned up; do not wait for stray timers of in-flight lookups.
