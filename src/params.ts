@@ -12,3 +12,4 @@ export * from './params/wire.js';
 export * from './params/peers.js';
 export * from './params/nat.js';
 export * from './params/node.js';
+export * from './params/invite.js';

@@ -10,7 +10,10 @@ import { CONTROL_DIR } from '../params.js';
 export type ControlRequest =
   | { cmd: 'show'; all?: boolean }
   | { cmd: 'reload' }
-  | { cmd: 'down' };
+  | { cmd: 'down' }
+  /** Registers an invitation: its alias PUBLIC key (base64), the joiner's hostname, the expiry
+   *  (wall-clock ms). The secret stays with `wh invite`. */
+  | { cmd: 'invite'; alias: string; hostname?: string; expires: number };
 
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; error: string };
 
@@ -30,6 +33,9 @@ export function parseRequest(value: unknown): ControlRequest | undefined {
     case 'show': return { cmd: 'show', all: v.all === true };
     case 'reload': return { cmd: 'reload' };
     case 'down': return { cmd: 'down' };
+    case 'invite':
+      if (typeof v.alias !== 'string' || typeof v.expires !== 'number' || (v.hostname !== undefined && typeof v.hostname !== 'string')) return undefined;
+      return { cmd: 'invite', alias: v.alias, expires: v.expires, ...(typeof v.hostname === 'string' ? { hostname: v.hostname } : {}) };
     default: return undefined;
   }
 }

@@ -15,6 +15,7 @@ import type { Join } from './join.js';
 import type { NatMonitor } from './natmonitor.js';
 import type { WgSync } from './wgsync.js';
 import type { Paths } from './paths.js';
+import type { Invites } from './invites.js';
 
 export interface DaemonOptions {
   sodium: Sodium;
@@ -54,6 +55,8 @@ export interface NodeContext {
   readonly wgSync: WgSync;
   /** The trusted peers' path machines (src/daemon/paths.ts). */
   readonly paths: Paths;
+  /** The pending invitations and the alias exchange (src/daemon/invites.ts). */
+  readonly invites: Invites;
   /** Set once stop() began: every part stops starting work. */
   readonly stopping: boolean;
 }

@@ -29,6 +29,7 @@ import { Join } from './join.js';
 import { NatMonitor } from './natmonitor.js';
 import { WgSync } from './wgsync.js';
 import { Paths } from './paths.js';
+import { Invites } from './invites.js';
 import { ControlHandlers, DaemonError, type ReloadResult } from './handlers.js';
 import { allowedIpsOf, isPublicNodeConfig, ownAddresses, trustedPeersOf } from './trusted.js';
 
@@ -50,6 +51,7 @@ export class Daemon implements NodeContext {
   readonly nat: NatMonitor;
   readonly wgSync: WgSync;
   readonly paths: Paths;
+  readonly invites: Invites;
   private readonly handlers: ControlHandlers;
   private timer: TimerHandle | undefined;
   stopping = false;
@@ -77,6 +79,7 @@ export class Daemon implements NodeContext {
     this.wgSync = new WgSync(this);
     this.paths = new Paths(this, trustedPeersOf(this.config, this.publicB64));
     this.handlers = new ControlHandlers(this, this.clock.now(), () => void this.stop());
+    this.invites = new Invites(this, () => this.reload(), this.seams.wallNow);
     this.guard = new PathGuard({
       peers: () => this.paths.all().map(({ peer, hex, view }) => ({ hex, keyB64: peer.keyB64, state: view.state, ...(view.endpoint ? { endpoint: view.endpoint } : {}) })),
       step: (hex, ev) => this.paths.step(hex, ev),
@@ -149,7 +152,10 @@ export class Daemon implements NodeContext {
         ...(forward ? { forward } : {}),
         ...(opts.deps.openPort ? { openPort: () => opts.deps.openPort!() } : {}),
         openRelayEndpoint: seams.openRelayEndpoint,
+        isInvited: (hex) => d.invites.isPending(hex),
+        onAlias: (req, m, max) => d.invites.onAlias(req, m, max),
       });
+      await d.invites.store.load().catch((e: unknown) => { throw new DaemonError(e instanceof Error ? e.message : String(e)); });
       undo.push(() => d.traversal.close());
       d.control = await seams.listenControl(socketPath(opts.iface), (req) => d.handlers.handle(req));
       log.info(`${opts.iface}: ${publicNode ? 'public DHT node' : `overlay ${ownAddresses(config, self!).join(' ')}`}, key ${selfB64}, UDP port ${opts.listenPort}${publicNode ? '' : ` (daemon socket ${opts.daemonPort})`}`);

@@ -29,7 +29,19 @@ export class ControlHandlers {
       case 'down':
         setImmediate(() => this.stop());
         return { stopping: this.ctx.opts.iface };
+      case 'invite': return this.invite(req);
     }
+  }
+
+  /** Registers an invitation (src/daemon/invites.ts); what `wh invite` needs to print it. */
+  async invite(req: Extract<ControlRequest, { cmd: 'invite' }>): Promise<{ file: string }> {
+    const { ctx } = this;
+    if (isPublicNodeConfig(ctx.config)) throw new DaemonError('a public DHT node has no network to invite to (no trust lines)');
+    if (!/^[A-Za-z0-9+/]{43}=$/.test(req.alias)) throw new DaemonError('invite: the alias key is not a key');
+    await ctx.invites.add({ alias: req.alias, created: ctx.seams.wallNow(), expires: req.expires, ...(req.hostname !== undefined ? { hostname: req.hostname } : {}) })
+      .catch((e: unknown) => { throw new DaemonError(e instanceof Error ? e.message : String(e)); });
+    ctx.log.info(`invite: invitation registered${req.hostname ? ` for ${req.hostname}` : ''}, until ${new Date(req.expires).toISOString()}`);
+    return { file: ctx.invites.store.file };
   }
 
   /** Everything `wh show` prints. */
