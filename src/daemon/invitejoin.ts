@@ -8,7 +8,7 @@ import { DhtNode } from '../dht/node.js';
 import { toHex } from '../dht/id.js';
 import { TransportSet, type NodeTransport } from '../net/transport.js';
 import { Puncher } from '../nat/punch.js';
-import { ALIAS_MAX_PARTS, ALIAS_PAD_TO, JOIN_PUNCH_RETRY, JOIN_TIMEOUT } from '../params.js';
+import { ALIAS_PAD_TO, ALIAS_RETRIES, ALIAS_TIMEOUT, JOIN_PUNCH_RETRY, JOIN_TIMEOUT } from '../params.js';
 import { aliasProof, type Invitation } from '../proto/alias.js';
 import { addrKey, type Addr } from '../proto/addr.js';
 import type { Sodium } from '../crypto/sodium.js';
@@ -60,23 +60,32 @@ export async function joinWithInvitation(o: JoinOptions): Promise<Uint8Array> {
     }
     const addr: Addr = inviterAddr;
     o.say?.(`inviter reached at ${addrKey(addr)}`);
-    const parts: Uint8Array[] = [];
-    let count = 1;
-    for (let i = 0; i < count; i++) {
-      const reply = await dht.rpc.request(addr, inv.inviter, (x) => {
-        const m = aliasProof(o.sodium, o.secret, inv.inviter, dht.id, x);
-        if (m === undefined) throw new JoinError('the inviter\'s key is not a usable key');
-        return { t: 'alias', x, k: o.sodium.crypto_scalarmult_base(o.secret), m, ...(i > 0 ? { i } : {}) };
-      }, { padTo: ALIAS_PAD_TO, timeout: 2000, retries: 3 });
-      if (reply === undefined) throw new JoinError('the inviter did not answer the invitation (it may be down, or the invitation unknown to it)');
-      const msg = reply.msg;
-      if (msg.t === 'error') throw new JoinError(`the inviter refused: ${msg.m ?? `error ${msg.c}`}`);
-      if (msg.t !== 'alias-ok' || msg.i !== i || (i > 0 && msg.c !== count) || msg.c > ALIAS_MAX_PARTS) throw new JoinError(`the inviter answered with something else (${msg.t})`);
-      count = msg.c;
-      parts.push(msg.d);
-    }
-    return Buffer.concat(parts);
+    return await fetchNetworkFile({ sodium: o.sodium, dht, addr, inviter: inv.inviter, secret: o.secret });
   } finally {
     dht.close();
   }
+}
+
+/** The alias exchange itself: part after part of the network file, from the inviter at `addr`,
+ *  asked by `dht` (whose key is the invitation's alias key) for the joiner key of `secret`. */
+export async function fetchNetworkFile(o: { sodium: Sodium; dht: DhtNode; addr: Addr; inviter: Uint8Array; secret: Uint8Array; timeout?: number; retries?: number }): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  const joiner = o.sodium.crypto_scalarmult_base(o.secret);
+  let count = 1;
+  for (let i = 0; i < count; i++) {
+    let proofFailed = false;
+    const reply = await o.dht.rpc.request(o.addr, o.inviter, (x) => {
+      const m = aliasProof(o.sodium, o.secret, o.inviter, o.dht.id, x);
+      if (m === undefined) proofFailed = true;
+      return { t: 'alias', x, k: joiner, m: m ?? new Uint8Array(32), ...(i > 0 ? { i } : {}) };
+    }, { padTo: ALIAS_PAD_TO, timeout: o.timeout ?? ALIAS_TIMEOUT, retries: o.retries ?? ALIAS_RETRIES });
+    if (proofFailed) throw new JoinError('the inviter\'s key is not a usable key');
+    if (reply === undefined) throw new JoinError('the inviter did not answer the invitation (it may be down, or it dropped our proof)');
+    const msg = reply.msg;
+    if (msg.t === 'error') throw new JoinError(`the inviter refused: ${msg.m ?? `error ${msg.c}`}`);
+    if (msg.t !== 'alias-ok' || msg.i !== i || (i > 0 && msg.c !== count)) throw new JoinError(`the inviter answered with something else (${msg.t})`);
+    count = msg.c;
+    parts.push(msg.d);
+  }
+  return Buffer.concat(parts);
 }

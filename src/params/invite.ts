@@ -28,3 +28,8 @@ export const INVITE_MAX_EXPIRY = 30 * 24 * 3600_000;
 export const JOIN_TIMEOUT = 30_000;
 /** `wh join` retries the punch towards the inviter at this interval until JOIN_TIMEOUT. */
 export const JOIN_PUNCH_RETRY = 3000;
+/** `wh join` waits this long for each `alias-ok` before sending the request again (the
+ *  inviter writes two files before it answers the first) ... */
+export const ALIAS_TIMEOUT = 2000;
+/** ... this many times. */
+export const ALIAS_RETRIES = 3;
