@@ -152,7 +152,7 @@ export class Daemon implements NodeContext {
         ...(forward ? { forward } : {}),
         ...(opts.deps.openPort ? { openPort: () => opts.deps.openPort!() } : {}),
         openRelayEndpoint: seams.openRelayEndpoint,
-        isInvited: (hex) => d.invites.isPending(hex),
+        isInvited: (hex) => d.invites.isIssued(hex),
         onAlias: (req, m, max) => d.invites.onAlias(req, m, max),
       });
       await d.invites.store.load().catch((e: unknown) => { throw new DaemonError(e instanceof Error ? e.message : String(e)); });

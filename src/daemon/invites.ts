@@ -32,9 +32,16 @@ export class Invites {
     this.store = new InviteStore(invitesPath(ctx.opts.configPath), wallNow);
   }
 
-  /** Whether `hex` is the alias key of a pending invitation: the puncher acts on its punches. */
+  /** Whether `hex` is the alias key of a pending invitation. */
   isPending(hex: string): boolean {
     return this.store.pending(Buffer.from(hex, 'hex').toString('base64')) !== undefined;
+  }
+
+  /** Whether `hex` is the alias key of an invitation we issued (pending, used or expired, while
+   *  kept): the puncher acts on its punches, so that its holder reaches us behind our NAT and
+   *  hears why it is refused. */
+  isIssued(hex: string): boolean {
+    return this.store.get(Buffer.from(hex, 'hex').toString('base64')) !== undefined;
   }
 
   /** Registers an invitation (`wh invite`); the hostname must be free and the file small enough. */

@@ -34,7 +34,7 @@ export async function runningInterface(nameOrIface: string): Promise<{ iface: st
   let ifaces: string[] = [];
   try { ifaces = listDaemons(); } catch { /* no control directory: no node */ }
   const shows = await Promise.all(ifaces.map((i) => ask(i).then((s) => ({ iface: i, show: s }), () => undefined)));
-  const hits = shows.filter((s) => s !== undefined && s.show.network === nameOrIface);
+  const hits = shows.filter((s) => s !== undefined && s.show.network === nameOrIface && s.show.role !== 'public');
   if (hits.length === 1) return hits[0]!;
   if (hits.length > 1) throw new CliError(`${hits.length} nodes of network ${nameOrIface} run here (${hits.map((h) => h!.iface).join(', ')}): name the interface`);
   throw new CliError(`no running node with interface or network ${JSON.stringify(nameOrIface)} (see wh show)`);
