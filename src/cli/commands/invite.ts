@@ -76,8 +76,8 @@ export function register(program: Command): void {
   program
     .command('invite')
     .description('print a single-use invitation to the network of a running node')
-    .argument('<name|iface>', 'the running node: its interface or its network\'s name')
-    .argument('[hostname]', 'the hostname the newcomer gets in the network file')
+    .argument('<node>', 'the running node: its interface, or its network\'s name')
+    .argument('[name]', 'the hostname the newcomer gets in its trust line')
     .option('--expires <duration>', `how long the invitation is good: 90s, 30m, 1h, 7d (default ${INVITE_DEFAULT_EXPIRY / 3600_000}h)`)
     .addHelpText('after', '\nThe invitation (one line on standard output) holds a secret: send it privately. It can be used\nonce; the node adds the newcomer\'s trust line to its network file when it is used.')
     .action(async (target: string, hostname: string | undefined, opts: { expires?: string }) => invite(target, hostname, opts));
