@@ -11,6 +11,7 @@ import { register as registerShow } from './commands/show.js';
 import { register as registerReload } from './commands/reload.js';
 import { register as registerInvite } from './commands/invite.js';
 import { register as registerJoin } from './commands/join.js';
+import { register as registerNc } from './commands/nc.js';
 import { CliError, FAILURE_EXIT, formatError, USAGE_EXIT } from './errors.js';
 
 /** "wh reload [options] <iface> (wh reload --help)": the hint after a usage error. */
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerReload(program);
   registerInvite(program);
   registerJoin(program);
+  registerNc(program);
   registerGenkey(program);
   registerPubkey(program);
   registerWorkbit(program);

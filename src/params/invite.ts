@@ -33,3 +33,9 @@ export const JOIN_PUNCH_RETRY = 3000;
 export const ALIAS_TIMEOUT = 2000;
 /** ... this many times. */
 export const ALIAS_RETRIES = 3;
+/** `wh nc`: the TCP port the inviting side listens on, on its overlay address only. */
+export const NC_PORT = 6200;
+/** `wh nc INVITATION` keeps trying to connect to the other side this long after its node is up. */
+export const NC_CONNECT_TIMEOUT = 30_000;
+/** `wh nc` without --boot-config takes the boot nodes of this file. */
+export const NC_DEFAULT_BOOT_CONFIG = '/etc/wirehub/public.conf';

@@ -1,0 +1,64 @@
+// `0nc` end to end (src/cli/commands/nc.ts): two hosts behind different NATs that punch, a
+// public boot node; 10 MiB of random data each way through `0nc` (the listening side prints the
+// invitation on stderr), SHA-256 equal on both ends, exit 0 on both, nothing left behind (no
+// interface, no control socket, no temporary directory).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WhNet } from './whnet.js';
+
+const NC = fileURLToPath(new URL('../../../bin/0nc.js', import.meta.url));
+const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+
+test('0nc across two NATs: 10 MiB each way, hashes equal, exit 0, nothing left', { timeout: 180_000 }, async () => {
+  const w = await WhNet.create('nc');
+  try {
+    await w.addNode('boot1', { role: 'boot' });
+    const a = await w.addNode('a', { nat: 'port-restricted' });
+    const b = await w.addNode('b', { nat: 'full-cone' });
+    w.writeConfigs([]);
+    await w.up('boot1');
+    const inA = path.join(w.dir, 'a.in'), inB = path.join(w.dir, 'b.in'), outA = path.join(w.dir, 'a.out'), outB = path.join(w.dir, 'b.out');
+    for (const f of [inA, inB]) {
+      const fd = fs.openSync(f, 'w');
+      for (let i = 0; i < 10; i++) fs.writeSync(fd, randomBytes(1 << 20));
+      fs.closeSync(fd);
+    }
+    const tmpBefore = fs.readdirSync('/tmp').filter((f) => f.startsWith('wh-nc-')).length;
+    const t0 = Date.now();
+    let errA = '';
+    const listen = w.net.spawn(a.host, 'sh', ['-c', `${process.execPath} ${NC} --boot-config ${w.bootConfigFile} < ${inA} > ${outA}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    listen.stderr!.on('data', (d: Buffer) => { errA += d.toString(); });
+    let line = '';
+    for (let i = 0; i < 300 && line === ''; i++) {
+      line = /^(wh-invite-1:\S+)$/m.exec(errA)?.[1] ?? '';
+      if (listen.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(line, `the listening side printed an invitation: ${errA}`);
+    const tInv = Date.now() - t0;
+    const join = await w.net.exec(b.host, ['sh', '-c', `${process.execPath} ${NC} '${line}' < ${inB} > ${outB}`], { timeoutMs: 120_000 });
+    const codeA = listen.exitCode ?? await new Promise<number | null>((r) => listen.once('exit', (c) => r(c)));
+    const ms = Date.now() - t0;
+    process.stdout.write(`0nc: invitation after ${tInv} ms; both ends done after ${ms} ms\nlistener stderr: ${errA}\njoiner stderr: ${join.stderr}\n`);
+    assert.equal(join.code, 0, `joiner exit: ${join.stderr}`);
+    assert.equal(codeA, 0, `listener exit: ${errA}`);
+    const hashes = { aSent: sha(inA), bGot: sha(outB), bSent: sha(inB), aGot: sha(outA) };
+    process.stdout.write(`${JSON.stringify({ bytesEachWay: 10 << 20, ms, ...hashes })}\n`);
+    assert.equal(hashes.bGot, hashes.aSent, 'a → b intact');
+    assert.equal(hashes.aGot, hashes.bSent, 'b → a intact');
+    const ifaces = [...`${errA}\n${join.stderr}`.matchAll(/node (wh-[^ ]+) up/g)].map((m) => m[1]!);
+    assert.equal(ifaces.length, 2, 'both sides said which interface they made');
+    for (const i of ifaces) assert.ok(!fs.existsSync(`/var/run/wirehub/${i}.sock`), `no control socket of ${i} left`);
+    assert.equal(fs.readdirSync('/tmp').filter((f) => f.startsWith('wh-nc-')).length, tmpBefore, 'no temporary directory left');
+    for (const n of [a, b]) {
+      const links = await w.net.exec(n.host, ['ip', '-o', 'link', 'show']);
+      for (const i of ifaces) assert.ok(!links.stdout.includes(`${i}:`), `no interface ${i} left on ${n.name}`);
+    }
+  } finally {
+    await w.destroy();
+  }
+});
