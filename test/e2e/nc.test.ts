@@ -62,3 +62,36 @@ test('0nc across two NATs: 10 MiB each way, hashes equal, exit 0, nothing left',
     await w.destroy();
   }
 });
+
+test('0nc interrupted (SIGINT) while it waits: exit 130, its interface, socket and directory gone', { timeout: 90_000 }, async () => {
+  const w = await WhNet.create('ncint');
+  try {
+    await w.addNode('boot1', { role: 'boot' });
+    const a = await w.addNode('a', { nat: 'port-restricted' });
+    w.writeConfigs([]);
+    await w.up('boot1');
+    const tmpBefore = new Set(fs.readdirSync('/tmp').filter((f) => f.startsWith('wh-nc-')));
+    const listen = w.net.spawn(a.host, process.execPath, [NC, '--boot-config', w.bootConfigFile], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    listen.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    for (let i = 0; i < 300 && !/waiting for the other side/.test(err); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(err, /waiting for the other side/);
+    const iface = /node (wh-[^ ]+) up/.exec(err)![1]!;
+    const made = fs.readdirSync('/tmp').filter((f) => f.startsWith('wh-nc-') && !tmpBefore.has(f));
+    assert.equal(made.length, 1, 'one directory made while it runs');
+    assert.ok(fs.existsSync(`/var/run/wirehub/${iface}.sock`), 'its node runs');
+    assert.ok((await w.net.exec(a.host, ['nft', 'list', 'tables'])).stdout.includes(iface), 'with its firewall table');
+    assert.ok((await w.net.exec(a.host, ['ip', '-o', 'link', 'show'])).stdout.includes(`${iface}:`), 'and its interface');
+    listen.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => listen.once('exit', (c) => r(c)));
+    assert.equal(code, 130, err);
+    assert.ok(!fs.existsSync(`/var/run/wirehub/${iface}.sock`), 'control socket gone');
+    assert.ok(!fs.existsSync(path.join('/tmp', made[0]!)), 'directory gone');
+    const links = await w.net.exec(a.host, ['ip', '-o', 'link', 'show']);
+    assert.ok(!links.stdout.includes(`${iface}:`), 'interface gone');
+    const nft = await w.net.exec(a.host, ['nft', 'list', 'tables']);
+    assert.ok(!nft.stdout.includes(iface), `firewall table gone: ${nft.stdout}`);
+  } finally {
+    await w.destroy();
+  }
+});
