@@ -95,3 +95,52 @@ test('0nc interrupted (SIGINT) while it waits: exit 130, its interface, socket a
     await w.destroy();
   }
 });
+
+test('0nc in a terminal (tmux): a typed line reaches the other side, its answer shows in the pane, Ctrl-D ends both with 0', { timeout: 120_000 }, async () => {
+  const w = await WhNet.create('nctty');
+  const tmux = ['tmux', '-L', `wh-nc-test-${process.pid}`];
+  try {
+    await w.addNode('boot1', { role: 'boot' });
+    const a = await w.addNode('a', { nat: 'port-restricted' });
+    const b = await w.addNode('b', { nat: 'full-cone' });
+    w.writeConfigs([]);
+    await w.up('boot1');
+    const errFile = path.join(w.dir, 'a.err');
+    const started = await w.net.exec(a.host, [...tmux, 'new-session', '-d', '-s', 'nc', '-x', '200', '-y', '20', `${process.execPath} ${NC} --boot-config ${w.bootConfigFile} 2>${errFile}; echo "exit=$?"; sleep 30`]);
+    assert.equal(started.code, 0, started.stderr);
+    let line = '';
+    for (let i = 0; i < 300 && line === ''; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      line = /^(wh-invite-1:\S+)$/m.exec(fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8') : '')?.[1] ?? '';
+    }
+    assert.ok(line, 'the terminal side printed an invitation');
+    const join = w.net.spawn(b.host, process.execPath, [NC, line], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    join.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    join.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    for (let i = 0; i < 400 && !/connected to/.test(err); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(err, /connected to/);
+    await w.net.exec(a.host, [...tmux, 'send-keys', '-t', 'nc', 'hello from a terminal', 'Enter']);
+    for (let i = 0; i < 100 && !out.includes('\n'); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(out, 'hello from a terminal\n', 'the typed line, on the other side\'s stdout');
+    join.stdin!.write('and back\n');
+    join.stdin!.end();
+    let pane = '';
+    for (let i = 0; i < 100 && !pane.includes('and back'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      pane = (await w.net.exec(a.host, [...tmux, 'capture-pane', '-p', '-t', 'nc'])).stdout;
+    }
+    assert.match(pane, /^and back$/m, `the answer shows in the terminal:\n${pane}`);
+    await w.net.exec(a.host, [...tmux, 'send-keys', '-t', 'nc', 'C-d']);
+    const code = join.exitCode ?? await new Promise<number | null>((r) => join.once('exit', (c) => r(c)));
+    assert.equal(code, 0, err);
+    for (let i = 0; i < 100 && !/exit=\d+/.test(pane); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      pane = (await w.net.exec(a.host, [...tmux, 'capture-pane', '-p', '-t', 'nc'])).stdout;
+    }
+    assert.match(pane, /^exit=0$/m, `the terminal side ended with 0:\n${pane}`);
+  } finally {
+    await w.net.exec(w.nodes.get('a')!.host, [...tmux, 'kill-server']).catch(() => undefined);
+    await w.destroy();
+  }
+});
