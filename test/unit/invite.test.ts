@@ -218,3 +218,30 @@ test('alias requests from one source are rate-limited before any X25519', async 
   assert.equal(w.inviter.counters.get('alias-rate-limited'), 10, 'the rest is dropped unchecked');
   node.close(); w.close();
 });
+
+test('wh join refuses a damaged invitation (exit 2, not quoted) and existing files (exit 1) before using the invitation', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const WH = new URL('../../../bin/wh.js', import.meta.url).pathname;
+  const run = (...args: string[]) => spawnSync(process.execPath, [WH, ...args], { encoding: 'utf8', timeout: 20_000 });
+  const line = vector.invitation!;
+  const bad = run('join', line.slice(0, 60));
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /^wh: invitation: not an invitation/);
+  assert.ok(!bad.stderr.includes(line.slice(14, 50)), 'the invitation is not echoed');
+  const dir = fs.mkdtempSync(path.join(tmp, 'joindir-'));
+  fs.writeFileSync(path.join(dir, 'example.conf'), 'name example\n');
+  const exists = run('join', line, '--dir', dir);
+  assert.equal(exists.status, 1, exists.stderr);
+  assert.match(exists.stderr, /example\.conf exists already: remove it, or join into another --dir/);
+  assert.equal(fs.readFileSync(path.join(dir, 'example.conf'), 'utf8'), 'name example\n', 'left as it was');
+  assert.ok(!fs.existsSync(path.join(dir, 'example.sk')));
+});
+
+test('wh invite --expires: a number and a unit, more than 0 and at most 30 days', async () => {
+  const { parseDuration } = await import('../../src/cli/commands/invite.js');
+  assert.equal(parseDuration('90s'), 90_000);
+  assert.equal(parseDuration('30m'), 1_800_000);
+  assert.equal(parseDuration('1h'), 3_600_000);
+  assert.equal(parseDuration('30d'), 30 * 86_400_000);
+  for (const bad of ['1', 'h', '1w', '0s', '31d', '-1h', '1.5h', ' 1h']) assert.throws(() => parseDuration(bad), /--expires/, bad);
+});
