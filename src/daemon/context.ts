@@ -16,6 +16,7 @@ import type { NatMonitor } from './natmonitor.js';
 import type { WgSync } from './wgsync.js';
 import type { Paths } from './paths.js';
 import type { Invites } from './invites.js';
+import type { HostNames } from './hostnames.js';
 
 export interface DaemonOptions {
   sodium: Sodium;
@@ -57,6 +58,9 @@ export interface NodeContext {
   readonly paths: Paths;
   /** The pending invitations and the alias exchange (src/daemon/invites.ts). */
   readonly invites: Invites;
+  /** The names published for the host's programs (`hosts yes`, `dns yes`); undefined on a
+   *  public node. */
+  readonly names: HostNames | undefined;
   /** Set once stop() began: every part stops starting work. */
   readonly stopping: boolean;
 }
