@@ -46,7 +46,9 @@ export async function joinWithInvitation(o: JoinOptions): Promise<Uint8Array> {
     if (boots.length === 0) throw new JoinError('the invitation names no boot node: the inviter\'s network file has no boot line');
     const bootHexes = new Set(boots.map((b) => b.hex));
     const puncher = new Puncher({ dht, clock: o.clock, isTrusted: () => false, isRendezvous: (hex) => bootHexes.has(hex), announceAddr: () => undefined });
-    const answered = await dht.bootstrap(boots.map((b) => ({ key: b.key, addr: b.addr })));
+    // The boot nodes need only to know us at this address (no self lookup: the inviter is
+    // reached through them, not found in the DHT).
+    const answered = (await Promise.all(boots.map((b) => dht.ping(b.key, b.addr)))).filter((r) => r !== undefined).length;
     if (answered === 0) throw new JoinError(`no boot node of the invitation answered (${boots.map((b) => addrKey(b.addr)).join(', ')})`);
     o.say?.(`reaching the inviter through ${answered} boot node${answered === 1 ? '' : 's'}`);
     let accepted = false;

@@ -55,7 +55,7 @@ test('wh invite / wh join across two NATs: joined and pinging within 10 s; singl
     const pingMs = await w.pingUntil('joiner', inviter.overlayIp!, 10_000);
     process.stdout.write(`joiner -> inviter: first ping ${pingMs} ms after wh join returned, ${Date.now() - t0} ms after it started\n`);
     assert.ok(pingMs >= 0, 'the joiner pings the inviter');
-    assert.ok(Date.now() - t0 < 10_000 + 3000, `within 10 s of wh join (+ the ping's own wait): ${Date.now() - t0} ms`);
+    assert.ok(pingMs >= 0 && joinMs + pingMs < 10_000, `the first ping answered within 10 s of wh join: ${joinMs + pingMs} ms`);
     const shown = await w.show('inviter');
     assert.ok(shown.peers.some((p) => p.name === 'node_j'), 'applied live on the inviter');
 

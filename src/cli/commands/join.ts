@@ -32,7 +32,8 @@ async function join(text: string, opts: { dir?: string; up?: boolean }): Promise
   for (const f of [confPath, keyPath]) if (fs.existsSync(f)) throw new CliError(`${f} exists already: remove it, or join into another --dir`);
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   const sodium = await sodiumReady();
-  const say = (line: string) => process.stderr.write(`wh: ${line}\n`);
+  const t0 = Date.now();
+  const say = (line: string) => process.stderr.write(`wh: ${line} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
   say(`joining ${inv.network}: making a key with workbit ${inv.workbit}`);
   const key = await searchKey({ workbit: inv.workbit, namespace: inv.namespace });
   const transport = await UdpTransport.bind('0.0.0.0', 0);
