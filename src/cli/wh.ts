@@ -12,6 +12,8 @@ import { register as registerReload } from './commands/reload.js';
 import { register as registerInvite } from './commands/invite.js';
 import { register as registerJoin } from './commands/join.js';
 import { register as registerNc } from './commands/nc.js';
+import { register as registerPing } from './commands/ping.js';
+import { register as registerNetcheck } from './commands/netcheck.js';
 import { CliError, FAILURE_EXIT, formatError, USAGE_EXIT } from './errors.js';
 
 /** "wh reload [options] <iface> (wh reload --help)": the hint after a usage error. */
@@ -39,6 +41,8 @@ export function buildProgram(): Command {
   registerInvite(program);
   registerJoin(program);
   registerNc(program);
+  registerPing(program);
+  registerNetcheck(program);
   registerGenkey(program);
   registerPubkey(program);
   registerWorkbit(program);

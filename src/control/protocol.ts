@@ -13,7 +13,8 @@ export type ControlRequest =
   | { cmd: 'down' }
   /** Registers an invitation: its alias PUBLIC key (base64), the joiner's hostname, the expiry
    *  (wall-clock ms). The secret stays with `wh invite`. */
-  | { cmd: 'invite'; alias: string; hostname?: string; expires: number };
+  | { cmd: 'invite'; alias: string; hostname?: string; expires: number }
+  | { cmd: 'ping'; peer: string; timeoutMs?: number };
 
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; error: string };
 
@@ -36,6 +37,9 @@ export function parseRequest(value: unknown): ControlRequest | undefined {
     case 'invite':
       if (typeof v.alias !== 'string' || typeof v.expires !== 'number' || (v.hostname !== undefined && typeof v.hostname !== 'string')) return undefined;
       return { cmd: 'invite', alias: v.alias, expires: v.expires, ...(typeof v.hostname === 'string' ? { hostname: v.hostname } : {}) };
+    case 'ping':
+      if (typeof v.peer !== 'string' || (v.timeoutMs !== undefined && typeof v.timeoutMs !== 'number')) return undefined;
+      return { cmd: 'ping', peer: v.peer, ...(typeof v.timeoutMs === 'number' ? { timeoutMs: v.timeoutMs } : {}) };
     default: return undefined;
   }
 }
