@@ -99,6 +99,7 @@ export class SimDaemon {
       lookup: async (h) => { throw new Error(`no DNS in the simulation (${h})`); },
       listenControl: async () => ({ close: () => undefined }),
       openRelayEndpoint: async () => this.loopback.open(),
+      wallNow: () => (this.world.opts.wallBase ?? 0) + this.world.clock.now(),
       ...seeded,
     };
   }
