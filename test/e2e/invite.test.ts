@@ -1,7 +1,10 @@
 // Invitations end to end (docs/PROTOCOL.md section 7.6 "Joining with an invitation"): an inviter
 // behind one NAT, a joiner behind another, a public boot node. Real WireGuard, real NATs, the real
 // CLI: `wh invite` prints the line, `wh join` (which starts the node, detached) makes the key,
-// proves the invitation through the DHT, writes the files; the joiner then pings the inviter.
+// proves the invitation through the DHT, writes the files; the joiner then pings the inviter by
+// name: the network file says `hosts yes`, so the joiner's node publishes the inviter's name in
+// its namespace's hosts file (/etc/netns/NS/hosts, which `ip netns exec` bind-mounts over
+// /etc/hosts), and the real `ping inviter` resolves it there.
 // The same invitation used twice fails the second time; after the inviter restarts, the member
 // still connects; an expired invitation is refused.
 import { test } from 'node:test';
@@ -11,19 +14,30 @@ import path from 'node:path';
 import { parseConfig } from '../../src/config/index.js';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { interfaceNameForKey } from '../../src/wg/index.js';
-import { WhNet } from './whnet.js';
+import { WH, WhNet, type WhNode } from './whnet.js';
 
 test('wh invite / wh join across two NATs: joined and pinging within 10 s; single use; survives the inviter\'s restart; expiry', { timeout: 180_000 }, async () => {
   const w = await WhNet.create('inv');
   const started: { node: string; iface: string }[] = [];
+  // Each namespace's own hosts file (never the machine's /etc/hosts), made here, removed after.
+  const made: string[] = [];
+  const hostsOf = (n: WhNode): string => path.join('/etc/netns', n.host.ns, 'hosts');
+  const env = (n: WhNode) => ({ ...process.env, WH_HOSTS_FILE: hostsOf(n) });
   try {
     await w.addNode('boot1', { role: 'boot' });
     const inviter = await w.addNode('inviter', { nat: 'port-restricted' });
     const joiner = await w.addNode('joiner', { nat: 'address-restricted' });
     const other = await w.addNode('other', { nat: 'full-cone' });
     w.writeConfigs(['inviter']);
+    fs.appendFileSync(w.configFile, 'hosts yes\n'); // the joiner is sent this file, so both publish names
+    if (!fs.existsSync('/etc/netns')) made.push('/etc/netns');
+    for (const n of [inviter, joiner]) {
+      fs.mkdirSync(path.dirname(hostsOf(n)), { recursive: true });
+      made.push(path.dirname(hostsOf(n)));
+      fs.writeFileSync(hostsOf(n), '127.0.0.1 localhost\n', { mode: 0o644 });
+    }
     await w.up('boot1');
-    await w.up('inviter');
+    await w.up('inviter', 15_000, { env: env(inviter) });
     await new Promise((r) => setTimeout(r, 1500)); // the inviter joins the DHT through boot1
 
     const inv = await w.wh(inviter, ['invite', inviter.iface, 'node_j', '--expires', '10m']);
@@ -37,7 +51,8 @@ test('wh invite / wh join across two NATs: joined and pinging within 10 s; singl
 
     const dir = path.join(w.dir, 'joiner-etc');
     const t0 = Date.now();
-    const join = await w.wh(joiner, ['join', line, '--dir', dir], 40_000);
+    // (`wh join` starts the node detached: it inherits the environment, so its hosts file too.)
+    const join = await w.net.exec(joiner.host, [process.execPath, WH, 'join', line, '--dir', dir], { timeoutMs: 40_000, env: env(joiner) });
     const joinMs = Date.now() - t0;
     assert.equal(join.code, 0, `wh join: ${join.stdout} ${join.stderr}`);
     process.stdout.write(`wh join: ${joinMs} ms\n${join.stdout}${join.stderr}`);
@@ -52,9 +67,11 @@ test('wh invite / wh join across two NATs: joined and pinging within 10 s; singl
     assert.ok(me?.trusted && me.hostname === 'node_j', 'the file has the joiner\'s trust line');
     started.push({ node: 'joiner', iface: interfaceNameForKey(joinerKey) });
     assert.match(fs.readFileSync(w.configFile, 'utf8'), new RegExp(`^trust node_j ${joinerKey.replace(/[+/]/g, '\\$&')}`, 'm'), 'the inviter\'s file has it too');
-    const pingMs = await w.pingUntil('joiner', inviter.overlayIp!, 10_000);
-    process.stdout.write(`joiner -> inviter: first ping ${pingMs} ms after wh join returned, ${Date.now() - t0} ms after it started\n`);
-    assert.ok(pingMs >= 0, 'the joiner pings the inviter');
+    const pingMs = await w.pingUntil('joiner', 'inviter', 10_000);
+    process.stdout.write(`joiner -> inviter (ping by name): first answer ${pingMs} ms after wh join returned, ${Date.now() - t0} ms after it started\n`);
+    assert.ok(pingMs >= 0, `the joiner pings the inviter by name (its hosts file: ${fs.readFileSync(hostsOf(joiner), 'utf8')})`);
+    const named = await w.net.exec(joiner.host, ['getent', 'hosts', 'inviter'], { timeoutMs: 3000 });
+    assert.match(named.stdout, new RegExp(`^${inviter.overlayIp!.replace(/\./g, '\\.')}\\s`, 'm'), 'the name is the inviter\'s overlay address');
     assert.ok(pingMs >= 0 && joinMs + pingMs < 10_000, `the first ping answered within 10 s of wh join: ${joinMs + pingMs} ms`);
     const shown = await w.show('inviter');
     assert.ok(shown.peers.some((p) => p.name === 'node_j'), 'applied live on the inviter');
@@ -67,8 +84,8 @@ test('wh invite / wh join across two NATs: joined and pinging within 10 s; singl
 
     // The inviter restarts: the member still connects.
     await w.down('inviter');
-    await w.up('inviter');
-    const back = await w.pingUntil('joiner', inviter.overlayIp!, 30_000);
+    await w.up('inviter', 15_000, { env: env(inviter) });
+    const back = await w.pingUntil('joiner', 'inviter', 30_000);
     process.stdout.write(`after the inviter's restart: ping after ${back} ms\n`);
     assert.ok(back >= 0, 'the member connects after the inviter\'s restart');
 
@@ -82,5 +99,6 @@ test('wh invite / wh join across two NATs: joined and pinging within 10 s; singl
   } finally {
     for (const s of started) await w.wh(w.nodes.get(s.node)!, ['down', s.iface]).catch(() => undefined);
     await w.destroy();
+    for (const d of made.reverse()) fs.rmSync(d, { recursive: true, force: true });
   }
 });
