@@ -159,6 +159,7 @@ export class Daemon implements NodeContext {
         openRelayEndpoint: seams.openRelayEndpoint,
         isInvited: (hex) => d.invites.isIssued(hex),
         onAlias: (req, m, max) => d.invites.onAlias(req, m, max),
+        onRelayedFrame: (inc, m) => d.invites.relay.onFrame(inc, m),
       });
       undo.push(() => d.traversal.close());
       await d.invites.store.load().catch((e: unknown) => { throw new DaemonError(e instanceof Error ? e.message : String(e)); });

@@ -12,13 +12,14 @@
 //   gets the parts of that file.
 import { appendLine, parseConfig, readConfigText, trustLine, writeFileAtomic } from '../config/index.js';
 import { keyToBase64 } from '../crypto/keys.js';
-import type { Incoming } from '../dht/rpc.js';
+import type { Incoming, Rpc } from '../dht/rpc.js';
 import { ALIAS_BURST, ALIAS_CHUNK, ALIAS_MAX_PARTS, ALIAS_PER_SEC, RATE_LIMIT_SOURCES } from '../params.js';
 import { checkAliasProof, splitParts } from '../proto/alias.js';
 import { ERR_REFUSED, type Message, type MessageOf } from '../proto/messages.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import type { NodeContext } from './context.js';
 import { InviteStore, invitesPath, type InviteRecord } from './invitestore.js';
+import { InviteRelay } from './inviterelay.js';
 
 export class Invites {
   readonly store: InviteStore;
@@ -28,8 +29,12 @@ export class Invites {
   /** Invitations whose acceptance is being written: their requests wait for the retry. */
   private readonly busy = new Set<string>();
 
+  /** The same exchange for a joiner that can only be relayed (src/daemon/inviterelay.ts). */
+  readonly relay: InviteRelay;
+
   constructor(private readonly ctx: NodeContext, private readonly reload: () => Promise<unknown>, wallNow: () => number) {
     this.store = new InviteStore(invitesPath(ctx.opts.configPath), wallNow);
+    this.relay = new InviteRelay(ctx.dht, (hex) => this.isIssued(hex), (req, m, max, rpc) => this.onAlias(req, m, max, rpc));
   }
 
   /** Whether `hex` is the alias key of a pending invitation. */
@@ -56,10 +61,11 @@ export class Invites {
     await this.store.add(rec);
   }
 
-  /** An `alias` request; returns the bytes answered at once (the acceptance answers later). */
-  onAlias(req: Incoming, m: MessageOf<'alias'>, maxSize: number): number {
+  /** An `alias` request; returns the bytes answered at once (the acceptance answers later).
+   *  `rpc`: where it came in (the DHT's, or a relayed joiner's, src/daemon/inviterelay.ts). */
+  onAlias(req: Incoming, m: MessageOf<'alias'>, maxSize: number, rpc: Rpc = this.ctx.dht.rpc): number {
     const count = (what: string) => { this.ctx.dht.counters.add(`alias-${what}`); return 0; };
-    const reply = (msg: Message) => this.ctx.dht.rpc.send(req.from, req.sender, msg, maxSize);
+    const reply = (msg: Message) => rpc.send(req.from, req.sender, msg, maxSize);
     const refuse = (what: string, text: string) => { count(what); return reply({ t: 'error', x: m.x, c: ERR_REFUSED, m: text }); };
     if (!this.limiter.take(req.from.host, this.ctx.clock.now())) return count('rate-limited');
     const alias = keyToBase64(req.sender);

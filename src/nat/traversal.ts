@@ -61,6 +61,8 @@ export interface TraversalHost {
   isInvited?(hex: string): boolean;
   /** Handles an `alias` request (src/daemon/invites.ts); absent: counted unhandled. */
   onAlias?(req: Incoming, m: MessageOf<'alias'>, maxSize: number): number;
+  /** A whole sealed DHT frame relayed to us (src/relay/client.ts); absent: dropped and counted. */
+  onRelayedFrame?(inc: Incoming, m: MessageOf<'relayed'>): boolean;
 }
 
 export class Traversal {

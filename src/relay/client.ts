@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { RELAY_BIND_BACKOFF, RELAY_BIND_INTERVAL, RELAY_BIND_REFRESH_TRIES, RELAY_BIND_TRIES, RELAY_RENEW, RELAY_RENEW_RETRIES, RELAY_RENEW_TIMEOUT } from '../params.js';
 import { RelayLink, type OpenRelayEndpoint, type RelayRef } from './link.js';
+import { isSealedFrameShaped } from './wgshape.js';
 
 export interface RelayClientHost {
   dht: DhtNode;
@@ -34,6 +35,9 @@ export interface RelayClientHost {
   introducedVia(peerHex: string, relayHex: string): boolean;
   /** Opens a link's loopback socket (default: a real one; a simulation hands its own). */
   openRelayEndpoint?: OpenRelayEndpoint;
+  /** A whole sealed DHT frame relayed to us (never WireGuard's): true when taken (an invitation's
+   *  joiner behind a relay, src/daemon/inviterelay.ts); absent or false: dropped and counted. */
+  onRelayedFrame?(inc: Incoming, m: MessageOf<'relayed'>): boolean;
 }
 
 export class RelayClient {
@@ -56,6 +60,12 @@ export class RelayClient {
   onRelayed(inc: Incoming, m: MessageOf<'relayed'>): void {
     const { dht } = this.host;
     const peerHex = toHex(m.k);
+    if (m.g === undefined && isSealedFrameShaped(m.d)) {
+      // Not for WireGuard: a DHT frame, which only an invitation's exchange sends this way, and
+      // only through a rendezvous of ours (as a relayed peer is followed only through one).
+      if (!this.host.isRendezvous(inc.senderHex) || this.host.onRelayedFrame?.(inc, m) !== true) dht.counters.add('relayed-frame-refused');
+      return;
+    }
     if (!this.host.isTrusted(peerHex) || this.host.wgPort === undefined) { dht.counters.add('relayed-refused'); return; }
     const link = this.links.get(peerHex);
     const frag = { d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) };

@@ -1,5 +1,7 @@
-// `0nc` end to end (src/cli/commands/nc.ts): two hosts behind different NATs that punch, a
-// public boot node; 10 MiB of random data each way through `0nc` (the listening side prints the
+// `0nc` end to end (src/cli/commands/nc.ts): two hosts behind different NATs, a public boot
+// node; once a pair that punches (port-restricted and full-cone), once a pair that must be
+// relayed (port-restricted and symmetric: the invitation's exchange and then WireGuard go
+// through the boot node's relay); 10 MiB of random data each way through `0nc` (the listening side prints the
 // invitation on stderr), SHA-256 equal on both ends, exit 0 on both, nothing left behind (no
 // interface, no control socket, no temporary directory).
 import { test } from 'node:test';
@@ -9,16 +11,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WhNet } from './whnet.js';
+import type { NatType } from '../micronet/index.js';
 
 const NC = fileURLToPath(new URL('../../../bin/0nc.js', import.meta.url));
 const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).digest('hex');
 
-test('0nc across two NATs: 10 MiB each way, hashes equal, exit 0, nothing left', { timeout: 180_000 }, async () => {
-  const w = await WhNet.create('nc');
+test('0nc across two NATs that punch: 10 MiB each way, hashes equal, exit 0, nothing left', { timeout: 180_000 }, () => transfer('nc', 'full-cone', false));
+
+test('0nc across two NATs that must be relayed (port-restricted, symmetric): 10 MiB each way, hashes equal, exit 0, nothing left', { timeout: 180_000 }, () => transfer('ncrel', 'symmetric', true));
+
+async function transfer(name: string, natB: NatType, relayed: boolean): Promise<void> {
+  const w = await WhNet.create(name);
   try {
     await w.addNode('boot1', { role: 'boot' });
     const a = await w.addNode('a', { nat: 'port-restricted' });
-    const b = await w.addNode('b', { nat: 'full-cone' });
+    const b = await w.addNode('b', { nat: natB });
     w.writeConfigs([]);
     await w.up('boot1');
     const inA = path.join(w.dir, 'a.in'), inB = path.join(w.dir, 'b.in'), outA = path.join(w.dir, 'a.out'), outB = path.join(w.dir, 'b.out');
@@ -27,7 +34,8 @@ test('0nc across two NATs: 10 MiB each way, hashes equal, exit 0, nothing left',
       for (let i = 0; i < 10; i++) fs.writeSync(fd, randomBytes(1 << 20));
       fs.closeSync(fd);
     }
-    const tmpBefore = fs.readdirSync('/tmp').filter((f) => f.startsWith('wh-nc-')).length;
+    // (Other runs may make and remove their own at the same time: only ours are counted.)
+    const tmpBefore = new Set(fs.readdirSync('/tmp').filter((f) => f.startsWith('wh-nc-')));
     const t0 = Date.now();
     let errA = '';
     const listen = w.net.spawn(a.host, 'sh', ['-c', `${process.execPath} ${NC} --boot-config ${w.bootConfigFile} < ${inA} > ${outA}`], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -40,20 +48,26 @@ test('0nc across two NATs: 10 MiB each way, hashes equal, exit 0, nothing left',
     }
     assert.ok(line, `the listening side printed an invitation: ${errA}`);
     const tInv = Date.now() - t0;
-    const join = await w.net.exec(b.host, ['sh', '-c', `${process.execPath} ${NC} '${line}' < ${inB} > ${outB}`], { timeoutMs: 120_000 });
-    const codeA = listen.exitCode ?? await new Promise<number | null>((r) => listen.once('exit', (c) => r(c)));
+    const join = await w.net.exec(b.host, ['sh', '-c', `${process.execPath} ${NC} '${line}' < ${inB} > ${outB}`], { timeoutMs: 100_000 });
+    // The listener ends once the joiner did (bounded: a joiner that failed leaves it waiting).
+    const codeA = listen.exitCode ?? await new Promise<number | null>((r) => {
+      const t = setTimeout(() => listen.kill('SIGINT'), join.code === 0 ? 30_000 : 0);
+      listen.once('exit', (c) => { clearTimeout(t); r(c); });
+    });
     const ms = Date.now() - t0;
     process.stdout.write(`0nc: invitation after ${tInv} ms; both ends done after ${ms} ms\nlistener stderr: ${errA}\njoiner stderr: ${join.stderr}\n`);
     assert.equal(join.code, 0, `joiner exit: ${join.stderr}`);
     assert.equal(codeA, 0, `listener exit: ${errA}`);
     const hashes = { aSent: sha(inA), bGot: sha(outB), bSent: sha(inB), aGot: sha(outA) };
-    process.stdout.write(`${JSON.stringify({ bytesEachWay: 10 << 20, ms, ...hashes })}\n`);
+    process.stdout.write(`${JSON.stringify({ nat: ['port-restricted', natB], bytesEachWay: 10 << 20, ms, ...hashes })}\n`);
+    if (relayed) assert.match(join.stderr, /no direct path to the inviter: asking through the relay/, 'the invitation went through the relay');
+    else assert.doesNotMatch(join.stderr, /through the relay/, 'the invitation went direct');
     assert.equal(hashes.bGot, hashes.aSent, 'a → b intact');
     assert.equal(hashes.aGot, hashes.bSent, 'b → a intact');
     const ifaces = [...`${errA}\n${join.stderr}`.matchAll(/node (wh-[^ ]+) up/g)].map((m) => m[1]!);
     assert.equal(ifaces.length, 2, 'both sides said which interface they made');
     for (const i of ifaces) assert.ok(!fs.existsSync(`/var/run/wirehub/${i}.sock`), `no control socket of ${i} left`);
-    assert.equal(fs.readdirSync('/tmp').filter((f) => f.startsWith('wh-nc-')).length, tmpBefore, 'no temporary directory left');
+    assert.deepEqual(fs.readdirSync('/tmp').filter((f) => f.startsWith('wh-nc-') && !tmpBefore.has(f)), [], 'no temporary directory left');
     for (const n of [a, b]) {
       const links = await w.net.exec(n.host, ['ip', '-o', 'link', 'show']);
       for (const i of ifaces) assert.ok(!links.stdout.includes(`${i}:`), `no interface ${i} left on ${n.name}`);
@@ -61,7 +75,7 @@ test('0nc across two NATs: 10 MiB each way, hashes equal, exit 0, nothing left',
   } finally {
     await w.destroy();
   }
-});
+}
 
 test('0nc interrupted (SIGINT) while it waits: exit 130, its interface, socket and directory gone', { timeout: 90_000 }, async () => {
   const w = await WhNet.create('ncint');
