@@ -14,29 +14,8 @@
 //     relaxes (to endpoint-independent), or the symmetric NAT starts answering UPnP.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sodiumReady } from '../../src/crypto/sodium.js';
-import type { ShowResult } from '../../src/control/show.js';
-import { SimDaemonWorld, type SimDaemon } from '../../src/sim/daemons.js';
-import { NAT_KINDS } from '../../src/sim/nat.js';
+import { done, logs, pairs, pathOf, pingUntil, runPair, untilPath, world, type Kind, type Row, type World } from './simpair.js';
 import { DIRECT_RETRY_MAX, NAT_CHECK_INTERVAL, PORTMAP_RETRY, RELAY_RENEW, RELAY_RENEW_RETRIES, RELAY_RENEW_TIMEOUT } from '../../src/params.js';
-
-const sodium = await sodiumReady();
-/** WireGuard's handshake times are reported on a wall clock starting here. */
-const WALL = Date.now();
-
-type Kind = (typeof NAT_KINDS)[number];
-
-/** test/e2e/natgrid.ts's expectation, restated (a test must not take it from the code under test). */
-function expectedPath(a: Kind, b: Kind): 'direct' | 'relay' {
-  const pair = [a, b].sort().join(' ');
-  return pair === 'port-restricted symmetric' || pair === 'symmetric symmetric' ? 'relay' : 'direct';
-}
-
-function pairs(): [Kind, Kind][] {
-  const out: [Kind, Kind][] = [];
-  NAT_KINDS.forEach((a, i) => NAT_KINDS.slice(i).forEach((b) => out.push([a, b])));
-  return out;
-}
 
 /** Every pair's first ping within this many virtual ms of both nodes' start. Measured over
  *  the 8 runs (168 pair runs): with lookup, punch and relay one after the other, 0.2-0.9 s
@@ -55,90 +34,6 @@ const UPGRADE_BOUND = 1.5 * DIRECT_RETRY_MAX + 5000;
 /** A node without a gateway asks again every PORTMAP_RETRY, at its NAT check (every
  *  NAT_CHECK_INTERVAL); then the upgrade as above. */
 const UPNP_UPGRADE_BOUND = PORTMAP_RETRY + NAT_CHECK_INTERVAL + UPGRADE_BOUND;
-/** The pings' cadence, and how long a ping waits for its echo (ping -W1). */
-const PING_EVERY = 200;
-const PING_WAIT = 1000;
-
-/** Pings `to` from `from` every PING_EVERY until an echo comes within PING_WAIT; the virtual ms
- *  that took, or undefined after `limit`. */
-async function pingUntil(w: SimDaemonWorld, from: SimDaemon, to: SimDaemon, limit: number): Promise<number | undefined> {
-  const t0 = w.clock.now();
-  const sent = new Map<number, number>();
-  let got: number | undefined, seq = 0, next = t0;
-  const wg = from.wg!;
-  wg.onEcho = (ip, id) => {
-    const at = sent.get(id);
-    if (got === undefined && ip === to.ip && at !== undefined && w.clock.now() - at <= PING_WAIT) got = w.clock.now();
-  };
-  try {
-    while (got === undefined && w.clock.now() - t0 < limit) {
-      if (w.clock.now() >= next) { sent.set(++seq, w.clock.now()); from.ping(to.ip!, seq); next += PING_EVERY; }
-      await w.clock.run(10);
-    }
-  } finally {
-    wg.onEcho = undefined;
-  }
-  return got === undefined ? undefined : got - t0;
-}
-
-const pathOf = (s: ShowResult) => s.peers[0]?.path ?? 'none';
-
-/** Runs the clock until both nodes show `path` (and, for a relay, through `relay` if given);
- *  the virtual ms that took, or undefined after `limit`. */
-async function untilPath(w: SimDaemonWorld, nodes: SimDaemon[], path: string, limit: number, relay?: string): Promise<number | undefined> {
-  const t0 = w.clock.now();
-  for (;;) {
-    const shows = await Promise.all(nodes.map((n) => n.show()));
-    if (shows.every((s) => pathOf(s) === path && (relay === undefined || s.peers[0]?.relay === relay))) return w.clock.now() - t0;
-    if (w.clock.now() - t0 >= limit) return undefined;
-    await w.clock.run(100);
-  }
-}
-
-interface World { w: SimDaemonWorld; A: SimDaemon; B: SimDaemon; boots: SimDaemon[] }
-
-/** Two boot nodes up, then nodes of kinds a and b started together. */
-async function world(a: Kind, b: Kind, seed: number): Promise<World> {
-  const w = new SimDaemonWorld(sodium, { seed, wallBase: WALL });
-  const boots = [w.addBoot(), w.addBoot()];
-  const A = w.addNode('a', a), B = w.addNode('b', b);
-  await w.start(...boots);
-  await w.clock.run(2000);
-  await w.start(A, B);
-  return { w, A, B, boots };
-}
-
-const logs = ({ A, B }: World) => `--- a's log\n${A.log.join('\n')}\n--- b's log\n${B.log.join('\n')}`;
-
-async function done(x: World): Promise<void> {
-  await x.w.close();
-  assert.deepEqual(x.w.clock.errors, [], 'no timer callback threw');
-}
-
-interface Row { a: Kind; b: Kind; expected: string; seen: string; first?: number; back?: number; settled?: number }
-
-async function runPair(a: Kind, b: Kind, seed: number): Promise<{ row: Row; log: string }> {
-  const x = await world(a, b, seed);
-  const { w, A, B } = x;
-  const first = await pingUntil(w, A, B, 20_000);
-  const back = first === undefined ? undefined : await pingUntil(w, B, A, 5000);
-  const expected = expectedPath(a, b);
-  // The path they end on (a relayed start may still go direct): at most 20 s more.
-  const settled = await untilPath(w, [A, B], expected, 20_000);
-  const [sa, sb] = [await A.show(), await B.show()];
-  const seen = pathOf(sa) === pathOf(sb) ? pathOf(sa) : `${pathOf(sa)}/${pathOf(sb)}`;
-  // And the final path carries the overlay: WireGuard's endpoint is the peer's direct address,
-  // or the relay link's loopback socket.
-  const wgEp = [sa, sb].map((s) => s.peers[0]?.wgEndpoint ?? '');
-  const viaLoopback = wgEp.map((e) => e.startsWith('127.0.0.1:'));
-  const carried = seen === expected && viaLoopback.every((l) => l === (expected === 'relay')) && (await pingUntil(w, A, B, 3000)) !== undefined;
-  const log = logs(x);
-  await done(x);
-  const r = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms) / 1000);
-  const note = seen !== expected || carried ? '' : ` (but WireGuard at ${wgEp.join(' / ')}${first === undefined ? ', no ping' : ''})`;
-  return { row: { a, b, expected, seen: seen + note, first: r(first), back: r(back), settled: r(settled) }, log };
-}
-
 /** The grid is run this many times, each with other seeds (other keys, delays and random
  *  ports): a race between the two sides (which rendezvous answers first, whose handshake
  *  crosses whose) shows up in some runs only. */
