@@ -64,6 +64,42 @@ test(`the 21-pair grid with whole daemons, ${GRID_ROUNDS} times with other seeds
   assert.deepEqual(wrong, [], table);
 });
 
+/** How soon the notified side of a relayed pair must follow its peer onto the relay. */
+const FOLLOW_BOUND = 300;
+
+test('a relayed pair whose two sides start 300 ms apart: the side notified through both rendezvous follows its peer onto the relay at once, not at its own next search', async () => {
+  // (Seeds where b's punch-notify through the relay a chose was throttled, the first having come
+  // through the other rendezvous. Before the fix b opened no half there, the relay dropped a's
+  // datagrams, and b relayed only at its own next search: seed 166 took 1000 ms. In other seeds,
+  // e.g. 91, a's first initiation reaches the relay just before b's half and is lost; a's
+  // handshake repair 0.5 s later is carried: 600 ms.)
+  for (const seed of [166, 37]) {
+    const x = await world('port-restricted', 'symmetric', seed, { stagger: -300 });
+    try {
+      const { w, A, B } = x;
+      const first = await untilRelay(w, [A, B], 10_000);
+      assert.ok(first !== undefined, `seed ${seed}: a side relays\n${logs(x)}`);
+      const throttled = [A, B].map((n) => n.daemon!.dht.counters.get('punch-notify-throttled') ?? 0);
+      assert.ok(throttled.some((n) => n > 0), `seed ${seed}: a punch-notify was throttled (the case this test is about)`);
+      const follow = await untilPath(w, [A, B], 'relay', 5000);
+      assert.ok(follow !== undefined && follow <= FOLLOW_BOUND, `seed ${seed}: both relayed within ${FOLLOW_BOUND} ms of the first (${follow})\n${logs(x)}`);
+    } finally {
+      await done(x);
+    }
+  }
+});
+
+/** Runs the clock, 10 ms at a time, until one of `nodes` shows a relay path; the virtual ms that took. */
+async function untilRelay(w: World['w'], nodes: World['A'][], limit: number): Promise<number | undefined> {
+  const t0 = w.clock.now();
+  while (w.clock.now() - t0 < limit) {
+    const shows = await Promise.all(nodes.map((n) => n.show()));
+    if (shows.some((s) => pathOf(s) === 'relay')) return w.clock.now() - t0;
+    await w.clock.run(10);
+  }
+  return undefined;
+}
+
 /** Failover and upgrades run this many times each, with other seeds. */
 const SCENARIO_RUNS = 6;
 /** The two relayed pairs, in turn. */
