@@ -17,14 +17,19 @@ import assert from 'node:assert/strict';
 import { done, logs, pairs, pathOf, pingUntil, runPair, untilPath, world, type Kind, type Row, type World } from './simpair.js';
 import { DIRECT_RETRY_MAX, NAT_CHECK_INTERVAL, PORTMAP_RETRY, RELAY_RENEW, RELAY_RENEW_RETRIES, RELAY_RENEW_TIMEOUT } from '../../src/params.js';
 
-/** Every pair's first ping within this many virtual ms of both nodes' start. Measured over
- *  the 8 runs (168 pair runs): with lookup, punch and relay one after the other, 0.2-0.9 s
- *  direct, 4.7-4.9 s for the pairs with a UPnP-mapped symmetric node, 7.1-7.2 s relayed
- *  (micronet's bench:connect: 4.4-4.5 s and 6.8-6.9 s); with relay and punch racing (the path
- *  machine, src/daemon/paths.ts): at most 1.13 s in 167 runs, and 2.84 s in one
- *  (full-cone <-> symmetric+upnp, seed 7011: a second initiation replaced the responder's
- *  session, the handshake repair fixed it). The issue's target is 2 s. */
-const FIRST_PING_BOUND = 3000;
+/** Every pair's first ping within this many virtual ms of the later node's start (bench:connect's
+ *  target). Measured with bench/simconnect.ts (first pings, virtual s): with lookup, punch and
+ *  relay one after the other, 0.2-0.9 s direct, 4.7-4.9 s for the pairs with a UPnP-mapped
+ *  symmetric node, 7.1-7.2 s relayed; with relay and punch racing (the path machine), at most
+ *  1.13 s in 167 runs of this grid and 2.84 s in one, 12.0 s in one of 1260 staggered runs
+ *  (symmetric+upnp pair, seed 54): both were initiations arriving out of order, which the
+ *  fake WireGuard then took and wireguard-go drops (a replayed timestamp); with that modelled
+ *  and a throttled punch-notify still followed, at most 1.25 s in 2100 runs started together
+ *  and 1.48 s in 2100 started up to 1 s apart. */
+const FIRST_PING_BOUND = 2000;
+/** The rounds' starts: the ms between the two nodes' starts (a first when positive), as two
+ *  `wh up` in micronet that never return at the same moment. */
+const STAGGERS = [0, 0, 300, -300, 700, -700, 1000, -1000];
 /** A dead relay is noticed at the next renewal (every RELAY_RENEW, each try RELAY_RENEW_TIMEOUT),
  *  and the link moves at once; WireGuard's next datagrams go through the new relay. */
 const FAILOVER_BOUND = RELAY_RENEW + (1 + RELAY_RENEW_RETRIES) * RELAY_RENEW_TIMEOUT + 1000;
@@ -37,9 +42,9 @@ const UPNP_UPGRADE_BOUND = PORTMAP_RETRY + NAT_CHECK_INTERVAL + UPGRADE_BOUND;
 /** The grid is run this many times, each with other seeds (other keys, delays and random
  *  ports): a race between the two sides (which rendezvous answers first, whose handshake
  *  crosses whose) shows up in some runs only. */
-const GRID_ROUNDS = 8;
+const GRID_ROUNDS = STAGGERS.length;
 
-test(`the 21-pair grid with whole daemons, ${GRID_ROUNDS} times with other seeds: every pair ends on its expected path and has its first ping within the bound`, async (t) => {
+test(`the 21-pair grid with whole daemons, ${GRID_ROUNDS} times with other seeds and starts: every pair ends on its expected path and has its first ping within the bound`, async (t) => {
   const rounds: Row[][] = [];
   const wrong: string[] = [];
   for (let round = 0; round < GRID_ROUNDS; round++) {
@@ -47,10 +52,10 @@ test(`the 21-pair grid with whole daemons, ${GRID_ROUNDS} times with other seeds
     let i = 0;
     for (const [a, b] of pairs()) {
       const seed = 1000 * round + ++i;
-      const { row, log } = await runPair(a, b, seed);
+      const { row, log } = await runPair(a, b, seed, { stagger: STAGGERS[round]! });
       rows.push(row);
       const bad = row.seen !== row.expected || row.first === undefined || row.back === undefined || row.first * 1000 > FIRST_PING_BOUND;
-      if (bad) wrong.push(`${a} ↔ ${b} (seed ${seed}): ${JSON.stringify(row)}\n${log}`);
+      if (bad) wrong.push(`${a} ↔ ${b} (seed ${seed}, stagger ${STAGGERS[round]}): ${JSON.stringify(row)}\n${log}`);
     }
     rounds.push(rows);
   }
