@@ -1,12 +1,13 @@
 // A fake WireGuard for the simulated daemon (src/sim/daemons.ts): the DataPlane a daemon drives
 // (setPeer, removePeer, dump), sending through the simulated network (the data side of the
 // shared port, src/sim/portshare.ts, so NAT mappings are shared with the daemon) and through
-// relay links' loopback endpoints (SimLoopback). No cryptography: what matters to the daemon
+// relay links' loopback endpoints (SimLoopback, src/sim/loopback.ts). No cryptography: what matters to the daemon
 // and to the relays is modelled, as wireguard-go behaves:
 // - datagrams shaped as WireGuard's (src/relay/wgshape.ts): initiation 148 bytes, response 92,
 //   data 32 + plaintext padded to 16; handshakes carry the sender's public key in clear;
 // - the handshake: data to a peer without a session is staged and an initiation sent, retried
-//   every WG_REKEY_TIMEOUT (+ jitter) for WG_REKEY_ATTEMPT_TIME; the initiator has a session
+//   every WG_REKEY_TIMEOUT (+ jitter) for WG_REKEY_ATTEMPT_TIME; none is sent within
+//   WG_REKEY_TIMEOUT of the last attempt, even one that failed for want of an endpoint; the initiator has a session
 //   when the response comes, the responder when the first data of that session comes. Two
 //   crossing initiations fail both responses (wireguard-go answers the other's initiation with
 //   the state its own was waiting on); an initiation whose timestamp (TAI64N, whitened to 2^24
@@ -25,8 +26,8 @@
 import type { DataPlane, WgDump, WgPeerConfig } from '../daemon/dataplane.js';
 import { parseKey, keyToBase64 } from '../crypto/keys.js';
 import { addrKey, type Addr } from '../proto/addr.js';
-import type { Receiver, Transport } from '../net/transport.js';
-import type { RelayEndpoint } from '../relay/link.js';
+import type { Transport } from '../net/transport.js';
+import { SimLoopback } from './loopback.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 /** WireGuard's timers (the whitepaper's section 6.1, as wireguard-go has them), in ms. */
@@ -59,46 +60,10 @@ interface Peer {
   current?: Keypair; next?: Keypair; previous?: Keypair;
   staged: Uint8Array[];
   timers: Map<'retry' | 'passive' | 'persistent' | 'rehandshake', TimerHandle>;
+  /** When this side last tried to initiate (sent, or found no endpoint). */
+  lastAttempt: number;
   /** The last initiation taken from the peer: its timestamp and when it came. */
   lastInitiation?: { stamp: number; at: number };
-}
-
-/** What a relay link's endpoint sends to: the host's WireGuard, at its port. */
-export interface LoopbackWireGuard {
-  readonly listenPort: number;
-  receive(data: Uint8Array, from: Addr): void;
-}
-
-/** The 127.0.0.1 of one simulated host: relay links' endpoints, reached by its WireGuard. */
-export class SimLoopback {
-  private readonly ports = new Map<number, Receiver>();
-  private nextPort = 40000;
-  /** The host's WireGuard: what a link's endpoint sends to (by WireGuard's port). */
-  wireguard: LoopbackWireGuard | undefined;
-
-  constructor(private readonly clock: Clock) {}
-
-  open(): RelayEndpoint {
-    const port = this.nextPort++;
-    let receiver: Receiver = () => undefined;
-    this.ports.set(port, (d, from) => receiver(d, from));
-    return {
-      port,
-      send: (data, wgPort) => {
-        const wg = this.wireguard, copy = new Uint8Array(data);
-        if (wg !== undefined && wg.listenPort === wgPort) this.clock.setTimeout(() => wg.receive(copy, { host: '127.0.0.1', port }), 0);
-      },
-      setReceiver: (r) => { receiver = r; },
-      close: () => { this.ports.delete(port); },
-    };
-  }
-
-  /** WireGuard sent to 127.0.0.1:port. */
-  deliver(port: number, data: Uint8Array, from: Addr): void {
-    const r = this.ports.get(port);
-    const copy = new Uint8Array(data);
-    if (r !== undefined) this.clock.setTimeout(() => r(copy, from), 0);
-  }
 }
 
 const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -163,7 +128,7 @@ export class SimWireGuard implements DataPlane {
     const before = p?.cfg.keepalive ?? 0;
     if (p === undefined) {
       p = { cfg: c, key: parseKey(c.publicKey), endpoint: undefined, rx: 0, tx: 0, handshakeAt: undefined,
-        hs: { state: 'none', local: 0, firstAt: 0, sentAt: -Infinity }, staged: [], timers: new Map() };
+        hs: { state: 'none', local: 0, firstAt: 0, sentAt: -Infinity }, staged: [], timers: new Map(), lastAttempt: -Infinity };
       this.peers.set(c.publicKey, p);
     }
     p.cfg = { ...p.cfg, ...c, ...(c.endpoint === undefined && p.cfg.endpoint !== undefined ? { endpoint: p.cfg.endpoint } : {}) };
@@ -263,7 +228,6 @@ export class SimWireGuard implements DataPlane {
   private sendPlain(p: Peer, plain: Uint8Array): void {
     const k = p.current;
     if (!this.usable(k)) {
-      if (p.endpoint === undefined) return this.drop('no-endpoint');
       p.staged.push(plain);
       if (p.staged.length > WG_STAGED_MAX) p.staged.shift();
       this.initiate(p, false);
@@ -297,18 +261,25 @@ export class SimWireGuard implements DataPlane {
 
   private initiate(p: Peer, retry: boolean): void {
     const now = this.now();
-    if (!retry && p.hs.state === 'initiation-created' && now - p.hs.sentAt < WG_REKEY_TIMEOUT) return;
-    if (p.endpoint === undefined) return this.drop('no-endpoint');
-    if (p.hs.local !== 0) this.indices.delete(p.hs.local);
+    // None within WG_REKEY_TIMEOUT of the last attempt, even one that found no endpoint
+    // (wireguard-go notes the time before sending, and its retransmit timer runs all the same).
+    if (now - p.lastAttempt < WG_REKEY_TIMEOUT) return;
+    p.lastAttempt = now;
     const firstAt = retry ? p.hs.firstAt : now;
-    p.hs = { state: 'initiation-created', local: this.newIndex(p), firstAt, sentAt: now };
-    const d = new Uint8Array(148);
-    d[0] = 1;
-    put32(d, 4, p.hs.local);
-    d.set(this.o.publicKey, 8);
-    put32(d, 40, Math.floor((this.o.wallBase + now) / 1000));
-    put32(d, 44, ((this.o.wallBase + now) % 1000) * 1e6 & ~0xffffff); // whitened, as wireguard-go's tai64n
-    this.out(p, d);
+    if (p.endpoint === undefined) {
+      this.drop('no-endpoint');
+      p.hs = { ...p.hs, firstAt };
+    } else {
+      if (p.hs.local !== 0) this.indices.delete(p.hs.local);
+      p.hs = { state: 'initiation-created', local: this.newIndex(p), firstAt, sentAt: now };
+      const d = new Uint8Array(148);
+      d[0] = 1;
+      put32(d, 4, p.hs.local);
+      d.set(this.o.publicKey, 8);
+      put32(d, 40, Math.floor((this.o.wallBase + now) / 1000));
+      put32(d, 44, ((this.o.wallBase + now) % 1000) * 1e6 & ~0xffffff); // whitened, as wireguard-go's tai64n
+      this.out(p, d);
+    }
     this.timer(p, 'retry', WG_REKEY_TIMEOUT + Math.floor(this.o.random() * WG_REKEY_JITTER), () => {
       if (p.current !== undefined && p.handshakeAt !== undefined && p.handshakeAt >= firstAt) return;
       if (this.now() - firstAt < WG_REKEY_ATTEMPT_TIME) this.initiate(p, true);
@@ -397,3 +368,5 @@ export class SimWireGuard implements DataPlane {
     this.onPacket(p, plain);
   }
 }
+
+export { SimLoopback } from './loopback.js';
