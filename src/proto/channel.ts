@@ -54,6 +54,11 @@ function nonce(epoch: bigint, counter: bigint): Uint8Array {
   return NONCE;
 }
 
+/** Hex of a key, through a Buffer view of its bytes (Buffer.from(key) would copy them first). */
+function hexOf(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
+}
+
 export function defaultEpoch(): bigint {
   return BigInt(Math.floor((performance.timeOrigin + performance.now()) * 1000));
 }
@@ -76,7 +81,7 @@ export class SecureChannel {
 
   constructor(readonly sodium: Sodium, private readonly opts: ChannelOptions) {
     this.publicKey = sodium.crypto_scalarmult_base(opts.secret);
-    this.publicHex = Buffer.from(this.publicKey).toString('hex');
+    this.publicHex = hexOf(this.publicKey);
     this.x25519 = new X25519(opts.secret, this.publicKey);
     this.epoch = opts.epoch ?? defaultEpoch();
     this.maxPeers = opts.maxPeers ?? MAX_PEER_STATES;
@@ -102,7 +107,7 @@ export class SecureChannel {
   seal(peer: Uint8Array, body: Uint8Array, kind: FrameKind = KIND_SEALED, cookie?: Uint8Array): Uint8Array {
     const macBytes = cookie === undefined ? 0 : COOKIE_MAC_BYTES;
     if (body.length > MAX_BODY - macBytes) throw new Error(`body of ${body.length} bytes exceeds ${MAX_BODY - macBytes}`);
-    const state = this.state(peer, Buffer.from(peer).toString('hex'));
+    const state = this.state(peer, hexOf(peer));
     if (state === undefined) throw new Error('cannot derive a key with this peer key');
     const counter = this.counter++;
     const sealedEnd = HEADER_BYTES + body.length + TAG_BYTES;
@@ -120,7 +125,7 @@ export class SecureChannel {
   open(packet: Uint8Array, admit?: Admit): OpenResult {
     const h = parseHeader(packet);
     if (typeof h === 'string') return { ok: false, reason: h};
-    const senderHex = Buffer.from(h.sender).toString('hex');
+    const senderHex = hexOf(h.sender);
     if (senderHex === this.publicHex) return { ok: false, reason: 'self'};
     let state = this.peers.get(senderHex);
     if (state !== undefined) {
