@@ -31,6 +31,9 @@ import { WgSync } from './wgsync.js';
 import { Paths } from './paths.js';
 import { ControlHandlers, DaemonError, type ReloadResult } from './handlers.js';
 import { allowedIpsOf, isPublicNodeConfig, ownAddresses, trustedPeersOf } from './trusted.js';
+import { HostNames } from './hostnames.js';
+import { hostsFilePath } from './hostsfile.js';
+import { DNS_PORT } from '../params.js';
 
 export type { DaemonOptions } from './context.js';
 export type { ShowPeer, ShowResult } from '../control/show.js';
@@ -50,6 +53,7 @@ export class Daemon implements NodeContext {
   readonly nat: NatMonitor;
   readonly wgSync: WgSync;
   readonly paths: Paths;
+  names: HostNames | undefined;
   private readonly handlers: ControlHandlers;
   private timer: TimerHandle | undefined;
   stopping = false;
@@ -151,6 +155,14 @@ export class Daemon implements NodeContext {
         openRelayEndpoint: seams.openRelayEndpoint,
       });
       undo.push(() => d.traversal.close());
+      if (!publicNode && self !== undefined) {
+        // Names for the host's programs: after the data plane, whose addresses DNS listens on.
+        const names = new HostNames({ iface: opts.iface, hostsFile: hostsFilePath(), dnsPort: DNS_PORT, clock, counters: dht.counters, log });
+        undo.push(() => names.close());
+        await names.apply(config, [self.ipv4, self.ipv6].filter((a): a is string => a !== undefined))
+          .catch((e: unknown) => { throw new DaemonError(`${config.file}: names: ${e instanceof Error ? e.message : String(e)}`); });
+        d.names = names;
+      }
       d.control = await seams.listenControl(socketPath(opts.iface), (req) => d.handlers.handle(req));
       log.info(`${opts.iface}: ${publicNode ? 'public DHT node' : `overlay ${ownAddresses(config, self!).join(' ')}`}, key ${selfB64}, UDP port ${opts.listenPort}${publicNode ? '' : ` (daemon socket ${opts.daemonPort})`}`);
       void d.join.bootstrap();
@@ -198,6 +210,7 @@ export class Daemon implements NodeContext {
       await step('dht', () => this.dht.close());
       for (const t of this.transports) await step('socket', () => t.close());
       await step('socket', () => this.wgSync.close());
+      await step('names', () => this.names?.close());
       if (this.wg) {
         await step('nft', () => this.opts.deps.removePortShare(portShareTable(this.opts.iface)));
         await step('wireguard', () => this.wg!.destroy());

@@ -92,3 +92,28 @@ export const UP_BOOT_POLL = 100;
 /** The daemon's V8 young generation grows by this factor when it fills (V8's default is 2, up
  *  to 16 MiB a semi-space); 1 keeps it at its initial 1 MiB (src/util/heap.ts, bench/mesh.ts). */
 export const DAEMON_SEMI_SPACE_GROWTH = 1;
+
+// ---- Names for every program: /etc/hosts and the DNS responder (src/daemon/names*.ts) -------
+/** The hosts file a node with `hosts yes` writes its block into; the environment variable
+ *  WH_HOSTS_FILE overrides it (tests). */
+export const HOSTS_FILE = '/etc/hosts';
+/** A writer of the hosts file waits at most this long for another writer's lock (held for
+ *  the milliseconds of one read and rewrite); a lock seen unchanged that long is stale (its
+ *  holder died, or its pid was reused) and is broken. */
+export const HOSTS_LOCK_WAIT = 2000;
+/** ...looking at the lock again this often. */
+export const HOSTS_LOCK_RETRY = 10;
+/** The DNS responder's UDP port on the node's overlay addresses (`dns yes`). */
+export const DNS_PORT = 53;
+/** Time to live of its answers (and of negative answers, through the SOA's minimum), seconds:
+ *  short, so that a `wh reload` is seen soon by caching resolvers. */
+export const DNS_TTL = 10;
+/** A query longer than this is dropped unread (a question of one name fits in 512 bytes, the
+ *  classic UDP limit; EDNS padding may make a real one a little longer). */
+export const DNS_MAX_QUERY = 1232;
+/** Queries answered per second, all sources together (token bucket, burst the same)... */
+export const DNS_QUERIES_PER_SEC = 500;
+/** ...and from one source address. Beyond either, queries are dropped and counted. */
+export const DNS_QUERIES_PER_SOURCE = 100;
+/** Source addresses the per-source limiter remembers (least recently used forgotten). */
+export const DNS_SOURCES_TRACKED = 1024;
