@@ -9,6 +9,8 @@ import { register as registerUp } from './commands/up.js';
 import { register as registerDown } from './commands/down.js';
 import { register as registerShow } from './commands/show.js';
 import { register as registerReload } from './commands/reload.js';
+import { register as registerPing } from './commands/ping.js';
+import { register as registerNetcheck } from './commands/netcheck.js';
 import { CliError, FAILURE_EXIT, formatError, USAGE_EXIT } from './errors.js';
 
 /** "wh reload [options] <iface> (wh reload --help)": the hint after a usage error. */
@@ -33,6 +35,8 @@ export function buildProgram(): Command {
   registerDown(program);
   registerShow(program);
   registerReload(program);
+  registerPing(program);
+  registerNetcheck(program);
   registerGenkey(program);
   registerPubkey(program);
   registerWorkbit(program);

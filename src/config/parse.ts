@@ -16,8 +16,11 @@ import { parseHostPort, peerNameError, type HostPort } from './host.js';
 import { cidrContains, cidrLast, type Family, formatCidr, formatIp, type IpAddress, parseCidr, parseIp } from '../util/ip.js';
 import type { Boot, NetworkConfig, Peer, Subnet } from './types.js';
 
-export const DIRECTIVES = ['name', 'subnet', 'workbit', 'namespace', 'boot', 'trust', 'peer'] as const;
-export type Directive = (typeof DIRECTIVES)[number];
+import { DIRECTIVES, type Directive } from './directives.js';
+import { suggestDirective } from './suggest.js';
+import { namesError, parseSwitch } from './names.js';
+export { DIRECTIVES, type Directive } from './directives.js';
+export { editDistance, suggestDirective } from './suggest.js';
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
 const TRUST_USAGE = 'trust [HOSTNAME] [IP] KEY [HOST:PORT]';
@@ -32,37 +35,6 @@ interface RawPeer {
   keyB64: string;
   endpoint?: HostPort;
   line: number;
-}
-
-/** Optimal string alignment distance (Levenshtein plus adjacent transpositions). */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    d.push(new Array<number>(b.length + 1).fill(0));
-    d[i]![0] = i;
-  }
-  for (let j = 0; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
-/** The known directive closest to `word` (case-insensitive, at most 2 edits away), if any. */
-export function suggestDirective(word: string): Directive | undefined {
-  const w = word.toLowerCase();
-  let best: Directive | undefined;
-  let bestDist = 3;
-  for (const d of DIRECTIVES) {
-    const dist = editDistance(w, d);
-    if (dist < bestDist && dist < d.length) { best = d; bestDist = dist; }
-  }
-  return best;
 }
 
 /** A token that was probably meant as a key (so the key's own error is the useful one). */
@@ -119,6 +91,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
   const raws: RawPeer[] = [];
   let firstTrustLine: number | undefined;
   let sawSubnet = false;
+  const names = { hosts: false, dns: false };
 
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
   lines.forEach((rawLine, index) => {
@@ -184,6 +157,13 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
         const hp = parseHostPort(args[1]!);
         if (!hp.ok) fail(line, `invalid boot address: ${hp.error}`);
         if (key && hp.ok) boots.push({ key, keyB64: keyToBase64(key), host: hp.value.host, hostKind: hp.value.kind, port: hp.value.port, line });
+        return;
+      }
+      case 'hosts':
+      case 'dns': {
+        if (!once(word, line)) return;
+        const v = parseSwitch(word, args, line, fail);
+        if (v !== undefined) names[word] = v;
         return;
       }
       case 'trust':
@@ -291,6 +271,12 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
     }
   }
 
+  // Published names are NAME.NETWORK: the network name must be a DNS name then.
+  for (const d of ['hosts', 'dns'] as const) {
+    const why = names[d] && name !== undefined ? namesError(name) : undefined;
+    if (why !== undefined) fail(firstLine.get(d)!, `"${d} yes" publishes names under the network name, but ${why}`);
+  }
+
   if (issues.length > 0 || name === undefined) {
     throw new ConfigError([...issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
   }
@@ -317,7 +303,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
     });
   }
 
-  return { file, name, namespace: ns, workbit, subnets, boots, peers };
+  return { file, name, namespace: ns, workbit, subnets, boots, peers, names };
 }
 
 /** Stray tokens, for an error: at most 3, each cut short (quoteToken), a key-shaped one (maybe

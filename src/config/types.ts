@@ -52,4 +52,7 @@ export interface NetworkConfig {
   boots: Boot[];
   /** trust and peer lines, in file order. */
   peers: Peer[];
+  /** `hosts yes` / `dns yes`: publish the trusted peers' names in /etc/hosts and on a DNS
+   *  responder (both off by default; absent in configs made before these directives). */
+  names?: { hosts: boolean; dns: boolean };
 }

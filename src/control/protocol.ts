@@ -10,7 +10,8 @@ import { CONTROL_DIR } from '../params.js';
 export type ControlRequest =
   | { cmd: 'show'; all?: boolean }
   | { cmd: 'reload' }
-  | { cmd: 'down' };
+  | { cmd: 'down' }
+  | { cmd: 'ping'; peer: string; timeoutMs?: number };
 
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; error: string };
 
@@ -30,6 +31,9 @@ export function parseRequest(value: unknown): ControlRequest | undefined {
     case 'show': return { cmd: 'show', all: v.all === true };
     case 'reload': return { cmd: 'reload' };
     case 'down': return { cmd: 'down' };
+    case 'ping':
+      if (typeof v.peer !== 'string' || (v.timeoutMs !== undefined && typeof v.timeoutMs !== 'number')) return undefined;
+      return { cmd: 'ping', peer: v.peer, ...(typeof v.timeoutMs === 'number' ? { timeoutMs: v.timeoutMs } : {}) };
     default: return undefined;
   }
 }

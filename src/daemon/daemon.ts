@@ -13,7 +13,7 @@ import type { NetworkConfig } from '../config/index.js';
 import { DhtNode } from '../dht/node.js';
 import { toHex } from '../dht/id.js';
 import { addrKey } from '../proto/addr.js';
-import { PEER_TICK } from '../params.js';
+import { PEER_TICK, TUNNEL_PING_PORT } from '../params.js';
 import { Traversal } from '../nat/traversal.js';
 import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -29,8 +29,12 @@ import { Join } from './join.js';
 import { NatMonitor } from './natmonitor.js';
 import { WgSync } from './wgsync.js';
 import { Paths } from './paths.js';
+import { TunnelPing } from './tunnelping.js';
 import { ControlHandlers, DaemonError, type ReloadResult } from './handlers.js';
 import { allowedIpsOf, isPublicNodeConfig, ownAddresses, trustedPeersOf } from './trusted.js';
+import { HostNames } from './hostnames.js';
+import { hostsFilePath } from './hostsfile.js';
+import { DNS_PORT } from '../params.js';
 
 export type { DaemonOptions } from './context.js';
 export type { ShowPeer, ShowResult } from '../control/show.js';
@@ -50,6 +54,7 @@ export class Daemon implements NodeContext {
   readonly nat: NatMonitor;
   readonly wgSync: WgSync;
   readonly paths: Paths;
+  names: HostNames | undefined;
   private readonly handlers: ControlHandlers;
   private timer: TimerHandle | undefined;
   stopping = false;
@@ -151,6 +156,16 @@ export class Daemon implements NodeContext {
         openRelayEndpoint: seams.openRelayEndpoint,
       });
       undo.push(() => d.traversal.close());
+      if (!publicNode && self !== undefined) {
+        // Names for the host's programs: after the data plane, whose addresses DNS listens on.
+        const names = new HostNames({ iface: opts.iface, hostsFile: hostsFilePath(), dnsPort: DNS_PORT, clock, counters: dht.counters, log });
+        undo.push(() => names.close());
+        await names.apply(config, [self.ipv4, self.ipv6].filter((a): a is string => a !== undefined))
+          .catch((e: unknown) => { throw new DaemonError(`${config.file}: names: ${e instanceof Error ? e.message : String(e)}`); });
+        d.names = names;
+      }
+      if (wg && self !== undefined) await d.bindTunnelPing(self.ipv4 ?? self.ipv6);
+      undo.push(async () => d.handlers.tunnelPing?.close());
       d.control = await seams.listenControl(socketPath(opts.iface), (req) => d.handlers.handle(req));
       log.info(`${opts.iface}: ${publicNode ? 'public DHT node' : `overlay ${ownAddresses(config, self!).join(' ')}`}, key ${selfB64}, UDP port ${opts.listenPort}${publicNode ? '' : ` (daemon socket ${opts.daemonPort})`}`);
       void d.join.bootstrap();
@@ -160,6 +175,19 @@ export class Daemon implements NodeContext {
     } catch (err) {
       await rollback();
       throw err;
+    }
+  }
+
+  /** The tunnel ping socket on our overlay address (src/daemon/tunnelping.ts). A failure to
+   *  bind it is logged, not fatal: the node works, only `wh ping` to and from it does not. */
+  private async bindTunnelPing(ip: string | undefined): Promise<void> {
+    const bind = this.seams.bindOverlay;
+    if (ip === undefined || bind === undefined) return;
+    try {
+      const t = await bind(ip, TUNNEL_PING_PORT);
+      this.handlers.tunnelPing = new TunnelPing({ dht: this.dht, isPeerAt: (hex, at) => this.paths.all().some((p) => p.hex === hex && (p.peer.ipv4 === at || p.peer.ipv6 === at)) }, t);
+    } catch (e) {
+      this.log.warn(`cannot bind the tunnel ping socket ${ip}:${TUNNEL_PING_PORT} (wh ping will not work with this node): ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 
@@ -196,8 +224,10 @@ export class Daemon implements NodeContext {
       await step('relay', () => this.traversal?.close());
       await step('portmap', () => this.nat.close());
       await step('dht', () => this.dht.close());
+      await step('tunnel ping', () => this.handlers.tunnelPing?.close());
       for (const t of this.transports) await step('socket', () => t.close());
       await step('socket', () => this.wgSync.close());
+      await step('names', () => this.names?.close());
       if (this.wg) {
         await step('nft', () => this.opts.deps.removePortShare(portShareTable(this.opts.iface)));
         await step('wireguard', () => this.wg!.destroy());

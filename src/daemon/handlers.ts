@@ -1,6 +1,6 @@
 // The control handlers: what the daemon answers on its control socket (src/control/protocol.ts):
-// `show` (the schema is src/control/show.ts), `reload` (the config file's difference applied)
-// and `down`.
+// `show` (the schema is src/control/show.ts), `reload` (the config file's difference applied),
+// `down` and `ping` (src/daemon/pingpeer.ts).
 import { loadConfig } from '../config/index.js';
 import { keyToBase64 } from '../crypto/keys.js';
 import type { ControlRequest } from '../control/protocol.js';
@@ -10,6 +10,8 @@ import { NAT_KEEPALIVE_SECONDS } from '../params.js';
 import { addrKey } from '../proto/addr.js';
 import type { NodeContext } from './context.js';
 import type { TrustedPeer } from './peers.js';
+import { pingPeer } from './pingpeer.js';
+import type { TunnelPing } from './tunnelping.js';
 import { ResolveError, resolveTrustEndpoints, seedDiff, seedLabel } from './seeds.js';
 import { allowedIpsOf, isPublicNodeConfig, trustedPeersOf } from './trusted.js';
 
@@ -20,6 +22,9 @@ export interface ReloadResult {
 }
 
 export class ControlHandlers {
+  /** The tunnel ping socket (src/daemon/tunnelping.ts), once bound. */
+  tunnelPing: TunnelPing | undefined;
+
   constructor(private readonly ctx: NodeContext, private readonly started: number, private readonly stop: () => void) {}
 
   async handle(req: ControlRequest): Promise<unknown> {
@@ -29,6 +34,7 @@ export class ControlHandlers {
       case 'down':
         setImmediate(() => this.stop());
         return { stopping: this.ctx.opts.iface };
+      case 'ping': return pingPeer(this.ctx, this.tunnelPing, req.peer, req.timeoutMs);
     }
   }
 
@@ -133,6 +139,9 @@ export class ControlHandlers {
         await attempt(after, () => ctx.wgSync.update(hex, config));
       }
     }
+    const self = next.peers.find((p) => p.keyB64 === ctx.publicB64);
+    await ctx.names?.apply(next, [self?.ipv4, self?.ipv6].filter((a): a is string => a !== undefined))
+      .catch((e: unknown) => { errors.push(`names: ${e instanceof Error ? e.message : String(e)}`); });
     const result = { added: diff.added.map(name), removed: diff.removed.map(name), changed: diff.changed.map((c) => name(c.after)),
       bootsAdded: seeds.added.map(seedLabel), bootsRemoved: seeds.removed.map(seedLabel), ...(errors.length > 0 ? { errors } : {}) };
     ctx.log.info(`reload: ${JSON.stringify(result)}`);

@@ -12,6 +12,7 @@
 import { findExecutable, IP, tryTool } from '../util/exec.js';
 import { destroyInterface, socketAccepts } from '../wg/interface.js';
 import { socketPath as wgSocketPath } from '../wg/uapi.js';
+import { hostsFilePath, removeHostsBlock } from './hostsfile.js';
 import { portShareInstalled, portShareTableName, relayForwardInstalled, removePortShare, removeRelayForward } from '../firewall/index.js';
 
 /** The link alias that marks an interface as made by WireHub. */
@@ -59,6 +60,12 @@ export async function removeLeftovers(iface: string): Promise<string[]> {
   if (await relayForwardInstalled(table).catch(() => false)) {
     await removeRelayForward(table);
     removed.push(`nftables table netdev ${table}`);
+  }
+  // Its block in the hosts file (`hosts yes`). A file that cannot be edited is left as it is:
+  // a node that publishes there says why when it starts.
+  const hosts = hostsFilePath();
+  if (await removeHostsBlock(hosts, iface).catch(() => false)) {
+    removed.push(`its block in ${hosts}`);
   }
   return removed;
 }

@@ -29,6 +29,9 @@ export interface Poker {
 export interface NodeSeams {
   /** Binds the node's datagram transport (the DHT's socket). */
   bindTransport(host: string, port: number): Promise<NodeTransport>;
+  /** Binds the tunnel ping socket on the node's overlay address (src/daemon/tunnelping.ts);
+   *  undefined where there is no overlay to bind on (the simulation): no tunnel pings then. */
+  bindOverlay?: ((host: string, port: number) => Promise<NodeTransport>) | undefined;
   /** Finds the gateway's port mapper (UPnP IGD / NAT-PMP); undefined when none answered. */
   discoverMapper(opts: DiscoverOptions): Promise<GatewayMapper | undefined>;
   /** This host's IP addresses, sorted (what NAT detection compares observed addresses with). */
@@ -59,6 +62,7 @@ function udpPoker(): Poker {
 
 export const realSeams: NodeSeams = {
   bindTransport: (host, port) => UdpTransport.bind(host, port),
+  bindOverlay: (host, port) => UdpTransport.bind(host, port),
   discoverMapper: (opts) => PortMapper.discover(opts),
   localAddresses: () => Object.values(os.networkInterfaces()).flat().filter((i) => i !== undefined).map((i) => i!.address).sort(),
   poker: udpPoker,

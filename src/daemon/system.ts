@@ -11,6 +11,7 @@ import { UdpTransport } from '../net/udp.js';
 import { RELAY_GLOBAL_PPS, RELAY_KERNEL_EXPIRY_SECONDS, RELAY_SESSION_PPS } from '../params.js';
 import type { SystemDeps } from './dataplane.js';
 import { WIREHUB_LINK_MARK } from './leftovers.js';
+import { hostsFilePath, removeHostsBlockSync } from './hostsfile.js';
 
 /** A UDP socket on a free port (a relay session's port, a `reach` check's fresh port). */
 async function openUdpPort(): Promise<{ port: number; transport: UdpTransport }> {
@@ -64,8 +65,8 @@ export async function checkSystem(_iface: string): Promise<void> {
  * cleanup hung or threw, a process.exit from anywhere): removes synchronously, without
  * waiting for anything, what a run for `iface` leaves: the userspace WireGuard serving its
  * socket (SIGKILL), a kernel WireGuard link carrying WireHub's mark, the three nftables tables (port sharing ip/ip6,
- * relay forwarding netdev), the stale WireGuard socket (not one another process still serves)
- * and the control socket. Never throws.
+ * relay forwarding netdev), the stale WireGuard socket (not one another process still serves),
+ * its block in the hosts file and the control socket. Never throws.
  * Returns what it did, for the log.
  */
 export function removeLeftoversSync(iface: string): string[] {
@@ -96,6 +97,8 @@ export function removeLeftoversSync(iface: string): string[] {
   for (const family of ['ip', 'ip6', 'netdev']) {
     attempt(`deleted nftables table ${family} ${table}`, () => spawnSync('nft', ['delete', 'table', family, table], { stdio: 'ignore', timeout: 2000 }).status === 0);
   }
+  const hosts = hostsFilePath();
+  attempt(`removed its block in ${hosts}`, () => removeHostsBlockSync(hosts, iface));
   attempt(`removed ${controlSocketPath(iface)}`, () => { unlinkSync(controlSocketPath(iface)); return true; });
   return done;
 }

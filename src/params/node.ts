@@ -92,3 +92,52 @@ export const UP_BOOT_POLL = 100;
 /** The daemon's V8 young generation grows by this factor when it fills (V8's default is 2, up
  *  to 16 MiB a semi-space); 1 keeps it at its initial 1 MiB (src/util/heap.ts, bench/mesh.ts). */
 export const DAEMON_SEMI_SPACE_GROWTH = 1;
+
+// ---- `wh ping` and `wh netcheck` (issue 11; docs/NODE.md "wh ping", "wh netcheck") -----------
+/** The UDP port on a node's own overlay address where its daemon answers `ping`s of its trusted
+ *  peers sent through the WireGuard tunnel (docs/PROTOCOL.md 7.6 "Pinging through the tunnel"):
+ *  a fixed port, because a peer's own port is not known inside the tunnel. */
+export const TUNNEL_PING_PORT = 62098; // @protocol
+/** `wh ping`: how long one ping waits for its pong when `--timeout` is not given (tailscale
+ *  ping's default too), and the longest `--timeout` taken (the control connection itself ends
+ *  after CONTROL_CONNECTION_DEADLINE). */
+export const PING_TIMEOUT = 5000;
+export const PING_TIMEOUT_MAX = 10_000;
+/** `wh ping`: pings sent at most when `-c` is not given (tailscale ping's default), and the
+ *  pause between two pings (after a pong; a timeout is followed by the next ping at once). */
+export const PING_COUNT_DEFAULT = 10;
+export const PING_INTERVAL = 1000;
+/** `wh netcheck`: how long it waits after joining through the boot nodes before it asks them to
+ *  check its reachability (a boot node checks only a node of its table: it enters the table
+ *  once the boot node's verification ping was answered, a round trip after our first `find`). */
+export const NETCHECK_SETTLE = 300;
+/** `wh netcheck`: how long it looks for a UPnP IGD or NAT-PMP gateway. */
+export const NETCHECK_PORTMAP_TIMEOUT = 2500;
+/** `wh netcheck` says on stderr that it searches its throwaway key from this workbit on
+ *  (measured here: up to 3 s at 12, up to 22 s at 16; a few ms at 8). */
+export const NETCHECK_SLOW_WORKBIT = 12;
+
+// ---- Names for every program: /etc/hosts and the DNS responder (src/daemon/names*.ts) -------
+/** The hosts file a node with `hosts yes` writes its block into; the environment variable
+ *  WH_HOSTS_FILE overrides it (tests). */
+export const HOSTS_FILE = '/etc/hosts';
+/** A writer of the hosts file waits at most this long for another writer's lock (held for
+ *  the milliseconds of one read and rewrite); a lock seen unchanged that long is stale (its
+ *  holder died, or its pid was reused) and is broken. */
+export const HOSTS_LOCK_WAIT = 2000;
+/** ...looking at the lock again this often. */
+export const HOSTS_LOCK_RETRY = 10;
+/** The DNS responder's UDP port on the node's overlay addresses (`dns yes`). */
+export const DNS_PORT = 53;
+/** Time to live of its answers (and of negative answers, through the SOA's minimum), seconds:
+ *  short, so that a `wh reload` is seen soon by caching resolvers. */
+export const DNS_TTL = 10;
+/** A query longer than this is dropped unread (a question of one name fits in 512 bytes, the
+ *  classic UDP limit; EDNS padding may make a real one a little longer). */
+export const DNS_MAX_QUERY = 1232;
+/** Queries answered per second, all sources together (token bucket, burst the same)... */
+export const DNS_QUERIES_PER_SEC = 500;
+/** ...and from one source address. Beyond either, queries are dropped and counted. */
+export const DNS_QUERIES_PER_SOURCE = 100;
+/** Source addresses the per-source limiter remembers (least recently used forgotten). */
+export const DNS_SOURCES_TRACKED = 1024;

@@ -92,6 +92,7 @@ export class SimDaemon {
       { kind: 'sim', carries: () => true });
     return {
       bindTransport: async () => node,
+      bindOverlay: undefined,
       discoverMapper: simDiscover(this.world.clock, this.router, this.local.host),
       localAddresses: () => [this.local.host],
       poker: () => ({ send: (ip) => { this.wg?.sendIp(ip, 'discard'); }, close: () => undefined }),

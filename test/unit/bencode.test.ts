@@ -108,33 +108,3 @@ test('padded bodies are those the package\'s encode made, for every pad size', (
     for (let padTo = 0; padTo < 1300; padTo++) assert.deepEqual(Buffer.from(encodeBody(m, padTo)), Buffer.from(old(d, padTo)), `${m.t} to ${padTo}`);
   }
 });
-
-test('malformed lengths are refused at once: the package\'s decode loops forever on a negative one', async () => {
-  // `l-3:`: the package reads the length -3 and moves its position back to where it started, for
-  // ever. Any key may seal such a body (4 bytes) to a node; decodeBody runs on the event loop.
-  // Also behind a construct the fast path leaves to the package (deep nesting, an unusual key, a
-  // long integer), and negative lengths that jump further back.
-  const { Worker } = await import('node:worker_threads');
-  const bodies = ['l-3:', 'd-3:', 'd1:a-5:e', 'li1e-7:e', `${'l'.repeat(17)}-3:`, 'd9:__proto__l-3:ee', 'li1234567890123456el-3:ee',
-    'd1:\x80l-3:ee', 'd1:ai1e1:bl-13:e', '+3:abc', 'l-0:e'];
-  const code = `
-    const { parentPort, workerData } = require('node:worker_threads');
-    import(workerData.url).then(({ decodeBody }) => {
-      for (const s of workerData.bodies) parentPort.postMessage([s, decodeBody(Buffer.from(s, 'latin1')).ok === false ? 'refused' : 'accepted']);
-      parentPort.postMessage('done');
-    });`;
-  const worker = new Worker(code, { eval: true, workerData: { url: new URL('../../src/proto/messages.js', import.meta.url).href, bodies } });
-  const answers = new Map<string, string>();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error(`decodeBody did not return within 3 s for ${JSON.stringify(bodies.filter((b) => !answers.has(b)))}`)), 3000);
-      worker.on('message', (m: string | [string, string]) => {
-        if (m === 'done') { clearTimeout(deadline); resolve(); } else answers.set(m[0], m[1]);
-      });
-      worker.on('error', (e) => { clearTimeout(deadline); reject(e); });
-    });
-  } finally {
-    await worker.terminate();
-  }
-  for (const b of bodies) assert.equal(answers.get(b), 'refused', JSON.stringify(b));
-});

@@ -12,6 +12,8 @@ import type { NodeSeams } from '../../src/daemon/seams.js';
 import type { NodeTransport } from '../../src/net/transport.js';
 import type { Addr } from '../../src/proto/addr.js';
 import { FakeNet, quietLog } from './fakenet.js';
+import type { ControlRequest } from '../../src/control/protocol.js';
+import type { PingAnswer } from '../../src/daemon/pingpeer.js';
 
 const sodium = await sodiumReady();
 
@@ -89,4 +91,56 @@ test('a public node and a trusted node run on injected seams: they join, show sa
   assert.equal(controls.length, 0, 'both control sockets were closed');
   assert.ok(events.includes('destroy whtestn') && events.some((e) => e.startsWith('unportshare')), `the data plane and port share were removed (${events.join(', ')})`);
   assert.equal(net.nodes.size, 0, 'every transport was closed');
+});
+
+test('the ping control request on injected seams: a trusted peer answers on its tunnel ping socket; unknown and stopped peers', async () => {
+  const net = new FakeNet();
+  const bootSecret = generateSecret(sodium), nSecret = generateSecret(sodium), mSecret = generateSecret(sodium);
+  const pub = (s: Uint8Array) => keyToBase64(sodium.crypto_scalarmult_base(s));
+  const bootText = ['name pub', 'workbit 0', `boot ${pub(bootSecret)} 192.0.2.1:62096`].join('\n') + '\n';
+  const text = ['name t', 'workbit 0', 'subnet 10.0.0.0/24', `boot ${pub(bootSecret)} 192.0.2.1:62096`,
+    `trust n 10.0.0.1 ${pub(nSecret)}`, `trust m 10.0.0.2 ${pub(mSecret)}`].join('\n') + '\n';
+  const controls: string[] = [];
+  const handlers = new Map<string, (req: ControlRequest) => Promise<unknown>>();
+  // The tunnel ping sockets are bound on the fake network at the overlay addresses (no tunnel
+  // here: what is checked is the daemon's wiring, the tunnel itself is in the e2e test).
+  const withOverlay = (host: string, iface: string): Partial<NodeSeams> => ({
+    ...seams(net, host, controls),
+    bindOverlay: async (ip, port) => Object.assign(net.bind({ host: ip, port }), { kind: 'fake', carries: (_to: Addr) => true }),
+    listenControl: async (file, handler) => { handlers.set(iface, handler); controls.push(file); return { close: () => undefined }; },
+  });
+  const start = (secret: Uint8Array, iface: string, host: string, cfg: string) => Daemon.start({
+    sodium, configPath: 'x.conf', config: parseConfig(cfg, 'x.conf', sodium), secret, iface, listenPort: 62096, daemonPort: 62097,
+    log: quietLog(), deps: fakeDeps([], new Map()), seams: withOverlay(host, iface),
+  });
+  const boot = await start(bootSecret, 'whpb', '192.0.2.1', bootText);
+  const n = await start(nSecret, 'whpn', '192.0.2.2', text);
+  const m = await start(mSecret, 'whpm', '192.0.2.3', text);
+  let mStopped = false;
+  // The daemon's timers do not hold the process (realClock unrefs them); its sockets would.
+  const hold = setInterval(() => undefined, 1000);
+  try {
+    const deadline = Date.now() + 8000;
+    while ((await n.show(false)).peers[0]?.path !== 'direct' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const ping = (peer: string, timeoutMs?: number) => handlers.get('whpn')!({ cmd: 'ping', peer, ...(timeoutMs ? { timeoutMs } : {}) }) as Promise<PingAnswer>;
+    const a = await ping('m');
+    assert.equal(a.answered, true);
+    assert.equal(a.ip, '10.0.0.2');
+    assert.equal(a.path, 'direct');
+    assert.equal(a.endpoint, (await n.show(false)).peers[0]!.endpoint);
+    assert.ok(a.rttMs !== null && a.rttMs >= 0);
+    assert.equal((await ping('10.0.0.2')).key, pub(mSecret), 'by overlay IP too');
+    await assert.rejects(ping('nobody'), /no peer is named nobody/);
+    await assert.rejects(handlers.get('whpb')!({ cmd: 'ping', peer: 'm' }), /public DHT node/);
+    await m.stop();
+    mStopped = true;
+    const gone = await ping('m', 300);
+    assert.deepEqual([gone.answered, gone.rttMs, gone.timeoutMs], [false, null, 300]);
+  } finally {
+    if (!mStopped) await m.stop();
+    await n.stop();
+    await boot.stop();
+    clearInterval(hold);
+  }
+  assert.equal(net.nodes.size, 0, 'every transport, the tunnel ping sockets too, was closed');
 });

@@ -13,7 +13,7 @@ import { SimNetwork } from '../../src/sim/network.js';
 import { simAddr } from '../../src/sim/swarm.js';
 import { randomBytes } from '../../src/util/random.js';
 
-const bodies = (process.argv[2] ?? '').split(',').filter((s) => s !== '');
+const bodies = JSON.parse(process.argv[2] ?? '[]') as string[];
 const sodium = await sodiumReady();
 const clock = new VirtualClock();
 const net = new SimNetwork(clock, { seed: 9, minDelay: 1, maxDelay: 1 });
@@ -23,7 +23,7 @@ const t = net.bind(simAddr(1));
 let answered = false;
 t.setReceiver((data) => { if (hostile.open(data).ok) answered = true; });
 for (const b of bodies) {
-  t.send(simAddr(0), hostile.seal(node.id, new TextEncoder().encode(b)));
+  t.send(simAddr(0), hostile.seal(node.id, Buffer.from(b, 'latin1')));
   await clock.run(50);
 }
 t.send(simAddr(0), hostile.seal(node.id, encodeBody({ t: 'ping', x: randomBytes(8) }, 100)));

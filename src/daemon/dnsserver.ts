@@ -1,0 +1,78 @@
+// The DNS responder's sockets (`dns yes`): UDP on port 53 of each of the node's overlay
+// addresses, answering with src/daemon/dnsanswer.ts. A system edge: it binds sockets.
+// Every trusted peer reaches it over the overlay, and local programs do, so its work is
+// bounded before it is spent: a datagram longer than DNS_MAX_QUERY is dropped unread, then
+// a global and a per-source token bucket (DNS_QUERIES_PER_SEC, DNS_QUERIES_PER_SOURCE) drop
+// what exceeds them; undecodable datagrams are dropped. Each drop is counted (`dns.*`
+// counters, in `wh show all`). UDP only: an answer (one name's A and AAAA, or a negative
+// answer with the SOA) always fits in 512 bytes, so it is never truncated and no client
+// needs to retry over TCP.
+import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { DNS_MAX_QUERY, DNS_QUERIES_PER_SEC, DNS_QUERIES_PER_SOURCE, DNS_SOURCES_TRACKED } from '../params.js';
+import type { Clock } from '../util/clock.js';
+import type { Counters } from '../util/counters.js';
+import { RateLimiter } from '../util/ratelimit.js';
+import { answerQuery } from './dnsanswer.js';
+import type { Zone } from './nameszone.js';
+
+export interface DnsServerOptions {
+  /** The addresses to listen on (the node's overlay addresses). */
+  addresses: string[];
+  port: number;
+  /** The zone in effect (a reload replaces it). */
+  zone: () => Zone;
+  clock: Clock;
+  counters: Counters;
+}
+
+export class DnsServer {
+  private readonly all = new RateLimiter(DNS_QUERIES_PER_SEC, DNS_QUERIES_PER_SEC, 1);
+  private readonly perSource = new RateLimiter(DNS_QUERIES_PER_SOURCE, DNS_QUERIES_PER_SOURCE, DNS_SOURCES_TRACKED);
+
+  private constructor(private readonly opts: DnsServerOptions, private readonly sockets: dgram.Socket[]) {}
+
+  /** Binds every address (all or none: a failure closes those bound and throws). */
+  static async start(opts: DnsServerOptions): Promise<DnsServer> {
+    const sockets: dgram.Socket[] = [];
+    const server = new DnsServer(opts, sockets);
+    try {
+      for (const address of opts.addresses) {
+        const s = dgram.createSocket(isIPv6(address) ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
+        sockets.push(s);
+        await new Promise<void>((resolve, reject) => {
+          s.once('error', reject);
+          s.bind({ address, port: opts.port, exclusive: true }, () => { s.off('error', reject); resolve(); });
+        }).catch((e: NodeJS.ErrnoException) => {
+          throw new Error(`cannot listen on UDP ${isIPv6(address) ? `[${address}]` : address}:${opts.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use (another DNS server on all addresses?)' : e.message}`);
+        });
+        s.on('error', () => opts.counters.add('dns.socketError'));
+        s.on('message', (msg, rinfo) => server.onMessage(s, msg, rinfo));
+      }
+    } catch (e) {
+      server.close();
+      throw e;
+    }
+    return server;
+  }
+
+  /** The ports bound, per address (tests bind port 0). */
+  ports(): number[] {
+    return this.sockets.map((s) => s.address().port);
+  }
+
+  private onMessage(socket: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const { counters, clock } = this.opts;
+    if (msg.length > DNS_MAX_QUERY) return counters.add('dns.oversize');
+    const now = clock.now();
+    if (!this.perSource.take(rinfo.address, now) || !this.all.take('', now)) return counters.add('dns.ratelimited');
+    const r = answerQuery(this.opts.zone(), msg);
+    counters.add(`dns.${r.outcome}`);
+    if (r.reply) socket.send(r.reply, rinfo.port, rinfo.address, () => undefined);
+  }
+
+  close(): void {
+    for (const s of this.sockets) { try { s.close(); } catch { /* not bound yet, or closed */ } }
+    this.sockets.length = 0;
+  }
+}
