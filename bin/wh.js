@@ -8,8 +8,5 @@ if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('wh: not built yet; run `npm run build` in ' + fileURLToPath(new URL('..', import.meta.url)) + '\n');
   process.exit(1);
 }
-// A daemon process gets its V8 settings before the CLI's modules are compiled (src/util/heap.ts).
-const heap = await import(new URL('../dist/src/util/heap.js', import.meta.url).href);
-if (heap.isDaemonArgv(process.argv.slice(2))) heap.sizeHeapForDaemon();
 const { main } = await import(entry.href);
 await main(process.argv);

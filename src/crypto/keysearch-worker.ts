@@ -1,12 +1,13 @@
 // Worker thread of searchKey() (keysearch.ts): searches until it finds a key, reporting the number
 // of tries to the parent about every `reportMs`. The parent terminates it when done.
 import { parentPort, workerData } from 'node:worker_threads';
-import { KeySearchCore, libsodiumReady, type WorkerMessage, type WorkerParams } from './keysearch.js';
+import { KeySearchCore, type WorkerMessage, type WorkerParams } from './keysearch.js';
+import { sodiumReady } from './sodium.js';
 
 const port = parentPort;
 if (port === null) throw new Error('keysearch-worker.js must run as a worker thread');
 const params = workerData as WorkerParams;
-const core = new KeySearchCore(await libsodiumReady(), params.namespace);
+const core = new KeySearchCore(await sodiumReady(), params.namespace);
 const post = (m: WorkerMessage) => port.postMessage(m);
 
 let unreported = 0;

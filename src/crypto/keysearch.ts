@@ -13,14 +13,11 @@
 //
 // `searchKey` runs the search on worker threads (all cores by default) and is what the CLI and the
 // bench use. `KeySearchCore` is the single-threaded engine that each worker runs.
-// This is the one user of libsodium-wrappers, loaded on the first search (never by the daemon:
-// the module costs about 10 MiB of resident memory, README "Dependencies"); its X25519 here
-// was about 5 times faster than node:crypto's, which needs a key object per try.
 import { randomFillSync } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { keyToBase64, publicFromSecret, KEY_BYTES } from './keys.js';
-import { sodiumReady } from './sodium.js';
+import { sodiumReady, type Sodium } from './sodium.js';
 import { MAX_WORKBIT, workbit as computeWorkbit } from './workbit.js';
 
 /** Candidates per batch: one 32 KiB random draw. */
@@ -33,15 +30,6 @@ export const INLINE_MAX_EXPECTED_TRIES = 256;
 
 const WORKER_URL = new URL('./keysearch-worker.js', import.meta.url);
 
-export type LibSodium = typeof import('libsodium-wrappers').default;
-let libsodium: Promise<LibSodium> | undefined;
-
-/** libsodium-wrappers, loaded and initialized on the first call. */
-export function libsodiumReady(): Promise<LibSodium> {
-  libsodium ??= import('libsodium-wrappers').then(async (m) => { await m.default.ready; return m.default; });
-  return libsodium;
-}
-
 /** The raw Emscripten module under libsodium-wrappers (exposed by it as `.libsodium`). */
 interface RawSodium {
   HEAPU8: Uint8Array;
@@ -52,7 +40,7 @@ interface RawSodium {
   _crypto_generichash(out: number, outlen: number, inp: number, inlenLo: number, inlenHi: number, key: number, keylen: number): number;
 }
 
-function rawModule(sodium: LibSodium): RawSodium {
+function rawModule(sodium: Sodium): RawSodium {
   const raw = (sodium as unknown as { libsodium?: Partial<RawSodium> }).libsodium;
   if (
     raw === undefined || !(raw.HEAPU8 instanceof Uint8Array) || typeof raw._malloc !== 'function' ||
@@ -90,7 +78,7 @@ export class KeySearchCore {
   private readonly outPtr: number; // 32-byte hash
   private disposed = false;
 
-  constructor(sodium: LibSodium, namespace: string) {
+  constructor(sodium: Sodium, namespace: string) {
     this.raw = rawModule(sodium);
     const ns = Buffer.from(namespace, 'utf8');
     this.inLen = KEY_BYTES + ns.length;
@@ -223,9 +211,9 @@ export async function searchKey(opts: KeySearchOptions): Promise<KeySearchResult
   const inline = opts.inline ?? 2 ** opts.workbit <= INLINE_MAX_EXPECTED_TRIES;
   const sodium = await sodiumReady();
   const result = inline
-    ? await searchInline(await libsodiumReady(), opts.workbit, namespace, progressMs, opts.onProgress, opts.signal)
+    ? await searchInline(sodium, opts.workbit, namespace, progressMs, opts.onProgress, opts.signal)
     : await searchOnWorkers(opts.workbit, namespace, threads, progressMs, opts.onProgress, opts.signal);
-  // Independent check through another implementation (node:crypto, @noble/hashes).
+  // Independent check through the ordinary (wrapper) code path.
   const pk = publicFromSecret(sodium, result.secret);
   if (keyToBase64(pk) !== keyToBase64(result.public) || computeWorkbit(sodium, pk, namespace) < opts.workbit) {
     throw new Error('internal error: key search returned a key that does not meet the target');
@@ -240,7 +228,7 @@ function progressOf(workbit: number, tries: number, seconds: number, threads: nu
 }
 
 async function searchInline(
-  sodium: LibSodium, workbit: number, namespace: string, progressMs: number,
+  sodium: Sodium, workbit: number, namespace: string, progressMs: number,
   onProgress: KeySearchOptions['onProgress'], signal: AbortSignal | undefined,
 ): Promise<KeySearchResult> {
   const t0 = performance.now();

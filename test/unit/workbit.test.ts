@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { sodiumReady, type Sodium } from '../../src/crypto/sodium.js';
 import { generateSecret, parseKey, publicFromSecret } from '../../src/crypto/keys.js';
 import { leadingZeroBits, MAX_WORKBIT, workbit } from '../../src/crypto/workbit.js';
-import { BATCH_TRIES, KeySearchCore, libsodiumReady, searchKey } from '../../src/crypto/keysearch.js';
+import { BATCH_TRIES, KeySearchCore, searchKey } from '../../src/crypto/keysearch.js';
 
 /** Reference: walk the bits one by one, most significant bit of byte 0 first. */
 function refLeadingZeroBits(bytes: Uint8Array): number {
@@ -100,7 +100,7 @@ function isClamped(sk: Uint8Array): boolean {
 
 test('KeySearchCore: hits meet the target, are clamped, and take ~2^N tries', async () => {
   const sodium = await sodiumReady();
-  const core = new KeySearchCore(await libsodiumReady(), 'test');
+  const core = new KeySearchCore(sodium, 'test');
   try {
     // Never hits above 256: a full batch, no key.
     assert.deepEqual(core.batch(MAX_WORKBIT + 1), { tries: BATCH_TRIES });
