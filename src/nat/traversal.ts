@@ -150,12 +150,14 @@ export class Traversal {
   }
 
   /** The other side asked (through `rendezvous`) to punch: probe its address, and be ready to relay. */
-  private async notified({ peerKey, addr, rendezvous, probes }: Notice): Promise<void> {
-    this.host.log.debug(`punch: ${toHex(peerKey).slice(0, 8)} asked through ${addrKey(rendezvous.addr)}; probing ${addrKey(addr)}`);
+  private async notified({ peerKey, addr, rendezvous, probes, throttled }: Notice): Promise<void> {
+    this.host.log.debug(`punch: ${toHex(peerKey).slice(0, 8)} asked through ${addrKey(rendezvous.addr)}; ${probes > 0 ? `probing ${addrKey(addr)}` : 'no probes'}`);
     // With a port mapping, our observed address (from the rendezvous's view) may not be the one
     // that takes traffic in: tell the peer the mapped one, through the same rendezvous.
     const announce = this.host.announceAddr();
-    if (announce) void this.puncher.punchReq(rendezvous, peerKey, announce);
+    if (announce && !throttled) void this.puncher.punchReq(rendezvous, peerKey, announce);
+    // Our half of a relay session there, even for a throttled notify: the peer's relay link
+    // may go through this rendezvous while its punch went through another.
     this.client.follow(rendezvous, peerKey);
     if (probes > 0) await this.puncher.probe(peerKey, addr, () => false, probes);
   }
