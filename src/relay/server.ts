@@ -97,7 +97,7 @@ export class RelayServer {
     // (Only a whole datagram is held: a WireGuard handshake is never fragmented.)
     const half = m.g === undefined && this.sessions.halfOpenBy(inc.senderHex, toHexKey, now);
     if (!half && this.sessions.route(inc.senderHex, toHexKey, now) === undefined) { dht.counters.add('relay-no-session'); return; }
-    if (!fragmentShapeOk(m)) { dht.counters.add('relay-malformed'); return; } // only WireGuard is relayed
+    if (!fragmentShapeOk(m)) { dht.counters.add('relay-malformed'); return; } // only WireGuard (or a whole sealed frame) is relayed
     if (half) this.hold(inc, toHexKey, m, now);
     else this.forward(inc.senderHex, inc.sender, toHexKey, m, now);
   }
