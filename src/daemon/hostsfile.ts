@@ -34,7 +34,10 @@ const tmpPrefix = (file: string): string => `.${path.basename(file)}.wirehub-`;
  *  atomic and fails if the name exists, so nobody ever reads a lock without its pid. */
 function tryLock(file: string): true | { pid: number; ino: number } {
   const mine = `${lockPath(file)}.${process.pid}`;
-  fs.writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });
+  // Made anew, never opened through what is there: in a directory others may write (a
+  // WH_HOSTS_FILE elsewhere than /etc), a symlink planted at this name would be written through.
+  fs.rmSync(mine, { force: true });
+  fs.writeFileSync(mine, `${process.pid}\n`, { mode: 0o600, flag: 'wx' });
   try {
     fs.linkSync(mine, lockPath(file));
     return true;

@@ -163,6 +163,19 @@ describe('editing the hosts file', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
+  test("a symlink planted at the lock's pid-file name (a directory others may write) is not followed", async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'hosts');
+    fs.writeFileSync(file, '127.0.0.1 localhost\n');
+    const victim = path.join(dir, 'victim');
+    fs.writeFileSync(victim, 'precious\n');
+    fs.symlinkSync(victim, `${file}.wirehub-lock.${process.pid}`);
+    assert.equal(await editHostsFile(file, (t) => t + '10.0.0.1 x\n'), true);
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'precious\n', 'the symlink\'s target was written through');
+    assert.equal(fs.readFileSync(file, 'utf8'), '127.0.0.1 localhost\n10.0.0.1 x\n');
+    fs.rmSync(dir, { recursive: true });
+  });
+
   test('two processes writing their blocks at once, 40 times each: both blocks and every other line survive', async () => {
     const dir = tmp();
     const file = path.join(dir, 'hosts');
