@@ -300,7 +300,7 @@ describe('the DNS responder on a socket', () => {
 
   test('answers, drops and counts oversize and malformed datagrams, and rate-limits a source', async () => {
     const counters = new Counters();
-    const dns = await DnsServer.start({ addresses: ['127.0.0.1'], port: 0, zone: () => ZONE, clock: realClock, counters });
+    const dns = await DnsServer.start({ addresses: ['127.0.0.1'], port: 0, zone: () => ZONE, askers: () => ['127.0.0.1'], clock: realClock, counters });
     try {
       const [port] = dns.ports();
       assert.equal(decoded(await ask(port!, query('bob.e2e', 'A'))).answers!.length, 1);
@@ -323,8 +323,32 @@ describe('the DNS responder on a socket', () => {
     }
   });
 
+  test('a source that is no trusted peer gets no answer (no reflector for spoofed sources) and spends no budget', async () => {
+    const counters = new Counters();
+    const dns = await DnsServer.start({ addresses: ['127.0.0.1'], port: 0, zone: () => ZONE, askers: () => ['127.0.0.1', 'FD00:77:0::1'], clock: realClock, counters });
+    try {
+      const [port] = dns.ports();
+      const q = query('bob.e2e', 'A');
+      // Any local user may send from another loopback address (an attacker on the LAN from any).
+      const s = dgram.createSocket('udp4');
+      await new Promise<void>((r) => s.bind(0, '127.0.0.2', () => r()));
+      let answered = 0;
+      s.on('message', () => answered++);
+      for (let i = 0; i < 2 * DNS_QUERIES_PER_SOURCE; i++) s.send(q, port!, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 300));
+      s.close();
+      assert.equal(answered, 0);
+      assert.ok(counters.get('dns.foreign') > 0, JSON.stringify(counters));
+      assert.equal(counters.get('dns.ratelimited'), 0);
+      // The peers still get their answers.
+      assert.equal(decoded(await ask(port!, q)).answers!.length, 1);
+    } finally {
+      dns.close();
+    }
+  });
+
   test('dig gets the addresses, NXDOMAIN and REFUSED', { skip: spawnSync('dig', ['-v']).error ? 'dig is not installed (bind9-dnsutils)' : false }, async () => {
-    const dns = await DnsServer.start({ addresses: ['127.0.0.1'], port: 0, zone: () => ZONE, clock: realClock, counters: new Counters() });
+    const dns = await DnsServer.start({ addresses: ['127.0.0.1'], port: 0, zone: () => ZONE, askers: () => ['127.0.0.1'], clock: realClock, counters: new Counters() });
     try {
       const port = String(dns.ports()[0]);
       const dig = (...a: string[]) => new Promise<string>((resolve) => {
