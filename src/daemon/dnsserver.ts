@@ -53,7 +53,7 @@ export class DnsServer {
   private mayAsk(address: string): boolean {
     const from = this.opts.askers();
     if (this.askers?.from !== from) this.askers = { from, canonical: new Set(from.map(canonical)) };
-    return this.askers.canonical.has(canonical(address));
+    return this.askers.canonical.has(address) || this.askers.canonical.has(canonical(address));
   }
 
   /** Binds every address (all or none: a failure closes those bound and throws). */

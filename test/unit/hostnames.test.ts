@@ -163,6 +163,29 @@ describe('editing the hosts file', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
+  test("a dead holder's lock reused by a live one (same inode, another pid) is not broken", async (t) => {
+    const dir = tmp();
+    const file = path.join(dir, 'hosts');
+    fs.writeFileSync(file, '');
+    const lock = `${file}.wirehub-lock`;
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    fs.writeFileSync(lock, dead.stdout + '\n');
+    // Right after we read the dead pid, another waiter breaks that lock and takes it, its new
+    // lock file getting the freed inode: the same inode now holds a live pid (our parent's).
+    const read = fs.readFileSync;
+    let swapped = false;
+    t.mock.method(fs, 'readFileSync', function (this: unknown, ...args: Parameters<typeof fs.readFileSync>) {
+      const out = read.apply(fs, args);
+      if (!swapped && args[0] === lock) { swapped = true; fs.writeFileSync(lock, `${process.ppid}\n`); }
+      return out;
+    });
+    const t0 = Date.now();
+    assert.equal(await editHostsFile(file, (x) => x + 'x y\n'), true);
+    assert.ok(swapped);
+    assert.ok(Date.now() - t0 >= 1900, `broke a live holder's lock after ${Date.now() - t0} ms`);
+    fs.rmSync(dir, { recursive: true });
+  });
+
   test("a symlink planted at the lock's pid-file name (a directory others may write) is not followed", async () => {
     const dir = tmp();
     const file = path.join(dir, 'hosts');
@@ -291,6 +314,7 @@ describe('DNS answers', () => {
 });
 
 describe('the DNS responder on a socket', () => {
+  const LOCAL = ['127.0.0.1'];
   const ask = (port: number, msg: Buffer, timeoutMs = 500): Promise<Buffer | undefined> => new Promise((resolve) => {
     const s = dgram.createSocket('udp4');
     const t = setTimeout(() => { s.close(); resolve(undefined); }, timeoutMs);
@@ -300,7 +324,7 @@ describe('the DNS responder on a socket', () => {
 
   test('answers, drops and counts oversize and malformed datagrams, and rate-limits a source', async () => {
     const counters = new Counters();
-    const dns = await DnsServer.start({ addresses: ['127.0.0.1'], port: 0, zone: () => ZONE, askers: () => ['127.0.0.1'], clock: realClock, counters });
+    const dns = await DnsServer.start({ addresses: ['127.0.0.1'], port: 0, zone: () => ZONE, askers: () => LOCAL, clock: realClock, counters });
     try {
       const [port] = dns.ports();
       assert.equal(decoded(await ask(port!, query('bob.e2e', 'A'))).answers!.length, 1);
@@ -348,7 +372,7 @@ describe('the DNS responder on a socket', () => {
   });
 
   test('dig gets the addresses, NXDOMAIN and REFUSED', { skip: spawnSync('dig', ['-v']).error ? 'dig is not installed (bind9-dnsutils)' : false }, async () => {
-    const dns = await DnsServer.start({ addresses: ['127.0.0.1'], port: 0, zone: () => ZONE, askers: () => ['127.0.0.1'], clock: realClock, counters: new Counters() });
+    const dns = await DnsServer.start({ addresses: ['127.0.0.1'], port: 0, zone: () => ZONE, askers: () => LOCAL, clock: realClock, counters: new Counters() });
     try {
       const port = String(dns.ports()[0]);
       const dig = (...a: string[]) => new Promise<string>((resolve) => {
