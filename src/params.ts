@@ -13,3 +13,4 @@ export * from './params/peers.js';
 export * from './params/nat.js';
 export * from './params/node.js';
 export * from './params/names.js';
+export * from './params/invite.js';

@@ -13,7 +13,10 @@ export type ControlRequest =
   | { cmd: 'down' }
   | { cmd: 'ping'; peer: string; timeoutMs?: number }
   /** Which peer (or this node) a hostname, overlay IP, key or key prefix names (src/control/resolve.ts). */
-  | { cmd: 'resolve'; peer: string };
+  | { cmd: 'resolve'; peer: string }
+  /** Registers an invitation: its alias PUBLIC key (base64), the joiner's hostname, the expiry
+   *  (wall-clock ms). The secret stays with `wh invite`. */
+  | { cmd: 'invite'; alias: string; hostname?: string; expires: number };
 
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; error: string };
 
@@ -33,6 +36,9 @@ export function parseRequest(value: unknown): ControlRequest | undefined {
     case 'show': return { cmd: 'show', all: v.all === true };
     case 'reload': return { cmd: 'reload' };
     case 'down': return { cmd: 'down' };
+    case 'invite':
+      if (typeof v.alias !== 'string' || typeof v.expires !== 'number' || (v.hostname !== undefined && typeof v.hostname !== 'string')) return undefined;
+      return { cmd: 'invite', alias: v.alias, expires: v.expires, ...(typeof v.hostname === 'string' ? { hostname: v.hostname } : {}) };
     case 'ping':
       if (typeof v.peer !== 'string' || v.peer.length > PEER_QUERY_MAX || (v.timeoutMs !== undefined && typeof v.timeoutMs !== 'number')) return undefined
       return { cmd: 'ping', peer: v.peer, ...(typeof v.timeoutMs === 'number' ? { timeoutMs: v.timeoutMs } : {}) }

@@ -15,6 +15,7 @@ import type { Join } from './join.js';
 import type { NatMonitor } from './natmonitor.js';
 import type { WgSync } from './wgsync.js';
 import type { Paths } from './paths.js';
+import type { Invites } from './invites.js';
 import type { HostNames } from './hostnames.js';
 
 export interface DaemonOptions {
@@ -55,6 +56,8 @@ export interface NodeContext {
   readonly wgSync: WgSync;
   /** The trusted peers' path machines (src/daemon/paths.ts). */
   readonly paths: Paths;
+  /** The pending invitations and the alias exchange (src/daemon/invites.ts). */
+  readonly invites: Invites;
   /** The names published for the host's programs (`hosts yes`, `dns yes`); undefined on a
    *  public node. */
   readonly names: HostNames | undefined;

@@ -29,6 +29,7 @@ import { Join } from './join.js';
 import { NatMonitor } from './natmonitor.js';
 import { WgSync } from './wgsync.js';
 import { Paths } from './paths.js';
+import { Invites } from './invites.js';
 import { TunnelPing } from './tunnelping.js';
 import { ControlHandlers, DaemonError, type ReloadResult } from './handlers.js';
 import { allowedIpsOf, isPublicNodeConfig, ownAddresses, trustedPeersOf } from './trusted.js';
@@ -54,6 +55,7 @@ export class Daemon implements NodeContext {
   readonly nat: NatMonitor;
   readonly wgSync: WgSync;
   readonly paths: Paths;
+  readonly invites: Invites;
   names: HostNames | undefined;
   private readonly handlers: ControlHandlers;
   private timer: TimerHandle | undefined;
@@ -82,6 +84,7 @@ export class Daemon implements NodeContext {
     this.wgSync = new WgSync(this);
     this.paths = new Paths(this, trustedPeersOf(this.config, this.publicB64));
     this.handlers = new ControlHandlers(this, this.clock.now(), () => void this.stop());
+    this.invites = new Invites(this, () => this.reload(), this.seams.wallNow);
     this.guard = new PathGuard({
       peers: () => this.paths.all().map(({ peer, hex, view }) => ({ hex, keyB64: peer.keyB64, state: view.state, ...(view.endpoint ? { endpoint: view.endpoint } : {}) })),
       step: (hex, ev) => this.paths.step(hex, ev),
@@ -154,8 +157,11 @@ export class Daemon implements NodeContext {
         ...(forward ? { forward } : {}),
         ...(opts.deps.openPort ? { openPort: () => opts.deps.openPort!() } : {}),
         openRelayEndpoint: seams.openRelayEndpoint,
+        isInvited: (hex) => d.invites.isIssued(hex),
+        onAlias: (req, m, max) => d.invites.onAlias(req, m, max),
       });
       undo.push(() => d.traversal.close());
+      await d.invites.store.load().catch((e: unknown) => { throw new DaemonError(e instanceof Error ? e.message : String(e)); });
       if (!publicNode && self !== undefined) {
         // Names for the host's programs: after the data plane, whose addresses DNS listens on.
         const names = new HostNames({ iface: opts.iface, hostsFile: hostsFilePath(), dnsPort: DNS_PORT, clock, counters: dht.counters, log });

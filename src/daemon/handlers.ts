@@ -1,7 +1,8 @@
 // The control handlers: what the daemon answers on its control socket (src/control/protocol.ts):
 // `show` (the schema is src/control/show.ts), `reload` (the config file's difference applied),
-// `resolve` (src/daemon/resolvehandler.ts), `down` and `ping` (src/daemon/pingpeer.ts).
-import { loadConfig } from '../config/index.js';
+// `resolve` (src/daemon/resolvehandler.ts), `down`, `ping` (src/daemon/pingpeer.ts) and
+// `invite` (src/daemon/invites.ts).
+import { loadConfig, peerNameError } from '../config/index.js';
 import { keyToBase64 } from '../crypto/keys.js';
 import type { ControlRequest } from '../control/protocol.js';
 import type { ShowPeer, ShowResult } from '../control/show.js';
@@ -40,8 +41,23 @@ export class ControlHandlers {
       case 'down':
         setImmediate(() => this.stop());
         return { stopping: this.ctx.opts.iface };
+      case 'invite': return this.invite(req);
       case 'ping': return pingPeer(this.ctx, this.tunnelPing, req.peer, req.timeoutMs);
     }
+  }
+
+  /** Registers an invitation (src/daemon/invites.ts); what `wh invite` needs to print it. */
+  async invite(req: Extract<ControlRequest, { cmd: 'invite' }>): Promise<{ file: string }> {
+    const { ctx } = this;
+    if (isPublicNodeConfig(ctx.config)) throw new DaemonError('a public DHT node has no network to invite to (no trust lines)');
+    if (!/^[A-Za-z0-9+/]{43}=$/.test(req.alias)) throw new DaemonError('invite: the alias key is not a key');
+    const nameError = req.hostname !== undefined ? peerNameError(req.hostname) : undefined;
+    if (nameError !== undefined) throw new DaemonError(`invite: ${nameError}`);
+    if (!Number.isFinite(req.expires) || req.expires <= ctx.seams.wallNow()) throw new DaemonError('invite: the expiry is not in the future');
+    await ctx.invites.add({ alias: req.alias, created: ctx.seams.wallNow(), expires: req.expires, ...(req.hostname !== undefined ? { hostname: req.hostname } : {}) })
+      .catch((e: unknown) => { throw new DaemonError(e instanceof Error ? e.message : String(e)); });
+    ctx.log.info(`invite: invitation registered${req.hostname ? ` for ${req.hostname}` : ''}, until ${new Date(req.expires).toISOString()}`);
+    return { file: ctx.invites.store.file };
   }
 
   /** Everything `wh show` prints. */

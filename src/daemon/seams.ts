@@ -46,6 +46,9 @@ export interface NodeSeams {
   openRelayEndpoint: OpenRelayEndpoint;
   /** Uniform in [0, 1): the jitter of the path machines' back-offs (seeded in tests). */
   random(): number;
+  /** Wall-clock milliseconds since 1970: only for invitations' expiry (src/daemon/invites.ts),
+   *  which must survive a restart; all timing uses the monotonic clock. */
+  wallNow(): number;
 }
 
 /** One UDP socket, created on the first poke (IPv4 or IPv6 as that first address is). */
@@ -70,4 +73,5 @@ export const realSeams: NodeSeams = {
   listenControl: (file, handler) => ControlServer.listen(file, handler),
   openRelayEndpoint: udpRelayEndpoint,
   random: Math.random,
+  wallNow: Date.now,
 };

@@ -85,6 +85,7 @@ export class DhtNode {
   /** What the last pongs told us about our own address, by responder address, most recent
    *  last, at most OBSERVED_ADDRS_KEPT (NAT detection builds on this). */
   readonly observed = new Map<string, Addr>();
+  private lastObserved: Addr | undefined;
   direct: boolean;
   private readonly onVerified: DhtNodeOptions['onVerified'];
   private readonly isKnown: DhtNodeOptions['isKnown'];
@@ -130,10 +131,15 @@ export class DhtNode {
       return undefined;
     }
     const k = addrKey(reply.from);
+    // Responders mostly see us at one address: equal ones share one object (64 kept a node).
+    const seenAs = this.lastObserved !== undefined && sameAddr(this.lastObserved, reply.msg.a) ? this.lastObserved : reply.msg.a;
+    this.lastObserved = seenAs;
     this.observed.delete(k);
-    this.observed.set(k, reply.msg.a);
+    this.observed.set(k, seenAs);
     if (this.observed.size > OBSERVED_ADDRS_KEPT) this.observed.delete(this.observed.keys().next().value!);
-    if (sameAddr(reply.from, addr)) this.learn(key, addr, { direct: (reply.msg.f & PONG_DIRECT) !== 0, rtt: reply.rtt, seenAs: reply.msg.a });
+    // The entry keeps the address the answer came from (equal to `addr`): one object per datagram
+    // source, not one per record that named it.
+    if (sameAddr(reply.from, addr)) this.learn(key, reply.from, { direct: (reply.msg.f & PONG_DIRECT) !== 0, rtt: reply.rtt, seenAs });
     return reply;
   }
 
@@ -193,8 +199,8 @@ export class DhtNode {
                 // A `nodes` answer does not say whether its sender is directly reachable; a
                 // pong does. So a node met this way is pinged once, when it enters the table.
                 const isNew = this.table.get(c.hex) === undefined;
-                this.learn(c.id, c.addr, { rtt: reply.rtt });
-                if (isNew && this.table.get(c.hex) !== undefined) void this.ping(c.id, c.addr, 0);
+                this.learn(c.id, reply.from, { rtt: reply.rtt });
+                if (isNew && this.table.get(c.hex) !== undefined) void this.ping(c.id, reply.from, 0);
                 if (c.hex === targetHex) answeredAt = c.addr;
               }
               // Records of keys below the network's workbit are not even followed.

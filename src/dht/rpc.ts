@@ -19,6 +19,7 @@ import { Counters } from '../util/counters.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import { isRefusal, parseRefusal, type Refusal } from '../proto/refusal.js';
 import { Refuser } from './refusal.js';
+import { toHex } from './id.js';
 import {
   COOKIE_KEEP, COOKIE_RESENDS, COOKIES_KEPT, MAX_PACKET, MAX_PENDING_REQUESTS, RATE_LIMIT_SOURCES, REQUEST_RETRIES, REQUEST_TIMEOUT,
   SOURCE_PACKETS_BURST, SOURCE_PACKETS_PER_SEC, SOURCE_REQUESTS_BURST, SOURCE_REQUESTS_PER_SEC,
@@ -113,7 +114,7 @@ export class Rpc {
       return Promise.resolve(undefined);
     }
     const x = this.random(8);
-    const txHex = Buffer.from(x).toString('hex');
+    const txHex = toHex(x);
     const body = encodeBody(build(x), Math.max(0, (opts.padTo ?? 0) - SEAL_OVERHEAD));
     const timeout = opts.timeout ?? this.defaults.timeout;
     let triesLeft = opts.retries ?? this.defaults.retries;
@@ -135,7 +136,7 @@ export class Rpc {
         }, timeout);
       };
       const p: Pending = {
-        expect: Buffer.from(key).toString('hex'), resolve, timer: undefined, sentAt: this.clock.now(), to, counter: undefined, cookieResends: 0, resend: attempt,
+        expect: toHex(key), resolve, timer: undefined, sentAt: this.clock.now(), to, counter: undefined, cookieResends: 0, resend: attempt,
       };
       this.pending.set(txHex, p);
       attempt();
@@ -188,7 +189,7 @@ export class Rpc {
 
   private cookieFor(key: Uint8Array, to: Addr): Uint8Array | undefined {
     if (this.cookies.size === 0) return undefined;
-    const id = `${Buffer.from(key).toString('hex')}/${addrKey(to)}`;
+    const id = `${toHex(key)}/${addrKey(to)}`;
     const c = this.cookies.get(id);
     if (c === undefined) return undefined;
     if (this.clock.now() - c.at < COOKIE_KEEP) return c.cookie;
@@ -202,7 +203,7 @@ export class Rpc {
     if (r === undefined) return this.drop('cookie-reply');
     const txHex = r.epoch === this.channel.epoch ? this.byCounter.get(r.counter) : undefined;
     const p = txHex === undefined ? undefined : this.pending.get(txHex);
-    if (p === undefined || p.expect !== Buffer.from(r.responder).toString('hex') || !sameAddr(p.to, from)) return this.drop('unexpected-cookie');
+    if (p === undefined || p.expect !== toHex(r.responder) || !sameAddr(p.to, from)) return this.drop('unexpected-cookie');
     const id = `${p.expect}/${addrKey(from)}`;
     this.cookies.delete(id);
     if (this.cookies.size >= COOKIES_KEPT) this.cookies.delete(this.cookies.keys().next().value!);
@@ -259,7 +260,7 @@ export class Rpc {
     const incoming: Incoming = { msg, sender: opened.sender, senderHex: opened.senderHex, from, size: data.length };
     if (isResponse(msg.t)) {
       const x = (msg as { x: Uint8Array }).x;
-      const txHex = Buffer.from(x).toString('hex');
+      const txHex = toHex(x);
       const p = this.pending.get(txHex);
       if (p === undefined || p.expect !== opened.senderHex) return this.drop('unexpected-response');
       this.forget(txHex, p);
@@ -294,7 +295,7 @@ export class Rpc {
     // ours still waiting, for that key at that address (as a cookie reply must).
     const txHex = r.epoch === this.channel.epoch ? this.byCounter.get(r.counter) : undefined;
     const p = txHex === undefined ? undefined : this.pending.get(txHex);
-    if (p === undefined || p.expect !== Buffer.from(r.responder).toString('hex') || !sameAddr(p.to, from)) return this.drop('unexpected-refusal');
+    if (p === undefined || p.expect !== toHex(r.responder) || !sameAddr(p.to, from)) return this.drop('unexpected-refusal');
     this.counters.add('rx-refusal');
     this.onRefusal?.(r, from);
   }

@@ -2,9 +2,9 @@
 // src/nat/traversal.ts, which dispatches to it (the rendezvous side is src/nat/rendezvous.ts):
 // - as the target: every `punch-notify` gets the same `ack`; only one whose sealed introduction
 //   opens under the key it names, trusted, through the rendezvous that sent it, is acted on
-//   (src/nat/intro.ts), with a few probes (PUNCH_NOTIFY_PROBES, within PUNCH_NOTIFY_BUDGET times
-//   the notify's size), at most once per peer per NOTIFY_MIN_INTERVAL, and bursts of probes
-//   at most PUNCH_NOTIFY_BURSTS_PER_SEC in all;
+//   (src/nat/intro.ts): its relay session there is opened (always), and a few probes sent
+//   (PUNCH_NOTIFY_PROBES, within PUNCH_NOTIFY_BUDGET times the notify's size), at most once per
+//   peer per NOTIFY_MIN_INTERVAL, and bursts of probes at most PUNCH_NOTIFY_BURSTS_PER_SEC in all;
 // - as the initiator: asking rendezvous nodes, then probing the address they name.
 import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
@@ -35,12 +35,16 @@ export interface PunchHost {
   announceAddr(): Addr | undefined;
 }
 
-/** A punch-notify to act on: the peer, the address to probe, how many probes, and through whom. */
+/** A punch-notify to act on: the peer, the address to probe, how many probes, and through whom;
+ *  `throttled`: the peer's notify was acted on less than NOTIFY_MIN_INTERVAL ago (only its
+ *  relay session is opened: nothing is sent back through the rendezvous, so that two nodes
+ *  answering each other's notifies cannot loop). */
 export interface Notice {
   peerKey: Uint8Array;
   addr: Addr;
   rendezvous: RelayRef;
   probes: number;
+  throttled: boolean;
 }
 
 export class Puncher {
@@ -77,17 +81,24 @@ export class Puncher {
     const v = openIntro(this.host.dht.channel, m.i, m.k, req.sender, (hex) => this.host.isTrusted(hex));
     if (!v.ok) return count(v.reason);
     this.remember(toHex(m.k), req.senderHex);
-    // At most one notification acted on per peer per NOTIFY_MIN_INTERVAL, whoever asks; bursts
-    // of probes at most PUNCH_NOTIFY_BURSTS_PER_SEC for all peers together (beyond that, the
-    // peer is still followed to this relay, without probes).
+    // Probes for at most one notification per peer per NOTIFY_MIN_INTERVAL, whoever asks; bursts
+    // of probes at most PUNCH_NOTIFY_BURSTS_PER_SEC for all peers together. Beyond either, the
+    // peer is still followed to this relay, without probes: its relay link may go through
+    // another rendezvous than its punch did (the first did not know us yet), and a relay
+    // forwards only once both sides opened (what follows sends only to this rendezvous).
     const peerHex = toHex(m.k), now = this.host.clock.now();
-    if (now - (this.lastNotified.get(peerHex) ?? -Infinity) < NOTIFY_MIN_INTERVAL) return count('throttled');
-    this.lastNotified.set(peerHex, now);
     let probes = notifyProbes(req.size);
-    if (!this.bursts.take('all', now)) { this.host.dht.counters.add('punch-notify-busy'); probes = 0; }
+    const throttled = now - (this.lastNotified.get(peerHex) ?? -Infinity) < NOTIFY_MIN_INTERVAL;
+    if (throttled) {
+      this.host.dht.counters.add('punch-notify-throttled');
+      probes = 0;
+    } else {
+      this.lastNotified.set(peerHex, now);
+      if (!this.bursts.take('all', now)) { this.host.dht.counters.add('punch-notify-busy'); probes = 0; }
+    }
     // The initiator's own (mapped) address if it gave one, else the rendezvous's observation.
     const rendezvous = { key: req.sender, hex: req.senderHex, addr: req.from };
-    return { sent, notice: { peerKey: m.k, addr: v.intro.a ?? m.a, rendezvous, probes } };
+    return { sent, notice: { peerKey: m.k, addr: v.intro.a ?? m.a, rendezvous, probes, throttled } };
   }
 
   private remember(peerHex: string, viaHex: string): void {

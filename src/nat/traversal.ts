@@ -12,7 +12,7 @@ import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
 import { toHex } from '../dht/id.js';
 import { addrKey, type Addr } from '../proto/addr.js';
-import type { Message } from '../proto/messages.js';
+import type { Message, MessageOf } from '../proto/messages.js';
 import type { Transport } from '../net/transport.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -56,6 +56,11 @@ export interface TraversalHost {
   openPort?: () => Promise<{ port: number; transport: Transport }>;
   /** Opens a relay link's loopback socket (default: a real one, src/relay/link.ts). */
   openRelayEndpoint?: OpenRelayEndpoint;
+  /** Whether a key is the alias key of one of our pending invitations: we act on its punches
+   *  (only those: it gets no relay link and no WireGuard peer). */
+  isInvited?(hex: string): boolean;
+  /** Handles an `alias` request (src/daemon/invites.ts); absent: counted unhandled. */
+  onAlias?(req: Incoming, m: MessageOf<'alias'>, maxSize: number): number;
 }
 
 export class Traversal {
@@ -72,7 +77,7 @@ export class Traversal {
     this.clock = host.clock;
     // Punch requests and reach checks share one per-source limit.
     const limiter = new RateLimiter(PUNCH_REQ_PER_SEC, PUNCH_REQ_BURST, RATE_LIMIT_SOURCES);
-    this.puncher = new Puncher(host);
+    this.puncher = new Puncher({ ...host, isTrusted: (hex) => host.isTrusted(hex) || (host.isInvited?.(hex) ?? false) });
     this.rendezvous = new Rendezvous(host.dht, limiter);
     this.checker = new ReachChecker(host, limiter);
     this.server = new RelayServer(host);
@@ -130,6 +135,7 @@ export class Traversal {
       case 'reach': return this.checker.onReach(req, m, reply, now);
       case 'relay-close': return this.server.onRelayClose(req, m, reply);
       case 'relay-open': return this.server.onRelayOpen(req, m, reply, now);
+      case 'alias': return this.host.onAlias?.(req, m, maxSize);
       default: return undefined;
     }
   }
@@ -142,12 +148,14 @@ export class Traversal {
   }
 
   /** The other side asked (through `rendezvous`) to punch: probe its address, and be ready to relay. */
-  private async notified({ peerKey, addr, rendezvous, probes }: Notice): Promise<void> {
-    this.host.log.debug(`punch: ${toHex(peerKey).slice(0, 8)} asked through ${addrKey(rendezvous.addr)}; probing ${addrKey(addr)}`);
+  private async notified({ peerKey, addr, rendezvous, probes, throttled }: Notice): Promise<void> {
+    this.host.log.debug(`punch: ${toHex(peerKey).slice(0, 8)} asked through ${addrKey(rendezvous.addr)}; ${probes > 0 ? `probing ${addrKey(addr)}` : 'no probes'}`);
     // With a port mapping, our observed address (from the rendezvous's view) may not be the one
     // that takes traffic in: tell the peer the mapped one, through the same rendezvous.
     const announce = this.host.announceAddr();
-    if (announce) void this.puncher.punchReq(rendezvous, peerKey, announce);
+    if (announce && !throttled) void this.puncher.punchReq(rendezvous, peerKey, announce);
+    // Our half of a relay session there, even for a throttled notify: the peer's relay link
+    // may go through this rendezvous while its punch went through another.
     this.client.follow(rendezvous, peerKey);
     if (probes > 0) await this.puncher.probe(peerKey, addr, () => false, probes);
   }

@@ -127,6 +127,10 @@ export const RELAY_KERNEL_INSTALL_GAP = 1000;
  *  in a burst (src/nat/rendezvous.ts, src/nat/reachcheck.ts share one limiter). */
 export const PUNCH_REQ_PER_SEC = 20;
 export const PUNCH_REQ_BURST = 40;
+/** A relay holds the latest datagram a member sent into a half-open session this long (ms),
+ *  and forwards it when the other member opens: the first WireGuard initiation through a new
+ *  link usually arrives before the peer's half (wireguard-go sends the next one 5 s later). */
+export const RELAY_PENDING_HOLD = 2000;
 /** After the last probe of a punch, how long the answers of the last probes are awaited (ms). */
 export const PUNCH_LAST_ANSWERS_WAIT = 300;
 /** A relay link's renewal (relay-open to its relay, or to a replacement): timeout of each

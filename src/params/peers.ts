@@ -15,7 +15,12 @@ export const PEER_RECHECK = 20_000;
  *  delay on the side with the larger key (the one that did not poke), after the second on the
  *  other, so that the two sides never repair at once. */
 export const HANDSHAKE_REPAIR_FIRST = 500;
-export const HANDSHAKE_REPAIR_SECOND = 2500;
+export const HANDSHAKE_REPAIR_SECOND = 750;
+/** The side that repairs first checks again after a repair, this many more times (each
+ *  twice the previous delay: 0.5, 1.5, 3.5 s after the endpoint was set): its repair may have
+ *  gone out before the peer had a path back (its relay link not open yet), or crossed the
+ *  peer's own first initiation, and wireguard-go sends no other initiation for 5 s. */
+export const HANDSHAKE_REPAIR_REPEATS = 2;
 /** Period of the daemon's WireGuard sample (liveness, sessions); the path machines keep their own timer. */
 export const PEER_TICK = 500;
 

@@ -9,7 +9,7 @@
 // when a probe (or any ping) is answered through the path check; the relay closes after that.
 import type { Addr } from '../proto/addr.js';
 import {
-  BAD_ENDPOINT_KEEP, DIRECT_RETRY_MAX, DIRECT_RETRY_MIN, HANDSHAKE_REPAIR_FIRST, HANDSHAKE_REPAIR_SECOND, NAT_KEEPALIVE_SECONDS,
+  BAD_ENDPOINT_KEEP, DIRECT_RETRY_MAX, DIRECT_RETRY_MIN, HANDSHAKE_REPAIR_FIRST, HANDSHAKE_REPAIR_REPEATS, HANDSHAKE_REPAIR_SECOND, NAT_KEEPALIVE_SECONDS,
   PATH_CHECK_FAILURES, PATH_OP_TIMEOUT, PATH_PUNCH_AFTER, PATH_RELAY_TRIES, PATH_SEARCH_JITTER, PEER_OFFLINE_AFTER, PEER_RECHECK,
   PEER_SEARCH_MAX, PEER_SEARCH_MIN,
 } from '../params.js';
@@ -46,8 +46,8 @@ export class PathMachine<R extends RelayId = RelayId> {
   /** The last direct endpoint whose path died, and when: not taken again for BAD_ENDPOINT_KEEP. */
   private deadDirect: { addr: Addr; at: number } | undefined;
   private sessionSeen = false;
-  /** A re-check ping of the direct endpoint is out (only its silence counts against the path). */
-  private checking = false;
+  private repairs = 0; // handshake repairs since the endpoint was set
+  private checking = false; // a re-check ping of the direct endpoint is out (only its silence counts)
   private punchAgain = false;
   // The timers (ms, NEVER when off).
   private wait = NEVER; // the state's own: next search (backoff/offline), re-check (direct), direct retry (relayed)
@@ -120,8 +120,7 @@ export class PathMachine<R extends RelayId = RelayId> {
       case 'restored':
         if (!this.onPath()) break;
         this.emit({ a: 'poke' });
-        this.sessionSeen = false;
-        this.repairAt = now + this.repairDelay();
+        this.watchHandshake(now);
         break;
       case 'configChanged': {
         const before = this.hint;
@@ -182,7 +181,11 @@ export class PathMachine<R extends RelayId = RelayId> {
   private tick(now: number): void {
     if (this.repairAt <= now) {
       this.repairAt = NEVER;
-      if (this.onPath() && !this.sessionSeen) { this.emit({ a: 'recreate', why: 'handshake' }); }
+      if (this.onPath() && !this.sessionSeen) {
+        this.emit({ a: 'recreate', why: 'handshake' });
+        // The side that did not poke checks again, twice as late each time (HANDSHAKE_REPAIR_REPEATS).
+        if (!this.opts.initiator && this.repairs < HANDSHAKE_REPAIR_REPEATS) this.repairAt = now + HANDSHAKE_REPAIR_FIRST * 2 ** ++this.repairs;
+      }
     }
     if (this.lookupUntil <= now) this.lookedUp(undefined, now);
     if (this.punchAt <= now) { this.punchAt = NEVER; this.punch(now); }
@@ -377,15 +380,17 @@ export class PathMachine<R extends RelayId = RelayId> {
     // delay: without one, the WireGuard peer is re-created (a single fresh initiation, which
     // the other side answers).
     if (this.opts.initiator) this.emit({ a: 'poke' });
+    this.watchHandshake(now);
+  }
+
+  private watchHandshake(now: number): void {
     this.sessionSeen = false;
+    this.repairs = 0;
     this.repairAt = now + this.repairDelay();
   }
 
-  /** The side that did not poke repairs first. The poker's WireGuard may be unable to initiate:
-   *  wireguard-go sends no initiation within 5 s (REKEY_TIMEOUT) of its last attempt, even one
-   *  that failed for want of an endpoint (traffic into the tunnel before the path was found);
-   *  the other side's initiation is answered all the same, and the packets the poker's
-   *  WireGuard holds for the handshake then flow (re-creating the poker's peer would drop them). */
+  /** The side that did not poke repairs first. wireguard-go sends no initiation within 5 s
+   *  (REKEY_TIMEOUT) of its last attempt, even one that failed for want of an endpoint. */
   private repairDelay(): number {
     return this.opts.initiator ? HANDSHAKE_REPAIR_SECOND : HANDSHAKE_REPAIR_FIRST;
   }

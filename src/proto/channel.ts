@@ -20,21 +20,13 @@ import {
   COOKIE_MAC_BYTES, FLAG_COOKIE, HEADER_BYTES, KIND_SEALED, MAX_BODY, parseHeader, TAG_BYTES, writeHeader,
   type FrameKind, type FrameReject, type Header,
 } from './packet.js';
-import { ReplayWindow } from './replay.js';
+import { PeerSlots } from './peerslots.js';
 
 export type OpenReject = FrameReject | 'workbit' | 'self' | 'replay' | 'bad-key' | 'auth' | 'busy';
 
 export type OpenResult =
   | { ok: true; kind: FrameKind; sender: Uint8Array; senderHex: string; body: Uint8Array; /** it carried a cookie MAC */ cookie: boolean }
   | { ok: false; reason: OpenReject };
-
-interface PeerState {
-  /** Slot of the direction keys in the channel's KeyArena. */
-  slot: number;
-  window: ReplayWindow;
-  /** The key meets the workbit (checked once, when the state was made). */
-  workbitOk: boolean;
-}
 
 /** Asked before deriving keys for a sender we hold no state for: 'known' (derive, and cache as
  *  a peer at once), 'derive' (derive; cache apart until a packet authenticates), 'refuse'. */
@@ -62,43 +54,9 @@ function nonce(epoch: bigint, counter: bigint): Uint8Array {
   return NONCE;
 }
 
-/**
- * The direction keys of every peer state, 64 bytes a slot (sealing key, then opening key), in one
- * buffer that doubles as it fills. Memory: two Uint8Arrays of 32 bytes cost about 470 bytes of
- * heap, and a DHT node keeps a state per peer (bench/dht.ts: 10 000 nodes, two million states).
- */
-class KeyArena {
-  private bytes = new Uint8Array(0);
-  private readonly free: number[] = [];
-  private used = 0;
-
-  alloc(tx: Uint8Array, rx: Uint8Array): number {
-    let slot = this.free.pop();
-    if (slot === undefined) {
-      slot = this.used++;
-      if (this.used * 64 > this.bytes.length) {
-        const grown = new Uint8Array(Math.max(64 * 16, 2 * this.bytes.length));
-        grown.set(this.bytes);
-        this.bytes = grown;
-      }
-    }
-    this.bytes.set(tx, slot * 64);
-    this.bytes.set(rx, slot * 64 + 32);
-    return slot;
-  }
-
-  release(slot: number): void {
-    this.bytes.fill(0, slot * 64, slot * 64 + 64);
-    this.free.push(slot);
-  }
-
-  tx(slot: number): Uint8Array {
-    return this.bytes.subarray(slot * 64, slot * 64 + 32);
-  }
-
-  rx(slot: number): Uint8Array {
-    return this.bytes.subarray(slot * 64 + 32, slot * 64 + 64);
-  }
+/** Hex of a key, through a Buffer view of its bytes (Buffer.from(key) would copy them first). */
+function hexOf(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
 }
 
 export function defaultEpoch(): bigint {
@@ -112,17 +70,18 @@ export class SecureChannel {
   private counter = 0n;
   /** X25519 computations so far (a packet that raised it was paid for with one). */
   derivations = 0;
-  private readonly peers = new Map<string, PeerState>();
+  /** Slot (in `slots`) of each peer's state, by key hex; Map order is the LRU order. */
+  private readonly peers = new Map<string, number>();
   /** Derived state of keys none of whose packets authenticated yet (LRU, MAX_UNVERIFIED_KEYS). */
-  private readonly unverified = new Map<string, PeerState>();
+  private readonly unverified = new Map<string, number>();
   private readonly maxPeers: number;
   private readonly maxUnverified: number;
-  private readonly keys = new KeyArena();
+  private readonly slots = new PeerSlots();
   private readonly x25519: X25519;
 
   constructor(readonly sodium: Sodium, private readonly opts: ChannelOptions) {
     this.publicKey = sodium.crypto_scalarmult_base(opts.secret);
-    this.publicHex = Buffer.from(this.publicKey).toString('hex');
+    this.publicHex = hexOf(this.publicKey);
     this.x25519 = new X25519(opts.secret, this.publicKey);
     this.epoch = opts.epoch ?? defaultEpoch();
     this.maxPeers = opts.maxPeers ?? MAX_PEER_STATES;
@@ -148,14 +107,14 @@ export class SecureChannel {
   seal(peer: Uint8Array, body: Uint8Array, kind: FrameKind = KIND_SEALED, cookie?: Uint8Array): Uint8Array {
     const macBytes = cookie === undefined ? 0 : COOKIE_MAC_BYTES;
     if (body.length > MAX_BODY - macBytes) throw new Error(`body of ${body.length} bytes exceeds ${MAX_BODY - macBytes}`);
-    const state = this.state(peer, Buffer.from(peer).toString('hex'));
+    const state = this.state(peer, hexOf(peer));
     if (state === undefined) throw new Error('cannot derive a key with this peer key');
     const counter = this.counter++;
     const sealedEnd = HEADER_BYTES + body.length + TAG_BYTES;
     const out = new Uint8Array(sealedEnd + macBytes);
     writeHeader(out, this.publicKey, this.epoch, counter, kind, cookie === undefined ? 0 : FLAG_COOKIE);
     const header = out.subarray(0, HEADER_BYTES);
-    const ct = this.sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(body, header, null, nonce(this.epoch, counter), this.keys.tx(state.slot));
+    const ct = this.sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(body, header, null, nonce(this.epoch, counter), this.slots.tx(state));
     out.set(ct, HEADER_BYTES);
     if (cookie !== undefined) out.set(cookieMac(this.sodium, cookie, out.subarray(0, sealedEnd)), sealedEnd);
     return out;
@@ -166,12 +125,12 @@ export class SecureChannel {
   open(packet: Uint8Array, admit?: Admit): OpenResult {
     const h = parseHeader(packet);
     if (typeof h === 'string') return { ok: false, reason: h};
-    const senderHex = Buffer.from(h.sender).toString('hex');
+    const senderHex = hexOf(h.sender);
     if (senderHex === this.publicHex) return { ok: false, reason: 'self'};
     let state = this.peers.get(senderHex);
     if (state !== undefined) {
-      if (!state.workbitOk) return { ok: false, reason: 'workbit' };
-      if (!state.window.check(h.epoch, h.counter)) return { ok: false, reason: 'replay' };
+      if (!this.slots.workbitOk(state)) return { ok: false, reason: 'workbit' };
+      if (!this.slots.check(state, h.epoch, h.counter)) return { ok: false, reason: 'replay' };
     } else {
       // A key that failed before keeps its derived state: it costs an AEAD failure, no X25519.
       state = this.unverified.get(senderHex);
@@ -195,14 +154,14 @@ export class SecureChannel {
     let body: Uint8Array;
     try {
       body = this.sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        null, packet.subarray(HEADER_BYTES, h.sealedEnd), packet.subarray(0, HEADER_BYTES), nonce(h.epoch, h.counter), this.keys.rx(state.slot));
+        null, packet.subarray(HEADER_BYTES, h.sealedEnd), packet.subarray(0, HEADER_BYTES), nonce(h.epoch, h.counter), this.slots.rx(state));
     } catch {
       return { ok: false, reason: 'auth' };
     } finally {
       Error.stackTraceLimit = limit;
     }
-    if (!state.window.check(h.epoch, h.counter)) return { ok: false, reason: 'replay' };
-    state.window.accept(h.epoch, h.counter);
+    if (!this.slots.check(state, h.epoch, h.counter)) return { ok: false, reason: 'replay' };
+    this.slots.accept(state, h.epoch, h.counter);
     this.unverified.delete(senderHex);
     this.remember(this.peers, this.maxPeers, senderHex, state); // (re)insert at the back: LRU order
     return { ok: true, kind: h.kind, sender: new Uint8Array(h.sender), senderHex, body, cookie: h.mac !== undefined };
@@ -214,7 +173,7 @@ export class SecureChannel {
   }
 
   /** A key we send to: we chose to talk to it, so its state joins the peers (LRU). */
-  private state(peer: Uint8Array, hex: string): PeerState | undefined {
+  private state(peer: Uint8Array, hex: string): number | undefined {
     const cached = this.peers.get(hex) ?? this.unverified.get(hex) ?? this.derive(peer, this.acceptsKey(peer));
     if (cached !== undefined) {
       this.unverified.delete(hex);
@@ -223,19 +182,19 @@ export class SecureChannel {
     return cached;
   }
 
-  private remember(map: Map<string, PeerState>, max: number, hex: string, state: PeerState): void {
+  private remember(map: Map<string, number>, max: number, hex: string, slot: number): void {
     map.delete(hex); // Map order is our LRU order: (re)insert at the back
     if (map.size >= max) {
       const oldest = map.entries().next().value;
       if (oldest !== undefined) {
         map.delete(oldest[0]);
-        this.keys.release(oldest[1].slot); // a state is in one map at a time: nothing else holds it
+        this.slots.release(oldest[1]); // a state is in one map at a time: nothing else holds it
       }
     }
-    map.set(hex, state);
+    map.set(hex, slot);
   }
 
-  private derive(peer: Uint8Array, workbitOk: boolean): PeerState | undefined {
+  private derive(peer: Uint8Array, workbitOk: boolean): number | undefined {
     this.derivations++;
     const shared = this.x25519.shared(peer); // undefined for a low-order point (all-zero secret)
     if (shared === undefined) return undefined;
@@ -246,6 +205,6 @@ export class SecureChannel {
       msg.set(b, DIR_LABEL.length + 32);
       return this.sodium.crypto_generichash(32, msg, shared);
     };
-    return { slot: this.keys.alloc(dirKey(this.publicKey, peer), dirKey(peer, this.publicKey)), window: new ReplayWindow(), workbitOk };
+    return this.slots.alloc(dirKey(this.publicKey, peer), dirKey(peer, this.publicKey), workbitOk);
   }
 }

@@ -6,6 +6,7 @@
 import bencode from 'bencode';
 import { decodeCanonical, encodeDict } from './bencode.js';
 import { decodeCompactAddr, encodeCompactAddr, type Addr } from './addr.js';
+import { ALIAS_CHUNK, ALIAS_MAX_PARTS } from '../params.js';
 
 export const BODY_VERSION = 1;
 export const TXID_BYTES = 8;
@@ -47,8 +48,8 @@ export type Message =
   | { t: 'relay-bound'; x: Uint8Array; a: Addr; r: number }
   | { t: 'relay'; k: Uint8Array; d: Uint8Array; g?: number; i?: number; c?: number }
   | { t: 'relayed'; k: Uint8Array; d: Uint8Array; g?: number; i?: number; c?: number }
-  | { t: 'alias'; x: Uint8Array; k: Uint8Array }
-  | { t: 'alias-ok'; x: Uint8Array }
+  | { t: 'alias'; x: Uint8Array; k: Uint8Array; m: Uint8Array; i?: number }
+  | { t: 'alias-ok'; x: Uint8Array; c: number; i: number; d: Uint8Array }
   | { t: 'ack'; x: Uint8Array }
   | { t: 'error'; x: Uint8Array; c: number; m?: string };
 
@@ -198,8 +199,12 @@ function parseFields(t: string, d: Dict): Message | undefined {
       if (data.length === 0 || data.length > MAX_RELAY_DATA) throw new Invalid();
       return { t, k: key(d), d: data, ...fragments(d) };
     }
-    case 'alias': return { t, x: txid(d), k: key(d) };
-    case 'alias-ok': return { t, x: txid(d) };
+    case 'alias': { const i = optInt(d, 'i', 0, ALIAS_MAX_PARTS - 1); return { t, x: txid(d), k: key(d), m: bytes(d, 'm', 32), ...(i !== undefined ? { i } : {}) }; }
+    case 'alias-ok': {
+      const c = int(d, 'c', 1, ALIAS_MAX_PARTS), i = int(d, 'i', 0, ALIAS_MAX_PARTS - 1), data = bytes(d, 'd');
+      if (i >= c || data.length === 0 || data.length > ALIAS_CHUNK) throw new Invalid();
+      return { t, x: txid(d), c, i, d: data };
+    }
     case 'ack': return { t, x: txid(d) };
     case 'error': {
       const m = optBytes(d, 'm', MAX_ERROR_TEXT);

@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { RELAY_BIND_BACKOFF, RELAY_BIND_INTERVAL, RELAY_BIND_REFRESH_TRIES, RELAY_BIND_TRIES, RELAY_RENEW, RELAY_RENEW_RETRIES, RELAY_RENEW_TIMEOUT } from '../params.js';
 import { RelayLink, type OpenRelayEndpoint, type RelayRef } from './link.js';
+import type { Fragment } from './fragment.js';
 
 export interface RelayClientHost {
   dht: DhtNode;
@@ -70,7 +71,10 @@ export class RelayClient {
       // The peer relays to us before we chose to: follow it through the same relay, if it
       // asked that relay to tell us (its own sealed introduction, lately); on a third
       // party's word alone, following would show it whom we trust.
-      void this.openLink(m.k, { key: inc.sender, hex: inc.senderHex, addr: inc.from }, false).then((l) => l?.deliver(frag, inc.senderHex));
+      // The datagram goes to WireGuard before it is given the link's endpoint: it is usually the
+      // peer's initiation, which WireGuard then answers before it initiates itself (two
+      // initiations crossing would fail both).
+      void this.openLink(m.k, { key: inc.sender, hex: inc.senderHex, addr: inc.from }, false, frag);
     } else {
       dht.counters.add('relayed-refused');
     }
@@ -92,13 +96,14 @@ export class RelayClient {
     });
   }
 
-  /** Opens (or reuses) a relay link for a peer through `relay`. */
-  async openLink(peerKey: Uint8Array, relay: RelayRef, announce = true): Promise<RelayLink | undefined> {
+  /** Opens (or reuses) a relay link for a peer through `relay`; `first`: a datagram from the peer
+   *  through it, delivered once the link is open (or to the link that already exists). */
+  async openLink(peerKey: Uint8Array, relay: RelayRef, announce = true, first?: Fragment): Promise<RelayLink | undefined> {
     const peerHex = toHex(peerKey);
     const wgPort = this.host.wgPort;
     if (wgPort === undefined || this.closed || !this.host.isTrusted(peerHex)) return undefined;
     const existing = this.links.get(peerHex);
-    if (existing) return existing;
+    if (existing) { if (first) existing.deliver(first, relay.hex); return existing; }
     const reply = await this.rpc.request(relay.addr, relay.key, (x) => ({ t: 'relay-open', x, k: peerKey }));
     if (reply?.msg.t !== 'relay-ok' || this.closed) return undefined;
     if (announce) {
@@ -106,7 +111,7 @@ export class RelayClient {
       this.host.notifyPeer(relay, peerKey);
     }
     const again = this.links.get(peerHex);
-    if (again) return again;
+    if (again) { if (first) again.deliver(first, relay.hex); return again; }
     let link: RelayLink;
     try {
       link = await RelayLink.open(this.rpc, peerKey, peerHex, relay, wgPort, () => this.host.clock.now(), this.host.openRelayEndpoint);
@@ -116,6 +121,7 @@ export class RelayClient {
     }
     this.links.set(peerHex, link);
     this.host.log.info(`relay: ${peerHex.slice(0, 8)} via ${addrKey(relay.addr)}`);
+    if (first) link.deliver(first, relay.hex);
     this.host.relayReady(peerHex, link);
     this.offered(link, reply.msg.p);
     return link;

@@ -1,7 +1,8 @@
 // The relay server (only nodes directly reachable): `relay-open` sessions between two keys
 // that both asked, `relay-close`, and forwarding of `relay` → `relayed` between them, rate
-// limited per session (fair share) and in all; and, where the system allows, forwarding of
-// their WireGuard datagrams in the kernel (src/relay/kernel.ts).
+// limited per session (fair share) and in all; the latest datagram sent into a half-open
+// session, held until the other member opens (RELAY_PENDING_HOLD); and, where the system
+// allows, forwarding of their WireGuard datagrams in the kernel (src/relay/kernel.ts).
 import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
 import { toHex } from '../dht/id.js';
@@ -9,7 +10,7 @@ import { ERR_BUSY, ERR_REFUSED, type Message, type MessageOf } from '../proto/me
 import { RateLimiter } from '../util/ratelimit.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { RELAY_FAIR_BUCKETS, RELAY_GLOBAL_PPS, RELAY_SESSION_PPS, RELAY_SESSION_SECONDS } from '../params.js';
+import { RELAY_FAIR_BUCKETS, RELAY_GLOBAL_PPS, RELAY_MAX_SESSIONS, RELAY_PENDING_HOLD, RELAY_SESSION_PPS, RELAY_SESSION_SECONDS } from '../params.js';
 import { RelaySessions } from './sessions.js';
 import { KernelRelay, type KernelForwardDeps } from './kernel.js';
 import { FairShare } from './fair.js';
@@ -30,6 +31,9 @@ export class RelayServer {
   readonly kernel: KernelRelay | undefined;
   private readonly globalRelay = new RateLimiter(RELAY_GLOBAL_PPS, RELAY_GLOBAL_PPS, 1);
   private readonly sessionRelay = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, RELAY_FAIR_BUCKETS);
+  /** The latest datagram of each half-open session, by "sender>peer" (at most one per session:
+   *  RELAY_MAX_SESSIONS in all), and when it came. */
+  private readonly pending = new Map<string, { from: Uint8Array; m: MessageOf<'relay'>; at: number }>();
   closed = false;
 
   constructor(private readonly host: RelayServerHost) {
@@ -54,12 +58,35 @@ export class RelayServer {
     const opened = this.sessions.open(req.senderHex, peerHex, req.from, now);
     if (opened !== 'ok') { this.host.dht.counters.add(`relay-open-${opened}`); return reply({ t: 'error', x: m.x, c: ERR_BUSY, m: `relay ${opened}` }); }
     if (this.sessions.evictions !== evictions) void this.kernel?.sync(); // an evicted session's port and rules go
-    if (this.kernel === undefined) return reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS });
+    if (this.kernel === undefined) {
+      const sent = reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS });
+      this.release(peerHex, req.senderHex, now);
+      return sent;
+    }
     // The session's own port (bound on first use) lets the members move to the kernel path.
     void this.kernel.portFor(req.senderHex, peerHex).then((p) => {
-      if (!this.closed) reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS, ...(p !== undefined ? { p } : {}) });
+      if (this.closed) return;
+      reply({ t: 'relay-ok', x: m.x, l: RELAY_SESSION_SECONDS, ...(p !== undefined ? { p } : {}) });
+      this.release(peerHex, req.senderHex, this.host.clock.now());
     });
     return 0;
+  }
+
+  /** `toHex` just opened its half: the datagram `fromHex` sent into the session before, if held. */
+  private release(fromHex: string, toHex: string, now: number): void {
+    const key = `${fromHex}>${toHex}`, p = this.pending.get(key);
+    if (p === undefined) return;
+    this.pending.delete(key);
+    if (now - p.at <= RELAY_PENDING_HOLD) this.forward(fromHex, p.from, toHex, p.m, now);
+  }
+
+  /** A datagram into a session only its sender opened: kept (the latest one) for a while. */
+  private hold(inc: Incoming, toHex: string, m: MessageOf<'relay'>, now: number): void {
+    if (this.pending.size >= RELAY_MAX_SESSIONS) for (const [k, p] of this.pending) if (now - p.at > RELAY_PENDING_HOLD) this.pending.delete(k);
+    const key = `${inc.senderHex}>${toHex}`;
+    if (this.pending.size >= RELAY_MAX_SESSIONS && !this.pending.has(key)) { this.host.dht.counters.add('relay-no-session'); return; }
+    this.pending.set(key, { from: inc.sender, m, at: now });
+    this.host.dht.counters.add('relay-held');
   }
 
   /** A `relay` datagram: forwarded as `relayed` to the other member of the session. */
@@ -67,13 +94,22 @@ export class RelayServer {
     const { dht } = this.host;
     if (!this.host.canRelay()) { dht.counters.add('relay-refused'); return; }
     const toHexKey = toHex(m.k);
-    const to = this.sessions.route(inc.senderHex, toHexKey, now);
-    if (to === undefined) { dht.counters.add('relay-no-session'); return; }
+    // (Only a whole datagram is held: a WireGuard handshake is never fragmented.)
+    const half = m.g === undefined && this.sessions.halfOpenBy(inc.senderHex, toHexKey, now);
+    if (!half && this.sessions.route(inc.senderHex, toHexKey, now) === undefined) { dht.counters.add('relay-no-session'); return; }
     if (!fragmentShapeOk(m)) { dht.counters.add('relay-malformed'); return; } // only WireGuard is relayed
+    if (half) this.hold(inc, toHexKey, m, now);
+    else this.forward(inc.senderHex, inc.sender, toHexKey, m, now);
+  }
+
+  private forward(fromHex: string, from: Uint8Array, toHex: string, m: MessageOf<'relay'>, now: number): void {
+    const { dht } = this.host;
+    const to = this.sessions.route(fromHex, toHex, now);
+    if (to === undefined) { dht.counters.add('relay-no-session'); return; }
     // The session's fair share first, so that a session over it takes nothing from the rest.
-    const sid = inc.senderHex < toHexKey ? inc.senderHex + toHexKey : toHexKey + inc.senderHex;
+    const sid = fromHex < toHex ? fromHex + toHex : toHex + fromHex;
     if (!this.sessionRelay.take(sid, this.sessions.establishedCount(now), now) || !this.globalRelay.take('all', now)) { dht.counters.add('relay-rate-limited'); return; }
-    dht.rpc.send(to, m.k, { t: 'relayed', k: inc.sender, d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) });
+    dht.rpc.send(to, m.k, { t: 'relayed', k: from, d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) });
     dht.counters.add('relay-forwarded');
   }
 }

@@ -114,6 +114,14 @@ export class RelaySessions {
     return to.addr;
   }
 
+  /** Whether `fromHex` is a live member of its session with `toHex` and `toHex` has not opened it
+   *  (half-open: the relay may hold `fromHex`'s latest datagram until `toHex` comes). */
+  halfOpenBy(fromHex: string, toHex: string, now: number): boolean {
+    const s = this.sessions.get(RelaySessions.id(fromHex, toHex));
+    const m = s?.members.get(fromHex);
+    return s !== undefined && m !== undefined && m.until >= now && !s.members.has(toHex);
+  }
+
   /** Whether `hex`, at exactly `addr` (where its relay-opens come from), is a live member of a
    *  session both members opened: its relay traffic passes the per-source packet limit. */
   isMember(hex: string, addr: Addr, now: number): boolean {

@@ -3,18 +3,19 @@
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 interface Timer {
-  id: number;
-  at: number;
-  seq: number;
+  readonly id: number;
+  readonly at: number;
+  readonly seq: number;
   fn: (() => void) | undefined;
-  cancelled: boolean;
+  /** Fired or cleared (it may still sit in the heap until its time). */
+  done: boolean;
 }
 
 export class VirtualClock implements Clock {
   private t = 0;
   private seq = 0;
   private heap: Timer[] = [];
-  private live = new Map<number, Timer>();
+  private live = 0;
   /** Errors thrown by timer callbacks; a simulation should assert this stays empty. */
   readonly errors: unknown[] = [];
 
@@ -22,27 +23,27 @@ export class VirtualClock implements Clock {
     return this.t;
   }
 
+  /** The handle is the timer itself (its `id` is the TimerHandle's): no map of live timers to
+   *  keep up, one object less per timer (a simulated network sets one per datagram). */
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const timer: Timer = { id: ++this.seq, at: this.t + Math.max(0, ms), seq: this.seq, fn, cancelled: false };
+    const timer: Timer = { id: ++this.seq, at: this.t + Math.max(0, ms), seq: this.seq, fn, done: false };
     this.push(timer);
-    this.live.set(timer.id, timer);
-    return { id: timer.id };
+    this.live++;
+    return timer;
   }
 
   clearTimeout(handle: TimerHandle): void {
-    const id = (handle as { id: number }).id;
-    const timer = this.live.get(id);
-    if (timer) {
-      timer.cancelled = true;
-      // The timer stays in the heap until its time; what its callback holds (a request's body
-      // and promise) need not: in a big simulation that was most of the old generation.
-      timer.fn = undefined;
-      this.live.delete(id);
-    }
+    const timer = handle as Timer;
+    if (timer.done !== false) return; // fired, cleared, or not one of ours
+    timer.done = true;
+    // The timer stays in the heap until its time; what its callback holds (a request's body
+    // and promise) need not: in a big simulation that was most of the old generation.
+    timer.fn = undefined;
+    this.live--;
   }
 
   get pending(): number {
-    return this.live.size;
+    return this.live;
   }
 
   /**
@@ -57,10 +58,13 @@ export class VirtualClock implements Clock {
       this.t = top.at;
       while (this.heap.length > 0 && this.heap[0]!.at === this.t) {
         const timer = this.pop()!;
-        if (timer.cancelled) continue;
-        this.live.delete(timer.id);
+        if (timer.done) continue;
+        timer.done = true;
+        this.live--;
+        const fn = timer.fn!;
+        timer.fn = undefined;
         try {
-          timer.fn!();
+          fn();
         } catch (err) {
           this.errors.push(err);
         }
@@ -88,7 +92,9 @@ export class VirtualClock implements Clock {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!before(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      const x = h[i]!;
+      h[i] = h[p]!;
+      h[p] = x;
       i = p;
     }
   }
@@ -106,7 +112,9 @@ export class VirtualClock implements Clock {
         if (l < h.length && before(h[l]!, h[m]!)) m = l;
         if (r < h.length && before(h[r]!, h[m]!)) m = r;
         if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
+        const x = h[i]!;
+        h[i] = h[m]!;
+        h[m] = x;
         i = m;
       }
     }

@@ -34,7 +34,7 @@ import { SIM_BOOT_PORT, SIM_HOST_PORT, SIM_PRIVATE_HOST } from './world.js';
  *  the simulated port). */
 const SIM_DAEMON_PORT = 51821;
 /** Lines of log kept per node (the newest). */
-const SIM_LOG_LINES = 400;
+const SIM_LOG_LINES = 2000;
 
 export interface SimDaemonWorldOptions extends SimOptions {
   /** Unix ms at virtual time 0: the wall clock of WireGuard's handshake times. */
@@ -99,6 +99,7 @@ export class SimDaemon {
       lookup: async (h) => { throw new Error(`no DNS in the simulation (${h})`); },
       listenControl: async () => ({ close: () => undefined }),
       openRelayEndpoint: async () => this.loopback.open(),
+      wallNow: () => (this.world.opts.wallBase ?? 0) + this.world.clock.now(),
       ...seeded,
     };
   }
@@ -110,6 +111,7 @@ export class SimDaemon {
         this.wg = new SimWireGuard({
           ...o, publicKey: this.world.sodium.crypto_scalarmult_base(this.secret), clock: this.world.clock, port: this.shared.data,
           loopback: this.loopback, random: this.world.random, wallBase: this.world.opts.wallBase,
+          ...(this.world.opts.debug ? { trace: this.logger().debug } : {}),
         });
         return this.wg;
       },

@@ -1,16 +1,18 @@
 // A fake WireGuard for the simulated daemon (src/sim/daemons.ts): the DataPlane a daemon drives
 // (setPeer, removePeer, dump), sending through the simulated network (the data side of the
 // shared port, src/sim/portshare.ts, so NAT mappings are shared with the daemon) and through
-// relay links' loopback endpoints (SimLoopback). No cryptography: what matters to the daemon
+// relay links' loopback endpoints (SimLoopback, src/sim/loopback.ts). No cryptography: what matters to the daemon
 // and to the relays is modelled, as wireguard-go behaves:
-// - datagrams are shaped as WireGuard's (src/relay/wgshape.ts): initiation 148 bytes, response
-//   92, transport data 32 + plaintext padded to 16; the initiation and response carry the
-//   sender's public key in place of the encrypted static key (nobody forges in a simulation);
+// - datagrams shaped as WireGuard's (src/relay/wgshape.ts): initiation 148 bytes, response 92,
+//   data 32 + plaintext padded to 16; handshakes carry the sender's public key in clear;
 // - the handshake: data to a peer without a session is staged and an initiation sent, retried
-//   every WG_REKEY_TIMEOUT (+ jitter) for WG_REKEY_ATTEMPT_TIME; the initiator has a session
+//   every WG_REKEY_TIMEOUT (+ jitter) for WG_REKEY_ATTEMPT_TIME; none is sent within
+//   WG_REKEY_TIMEOUT of the last attempt, even one that failed for want of an endpoint; the initiator has a session
 //   when the response comes, the responder when the first data of that session comes. Two
 //   crossing initiations fail both responses (wireguard-go answers the other's initiation with
-//   the state its own was waiting on), as src/daemon/handshake.ts describes;
+//   the state its own was waiting on); an initiation whose timestamp (TAI64N, whitened to 2^24
+//   ns) is not after the last one taken from the peer (a replay, or out of order), or within
+//   WG_INITIATION_RATE of it (a flood), is dropped, as wireguard-go's ConsumeMessageInitiation;
 // - roaming: every authenticated datagram moves the peer's endpoint to its source;
 // - keepalives: passive (WG_KEEPALIVE_TIMEOUT after data received with nothing sent back),
 //   persistent (the configured interval; turning it on sends one at once), and a new handshake
@@ -24,8 +26,8 @@
 import type { DataPlane, WgDump, WgPeerConfig } from '../daemon/dataplane.js';
 import { parseKey, keyToBase64 } from '../crypto/keys.js';
 import { addrKey, type Addr } from '../proto/addr.js';
-import type { Receiver, Transport } from '../net/transport.js';
-import type { RelayEndpoint } from '../relay/link.js';
+import type { Transport } from '../net/transport.js';
+import { SimLoopback } from './loopback.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 /** WireGuard's timers (the whitepaper's section 6.1, as wireguard-go has them), in ms. */
@@ -35,6 +37,8 @@ export const WG_REKEY_ATTEMPT_TIME = 90_000;
 export const WG_KEEPALIVE_TIMEOUT = 10_000;
 export const WG_REKEY_AFTER_TIME = 120_000;
 export const WG_REJECT_AFTER_TIME = 180_000;
+/** At most one initiation taken per peer per this many ms (wireguard-go's HandshakeInitationRate). */
+export const WG_INITIATION_RATE = 20;
 /** Packets staged per peer while it has no session (wireguard-go's QueueStagedSize). */
 export const WG_STAGED_MAX = 128;
 /** Overlay packet sizes: an ICMP echo of ping's default 56 bytes, an empty UDP datagram, an
@@ -56,55 +60,18 @@ interface Peer {
   current?: Keypair; next?: Keypair; previous?: Keypair;
   staged: Uint8Array[];
   timers: Map<'retry' | 'passive' | 'persistent' | 'rehandshake', TimerHandle>;
+  /** When this side last tried to initiate (sent, or found no endpoint). */
+  lastAttempt: number;
+  /** The last initiation taken from the peer: its timestamp and when it came. */
+  lastInitiation?: { stamp: number; at: number };
 }
 
-/** What a relay link's endpoint sends to: the host's WireGuard, at its port. */
-export interface LoopbackWireGuard {
-  readonly listenPort: number;
-  receive(data: Uint8Array, from: Addr): void;
-}
-
-/** The 127.0.0.1 of one simulated host: relay links' endpoints, reached by its WireGuard. */
-export class SimLoopback {
-  private readonly ports = new Map<number, Receiver>();
-  private nextPort = 40000;
-  /** The host's WireGuard: what a link's endpoint sends to (by WireGuard's port). */
-  wireguard: LoopbackWireGuard | undefined;
-
-  constructor(private readonly clock: Clock) {}
-
-  open(): RelayEndpoint {
-    const port = this.nextPort++;
-    let receiver: Receiver = () => undefined;
-    this.ports.set(port, (d, from) => receiver(d, from));
-    return {
-      port,
-      send: (data, wgPort) => {
-        const wg = this.wireguard, copy = new Uint8Array(data);
-        if (wg !== undefined && wg.listenPort === wgPort) this.clock.setTimeout(() => wg.receive(copy, { host: '127.0.0.1', port }), 0);
-      },
-      setReceiver: (r) => { receiver = r; },
-      close: () => { this.ports.delete(port); },
-    };
-  }
-
-  /** WireGuard sent to 127.0.0.1:port. */
-  deliver(port: number, data: Uint8Array, from: Addr): void {
-    const r = this.ports.get(port);
-    const copy = new Uint8Array(data);
-    if (r !== undefined) this.clock.setTimeout(() => r(copy, from), 0);
-  }
-}
-
-function u32(b: Uint8Array, at: number): number {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at, true);
-}
-function put32(b: Uint8Array, at: number, v: number): void {
-  new DataView(b.buffer, b.byteOffset, b.byteLength).setUint32(at, v >>> 0, true);
-}
-function ipBytes(ip: string): number[] {
-  return ip.split('.').map(Number);
-}
+const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+const u32 = (b: Uint8Array, at: number): number => view(b).getUint32(at, true);
+const put32 = (b: Uint8Array, at: number, v: number): void => view(b).setUint32(at, v >>> 0, true);
+const ipBytes = (ip: string): number[] => ip.split('.').map(Number);
+/** WireGuard's message types by first byte (the trace's words). */
+const WG_KINDS: Record<number, string> = { 1: 'initiation', 2: 'response', 4: 'data' };
 function parseEndpoint(text: string): Addr {
   const i = text.lastIndexOf(':');
   return { host: text.slice(0, i), port: Number(text.slice(i + 1)) };
@@ -125,6 +92,8 @@ export interface SimWireGuardOptions {
   random: () => number;
   /** Unix ms at virtual time 0 (the latest handshake is reported on this wall clock). */
   wallBase: number;
+  /** A line per datagram sent, received or dropped (for a test's debug log). */
+  trace?: (line: string) => void;
 }
 
 export class SimWireGuard implements DataPlane {
@@ -149,7 +118,7 @@ export class SimWireGuard implements DataPlane {
   }
 
   private now(): number { return this.o.clock.now(); }
-  private drop(why: string): void { this.drops.set(why, (this.drops.get(why) ?? 0) + 1); }
+  private drop(why: string): void { this.drops.set(why, (this.drops.get(why) ?? 0) + 1); this.o.trace?.(`wg: drop ${why}`); }
 
   // ---- DataPlane --------------------------------------------------------------------------------
 
@@ -159,7 +128,7 @@ export class SimWireGuard implements DataPlane {
     const before = p?.cfg.keepalive ?? 0;
     if (p === undefined) {
       p = { cfg: c, key: parseKey(c.publicKey), endpoint: undefined, rx: 0, tx: 0, handshakeAt: undefined,
-        hs: { state: 'none', local: 0, firstAt: 0, sentAt: -Infinity }, staged: [], timers: new Map() };
+        hs: { state: 'none', local: 0, firstAt: 0, sentAt: -Infinity }, staged: [], timers: new Map(), lastAttempt: -Infinity };
       this.peers.set(c.publicKey, p);
     }
     p.cfg = { ...p.cfg, ...c, ...(c.endpoint === undefined && p.cfg.endpoint !== undefined ? { endpoint: p.cfg.endpoint } : {}) };
@@ -231,6 +200,7 @@ export class SimWireGuard implements DataPlane {
 
   private out(p: Peer, data: Uint8Array): void {
     if (p.endpoint === undefined) return this.drop('no-endpoint');
+    this.o.trace?.(`wg: ${WG_KINDS[data[0]!] ?? data[0]} -> ${addrKey(p.endpoint)}${data[0] === 4 ? ` (${data.length} bytes)` : ''}`);
     p.tx += data.length;
     if (p.endpoint.host === '127.0.0.1') this.o.loopback.deliver(p.endpoint.port, data, { host: '127.0.0.1', port: this.listenPort });
     else this.o.port.send(p.endpoint, data);
@@ -258,7 +228,6 @@ export class SimWireGuard implements DataPlane {
   private sendPlain(p: Peer, plain: Uint8Array): void {
     const k = p.current;
     if (!this.usable(k)) {
-      if (p.endpoint === undefined) return this.drop('no-endpoint');
       p.staged.push(plain);
       if (p.staged.length > WG_STAGED_MAX) p.staged.shift();
       this.initiate(p, false);
@@ -292,16 +261,25 @@ export class SimWireGuard implements DataPlane {
 
   private initiate(p: Peer, retry: boolean): void {
     const now = this.now();
-    if (!retry && p.hs.state === 'initiation-created' && now - p.hs.sentAt < WG_REKEY_TIMEOUT) return;
-    if (p.endpoint === undefined) return this.drop('no-endpoint');
-    if (p.hs.local !== 0) this.indices.delete(p.hs.local);
+    // None within WG_REKEY_TIMEOUT of the last attempt, even one that found no endpoint
+    // (wireguard-go notes the time before sending, and its retransmit timer runs all the same).
+    if (now - p.lastAttempt < WG_REKEY_TIMEOUT) return;
+    p.lastAttempt = now;
     const firstAt = retry ? p.hs.firstAt : now;
-    p.hs = { state: 'initiation-created', local: this.newIndex(p), firstAt, sentAt: now };
-    const d = new Uint8Array(148);
-    d[0] = 1;
-    put32(d, 4, p.hs.local);
-    d.set(this.o.publicKey, 8);
-    this.out(p, d);
+    if (p.endpoint === undefined) {
+      this.drop('no-endpoint');
+      p.hs = { ...p.hs, firstAt };
+    } else {
+      if (p.hs.local !== 0) this.indices.delete(p.hs.local);
+      p.hs = { state: 'initiation-created', local: this.newIndex(p), firstAt, sentAt: now };
+      const d = new Uint8Array(148);
+      d[0] = 1;
+      put32(d, 4, p.hs.local);
+      d.set(this.o.publicKey, 8);
+      put32(d, 40, Math.floor((this.o.wallBase + now) / 1000));
+      put32(d, 44, ((this.o.wallBase + now) % 1000) * 1e6 & ~0xffffff); // whitened, as wireguard-go's tai64n
+      this.out(p, d);
+    }
     this.timer(p, 'retry', WG_REKEY_TIMEOUT + Math.floor(this.o.random() * WG_REKEY_JITTER), () => {
       if (p.current !== undefined && p.handshakeAt !== undefined && p.handshakeAt >= firstAt) return;
       if (this.now() - firstAt < WG_REKEY_ATTEMPT_TIME) this.initiate(p, true);
@@ -312,6 +290,7 @@ export class SimWireGuard implements DataPlane {
   /** A datagram from the network (or from a relay link's endpoint on 127.0.0.1). */
   receive(d: Uint8Array, from: Addr): void {
     if (this.destroyed || d.length < 4 || d[1] !== 0 || d[2] !== 0 || d[3] !== 0) return this.drop('malformed');
+    this.o.trace?.(`wg: ${WG_KINDS[d[0]!] ?? d[0]} <- ${addrKey(from)}${d[0] === 4 ? ` (${d.length} bytes)` : ''}`);
     if (d[0] === 1 && d.length === 148) return this.onInitiation(d, from);
     if (d[0] === 2 && d.length === 92) return this.onResponse(d, from);
     if (d[0] === 4 && d.length >= 32) return this.onTransport(d, from);
@@ -321,6 +300,10 @@ export class SimWireGuard implements DataPlane {
   private onInitiation(d: Uint8Array, from: Addr): void {
     const p = this.peers.get(keyToBase64(d.subarray(8, 40)));
     if (p === undefined) return this.drop('unknown-key');
+    const stamp = u32(d, 40) * 1e9 + u32(d, 44), last = p.lastInitiation, now = this.now();
+    if (last !== undefined && stamp <= last.stamp) return this.drop('initiation-replay');
+    if (last !== undefined && now - last.at <= WG_INITIATION_RATE) return this.drop('initiation-flood');
+    p.lastInitiation = { stamp, at: now };
     p.rx += d.length;
     p.endpoint = from;
     // Answering overwrites the handshake state: an initiation of ours in flight is lost (its
@@ -385,3 +368,5 @@ export class SimWireGuard implements DataPlane {
     this.onPacket(p, plain);
   }
 }
+
+export { SimLoopback } from './loopback.js';

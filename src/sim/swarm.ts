@@ -43,13 +43,14 @@ export function createSwarm(sodium: Sodium, opts: SwarmOptions): Swarm {
   };
 }
 
-/** Node 0 is the bootstrap node; every other node joins through it, one every joinInterval. */
-export async function bootstrapSwarm(swarm: Swarm, joinInterval = 20, limit = 600_000): Promise<number> {
+/** Node 0 is the bootstrap node; every other node joins through it, one every joinInterval.
+ *  `onJoined(n)` is called as each bootstrap ends (n of them so far), for progress reports. */
+export async function bootstrapSwarm(swarm: Swarm, joinInterval = 20, limit = 600_000, onJoined?: (n: number) => void): Promise<number> {
   const boot = { key: swarm.nodes[0]!.id, addr: swarm.addrOf(0) };
   let done = 0, reached = 0;
   swarm.nodes.slice(1).forEach((node, i) => {
     swarm.clock.setTimeout(() => {
-      void node.bootstrap([boot]).then((n) => { done++; if (n > 0) reached++; });
+      void node.bootstrap([boot]).then((n) => { done++; if (n > 0) reached++; onJoined?.(done); });
     }, i * joinInterval);
   });
   await swarm.clock.runUntil(() => done === swarm.nodes.length - 1, limit);

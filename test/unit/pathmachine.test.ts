@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PathAction, RelayId } from '../../src/path/machine.js';
 import {
-  BAD_ENDPOINT_KEEP, DIRECT_RETRY_MAX, DIRECT_RETRY_MIN, HANDSHAKE_REPAIR_FIRST, HANDSHAKE_REPAIR_SECOND, NAT_KEEPALIVE_SECONDS,
+  BAD_ENDPOINT_KEEP, DIRECT_RETRY_MAX, DIRECT_RETRY_MIN, HANDSHAKE_REPAIR_FIRST, HANDSHAKE_REPAIR_REPEATS, HANDSHAKE_REPAIR_SECOND, NAT_KEEPALIVE_SECONDS,
   PATH_CHECK_FAILURES, PATH_OP_TIMEOUT, PATH_PUNCH_AFTER, PATH_RELAY_TRIES, PATH_SEARCH_JITTER, PEER_OFFLINE_AFTER, PEER_RECHECK,
   PEER_SEARCH_MAX, PEER_SEARCH_MIN, RELAY_HOLD_MAX, RELAY_HOLD_MIN,
 } from '../../src/params.js';
@@ -226,6 +226,31 @@ test('handshake repair: the initiator pokes at once; without a session the other
   f.send({ t: 'answered', addr: A });
   f.send({ t: 'handshakeSeen' });
   assert.ok(!has(await f.run(PEER_RECHECK - 1), 'recreate'));
+});
+
+test('handshake repair repeats on the side that repairs first: HANDSHAKE_REPAIR_REPEATS more checks, each twice as late; the initiator repairs once; a session seen stops them', async () => {
+  const at: number[] = [];
+  const f = new Driver({ initiator: false });
+  f.send({ t: 'lookupResult', found: A });
+  f.send({ t: 'answered', addr: A });
+  const t0 = f.now;
+  for (let i = 0; i <= HANDSHAKE_REPAIR_REPEATS; i++) at.push((await f.until('recreate')).at - t0);
+  const expected = [HANDSHAKE_REPAIR_FIRST];
+  for (let i = 1; i <= HANDSHAKE_REPAIR_REPEATS; i++) expected.push(expected[i - 1]! + HANDSHAKE_REPAIR_FIRST * 2 ** i);
+  assert.deepEqual(at, expected);
+  assert.ok(!has(await f.run(PEER_RECHECK - 1), 'recreate'), 'no more after HANDSHAKE_REPAIR_REPEATS');
+  const g = new Driver({ initiator: true });
+  g.send({ t: 'lookupResult', found: A });
+  const g0 = g.now;
+  g.send({ t: 'answered', addr: A });
+  assert.equal((await g.until('recreate')).at - g0, HANDSHAKE_REPAIR_SECOND);
+  assert.ok(!has(await g.run(PEER_RECHECK - 1), 'recreate'), 'the initiator repairs once (its WireGuard retries by itself)');
+  const h = new Driver({ initiator: false });
+  h.send({ t: 'lookupResult', found: A });
+  h.send({ t: 'answered', addr: A });
+  await h.until('recreate');
+  h.send({ t: 'handshakeSeen' });
+  assert.ok(!has(await h.run(PEER_RECHECK - 1), 'recreate'), 'a session seen after the first repair stops the repeats');
 });
 
 test('offline after long silence: a peer that goes away is dropped by WireGuard\'s silence and shown offline after PEER_OFFLINE_AFTER searches', async () => {

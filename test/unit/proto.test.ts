@@ -112,7 +112,7 @@ test('every message type survives encode/decode; unknown fields are ignored', ()
     { t: 'punch', x }, { t: 'punch-ack', x, a: a4 }, { t: 'relay-open', x, k }, { t: 'relay-ok', x, l: 60 }, { t: 'relay-ok', x, l: 30, p: 40000 },
     { t: 'relay-bind', x, k }, { t: 'relay-bound', x, a: a4, r: 1 }, { t: 'relay-close', x, k }, { t: 'reach', x, k, a: a6 }, { t: 'reach-ok', x, r: 0 },
     { t: 'relay', k, d: new Uint8Array(1000), g: 7, i: 1, c: 2 }, { t: 'relayed', k, d: new Uint8Array(3) },
-    { t: 'alias', x, k }, { t: 'alias-ok', x }, { t: 'ack', x }, { t: 'error', x, c: 3, m: 'busy' },
+    { t: 'alias', x, k, m: k }, { t: 'alias', x, k, m: k, i: 3 }, { t: 'alias-ok', x, c: 2, i: 1, d: new Uint8Array(1024) }, { t: 'ack', x }, { t: 'error', x, c: 3, m: 'busy' },
   ];
   for (const m of msgs) {
     const r = decodeBody(encodeBody(m));

@@ -307,6 +307,38 @@ test('relayed after a genuine introduction through that rendezvous: B follows th
   }
 });
 
+test('a second genuine punch-notify within NOTIFY_MIN_INTERVAL, through another rendezvous: no probes, but B opens its half of a relay session there', async () => {
+  // A's first punch went through R1 and its relay link through R2 (the first rendezvous did not
+  // know B yet, or answered later): B must be reachable through R2 at once, not only after its
+  // own search (a second later) or WireGuard's silence.
+  const clock = new VirtualClock(), net = new FakeNet();
+  const R2_ADDR: Addr = { host: '192.0.2.2', port: 62096 };
+  const A = node(net, clock, A_ADDR), B = node(net, clock, B_ADDR), R1 = node(net, clock, R_ADDR), R2 = node(net, clock, R2_ADDR);
+  const relays = [R1, R2];
+  for (const r of relays) r.traversal = new Traversal(host(r, clock, () => false, () => true, true));
+  B.traversal = new Traversal(host(B, clock, (hex) => hex === A.dht.hex, (hex) => relays.some((r) => r.dht.hex === hex)));
+  const notify = (r: Peer) => r.dht.rpc.request(B_ADDR, B.dht.id, (x) => ({ t: 'punch-notify', x, k: A.dht.id, a: A_ADDR, i: sealIntro(A.dht.channel, B.dht.id, r.dht.id)! }));
+  try {
+    const before = B.transport.sent.length;
+    void notify(R1);
+    await advance(clock, 300);
+    const opened = A.dht.rpc.request(R2_ADDR, R2.dht.id, (x) => ({ t: 'relay-open', x, k: B.dht.id }));
+    await advance(clock, 100);
+    assert.equal((await opened)?.msg.t, 'relay-ok', 'A opened its half at R2');
+    const probes = () => sentSince(B.transport, before).filter((d) => d.to === addrKey(A_ADDR)).length;
+    const first = probes();
+    assert.ok(first >= 1, 'B probed A on the first notify');
+    void notify(R2);
+    await advance(clock, 1000);
+    assert.equal(B.dht.counters.get('punch-notify-throttled'), 1, 'the second notify is throttled');
+    assert.equal(probes(), first, 'no probes for the second notify');
+    assert.ok(R2.traversal!.sessions.route(A.dht.hex, B.dht.hex, clock.now()) !== undefined, 'R2 forwards between A and B: B opened its half there');
+  } finally {
+    for (const r of [B, ...relays]) await r.traversal?.close();
+    for (const n of [A, B, ...relays]) n.dht.close();
+  }
+});
+
 test('a rendezvous holding a genuine introduction cannot aim B\'s probes at B\'s own loopback or an unspecified address', async () => {
   const clock = new VirtualClock(), net = new FakeNet();
   const A = node(net, clock, A_ADDR), B = node(net, clock, B_ADDR), M = node(net, clock, M_ADDR);

@@ -114,3 +114,23 @@ test('the persistent keepalive: turning it on sends one at once (a handshake), t
   await clock.run(20_000);
   assert.equal(A.sent.length, 3, 'one keepalive 20 s later');
 });
+
+test('as wireguard-go: no initiation within REKEY_TIMEOUT of one that found no endpoint; an initiation not newer than the last one taken is dropped (a replay)', async () => {
+  const { clock, A, B } = pair();
+  await A.wg.setPeer({ publicKey: B.pub, allowedIps: [`${B.ip}/32`] }); // no endpoint yet
+  await B.wg.setPeer({ publicKey: A.pub, allowedIps: [`${A.ip}/32`] });
+  A.wg.sendIp(B.ip, 'echo', 1); // the attempt fails: no endpoint
+  assert.equal(A.wg.drops.get('no-endpoint'), 1);
+  await clock.run(100);
+  await A.wg.setPeer({ publicKey: B.pub, allowedIps: [`${B.ip}/32`], endpoint: addrKey(B.addr) });
+  A.wg.sendIp(B.ip, 'echo', 2);
+  await clock.run(1000);
+  assert.equal(A.sent.length, 0, 'nothing sent within REKEY_TIMEOUT of the failed attempt');
+  await clock.run(WG_REKEY_TIMEOUT + WG_REKEY_JITTER);
+  assert.ok(A.echoes.includes(1) && A.echoes.includes(2), 'the retry goes out, and the staged echoes with it');
+  // A replay: the first initiation again, later.
+  const init = A.sent.find((d) => d[0] === 1)!;
+  const before = B.wg.drops.get('initiation-replay') ?? 0;
+  B.wg.receive(init, A.addr);
+  assert.equal(B.wg.drops.get('initiation-replay'), before + 1, 'an old initiation is a replay');
+});

@@ -14,38 +14,24 @@
 //     relaxes (to endpoint-independent), or the symmetric NAT starts answering UPnP.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sodiumReady } from '../../src/crypto/sodium.js';
-import type { ShowResult } from '../../src/control/show.js';
-import { SimDaemonWorld, type SimDaemon } from '../../src/sim/daemons.js';
-import { NAT_KINDS } from '../../src/sim/nat.js';
+import { done, logs, pairs, pathOf, pingUntil, runPair, untilPath, world, type Kind, type Row, type World } from './simpair.js';
 import { DIRECT_RETRY_MAX, NAT_CHECK_INTERVAL, PORTMAP_RETRY, RELAY_RENEW, RELAY_RENEW_RETRIES, RELAY_RENEW_TIMEOUT } from '../../src/params.js';
 
-const sodium = await sodiumReady();
-/** WireGuard's handshake times are reported on a wall clock starting here. */
-const WALL = Date.now();
-
-type Kind = (typeof NAT_KINDS)[number];
-
-/** test/e2e/natgrid.ts's expectation, restated (a test must not take it from the code under test). */
-function expectedPath(a: Kind, b: Kind): 'direct' | 'relay' {
-  const pair = [a, b].sort().join(' ');
-  return pair === 'port-restricted symmetric' || pair === 'symmetric symmetric' ? 'relay' : 'direct';
-}
-
-function pairs(): [Kind, Kind][] {
-  const out: [Kind, Kind][] = [];
-  NAT_KINDS.forEach((a, i) => NAT_KINDS.slice(i).forEach((b) => out.push([a, b])));
-  return out;
-}
-
-/** Every pair's first ping within this many virtual ms of both nodes' start. Measured over
- *  the 8 runs (168 pair runs): with lookup, punch and relay one after the other, 0.2-0.9 s
- *  direct, 4.7-4.9 s for the pairs with a UPnP-mapped symmetric node, 7.1-7.2 s relayed
- *  (micronet's bench:connect: 4.4-4.5 s and 6.8-6.9 s); with relay and punch racing (the path
- *  machine, src/daemon/paths.ts): at most 1.13 s in 167 runs, and 2.84 s in one
- *  (full-cone <-> symmetric+upnp, seed 7011: a second initiation replaced the responder's
- *  session, the handshake repair fixed it). The issue's target is 2 s. */
-const FIRST_PING_BOUND = 3000;
+/** Every pair's first ping within this many virtual ms of the later node's start (bench:connect's
+ *  target). Measured with bench/simconnect.ts (first pings, virtual s): with lookup, punch and
+ *  relay one after the other, 0.2-0.9 s direct, 4.7-4.9 s for the pairs with a UPnP-mapped
+ *  symmetric node, 7.1-7.2 s relayed; with relay and punch racing (the path machine), at most
+ *  1.13 s in 167 runs of this grid and 2.84 s in one, 12.0 s in one of 1260 staggered runs:
+ *  initiations arriving out of order, which the fake WireGuard took and wireguard-go drops.
+ *  With that modelled, and wireguard-go's 5 s without initiations after a failed attempt, and
+ *  issue 10's follow-up (a throttled punch-notify still followed, the relay holding a half-open
+ *  session's datagram, the repeated handshake repair): at most 1.26 s in 2100 runs started
+ *  together, 1.91 s in 1260 runs started up to 1 s apart (and in 400 more of the relayed
+ *  pairs); this grid: 1.80 s. See docs/NAT.md "Issue 10's follow-up". */
+const FIRST_PING_BOUND = 2000;
+/** The rounds' starts: the ms between the two nodes' starts (a first when positive), as two
+ *  `wh up` in micronet that never return at the same moment. */
+const STAGGERS = [0, 0, 300, -300, 700, -700, 1000, -1000];
 /** A dead relay is noticed at the next renewal (every RELAY_RENEW, each try RELAY_RENEW_TIMEOUT),
  *  and the link moves at once; WireGuard's next datagrams go through the new relay. */
 const FAILOVER_BOUND = RELAY_RENEW + (1 + RELAY_RENEW_RETRIES) * RELAY_RENEW_TIMEOUT + 1000;
@@ -55,96 +41,12 @@ const UPGRADE_BOUND = 1.5 * DIRECT_RETRY_MAX + 5000;
 /** A node without a gateway asks again every PORTMAP_RETRY, at its NAT check (every
  *  NAT_CHECK_INTERVAL); then the upgrade as above. */
 const UPNP_UPGRADE_BOUND = PORTMAP_RETRY + NAT_CHECK_INTERVAL + UPGRADE_BOUND;
-/** The pings' cadence, and how long a ping waits for its echo (ping -W1). */
-const PING_EVERY = 200;
-const PING_WAIT = 1000;
-
-/** Pings `to` from `from` every PING_EVERY until an echo comes within PING_WAIT; the virtual ms
- *  that took, or undefined after `limit`. */
-async function pingUntil(w: SimDaemonWorld, from: SimDaemon, to: SimDaemon, limit: number): Promise<number | undefined> {
-  const t0 = w.clock.now();
-  const sent = new Map<number, number>();
-  let got: number | undefined, seq = 0, next = t0;
-  const wg = from.wg!;
-  wg.onEcho = (ip, id) => {
-    const at = sent.get(id);
-    if (got === undefined && ip === to.ip && at !== undefined && w.clock.now() - at <= PING_WAIT) got = w.clock.now();
-  };
-  try {
-    while (got === undefined && w.clock.now() - t0 < limit) {
-      if (w.clock.now() >= next) { sent.set(++seq, w.clock.now()); from.ping(to.ip!, seq); next += PING_EVERY; }
-      await w.clock.run(10);
-    }
-  } finally {
-    wg.onEcho = undefined;
-  }
-  return got === undefined ? undefined : got - t0;
-}
-
-const pathOf = (s: ShowResult) => s.peers[0]?.path ?? 'none';
-
-/** Runs the clock until both nodes show `path` (and, for a relay, through `relay` if given);
- *  the virtual ms that took, or undefined after `limit`. */
-async function untilPath(w: SimDaemonWorld, nodes: SimDaemon[], path: string, limit: number, relay?: string): Promise<number | undefined> {
-  const t0 = w.clock.now();
-  for (;;) {
-    const shows = await Promise.all(nodes.map((n) => n.show()));
-    if (shows.every((s) => pathOf(s) === path && (relay === undefined || s.peers[0]?.relay === relay))) return w.clock.now() - t0;
-    if (w.clock.now() - t0 >= limit) return undefined;
-    await w.clock.run(100);
-  }
-}
-
-interface World { w: SimDaemonWorld; A: SimDaemon; B: SimDaemon; boots: SimDaemon[] }
-
-/** Two boot nodes up, then nodes of kinds a and b started together. */
-async function world(a: Kind, b: Kind, seed: number): Promise<World> {
-  const w = new SimDaemonWorld(sodium, { seed, wallBase: WALL });
-  const boots = [w.addBoot(), w.addBoot()];
-  const A = w.addNode('a', a), B = w.addNode('b', b);
-  await w.start(...boots);
-  await w.clock.run(2000);
-  await w.start(A, B);
-  return { w, A, B, boots };
-}
-
-const logs = ({ A, B }: World) => `--- a's log\n${A.log.join('\n')}\n--- b's log\n${B.log.join('\n')}`;
-
-async function done(x: World): Promise<void> {
-  await x.w.close();
-  assert.deepEqual(x.w.clock.errors, [], 'no timer callback threw');
-}
-
-interface Row { a: Kind; b: Kind; expected: string; seen: string; first?: number; back?: number; settled?: number }
-
-async function runPair(a: Kind, b: Kind, seed: number): Promise<{ row: Row; log: string }> {
-  const x = await world(a, b, seed);
-  const { w, A, B } = x;
-  const first = await pingUntil(w, A, B, 20_000);
-  const back = first === undefined ? undefined : await pingUntil(w, B, A, 5000);
-  const expected = expectedPath(a, b);
-  // The path they end on (a relayed start may still go direct): at most 20 s more.
-  const settled = await untilPath(w, [A, B], expected, 20_000);
-  const [sa, sb] = [await A.show(), await B.show()];
-  const seen = pathOf(sa) === pathOf(sb) ? pathOf(sa) : `${pathOf(sa)}/${pathOf(sb)}`;
-  // And the final path carries the overlay: WireGuard's endpoint is the peer's direct address,
-  // or the relay link's loopback socket.
-  const wgEp = [sa, sb].map((s) => s.peers[0]?.wgEndpoint ?? '');
-  const viaLoopback = wgEp.map((e) => e.startsWith('127.0.0.1:'));
-  const carried = seen === expected && viaLoopback.every((l) => l === (expected === 'relay')) && (await pingUntil(w, A, B, 3000)) !== undefined;
-  const log = logs(x);
-  await done(x);
-  const r = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms) / 1000);
-  const note = seen !== expected || carried ? '' : ` (but WireGuard at ${wgEp.join(' / ')}${first === undefined ? ', no ping' : ''})`;
-  return { row: { a, b, expected, seen: seen + note, first: r(first), back: r(back), settled: r(settled) }, log };
-}
-
 /** The grid is run this many times, each with other seeds (other keys, delays and random
  *  ports): a race between the two sides (which rendezvous answers first, whose handshake
  *  crosses whose) shows up in some runs only. */
-const GRID_ROUNDS = 8;
+const GRID_ROUNDS = STAGGERS.length;
 
-test(`the 21-pair grid with whole daemons, ${GRID_ROUNDS} times with other seeds: every pair ends on its expected path and has its first ping within the bound`, async (t) => {
+test(`the 21-pair grid with whole daemons, ${GRID_ROUNDS} times with other seeds and starts: every pair ends on its expected path and has its first ping within the bound`, async (t) => {
   const rounds: Row[][] = [];
   const wrong: string[] = [];
   for (let round = 0; round < GRID_ROUNDS; round++) {
@@ -152,10 +54,10 @@ test(`the 21-pair grid with whole daemons, ${GRID_ROUNDS} times with other seeds
     let i = 0;
     for (const [a, b] of pairs()) {
       const seed = 1000 * round + ++i;
-      const { row, log } = await runPair(a, b, seed);
+      const { row, log } = await runPair(a, b, seed, { stagger: STAGGERS[round]! });
       rows.push(row);
       const bad = row.seen !== row.expected || row.first === undefined || row.back === undefined || row.first * 1000 > FIRST_PING_BOUND;
-      if (bad) wrong.push(`${a} ↔ ${b} (seed ${seed}): ${JSON.stringify(row)}\n${log}`);
+      if (bad) wrong.push(`${a} ↔ ${b} (seed ${seed}, stagger ${STAGGERS[round]}): ${JSON.stringify(row)}\n${log}`);
     }
     rounds.push(rows);
   }
@@ -168,6 +70,42 @@ test(`the 21-pair grid with whole daemons, ${GRID_ROUNDS} times with other seeds
   assert.equal(rounds.flat().length, 21 * GRID_ROUNDS);
   assert.deepEqual(wrong, [], table);
 });
+
+/** How soon the notified side of a relayed pair must follow its peer onto the relay. */
+const FOLLOW_BOUND = 300;
+
+test('a relayed pair whose two sides start 300 ms apart: the side notified through both rendezvous follows its peer onto the relay at once, not at its own next search', async () => {
+  // (Seeds where b's punch-notify through the relay a chose was throttled, the first having come
+  // through the other rendezvous. Before the fix b opened no half there, the relay dropped a's
+  // datagrams, and b relayed only at its own next search: seed 166 took 1000 ms. In other seeds,
+  // e.g. 91, a's first initiation reaches the relay just before b's half and is lost; a's
+  // handshake repair 0.5 s later is carried: 600 ms.)
+  for (const seed of [166, 37]) {
+    const x = await world('port-restricted', 'symmetric', seed, { stagger: -300 });
+    try {
+      const { w, A, B } = x;
+      const first = await untilRelay(w, [A, B], 10_000);
+      assert.ok(first !== undefined, `seed ${seed}: a side relays\n${logs(x)}`);
+      const throttled = [A, B].map((n) => n.daemon!.dht.counters.get('punch-notify-throttled') ?? 0);
+      assert.ok(throttled.some((n) => n > 0), `seed ${seed}: a punch-notify was throttled (the case this test is about)`);
+      const follow = await untilPath(w, [A, B], 'relay', 5000);
+      assert.ok(follow !== undefined && follow <= FOLLOW_BOUND, `seed ${seed}: both relayed within ${FOLLOW_BOUND} ms of the first (${follow})\n${logs(x)}`);
+    } finally {
+      await done(x);
+    }
+  }
+});
+
+/** Runs the clock, 10 ms at a time, until one of `nodes` shows a relay path; the virtual ms that took. */
+async function untilRelay(w: World['w'], nodes: World['A'][], limit: number): Promise<number | undefined> {
+  const t0 = w.clock.now();
+  while (w.clock.now() - t0 < limit) {
+    const shows = await Promise.all(nodes.map((n) => n.show()));
+    if (shows.some((s) => pathOf(s) === 'relay')) return w.clock.now() - t0;
+    await w.clock.run(10);
+  }
+  return undefined;
+}
 
 /** Failover and upgrades run this many times each, with other seeds. */
 const SCENARIO_RUNS = 6;

@@ -72,3 +72,13 @@ for cse in json.load(open('test/vectors/padding.json'))['cases']:
         e=enc({**items, b'p':bytes(k)})
         if len(e)<=T: best=e; break
     print('padding', m['t'], T, best.hex()==cse['body'])
+
+# Invitations (PROTOCOL.md 7.4 alias/alias-ok, 7.8): the proof m and the bodies.
+al=json.load(open('test/vectors/alias.json'))
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey as _P, X25519PublicKey as _Q
+_sh=_P.from_private_bytes(h(al['joiner_secret'])).exchange(_Q.from_public_bytes(h(al['inviter_public'])))
+_m=hashlib.blake2b(b'wirehub/1 alias'+h(al['alias_public'])+h(al['joiner_public'])+h(al['x']), digest_size=32, key=_sh).digest()
+print('alias proof', _sh.hex()==al['shared_joiner_inviter'], _m.hex()==al['proof_m'],
+      'body', enc({b'k':h(al['joiner_public']), b'm':_m, b't':b'alias', b'v':1, b'x':h(al['x'])}).hex()==al['alias_body'],
+      enc({b'i':2, b'k':h(al['joiner_public']), b'm':_m, b't':b'alias', b'v':1, b'x':h(al['x'])}).hex()==al['alias_body_part2'],
+      'alias-ok', enc({b'c':1, b'd':h(al['alias_ok_file']), b'i':0, b't':b'alias-ok', b'v':1, b'x':h(al['x'])}).hex()==al['alias_ok_body'])
