@@ -15,6 +15,7 @@ const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).diges
 
 test('0nc across two NATs: 10 MiB each way, hashes equal, exit 0, nothing left', { timeout: 180_000 }, async () => {
   const w = await WhNet.create('nc');
+  let listen: ReturnType<WhNet['net']['spawn']> | undefined;
   try {
     await w.addNode('boot1', { role: 'boot' });
     const a = await w.addNode('a', { nat: 'port-restricted' });
@@ -30,7 +31,8 @@ test('0nc across two NATs: 10 MiB each way, hashes equal, exit 0, nothing left',
     const tmpBefore = fs.readdirSync('/tmp').filter((f) => f.startsWith('wh-nc-')).length;
     const t0 = Date.now();
     let errA = '';
-    const listen = w.net.spawn(a.host, 'sh', ['-c', `${process.execPath} ${NC} --boot-config ${w.bootConfigFile} < ${inA} > ${outA}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // `exec`: the spawned process is 0nc itself, so the bounded wait below can stop it.
+    listen = w.net.spawn(a.host, 'sh', ['-c', `exec ${process.execPath} ${NC} --boot-config ${w.bootConfigFile} < ${inA} > ${outA}`], { stdio: ['ignore', 'ignore', 'pipe'] });
     listen.stderr!.on('data', (d: Buffer) => { errA += d.toString(); });
     let line = '';
     for (let i = 0; i < 300 && line === ''; i++) {
@@ -41,11 +43,17 @@ test('0nc across two NATs: 10 MiB each way, hashes equal, exit 0, nothing left',
     assert.ok(line, `the listening side printed an invitation: ${errA}`);
     const tInv = Date.now() - t0;
     const join = await w.net.exec(b.host, ['sh', '-c', `${process.execPath} ${NC} '${line}' < ${inB} > ${outB}`], { timeoutMs: 120_000 });
-    const codeA = listen.exitCode ?? await new Promise<number | null>((r) => listen.once('exit', (c) => r(c)));
+    // The listener ends once it has all of the joiner's data; bounded, so that a lost tail fails
+    // this test instead of hanging it (and the whole run) past the test's timeout.
+    const lst = listen;
+    const codeA = lst.exitCode ?? await new Promise<number | null>((r) => {
+      const t = setTimeout(() => { lst.kill('SIGINT'); r(null); }, 30_000);
+      lst.once('exit', (c) => { clearTimeout(t); r(c); });
+    });
     const ms = Date.now() - t0;
     process.stdout.write(`0nc: invitation after ${tInv} ms; both ends done after ${ms} ms\nlistener stderr: ${errA}\njoiner stderr: ${join.stderr}\n`);
     assert.equal(join.code, 0, `joiner exit: ${join.stderr}`);
-    assert.equal(codeA, 0, `listener exit: ${errA}`);
+    assert.equal(codeA, 0, `listener exit (null: still running 30 s after the joiner ended; it had ${fs.statSync(outA).size} of ${10 << 20} bytes): ${errA}`);
     const hashes = { aSent: sha(inA), bGot: sha(outB), bSent: sha(inB), aGot: sha(outA) };
     process.stdout.write(`${JSON.stringify({ bytesEachWay: 10 << 20, ms, ...hashes })}\n`);
     assert.equal(hashes.bGot, hashes.aSent, 'a → b intact');
@@ -59,6 +67,7 @@ test('0nc across two NATs: 10 MiB each way, hashes equal, exit 0, nothing left',
       for (const i of ifaces) assert.ok(!links.stdout.includes(`${i}:`), `no interface ${i} left on ${n.name}`);
     }
   } finally {
+    if (listen !== undefined && listen.exitCode === null && listen.signalCode === null) listen.kill('SIGKILL');
     await w.destroy();
   }
 });

@@ -25,8 +25,9 @@ import { searchKey } from '../../crypto/keysearch.js';
 import { sodiumReady } from '../../crypto/sodium.js';
 import { socketPath } from '../../control/protocol.js';
 import { interfaceNameForKey } from '../../wg/index.js';
-import { NC_CONNECT_TIMEOUT, NC_DEFAULT_BOOT_CONFIG, NC_PORT, UP_READY_TIMEOUT } from '../../params.js';
+import { NC_CONNECT_TIMEOUT, NC_DEFAULT_BOOT_CONFIG, NC_DRAIN_POLL, NC_DRAIN_TIMEOUT, NC_PORT, UP_READY_TIMEOUT } from '../../params.js';
 import { CliError, USAGE_EXIT } from '../errors.js';
+import { waitDrained, type Endpoints } from '../tcpdrain.js';
 
 const WH = fileURLToPath(new URL('../../../../bin/wh.js', import.meta.url));
 const say = (line: string) => process.stderr.write(`0nc: ${line}\n`);
@@ -83,8 +84,17 @@ class Session {
   }
 }
 
-/** Copies stdin to the socket and the socket to stdout until both directions ended. */
-function pipeBoth(sock: net.Socket): Promise<void> {
+/** Copies stdin to the socket and the socket to stdout until both directions ended, then waits
+ *  until the other side has acknowledged all we sent: the node (the path) is removed next. */
+async function pipeBoth(sock: net.Socket): Promise<void> {
+  const ends: Endpoints = { localAddress: sock.localAddress ?? '', localPort: sock.localPort ?? 0, remoteAddress: sock.remoteAddress ?? '', remotePort: sock.remotePort ?? 0 };
+  await copyBoth(sock);
+  if (!await waitDrained(ends, NC_DRAIN_TIMEOUT, NC_DRAIN_POLL)) {
+    throw new CliError(`the other side did not acknowledge the end of what was sent within ${NC_DRAIN_TIMEOUT / 1000} s: it may not have everything`);
+  }
+}
+
+function copyBoth(sock: net.Socket): Promise<void> {
   return new Promise((resolve, reject) => {
     sock.on('error', reject);
     process.stdin.pipe(sock); // ends (half-closes) the socket at EOF on stdin
