@@ -24,6 +24,8 @@ export interface HostNamesOptions {
 
 export class HostNames {
   private zone: Zone | undefined;
+  /** Who may ask the responder: every trusted peer's overlay address, ours included. */
+  private askers: string[] = [];
   private dns: DnsServer | undefined;
   private hosts = false;
 
@@ -36,6 +38,7 @@ export class HostNames {
     const want = namesWanted(config);
     const zone = zoneOf(config);
     this.zone = zone;
+    this.askers = config.peers.filter((p) => p.trusted).flatMap((p) => [p.ipv4, p.ipv6].filter((a): a is string => a !== undefined));
     const errors: string[] = [];
     const fail = (what: string) => (e: unknown) => { errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`); };
     if (want.hosts || this.hosts) {
@@ -49,7 +52,7 @@ export class HostNames {
       );
     }
     if (want.dns && this.dns === undefined && own.length > 0) {
-      await DnsServer.start({ addresses: own, port: this.opts.dnsPort, zone: () => this.zone!, clock: this.opts.clock, counters: this.opts.counters }).then(
+      await DnsServer.start({ addresses: own, port: this.opts.dnsPort, zone: () => this.zone!, askers: () => this.askers, clock: this.opts.clock, counters: this.opts.counters }).then(
         (dns) => { this.dns = dns; log.info(`names: DNS for ${zone.network} on ${own.join(', ')} port ${this.opts.dnsPort}/udp`); },
         fail('dns'),
       );

@@ -34,7 +34,10 @@ const tmpPrefix = (file: string): string => `.${path.basename(file)}.wirehub-`;
  *  atomic and fails if the name exists, so nobody ever reads a lock without its pid. */
 function tryLock(file: string): true | { pid: number; ino: number } {
   const mine = `${lockPath(file)}.${process.pid}`;
-  fs.writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });
+  // Made anew, never opened through what is there: in a directory others may write (a
+  // WH_HOSTS_FILE elsewhere than /etc), a symlink planted at this name would be written through.
+  fs.rmSync(mine, { force: true });
+  fs.writeFileSync(mine, `${process.pid}\n`, { mode: 0o600, flag: 'wx' });
   try {
     fs.linkSync(mine, lockPath(file));
     return true;
@@ -44,8 +47,7 @@ function tryLock(file: string): true | { pid: number; ino: number } {
     fs.rmSync(mine, { force: true });
   }
   try {
-    const ino = fs.statSync(lockPath(file)).ino;
-    return { pid: Number(fs.readFileSync(lockPath(file), 'utf8').trim()), ino };
+    return tryRead(file);
   } catch {
     return { pid: 0, ino: -1 }; // gone meanwhile: try again at once
   }
@@ -56,21 +58,32 @@ function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
-/** Removes the lock if it is still the stale one we looked at. */
-function breakLock(file: string, ino: number): void {
-  try { if (ino < 0 || fs.statSync(lockPath(file)).ino === ino) fs.unlinkSync(lockPath(file)); } catch { /* gone */ }
+/** Removes the lock if it is still the stale one we looked at: the same inode holding the same
+ *  pid (an inode number alone is no identity: the freed inode of a broken lock is soon reused,
+ *  e.g. by the lock another waiter took meanwhile, which must not be broken). */
+function breakLock(file: string, stale: { pid: number; ino: number }): void {
+  try {
+    const now = tryRead(file);
+    if (now.ino === stale.ino && now.pid === stale.pid) fs.unlinkSync(lockPath(file));
+  } catch { /* gone */ }
+}
+
+/** The lock's inode and pid (the pid read once the inode is known: a changed pid shows). */
+function tryRead(file: string): { pid: number; ino: number } {
+  const ino = fs.statSync(lockPath(file)).ino;
+  return { pid: Number(fs.readFileSync(lockPath(file), 'utf8').trim()), ino };
 }
 
 /** The lock loop: `pause` waits between tries (async or sync). */
 function* lockSteps(file: string, clock: Clock): Generator<number, void, void> {
   const start = clock.now();
-  let seen: { ino: number; since: number } | undefined;
+  let seen: { ino: number; pid: number; since: number } | undefined;
   for (;;) {
     const r = tryLock(file);
     if (r === true) return;
     if (r.ino < 0) continue;
-    if (seen?.ino !== r.ino) seen = { ino: r.ino, since: clock.now() };
-    if (!alive(r.pid) || clock.now() - seen.since >= HOSTS_LOCK_WAIT) { breakLock(file, r.ino); continue; }
+    if (seen?.ino !== r.ino || seen.pid !== r.pid) seen = { ino: r.ino, pid: r.pid, since: clock.now() };
+    if (!alive(r.pid) || clock.now() - seen.since >= HOSTS_LOCK_WAIT) { breakLock(file, r); continue; }
     if (clock.now() - start >= 2 * HOSTS_LOCK_WAIT) throw new Error(`${file}: cannot lock it: ${lockPath(file)} is held by pid ${r.pid}`);
     yield HOSTS_LOCK_RETRY;
   }

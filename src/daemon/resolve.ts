@@ -38,7 +38,14 @@ export interface ResolveOptions {
   network?: string;
 }
 
-const quote = (s: string): string => JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s);
+/** Texts that may be key material (a full key, or one with a typo: a character more, one
+ *  changed, hex one digit short): 32 or more characters of the base64/hex alphabet. */
+const KEY_LIKE = /^[A-Za-z0-9+/=_-]{32,}$/;
+/** Whether an error must not quote the peer argument `text` (it may be a private key). */
+export function keyLike(text: string): boolean {
+  return KEY_LIKE.test(text.trim());
+}
+const quote = (s: string): string => (keyLike(s) ? `a ${s.length}-character text like a key (not quoted)` : JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s));
 const short = (p: PeerView): string => (p.hostname ? `${p.hostname} (${p.key.slice(0, 12)}...)` : `${p.key.slice(0, 12)}...`);
 const HEX_KEY = /^[0-9A-Fa-f]{64}$/;
 const PREFIX = /^[A-Za-z0-9+/_-]+$/;

@@ -37,8 +37,11 @@ export const ALIAS_RETRIES = 3;
 export const NC_PORT = 6200;
 /** `wh nc INVITATION` keeps trying to connect to the other side this long after its node is up. */
 export const NC_CONNECT_TIMEOUT = 30_000;
-/** How long `0nc`, its connection closed, waits for the other side to acknowledge all it sent
- *  before it takes its node down (src/cli/commands/nc.ts). */
-export const NC_DRAIN_TIMEOUT = 10_000;
 /** `wh nc` without --boot-config takes the boot nodes of this file. */
 export const NC_DEFAULT_BOOT_CONFIG = '/etc/wirehub/public.conf';
+/** How long `0nc`, its streams ended, waits for the kernel to have the other side acknowledge
+ *  everything it sent (its FIN included) before it removes its node and with it the path
+ *  (src/cli/tcpdrain.ts). */
+export const NC_DRAIN_TIMEOUT = 15_000;
+/** How often `0nc` looks at the connection's state while it drains. */
+export const NC_DRAIN_POLL = 50;

@@ -2,9 +2,11 @@
 // behind one NAT, a joiner behind another, a public boot node. Real WireGuard, real NATs, the real
 // CLI: `wh invite` prints the line, `wh join` (which starts the node, detached) makes the key,
 // proves the invitation through the DHT, writes the files; the joiner then pings the inviter by
-// name: the network file says `hosts yes`, so the joiner's node publishes the inviter's name in
-// its namespace's hosts file (/etc/netns/NS/hosts, which `ip netns exec` bind-mounts over
-// /etc/hosts), and the real `ping inviter` resolves it there.
+// name: the network file says `hosts yes`, which `wh join` writes turned off (the inviter is not
+// trusted with the joiner's name lookups, docs/CONFIG.md); the joiner turns it on, as a user
+// would after reading the names, and starts the node (all within the 10 s), whose hosts file
+// (/etc/netns/NS/hosts, which `ip netns exec` bind-mounts over /etc/hosts) then names the
+// inviter, and the real `ping inviter` resolves it there.
 // The same invitation used twice fails the second time; after the inviter restarts, the member
 // still connects; an expired invitation is refused.
 import { test } from 'node:test';
@@ -51,12 +53,19 @@ test('wh invite / wh join across two NATs: joined and pinging within 10 s; singl
 
     const dir = path.join(w.dir, 'joiner-etc');
     const t0 = Date.now();
-    // (`wh join` starts the node detached: it inherits the environment, so its hosts file too.)
-    const join = await w.net.exec(joiner.host, [process.execPath, WH, 'join', line, '--dir', dir], { timeoutMs: 40_000, env: env(joiner) });
-    const joinMs = Date.now() - t0;
+    const join = await w.net.exec(joiner.host, [process.execPath, WH, 'join', line, '--dir', dir, '--no-up'], { timeoutMs: 40_000 });
     assert.equal(join.code, 0, `wh join: ${join.stdout} ${join.stderr}`);
-    process.stdout.write(`wh join: ${joinMs} ms\n${join.stdout}${join.stderr}`);
-    const conf = fs.readFileSync(path.join(dir, 'inv.conf'), 'utf8');
+    assert.match(join.stderr, /asks to publish its names in \/etc\/hosts or DNS: written turned off/);
+    const confFile = path.join(dir, 'inv.conf');
+    const written = fs.readFileSync(confFile, 'utf8');
+    assert.match(written, /^# hosts yes/m, 'written turned off');
+    fs.writeFileSync(confFile, written.replace(/^# hosts yes.*$/m, 'hosts yes'), { mode: 0o600 }); // the user turns it on
+    // (`wh up` starts the node detached: it inherits the environment, so its hosts file too.)
+    const up = await w.net.exec(joiner.host, [process.execPath, WH, 'up', confFile, 'private-key', path.join(dir, 'inv.sk')], { timeoutMs: 30_000, env: env(joiner) });
+    assert.equal(up.code, 0, `wh up: ${up.stdout} ${up.stderr}`);
+    const joinMs = Date.now() - t0;
+    process.stdout.write(`wh join --no-up, hosts turned on, wh up: ${joinMs} ms\n${join.stdout}${join.stderr}${up.stdout}${up.stderr}`);
+    const conf = fs.readFileSync(confFile, 'utf8');
     const key = fs.readFileSync(path.join(dir, 'inv.sk'), 'utf8');
     assert.equal(fs.statSync(path.join(dir, 'inv.sk')).mode & 0o777, 0o600);
     assert.equal(fs.statSync(path.join(dir, 'inv.conf')).mode & 0o777, 0o600);
@@ -68,7 +77,7 @@ test('wh invite / wh join across two NATs: joined and pinging within 10 s; singl
     started.push({ node: 'joiner', iface: interfaceNameForKey(joinerKey) });
     assert.match(fs.readFileSync(w.configFile, 'utf8'), new RegExp(`^trust node_j ${joinerKey.replace(/[+/]/g, '\\$&')}`, 'm'), 'the inviter\'s file has it too');
     const pingMs = await w.pingUntil('joiner', 'inviter', 10_000);
-    process.stdout.write(`joiner -> inviter (ping by name): first answer ${pingMs} ms after wh join returned, ${Date.now() - t0} ms after it started\n`);
+    process.stdout.write(`joiner -> inviter (ping by name): first answer ${pingMs} ms after wh up returned, ${Date.now() - t0} ms after it started\n`);
     assert.ok(pingMs >= 0, `the joiner pings the inviter by name (its hosts file: ${fs.readFileSync(hostsOf(joiner), 'utf8')})`);
     const named = await w.net.exec(joiner.host, ['getent', 'hosts', 'inviter'], { timeoutMs: 3000 });
     assert.match(named.stdout, new RegExp(`^${inviter.overlayIp!.replace(/\./g, '\\.')}\\s`, 'm'), 'the name is the inviter\'s overlay address');

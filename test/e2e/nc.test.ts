@@ -22,6 +22,7 @@ test('0nc across two NATs that must be relayed (port-restricted, symmetric): 10 
 
 async function transfer(name: string, natB: NatType, relayed: boolean): Promise<void> {
   const w = await WhNet.create(name);
+  let listen: ReturnType<WhNet['net']['spawn']> | undefined;
   try {
     await w.addNode('boot1', { role: 'boot' });
     const a = await w.addNode('a', { nat: 'port-restricted' });
@@ -38,7 +39,8 @@ async function transfer(name: string, natB: NatType, relayed: boolean): Promise<
     const tmpBefore = new Set(fs.readdirSync('/tmp').filter((f) => f.startsWith('wh-nc-')));
     const t0 = Date.now();
     let errA = '';
-    const listen = w.net.spawn(a.host, 'sh', ['-c', `${process.execPath} ${NC} --boot-config ${w.bootConfigFile} < ${inA} > ${outA}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // `exec`: the spawned process is 0nc itself, so the bounded wait below can stop it.
+    listen = w.net.spawn(a.host, 'sh', ['-c', `exec ${process.execPath} ${NC} --boot-config ${w.bootConfigFile} < ${inA} > ${outA}`], { stdio: ['ignore', 'ignore', 'pipe'] });
     listen.stderr!.on('data', (d: Buffer) => { errA += d.toString(); });
     let line = '';
     for (let i = 0; i < 300 && line === ''; i++) {
@@ -48,16 +50,18 @@ async function transfer(name: string, natB: NatType, relayed: boolean): Promise<
     }
     assert.ok(line, `the listening side printed an invitation: ${errA}`);
     const tInv = Date.now() - t0;
-    const join = await w.net.exec(b.host, ['sh', '-c', `${process.execPath} ${NC} '${line}' < ${inB} > ${outB}`], { timeoutMs: 100_000 });
-    // The listener ends once the joiner did (bounded: a joiner that failed leaves it waiting).
-    const codeA = listen.exitCode ?? await new Promise<number | null>((r) => {
-      const t = setTimeout(() => listen.kill('SIGINT'), join.code === 0 ? 30_000 : 0);
-      listen.once('exit', (c) => { clearTimeout(t); r(c); });
+    const join = await w.net.exec(b.host, ['sh', '-c', `${process.execPath} ${NC} '${line}' < ${inB} > ${outB}`], { timeoutMs: 120_000 });
+    // The listener ends once it has all of the joiner's data; bounded, so that a lost tail fails
+    // this test instead of hanging it (and the whole run) past the test's timeout.
+    const lst = listen;
+    const codeA = lst.exitCode ?? await new Promise<number | null>((r) => {
+      const t = setTimeout(() => { lst.kill('SIGINT'); r(null); }, 30_000);
+      lst.once('exit', (c) => { clearTimeout(t); r(c); });
     });
     const ms = Date.now() - t0;
     process.stdout.write(`0nc: invitation after ${tInv} ms; both ends done after ${ms} ms\nlistener stderr: ${errA}\njoiner stderr: ${join.stderr}\n`);
     assert.equal(join.code, 0, `joiner exit: ${join.stderr}`);
-    assert.equal(codeA, 0, `listener exit: ${errA}`);
+    assert.equal(codeA, 0, `listener exit (null: still running 30 s after the joiner ended; it had ${fs.statSync(outA).size} of ${10 << 20} bytes): ${errA}`);
     const hashes = { aSent: sha(inA), bGot: sha(outB), bSent: sha(inB), aGot: sha(outA) };
     process.stdout.write(`${JSON.stringify({ nat: ['port-restricted', natB], bytesEachWay: 10 << 20, ms, ...hashes })}\n`);
     if (relayed) assert.match(join.stderr, /no direct path to the inviter: asking through the relay/, 'the invitation went through the relay');
@@ -73,6 +77,7 @@ async function transfer(name: string, natB: NatType, relayed: boolean): Promise<
       for (const i of ifaces) assert.ok(!links.stdout.includes(`${i}:`), `no interface ${i} left on ${n.name}`);
     }
   } finally {
+    if (listen !== undefined && listen.exitCode === null && listen.signalCode === null) listen.kill('SIGKILL');
     await w.destroy();
   }
 }

@@ -121,7 +121,7 @@ test('wh up refuses bad input with a clear error and leaves nothing behind', { t
       { what: 'bad key', args: ['up', w.configFile, 'private-key', `${w.dir}/bad.sk`], expect: /bad\.sk: the private key is not a WireGuard key/,
         setup: () => fs.writeFileSync(`${w.dir}/bad.sk`, 'hello\n') },
       { what: 'key not trusted', args: ['up', w.configFile, 'private-key', w.nodes.get('boot')!.keyFile], expect: /no trust line for this node's key/ },
-      { what: 'missing private-key', args: ['up', w.configFile], expect: /missing private-key FILE/ },
+      { what: 'missing private-key', args: ['up', w.configFile], expect: /has trust lines, so this node needs the key its trust line names: give private-key FILE/ },
     ];
     for (const c of cases) {
       c.setup?.();

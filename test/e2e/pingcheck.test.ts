@@ -70,7 +70,7 @@ test('wh ping: a direct peer via its endpoint, a relayed peer via the relay; --u
 
     const unknown = await w.wh(a, ['ping', 'nobody', '-i', a.iface]);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /no peer is named nobody/);
+    assert.match(unknown.stderr, /no peer is named "nobody"/);
     // The data plane is recreated under the tunnel ping socket (bound to the overlay address,
     // which goes and comes back with the interface): it still answers.
     const wgGo = processesMatching((cmd) => /^(\S*\/)?wireguard-go -f /.test(cmd) && cmd.includes(b.iface));

@@ -163,6 +163,42 @@ describe('editing the hosts file', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
+  test("a dead holder's lock reused by a live one (same inode, another pid) is not broken", async (t) => {
+    const dir = tmp();
+    const file = path.join(dir, 'hosts');
+    fs.writeFileSync(file, '');
+    const lock = `${file}.wirehub-lock`;
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    fs.writeFileSync(lock, dead.stdout + '\n');
+    // Right after we read the dead pid, another waiter breaks that lock and takes it, its new
+    // lock file getting the freed inode: the same inode now holds a live pid (our parent's).
+    const read = fs.readFileSync;
+    let swapped = false;
+    t.mock.method(fs, 'readFileSync', function (this: unknown, ...args: Parameters<typeof fs.readFileSync>) {
+      const out = read.apply(fs, args);
+      if (!swapped && args[0] === lock) { swapped = true; fs.writeFileSync(lock, `${process.ppid}\n`); }
+      return out;
+    });
+    const t0 = Date.now();
+    assert.equal(await editHostsFile(file, (x) => x + 'x y\n'), true);
+    assert.ok(swapped);
+    assert.ok(Date.now() - t0 >= 1900, `broke a live holder's lock after ${Date.now() - t0} ms`);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test("a symlink planted at the lock's pid-file name (a directory others may write) is not followed", async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'hosts');
+    fs.writeFileSync(file, '127.0.0.1 localhost\n');
+    const victim = path.join(dir, 'victim');
+    fs.writeFileSync(victim, 'precious\n');
+    fs.symlinkSync(victim, `${file}.wirehub-lock.${process.pid}`);
+    assert.equal(await editHostsFile(file, (t) => t + '10.0.0.1 x\n'), true);
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'precious\n', 'the symlink\'s target was written through');
+    assert.equal(fs.readFileSync(file, 'utf8'), '127.0.0.1 localhost\n10.0.0.1 x\n');
+    fs.rmSync(dir, { recursive: true });
+  });
+
   test('two processes writing their blocks at once, 40 times each: both blocks and every other line survive', async () => {
     const dir = tmp();
     const file = path.join(dir, 'hosts');
@@ -278,6 +314,7 @@ describe('DNS answers', () => {
 });
 
 describe('the DNS responder on a socket', () => {
+  const LOCAL = ['127.0.0.1'];
   const ask = (port: number, msg: Buffer, timeoutMs = 500): Promise<Buffer | undefined> => new Promise((resolve) => {
     const s = dgram.createSocket('udp4');
     const t = setTimeout(() => { s.close(); resolve(undefined); }, timeoutMs);
@@ -287,7 +324,7 @@ describe('the DNS responder on a socket', () => {
 
   test('answers, drops and counts oversize and malformed datagrams, and rate-limits a source', async () => {
     const counters = new Counters();
-    const dns = await DnsServer.start({ addresses: ['127.0.0.1'], port: 0, zone: () => ZONE, clock: realClock, counters });
+    const dns = await DnsServer.start({ addresses: ['127.0.0.1'], port: 0, zone: () => ZONE, askers: () => LOCAL, clock: realClock, counters });
     try {
       const [port] = dns.ports();
       assert.equal(decoded(await ask(port!, query('bob.e2e', 'A'))).answers!.length, 1);
@@ -310,8 +347,32 @@ describe('the DNS responder on a socket', () => {
     }
   });
 
+  test('a source that is no trusted peer gets no answer (no reflector for spoofed sources) and spends no budget', async () => {
+    const counters = new Counters();
+    const dns = await DnsServer.start({ addresses: ['127.0.0.1'], port: 0, zone: () => ZONE, askers: () => ['127.0.0.1', 'FD00:77:0::1'], clock: realClock, counters });
+    try {
+      const [port] = dns.ports();
+      const q = query('bob.e2e', 'A');
+      // Any local user may send from another loopback address (an attacker on the LAN from any).
+      const s = dgram.createSocket('udp4');
+      await new Promise<void>((r) => s.bind(0, '127.0.0.2', () => r()));
+      let answered = 0;
+      s.on('message', () => answered++);
+      for (let i = 0; i < 2 * DNS_QUERIES_PER_SOURCE; i++) s.send(q, port!, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 300));
+      s.close();
+      assert.equal(answered, 0);
+      assert.ok(counters.get('dns.foreign') > 0, JSON.stringify(counters));
+      assert.equal(counters.get('dns.ratelimited'), 0);
+      // The peers still get their answers.
+      assert.equal(decoded(await ask(port!, q)).answers!.length, 1);
+    } finally {
+      dns.close();
+    }
+  });
+
   test('dig gets the addresses, NXDOMAIN and REFUSED', { skip: spawnSync('dig', ['-v']).error ? 'dig is not installed (bind9-dnsutils)' : false }, async () => {
-    const dns = await DnsServer.start({ addresses: ['127.0.0.1'], port: 0, zone: () => ZONE, clock: realClock, counters: new Counters() });
+    const dns = await DnsServer.start({ addresses: ['127.0.0.1'], port: 0, zone: () => ZONE, askers: () => LOCAL, clock: realClock, counters: new Counters() });
     try {
       const port = String(dns.ports()[0]);
       const dig = (...a: string[]) => new Promise<string>((resolve) => {

@@ -245,3 +245,16 @@ test('wh invite --expires: a number and a unit, more than 0 and at most 30 days'
   assert.equal(parseDuration('30d'), 30 * 86_400_000);
   for (const bad of ['1', 'h', '1w', '0s', '31d', '-1h', '1.5h', ' 1h']) assert.throws(() => parseDuration(bad), /--expires/, bad);
 });
+
+test('wh join writes a hostile inviter\'s hosts/dns lines turned off: its names cannot take over this host\'s lookups', async () => {
+  const { namesOff } = await import('../../src/cli/commands/join.js');
+  const sodium = await sodiumReady();
+  const k = keyToBase64(generateSecret(sodium));
+  const sent = `name com\nsubnet 10.9.0.0/24\nhosts yes\n  dns   yes # please\ntrust github 10.9.0.1 ${k}\n`;
+  const written = namesOff(sent);
+  const cfg = parseConfig(written, 'com.conf', sodium);
+  assert.ok(cfg.names === undefined || (!cfg.names.hosts && !cfg.names.dns), JSON.stringify(cfg.names));
+  assert.ok(parseConfig(sent, 'com.conf', sodium).names?.hosts, 'the file as sent would have published its names');
+  assert.match(written, /^# hosts yes {3}# turned off by wh join/m);
+  assert.equal(namesOff('hosts no\n'), 'hosts no\n', 'a line that turns them off is kept');
+});

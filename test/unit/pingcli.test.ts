@@ -15,6 +15,8 @@ const KEY = (c: string) => c.repeat(43) + '=';
 const peer = (name: string, key: string, ipv4: string): ShowPeer => ({
   name, key, ipv4, ipv6: null, path: 'direct', endpoint: null, relay: null, relayForwarding: null, since: 0, rttMs: null, wgEndpoint: null, lastHandshake: null, rxBytes: 0, txBytes: 0,
 });
+// A private key pasted by mistake where a peer was meant: never echoed.
+const SECRET = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
 const show = (iface: string, peers: ShowPeer[]) => ({ interface: iface, peers } as unknown as ShowResult);
 
 describe('wh ping against fake daemons', { concurrency: true }, () => {
@@ -28,6 +30,7 @@ describe('wh ping against fake daemons', { concurrency: true }, () => {
       if (req.cmd !== 'ping') return {};
       asked.push(`pingA ${req.peer} ${req.timeoutMs}`);
       if (req.peer === 'zed') throw new Error('no peer is named zed');
+      if (req.peer === SECRET) throw new Error('no peer has that key (it is neither a trusted peer of this node nor the node itself)');
       return { name: 'bob', key: KEY('B'), ip: '10.0.0.2', answered: true, rttMs: 4.2, path: 'direct', endpoint: '20.0.2.2:62096', relay: null, relayAddress: null, relayForwarding: null, timeoutMs: req.timeoutMs ?? 5000 } satisfies PingAnswer;
     }));
     servers.push(await ControlServer.listen(join(dir, 'pingB.sock'), async (req) => {
@@ -62,6 +65,20 @@ describe('wh ping against fake daemons', { concurrency: true }, () => {
     assert.equal(r.code, 1);
     assert.equal(r.stdout.split('\n').filter((l) => l.includes(`via relay ${KEY('R')} at 20.0.1.1:62096 (daemon forwarding) in 30ms`)).length, 2, r.stdout);
     assert.match(r.stderr, /ping carol: no direct path after 2 pings \(2 answered\)/);
+  });
+
+  test('a private key given as the peer is never echoed, whichever step refuses it', async () => {
+    const [all, one, typo] = await Promise.all([
+      runWh(['ping', SECRET], { env: env() }),
+      runWh(['ping', SECRET, '-i', 'pingA'], { env: env() }),
+      runWh(['ping', `${SECRET.slice(0, -1)}x`], { env: env() }),
+    ]);
+    for (const r of [all, one, typo]) {
+      assert.notEqual(r.code, 0);
+      assert.ok(!(r.stdout + r.stderr).includes(SECRET.slice(0, 12)), r.stderr);
+    }
+    assert.match(all.stderr, /no running node knows that key \(pingA, pingB\)/);
+    assert.match(one.stderr, /ping: no peer has that key/);
   });
 
   test("the daemon's refusal is the message; bad options are usage errors", async () => {

@@ -35,6 +35,14 @@ test('an unknown full key is refused without quoting it (it may be a private key
   assert.ok('error' in r && !r.error.includes(other.slice(0, 8)), JSON.stringify(r));
 });
 
+test('a private key with a typo (one character more, or one changed past the padding) is not quoted either', () => {
+  const secret = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
+  for (const q of [`${secret}x`, `${secret.slice(0, -1)}x`, `x${secret}`, Buffer.from(secret, 'base64').toString('hex').slice(1)]) {
+    const r = matchPeer(q, PEERS);
+    assert.ok('error' in r && !r.error.includes(q.slice(0, 12)) && !r.error.includes(q.slice(1, 13)), `${q}: ${JSON.stringify(r)}`);
+  }
+});
+
 test('overlay addresses: IPv4, IPv6 in any spelling, brackets, IPv4-mapped', () => {
   assert.equal(key('10.0.0.2'), B);
   for (const q of ['fd00::1', 'FD00::1', 'fd00:0:0:0:0:0:0:1', 'fd00:0000::0001', '[fd00::1]']) assert.equal(key(q), A, q);

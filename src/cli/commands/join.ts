@@ -22,6 +22,11 @@ import { readStdin } from '../io.js';
 
 export const DEFAULT_DIR = '/etc/wirehub';
 
+/** The network file with every `hosts yes` / `dns yes` line commented out (docs/CONFIG.md). */
+export function namesOff(text: string): string {
+  return text.replace(/^([ \t]*(?:hosts|dns)[ \t]+yes\b.*)$/gm, '# $1   # turned off by wh join: turn it on once you trust the names this file publishes');
+}
+
 async function join(text: string, opts: { dir?: string; up?: boolean }): Promise<void> {
   const decoded = decodeInvitation(text === '-' ? await readStdin(8192) : text);
   if (!decoded.ok) throw new CliError(`invitation: ${decoded.error}`, USAGE_EXIT);
@@ -45,7 +50,12 @@ async function join(text: string, opts: { dir?: string; up?: boolean }): Promise
   } finally {
     await transport.close();
   }
-  const fileText = Buffer.from(bytes).toString('utf8');
+  // The inviter is trusted with this network, not with this host's name lookups: a file that
+  // turns `hosts` or `dns` on (and could then name github.com, say, with one of its hostnames)
+  // is written with them turned off; the user turns them on after reading the names.
+  const sent = Buffer.from(bytes).toString('utf8');
+  const fileText = namesOff(sent);
+  if (fileText !== sent) say('the network file asks to publish its names in /etc/hosts or DNS: written turned off (docs/CONFIG.md)');
   let cfg;
   try {
     cfg = parseConfig(fileText, confPath, sodium);
@@ -54,6 +64,7 @@ async function join(text: string, opts: { dir?: string; up?: boolean }): Promise
   }
   const self = cfg.peers.find((p) => p.keyB64 === keyToBase64(key.public));
   if (cfg.name !== inv.network || self === undefined || !self.trusted) throw new CliError('the inviter sent a network file without this node\'s trust line');
+  if (cfg.names?.hosts === true || cfg.names?.dns === true) throw new CliError('the inviter sent a network file whose hosts/dns lines could not be turned off; nothing written');
   await writeFileAtomic(keyPath, `${keyToBase64(key.secret)}\n`, 0o600);
   await writeFileAtomic(confPath, fileText, 0o600);
   const addrs = [self.ipv4, self.ipv6].filter((a) => a !== undefined).join(' ');

@@ -25,8 +25,9 @@ import { searchKey } from '../../crypto/keysearch.js';
 import { sodiumReady } from '../../crypto/sodium.js';
 import { socketPath } from '../../control/protocol.js';
 import { interfaceNameForKey } from '../../wg/index.js';
-import { NC_CONNECT_TIMEOUT, NC_DEFAULT_BOOT_CONFIG, NC_DRAIN_TIMEOUT, NC_PORT, UP_READY_TIMEOUT } from '../../params.js';
+import { NC_CONNECT_TIMEOUT, NC_DEFAULT_BOOT_CONFIG, NC_DRAIN_POLL, NC_DRAIN_TIMEOUT, NC_PORT, UP_READY_TIMEOUT } from '../../params.js';
 import { CliError, USAGE_EXIT } from '../errors.js';
+import { waitDrained, type Endpoints } from '../tcpdrain.js';
 
 const WH = fileURLToPath(new URL('../../../../bin/wh.js', import.meta.url));
 const say = (line: string) => process.stderr.write(`0nc: ${line}\n`);
@@ -83,10 +84,18 @@ class Session {
   }
 }
 
-/** Copies stdin to the socket and the socket to stdout until both directions ended. */
-function pipeBoth(sock: net.Socket): Promise<void> {
-  const ends = { local: `${sock.localAddress}:${sock.localPort}`, remote: `${sock.remoteAddress}:${sock.remotePort}` };
-  return new Promise<void>((resolve, reject) => {
+/** Copies stdin to the socket and the socket to stdout until both directions ended, then waits
+ *  until the other side has acknowledged all we sent: the node (the path) is removed next. */
+async function pipeBoth(sock: net.Socket): Promise<void> {
+  const ends: Endpoints = { localAddress: sock.localAddress ?? '', localPort: sock.localPort ?? 0, remoteAddress: sock.remoteAddress ?? '', remotePort: sock.remotePort ?? 0 };
+  await copyBoth(sock);
+  if (!await waitDrained(ends, NC_DRAIN_TIMEOUT, NC_DRAIN_POLL)) {
+    throw new CliError(`the other side did not acknowledge the end of what was sent within ${NC_DRAIN_TIMEOUT / 1000} s: it may not have everything`);
+  }
+}
+
+function copyBoth(sock: net.Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
     sock.on('error', reject);
     process.stdin.pipe(sock); // ends (half-closes) the socket at EOF on stdin
     sock.pipe(process.stdout, { end: false });
@@ -94,35 +103,7 @@ function pipeBoth(sock: net.Socket): Promise<void> {
       if (hadError) return;
       process.stdout.write('', () => resolve());
     });
-  }).then(() => drained(ends.local, ends.remote));
-}
-
-/** /proc/net/tcp's form of an IPv4 address and port ("0100007F:1F90" for 127.0.0.1:8080). */
-function procTcpAddr(hostPort: string): string {
-  const [host, port] = hostPort.split(':');
-  const ip = host!.split('.').map((b) => Number(b).toString(16).padStart(2, '0')).reverse().join('');
-  return `${ip}:${Number(port).toString(16).padStart(4, '0')}`.toUpperCase();
-}
-
-/**
- * Waits (at most NC_DRAIN_TIMEOUT) until the kernel has the other side's acknowledgement of all
- * we sent on the closed connection: the socket is closed for us, but its last data and FIN may
- * still be in flight (a relayed path has more of it), and tearing the interface down now would
- * lose them. Read from /proc/net/tcp: the connection's send queue empty and its FIN acknowledged
- * (not FIN_WAIT1, CLOSING or LAST_ACK), or the connection gone.
- */
-async function drained(local: string, remote: string): Promise<void> {
-  const l = procTcpAddr(local), r = procTcpAddr(remote);
-  const end = Date.now() + NC_DRAIN_TIMEOUT;
-  while (Date.now() < end) {
-    let text: string;
-    try { text = fs.readFileSync('/proc/net/tcp', 'utf8'); } catch { return; } // not Linux: nothing to wait on
-    const row = text.split('\n').map((line) => line.trim().split(/\s+/)).find((f) => f[1] === l && f[2] === r);
-    if (row === undefined) return;
-    const [state, queues] = [row[3]!, row[4]!];
-    if (/^0+:/.test(queues) && !['04', '0B', '09'].includes(state)) return;
-    await sleep(50);
-  }
+  });
 }
 
 async function listen(s: Session, bootConfig: string): Promise<void> {

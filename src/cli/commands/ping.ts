@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { callDaemon, ControlError, listDaemons } from '../../control/client.js';
 import type { ShowResult } from '../../control/show.js';
-import { resolvePeer } from '../../daemon/resolve.js';
+import { keyLike, resolvePeer } from '../../daemon/resolve.js';
 import type { PingAnswer } from '../../daemon/pingpeer.js';
 import { CONTROL_CONNECTION_DEADLINE, CONTROL_TIMEOUT, PING_COUNT_DEFAULT, PING_INTERVAL, PING_TIMEOUT, PING_TIMEOUT_MAX, UP_KEY_SCAN_TIMEOUT } from '../../params.js';
 import { CliError, USAGE_EXIT } from '../errors.js';
@@ -64,7 +64,7 @@ async function pickInterface(peer: string, iface: string | undefined): Promise<s
     return 'peer' in resolvePeer(peer, peers.map((p) => ({ key: p.key, hostname: p.name, ipv4: p.ipv4, ipv6: p.ipv6 })));
   });
   if (knowing.length === 1) return knowing[0]!;
-  throw new CliError(`${knowing.length === 0 ? 'no running node knows' : 'several running nodes know'} ${peer} (${(knowing.length === 0 ? ifaces : knowing).join(', ')}): name one with -i IFACE`, USAGE_EXIT);
+  throw new CliError(`${knowing.length === 0 ? 'no running node knows' : 'several running nodes know'} ${keyLike(peer) ? 'that key' : peer} (${(knowing.length === 0 ? ifaces : knowing).join(', ')}): name one with -i IFACE`, USAGE_EXIT);
 }
 
 function positiveInt(v: string): number {
@@ -90,16 +90,18 @@ export function register(program: Command): void {
     .option('-i, --interface <iface>', 'the node to ping from, when several run')
     .action(async (peer: string, opts: { count?: number; untilDirect?: boolean; timeout?: number; interface?: string }) => {
       const iface = await pickInterface(peer, opts.interface);
+      // Never echoed when it may be key material (a private key pasted by mistake).
+      const what = keyLike(peer) ? '' : ` ${peer}`;
       const timeoutMs = Math.round((opts.timeout ?? PING_TIMEOUT / 1000) * 1000);
       const plan = { count: opts.count ?? PING_COUNT_DEFAULT, countGiven: opts.count !== undefined, untilDirect: opts.untilDirect === true };
       const send = async () => {
         try {
           return (await callDaemon(iface, { cmd: 'ping', peer, timeoutMs }, Math.min(CONTROL_CONNECTION_DEADLINE, timeoutMs + CONTROL_TIMEOUT))) as PingAnswer;
         } catch (e) {
-          throw new CliError(e instanceof ControlError && e.code === 'daemon' ? `ping ${peer}: ${e.message}` : e instanceof Error ? e.message : String(e));
+          throw new CliError(e instanceof ControlError && e.code === 'daemon' ? `ping${what}: ${e.message}` : e instanceof Error ? e.message : String(e));
         }
       };
       const r = await pingLoop(plan, send, (l) => process.stdout.write(`${l}\n`), (ms) => new Promise((res) => setTimeout(res, ms)));
-      if (!r.ok) throw new CliError(`ping ${peer}: ${r.why ?? 'failed'}`);
+      if (!r.ok) throw new CliError(`ping${what}: ${r.why ?? 'failed'}`);
     });
 }
