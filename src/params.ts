@@ -14,3 +14,4 @@ export * from './params/nat.js';
 export * from './params/node.js';
 export * from './params/names.js';
 export * from './params/invite.js';
+export * from './params/ops.js';

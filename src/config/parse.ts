@@ -19,6 +19,7 @@ import type { Boot, NetworkConfig, Peer, Subnet } from './types.js';
 import { DIRECTIVES, type Directive } from './directives.js';
 import { suggestDirective } from './suggest.js';
 import { namesError, parseSwitch } from './names.js';
+import { parseMetricsLine, type MetricsListen } from './metrics.js';
 export { DIRECTIVES, type Directive } from './directives.js';
 export { editDistance, suggestDirective } from './suggest.js';
 
@@ -92,6 +93,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
   let firstTrustLine: number | undefined;
   let sawSubnet = false;
   const names = { hosts: false, dns: false };
+  let metrics: MetricsListen | undefined;
 
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
   lines.forEach((rawLine, index) => {
@@ -164,6 +166,10 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
         if (!once(word, line)) return;
         const v = parseSwitch(word, args, line, fail);
         if (v !== undefined) names[word] = v;
+        return;
+      }
+      case 'metrics': {
+        if (once('metrics', line)) metrics = parseMetricsLine(args, line, fail);
         return;
       }
       case 'trust':
@@ -303,7 +309,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
     });
   }
 
-  return { file, name, namespace: ns, workbit, subnets, boots, peers, names };
+  return { file, name, namespace: ns, workbit, subnets, boots, peers, names, ...(metrics ? { metrics } : {}) };
 }
 
 /** Stray tokens, for an error: at most 3, each cut short (quoteToken), a key-shaped one (maybe

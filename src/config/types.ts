@@ -1,6 +1,7 @@
 // The parsed form of a network config file (see docs/CONFIG.md).
 import type { Cidr } from '../util/ip.js';
 import type { HostKind, HostPort } from './host.js';
+import type { MetricsListen } from './metrics.js';
 
 export interface Subnet extends Cidr {
   /** Canonical CIDR text, e.g. "10.42.0.0/24". */
@@ -55,4 +56,6 @@ export interface NetworkConfig {
   /** `hosts yes` / `dns yes`: publish the trusted peers' names in /etc/hosts and on a DNS
    *  responder (both off by default; absent in configs made before these directives). */
   names?: { hosts: boolean; dns: boolean };
+  /** `metrics HOST:PORT`: serve the counters on HTTP there (absent: not served). */
+  metrics?: MetricsListen;
 }

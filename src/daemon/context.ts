@@ -17,6 +17,7 @@ import type { WgSync } from './wgsync.js';
 import type { Paths } from './paths.js';
 import type { Invites } from './invites.js';
 import type { HostNames } from './hostnames.js';
+import type { MetricsServer } from './metricsserver.js';
 
 export interface DaemonOptions {
   sodium: Sodium;
@@ -61,6 +62,8 @@ export interface NodeContext {
   /** The names published for the host's programs (`hosts yes`, `dns yes`); undefined on a
    *  public node. */
   readonly names: HostNames | undefined;
+  /** The metrics endpoint (`metrics HOST:PORT`, src/daemon/metricsserver.ts); serving or not. */
+  readonly metrics: MetricsServer | undefined;
   /** Set once stop() began: every part stops starting work. */
   readonly stopping: boolean;
 }

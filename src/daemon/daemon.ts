@@ -36,6 +36,8 @@ import { allowedIpsOf, isPublicNodeConfig, ownAddresses, trustedPeersOf } from '
 import { HostNames } from './hostnames.js';
 import { hostsFilePath } from './hostsfile.js';
 import { DNS_PORT } from '../params.js';
+import { MetricsServer } from './metricsserver.js';
+import { formatMetrics } from './metrics.js';
 
 export type { DaemonOptions } from './context.js';
 export type { ShowPeer, ShowResult } from '../control/show.js';
@@ -57,6 +59,7 @@ export class Daemon implements NodeContext {
   readonly paths: Paths;
   readonly invites: Invites;
   names: HostNames | undefined;
+  metrics: MetricsServer | undefined;
   private readonly handlers: ControlHandlers;
   private timer: TimerHandle | undefined;
   stopping = false;
@@ -171,6 +174,12 @@ export class Daemon implements NodeContext {
           .catch((e: unknown) => { throw new DaemonError(`${config.file}: names: ${e instanceof Error ? e.message : String(e)}`); });
         d.names = names;
       }
+      // The metrics endpoint (`metrics HOST:PORT`): after the data plane, whose overlay address
+      // it may be asked to bind.
+      const metrics = new MetricsServer(async () => formatMetrics([await d.show(true)], d.seams.wallNow() / 1000), log);
+      undo.push(() => metrics.close());
+      await metrics.apply(config.metrics, config.file).catch((e: unknown) => { throw new DaemonError(e instanceof Error ? e.message : String(e)); });
+      d.metrics = metrics;
       if (wg && self !== undefined) await d.bindTunnelPing(self.ipv4 ?? self.ipv6);
       undo.push(async () => d.handlers.tunnelPing?.close());
       d.control = await seams.listenControl(socketPath(opts.iface), (req) => d.handlers.handle(req));
@@ -235,6 +244,7 @@ export class Daemon implements NodeContext {
       for (const t of this.transports) await step('socket', () => t.close());
       await step('socket', () => this.wgSync.close());
       await step('names', () => this.names?.close());
+      await step('metrics', () => this.metrics?.close());
       if (this.wg) {
         await step('nft', () => this.opts.deps.removePortShare(portShareTable(this.opts.iface)));
         await step('wireguard', () => this.wg!.destroy());

@@ -165,6 +165,7 @@ export class ControlHandlers {
     const self = next.peers.find((p) => p.keyB64 === ctx.publicB64);
     await ctx.names?.apply(next, [self?.ipv4, self?.ipv6].filter((a): a is string => a !== undefined))
       .catch((e: unknown) => { errors.push(`names: ${e instanceof Error ? e.message : String(e)}`); });
+    await ctx.metrics?.apply(next.metrics, next.file).catch((e: unknown) => { errors.push(e instanceof Error ? e.message : String(e)); });
     const result = { added: diff.added.map(name), removed: diff.removed.map(name), changed: diff.changed.map((c) => name(c.after)),
       bootsAdded: seeds.added.map(seedLabel), bootsRemoved: seeds.removed.map(seedLabel), ...(errors.length > 0 ? { errors } : {}) };
     ctx.log.info(`reload: ${JSON.stringify(result)}`);
