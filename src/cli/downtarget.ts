@@ -19,7 +19,7 @@ function configFile(arg: string): string | undefined {
   try { return path.resolve(configSource(arg, { mustExist: false }).file); } catch { return undefined; }
 }
 
-export async function downTarget(arg: string): Promise<string> {
+export async function downTarget(arg: string, verb = 'down'): Promise<string> {
   if (isInterfaceName(arg) && fs.existsSync(socketPath(arg))) return arg;
   let ifaces: string[];
   try { ifaces = listDaemons(); } catch { return arg; }
@@ -29,7 +29,7 @@ export async function downTarget(arg: string): Promise<string> {
   const hits = running.filter((r) => r.network === arg || (file !== undefined && r.config === file));
   if (hits.length === 1) return hits[0]!.iface;
   if (hits.length > 1) {
-    throw new CliError(`${JSON.stringify(arg)} names ${hits.length} running nodes (${hits.map((h) => h.iface).join(', ')}); name the interface: wh down ${hits[0]!.iface}`);
+    throw new CliError(`${JSON.stringify(arg)} names ${hits.length} running nodes (${hits.map((h) => h.iface).join(', ')}); name the interface: wh ${verb} ${hits[0]!.iface}`);
   }
   return arg;
 }

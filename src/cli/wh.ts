@@ -17,6 +17,7 @@ import { register as registerNetcheck } from './commands/netcheck.js';
 import { register as registerResolve } from './commands/resolve.js';
 import { register as registerMetrics } from './commands/metrics.js';
 import { register as registerCompletion } from './commands/completion.js';
+import { register as registerService } from './commands/service.js';
 import { CliError, FAILURE_EXIT, formatError, USAGE_EXIT } from './errors.js';
 
 /** "wh reload [options] <iface> (wh reload --help)": the hint after a usage error. */
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerPubkey(program);
   registerWorkbit(program);
   registerCheck(program);
+  registerService(program);
   registerCompletion(program);
   program.on('command:*', (operands: string[]) => {
     throw new CliError(`unknown command '${operands[0] ?? ''}'`, USAGE_EXIT);

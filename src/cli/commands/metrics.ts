@@ -11,7 +11,7 @@ import { downTarget } from '../downtarget.js';
 
 export async function metricsAction(target: string | undefined): Promise<void> {
   let ifaces: string[];
-  if (target !== undefined) ifaces = [await downTarget(target)];
+  if (target !== undefined) ifaces = [await downTarget(target, 'metrics')];
   else {
     try { ifaces = listDaemons(); } catch (e) { throw new CliError(e instanceof Error ? e.message : String(e)); }
   }

@@ -3,14 +3,17 @@ import type { Command } from 'commander';
 import { callDaemon, ControlError } from '../../control/client.js';
 import { CliError } from '../errors.js';
 import { jsonText, reloadJSON, type ReloadAnswer } from '../json.js';
+import { downTarget } from '../downtarget.js';
 
 export function register(program: Command): void {
   program
     .command('reload')
     .description('re-read the config file of a running node and apply the changes live')
-    .argument('<iface>', 'interface of the running node')
+    .argument('<iface>', 'interface of the running node, or the network name or config it was started with (when one node runs it)')
     .option('--json', 'print JSON for scripts')
-    .action(async (iface: string, opts: { json?: boolean }) => {
+    .action(async (arg: string, opts: { json?: boolean }) => {
+      // By network name too, as wh down takes it (the systemd unit reloads wh@NAME so).
+      const iface = await downTarget(arg, 'reload');
       let r: ReloadAnswer;
       try {
         r = (await callDaemon(iface, { cmd: 'reload' })) as typeof r;
@@ -32,7 +35,7 @@ export function register(program: Command): void {
       }
       // The new config is in effect, but WireGuard did not take all of it: say so, and fail.
       if (r.errors !== undefined && r.errors.length > 0) {
-        throw new CliError(`reload of ${iface}: the new config is in effect, but ${r.errors.length} WireGuard change(s) failed: ${r.errors.join('; ')}`);
+        throw new CliError(`reload of ${iface}: the new config is in effect, but ${r.errors.length} change(s) failed (WireGuard, names or metrics): ${r.errors.join('; ')}`);
       }
     });
 }
