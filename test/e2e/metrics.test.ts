@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { WhNet, type WhNode } from './whnet.js';
+import path from 'node:path';
+import { WH, WhNet, type WhNode } from './whnet.js';
 import { parseProm, parserSkip, type PromFamily } from '../unit/promparse.js';
 
 const sample = (fs: PromFamily[], family: string, labels: Record<string, string>): number | null | undefined =>
@@ -41,7 +42,14 @@ test('wh metrics and the metrics endpoint: parsed by the real parser, moved and 
     w.writeConfigs(['a', 'b']);
     fs.appendFileSync(w.configFile, 'metrics 127.0.0.1:9586\n');
     const metricsLine = fs.readFileSync(w.configFile, 'utf8').split('\n').length - 1;
-    for (const n of ['boot', 'a', 'b']) await w.up(n);
+    // A port in use stops wh up, naming the file, the line and the reason; then b starts.
+    const blocker = w.net.spawn(b.host, process.execPath, ['-e', "require('net').createServer().listen(9586, '127.0.0.1', () => console.log('listening'))"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise((res) => blocker.stdout!.once('data', res));
+    for (const n of ['boot', 'a']) await w.up(n);
+    await assert.rejects(w.up('b'), (e: Error) => e.message.includes(`${w.configFile}:${metricsLine}: metrics: cannot listen on 127.0.0.1:9586: the port is in use`));
+    blocker.kill('SIGKILL');
+    await new Promise((res) => blocker.once('exit', res));
+    await w.up('b');
     assert.ok(await w.pingUntil('a', b.overlayIp!, 20_000) >= 0, 'a -> b over the overlay');
 
     // The CLI: b direct, with the bytes the ping moved.
@@ -61,6 +69,13 @@ test('wh metrics and the metrics endpoint: parsed by the real parser, moved and 
     assert.equal(every.code, 0, every.stderr);
     const all = parseProm(every.stdout);
     for (const n of [a, b, w.nodes.get('boot')!]) assert.equal(sample(all, 'wirehub_node_info', { interface: n.iface, network: w.networkName }), 1, n.name);
+
+    // Shell completion of a peer name, from the real daemon: bash's function as TAB calls it.
+    const bin = fs.mkdtempSync(path.join(w.dir, 'bin-'));
+    fs.symlinkSync(WH, path.join(bin, 'wh'));
+    const tab = await w.net.exec(a.host, ['bash', '-c', `export PATH=${bin}:$PATH; source <(wh completion bash); COMP_WORDS=(wh ping -i ${a.iface} ''); COMP_CWORD=4; _wh; printf '%s\\n' "\${COMPREPLY[@]}"`], { timeoutMs: 20_000 });
+    assert.equal(tab.code, 0, tab.stderr);
+    assert.deepEqual(tab.stdout.trim().split('\n'), ['b'], 'wh ping -i IFACE <TAB>: the peer of that node (without -i, every node of the machine: /run is shared)');
 
     // The endpoint, inside a's namespace: the same families; it says the format's content type.
     const r = await curl(w, a, 9586);

@@ -34,7 +34,7 @@ export function parserSkip(): string | false {
 
 /** Parses `text` with the real parser; throws its error (a text it refuses). */
 export function parseProm(text: string): PromFamily[] {
-  const r = spawnSync(PYTHON, ['-c', SCRIPT], { input: text, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(PYTHON, ['-c', SCRIPT], { input: text, encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`the Prometheus parser refused the text: ${r.stderr.trim().split('\n').pop() ?? ''}`);
   return JSON.parse(r.stdout) as PromFamily[];
