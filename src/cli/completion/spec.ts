@@ -15,7 +15,7 @@ export type Kind = 'node' | 'iface' | 'config' | 'upwords' | 'showwords' | 'peer
 const ARGS: Record<string, Kind[]> = {
   up: ['config', 'upwords'], down: ['node'], show: ['showwords'], reload: ['node'], metrics: ['node'], invite: ['node', 'none'],
   join: ['file'], nc: ['none'], ping: ['peer'], netcheck: ['config'], resolve: ['peer'], genkey: ['file'], check: ['file'],
-  completion: ['shell'], 'install-service': ['none'],
+  completion: ['shell'], 'install-service': ['none'], top: ['node'],
 };
 
 /** What the value of an option is, by its long name (options not listed: none). */
