@@ -6,7 +6,7 @@ import { CliError, USAGE_EXIT } from '../errors.js';
 import { bashScript } from '../completion/bash.js';
 import { zshScript } from '../completion/zsh.js';
 import { completionSpec } from '../completion/spec.js';
-import { peerNames } from '../completion/peers.js';
+import { completeMain } from '../completion/peers.js';
 
 export function register(program: Command): void {
   program
@@ -24,10 +24,6 @@ export function register(program: Command): void {
     .command('__complete', { hidden: true })
     .argument('<what>')
     .argument('[iface]')
-    .action(async (what: string, iface: string | undefined) => {
-      // Never an error: a TAB prints candidates or nothing.
-      if (what !== 'peers') return;
-      const names = await peerNames(iface !== undefined && iface !== '' ? iface : undefined);
-      if (names.length > 0) process.stdout.write(names.join('\n') + '\n');
-    });
+    // Never an error: a TAB prints candidates or nothing. (bin/wh.js takes this path first.)
+    .action((what: string, iface: string | undefined) => completeMain(iface !== undefined ? [what, iface] : [what]));
 }
