@@ -11,8 +11,8 @@ import path from 'node:path';
 import { WH, WhNet, type WhNode } from './whnet.js';
 import { parseProm, parserSkip, type PromFamily } from '../unit/promparse.js';
 
-const sample = (fs: PromFamily[], family: string, labels: Record<string, string>): number | null | undefined =>
-  fs.find((f) => f.name === family)?.samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+const sample = (families: PromFamily[], family: string, labels: Record<string, string>): number | null | undefined =>
+  families.find((f) => f.name === family)?.samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 
 /** curl of the endpoint in the node's namespace: the response's head and body apart. (curl
  *  7.88's `-D /dev/stderr` crashes when stderr is a pipe, so `-D -` and a split.) */

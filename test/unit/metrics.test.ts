@@ -6,6 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runWh } from './runwh.js';
 import { ConfigError, parseConfig } from '../../src/config/index.js';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import type { ShowPeer, ShowResult } from '../../src/control/show.js';
@@ -34,9 +38,9 @@ function node(iface: string, peers: ShowPeer[], counters: Record<string, number>
   };
 }
 
-const fam = (fs: PromFamily[], name: string) => {
-  const f = fs.find((x) => x.name === name);
-  assert.ok(f, `family ${name} in ${fs.map((x) => x.name).join(', ')}`);
+const fam = (families: PromFamily[], name: string) => {
+  const f = families.find((x) => x.name === name);
+  assert.ok(f, `family ${name} in ${families.map((x) => x.name).join(', ')}`);
   return f;
 };
 const value = (f: PromFamily, labels: Record<string, string>) => {
@@ -54,43 +58,43 @@ test('the text of two nodes parses with the real parser, every sample as the sho
   const b: ShowResult = { ...node('wh-b', [], {}, {}), role: 'public', dataPlane: null, backend: null };
   delete b.dht;
   const text = formatMetrics([a, b], NOW);
-  const fs = parseProm(text);
-  const names = fs.map((f) => f.name);
+  const fams = parseProm(text);
+  const names = fams.map((f) => f.name);
   assert.equal(new Set(names).size, names.length, 'each family once');
   // Counters: the parser names the family without _total and the samples with it.
-  assert.equal(fam(fs, 'wirehub_peer_receive_bytes').type, 'counter');
-  assert.equal(value(fam(fs, 'wirehub_peer_receive_bytes'), { interface: 'wh-a', peer: 'alpha' }), 123_456_789_012);
-  assert.equal(value(fam(fs, 'wirehub_peer_transmit_bytes'), { interface: 'wh-a', peer: 'alpha' }), 42);
-  assert.equal(value(fam(fs, 'wirehub_peer_receive_bytes'), { peer: KEY('Z') }), 0, 'a peer without a name is labelled by its key');
-  const hs = fam(fs, 'wirehub_peer_last_handshake_age_seconds');
+  assert.equal(fam(fams, 'wirehub_peer_receive_bytes').type, 'counter');
+  assert.equal(value(fam(fams, 'wirehub_peer_receive_bytes'), { interface: 'wh-a', peer: 'alpha' }), 123_456_789_012);
+  assert.equal(value(fam(fams, 'wirehub_peer_transmit_bytes'), { interface: 'wh-a', peer: 'alpha' }), 42);
+  assert.equal(value(fam(fams, 'wirehub_peer_receive_bytes'), { peer: KEY('Z') }), 0, 'a peer without a name is labelled by its key');
+  const hs = fam(fams, 'wirehub_peer_last_handshake_age_seconds');
   assert.equal(value(hs, { peer: 'alpha' }), 17);
   assert.equal(value(hs, { peer: 'bravo' }), 100);
   assert.equal(hs.samples.length, 2, 'no sample for a peer without a handshake');
-  assert.equal(value(fam(fs, 'wirehub_peer_rtt_seconds'), { peer: 'bravo' }), 0.25);
-  const paths = fam(fs, 'wirehub_peers');
+  assert.equal(value(fam(fams, 'wirehub_peer_rtt_seconds'), { peer: 'bravo' }), 0.25);
+  const paths = fam(fams, 'wirehub_peers');
   for (const [p, n] of [['direct', 1], ['relay', 1], ['searching', 1], ['offline', 0], ['down', 0]] as const) assert.equal(value(paths, { interface: 'wh-a', path: p }), n, p);
   assert.ok(!paths.samples.some((s) => s.labels.interface === 'wh-b'), 'a public node has no peers by path');
-  assert.equal(value(fam(fs, 'wirehub_peer_info'), { peer: 'bravo' }), 1);
-  assert.equal(fam(fs, 'wirehub_peer_info').samples.find((s) => s.labels.peer === 'bravo')!.labels.path, 'relay');
-  assert.equal(value(fam(fs, 'wirehub_dht_nodes'), { interface: 'wh-b' }), 7);
-  assert.equal(value(fam(fs, 'wirehub_dht_bucket_nodes'), { interface: 'wh-a', bucket: '3' }), 3);
-  const drops = fam(fs, 'wirehub_dropped_packets');
+  assert.equal(value(fam(fams, 'wirehub_peer_info'), { peer: 'bravo' }), 1);
+  assert.equal(fam(fams, 'wirehub_peer_info').samples.find((s) => s.labels.peer === 'bravo')!.labels.path, 'relay');
+  assert.equal(value(fam(fams, 'wirehub_dht_nodes'), { interface: 'wh-b' }), 7);
+  assert.equal(value(fam(fams, 'wirehub_dht_bucket_nodes'), { interface: 'wh-a', bucket: '3' }), 3);
+  const drops = fam(fams, 'wirehub_dropped_packets');
   assert.equal(value(drops, { direction: 'in', reason: 'rate-limited' }), 9);
   assert.equal(value(drops, { direction: 'in', reason: 'body' }), 5, 'the two layers summed');
   assert.equal(value(drops, { direction: 'out', reason: 'amplification' }), 6);
   assert.equal(value(drops, { direction: 'in', reason: 'dns-foreign' }), 2);
   assert.equal(value(drops, { direction: 'in', reason: 'relay-link-foreign' }), 3);
-  assert.equal(value(fam(fs, 'wirehub_events'), { source: 'dht', event: 'reach-answered' }), 5);
-  assert.equal(value(fam(fs, 'wirehub_events'), { source: 'rpc', event: 'rx-refusal' }), 1);
-  assert.equal(value(fam(fs, 'wirehub_relay_sessions'), { interface: 'wh-a' }), 3);
-  assert.equal(value(fam(fs, 'wirehub_relay_sessions_kernel'), { interface: 'wh-a' }), 1);
-  assert.equal(value(fam(fs, 'wirehub_data_plane_up'), { interface: 'wh-a' }), 1);
-  assert.ok(!fam(fs, 'wirehub_data_plane_up').samples.some((s) => s.labels.interface === 'wh-b'));
-  assert.equal(value(fam(fs, 'wirehub_data_plane_restarts'), { interface: 'wh-a' }), 2);
-  assert.equal(value(fam(fs, 'wirehub_uptime_seconds'), { interface: 'wh-a' }), 3600);
-  assert.deepEqual(fam(fs, 'wirehub_node_info').samples.find((s) => s.labels.interface === 'wh-b')!.labels,
+  assert.equal(value(fam(fams, 'wirehub_events'), { source: 'dht', event: 'reach-answered' }), 5);
+  assert.equal(value(fam(fams, 'wirehub_events'), { source: 'rpc', event: 'rx-refusal' }), 1);
+  assert.equal(value(fam(fams, 'wirehub_relay_sessions'), { interface: 'wh-a' }), 3);
+  assert.equal(value(fam(fams, 'wirehub_relay_sessions_kernel'), { interface: 'wh-a' }), 1);
+  assert.equal(value(fam(fams, 'wirehub_data_plane_up'), { interface: 'wh-a' }), 1);
+  assert.ok(!fam(fams, 'wirehub_data_plane_up').samples.some((s) => s.labels.interface === 'wh-b'));
+  assert.equal(value(fam(fams, 'wirehub_data_plane_restarts'), { interface: 'wh-a' }), 2);
+  assert.equal(value(fam(fams, 'wirehub_uptime_seconds'), { interface: 'wh-a' }), 3600);
+  assert.deepEqual(fam(fams, 'wirehub_node_info').samples.find((s) => s.labels.interface === 'wh-b')!.labels,
     { interface: 'wh-b', network: 'lab', public_key: KEY('Q'), role: 'public', nat: 'port-restricted' });
-  for (const f of fs) assert.ok(f.help.length > 0, `${f.name} has help`);
+  for (const f of fams) assert.ok(f.help.length > 0, `${f.name} has help`);
   assert.equal(formatMetrics([], NOW), '', 'no node: an empty text (valid)');
 });
 
@@ -121,6 +125,18 @@ test('metrics HOST:PORT: an IP and a port, once; errors name the file, the line 
   assert.match(err(`${head}metrics 127.0.0.1:1 127.0.0.1:2\n`), /lab\.conf:2: "metrics" takes exactly one argument, got 2/);
   assert.match(err(`${head}metrics 127.0.0.1:1\nmetrics 127.0.0.1:2\n`), /lab\.conf:3: duplicate "metrics" directive \(already given on line 2/);
   assert.match(err(`${head}metric 127.0.0.1:1\n`), /did you mean "metrics"\?/);
+});
+
+test('wh check says where the metrics are served', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'whmetrics-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'lab.conf'), 'name lab\nmetrics [::1]:9586\n');
+    const r = await runWh(['check', path.join(dir, 'lab.conf')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^metrics: +http:\/\/\[::1\]:9586\/metrics$/m);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */

@@ -1,7 +1,7 @@
 // `wh check FILE`: validates a network config file and prints what it describes, including
 // the overlay addresses every node derives from it. `--json` prints the parsed config instead.
 import type { Command } from 'commander';
-import { ConfigError, configToJSON, formatHostPort, loadConfig, type NetworkConfig } from '../../config/index.js';
+import { ConfigError, configToJSON, formatHostPort, loadConfig, metricsAddress, type NetworkConfig } from '../../config/index.js';
 import { CliError } from '../errors.js';
 import { checkJSON, jsonText } from '../json.js';
 
@@ -25,6 +25,7 @@ export function formatCheckReport(cfg: NetworkConfig): string {
     ['subnets:', subnets.length > 0 ? subnets.join(', ') : '- (none: no trusted peers)'],
     ['boot nodes:', String(cfg.boots.length)],
     ['peers:', `${cfg.peers.length} (${trusted} trusted, ${cfg.peers.length - trusted} untrusted)`],
+    ...(cfg.metrics ? [['metrics:', `http://${metricsAddress(cfg.metrics)}/metrics`]] : []),
   ]));
   if (cfg.boots.length > 0) {
     out.push('', 'BOOT NODES');
