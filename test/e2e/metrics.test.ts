@@ -53,12 +53,15 @@ test('wh metrics and the metrics endpoint: parsed by the real parser, moved and 
     assert.ok(await w.pingUntil('a', b.overlayIp!, 20_000) >= 0, 'a -> b over the overlay');
 
     // The CLI: b direct, with the bytes the ping moved.
+    let shown = '';
     const cli = await until('wh metrics shows b direct', 15_000, async () => {
       const r = await w.wh(a, ['metrics', a.iface]);
       assert.equal(r.code, 0, r.stderr);
+      shown = r.stdout;
       const f = parseProm(r.stdout);
       return sample(f, 'wirehub_peer_info', { peer: 'b', path: 'direct' }) === 1 ? f : undefined;
     });
+    process.stdout.write(`wh metrics ${a.iface} (its peer lines):\n${shown.split('\n').filter((l) => l.includes('peer="b"')).join('\n')}\n`);
     assert.equal(sample(cli, 'wirehub_peers', { interface: a.iface, path: 'direct' }), 1);
     assert.ok((sample(cli, 'wirehub_peer_receive_bytes', { peer: 'b' }) ?? 0) > 0, 'bytes received from b');
     assert.ok((sample(cli, 'wirehub_peer_last_handshake_age_seconds', { peer: 'b' }) ?? -1) >= 0, 'a handshake with b');
