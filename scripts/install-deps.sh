@@ -73,7 +73,7 @@ for p in $PACKAGES; do
 done
 
 if [ -z "$missing" ]; then
-  echo "install-deps.sh: all $(echo $PACKAGES | wc -w) packages installed"
+  echo "install-deps.sh: all $(echo "$PACKAGES" | wc -w) packages installed"
   exit 0
 fi
 if [ "$check" = yes ]; then
