@@ -26,8 +26,8 @@ nftables
 "
 
 # What the tests and the demo use besides (micronet's NAT routers, UPnP gateway and probes;
-# bind9-dnsutils: dig, asking the DNS responder of `dns yes` in test/e2e/hostnames.test.ts).
-# One package a line: add yours on its own line.
+# bind9-dnsutils: dig, asking the DNS responder of `dns yes` in test/e2e/hostnames.test.ts;
+# tmux: the terminal test of test/e2e/nc.test.ts). One package a line: add yours on its own line.
 TEST_PACKAGES="
 iptables
 conntrack
@@ -37,6 +37,7 @@ socat
 miniupnpd-nftables
 miniupnpc
 bind9-dnsutils
+tmux
 "
 
 # What only the sandbox image adds.
