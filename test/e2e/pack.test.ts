@@ -80,6 +80,10 @@ test('npm pack from a tree without dist/, npm install -g --prefix TMP --offline:
     assert.equal(nc.code, 0, nc.stderr);
     assert.ok(nc.stdout.startsWith(`${path.join(prefix, 'bin', '0nc')}\n`), nc.stdout);
     assert.match(nc.stdout, /netcat between two machines behind any NATs/);
+    // The systemd unit ships in the package: wh install-service reads its template there.
+    const unit = run('sh', ['-c', 'wh install-service --print'], onPath);
+    assert.equal(unit.code, 0, unit.stderr);
+    assert.ok(unit.stdout.includes(`ExecStart=${process.execPath} ${path.join(prefix, 'bin', 'wh')} up %i --foreground\n`), unit.stdout);
     const size = fs.statSync(tarball).size;
     process.stdout.write(`${JSON.stringify({ tarball_bytes: size, files: list.filter(Boolean).length, pack_ms: pack.ms, install_ms: inst.ms })}\n`);
   } finally {
