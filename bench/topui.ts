@@ -102,7 +102,11 @@ async function main(): Promise<void> {
   const cpu = await Promise.all(LIBS.map((lib) => runAsync(lib, 'cpu')));
   LIBS.forEach((lib, i) => {
     const bad = starts[lib]!.find((s) => 'error' in s);
-    if (bad) { out[lib] = { skipped: (bad as { error: string }).error }; return; }
+    if (bad) {
+      const why = (bad as { error: string }).error;
+      out[lib] = { skipped: /ERR_MODULE_NOT_FOUND|Cannot find (module|package)/.test(why) ? 'not installed (npm i --no-save ink@6 react@19)' : why };
+      return;
+    }
     const firsts = starts[lib]!.map((s) => (s as Record<string, number>).firstFrameMs!);
     const cpus = starts[lib]!.map((s) => (s as Record<string, number>).firstFrameCpuMs!);
     out[lib] = {

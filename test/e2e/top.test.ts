@@ -7,7 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WhNet, WH } from './whnet.js';
 import { runWh } from '../unit/runwh.js';
@@ -15,11 +17,11 @@ import { runWh } from '../unit/runwh.js';
 const run = promisify(execFile);
 const POLL = 200;
 
-/** One private tmux server (its own socket name), one session running `wh top`. */
+/** One private tmux server (its socket in a directory of its own), one session running `wh top`. */
 class Tmux {
-  readonly socket = `whtop-${process.pid}-${Date.now()}`;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'whtop-tmux-'));
   private async tmux(...args: string[]): Promise<string> {
-    return (await run('tmux', ['-L', this.socket, ...args], { timeout: 10_000 })).stdout;
+    return (await run('tmux', ['-S', join(this.dir, 'sock'), ...args], { timeout: 10_000 })).stdout;
   }
   /** Starts `command` in an 80x24 window; when it ends, its exit status is printed and the pane stays. */
   async start(command: string[], width = 80, height = 24): Promise<void> {
@@ -44,8 +46,10 @@ class Tmux {
     }
     assert.fail(`${what}: not seen within ${ms} ms; the screen:\n${s}`);
   }
+  /** The server and everything in it ended; its socket (which tmux leaves) removed. */
   async kill(): Promise<void> {
     await this.tmux('kill-server').catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -94,12 +98,18 @@ test('wh top in tmux: peers and paths, sort, filter, interface switch, resize, a
     let s = await tmux.waitFor('b direct and c relayed', (x) => /^b +10\.77\.0\.2 +direct /m.test(x) && /^c +10\.77\.0\.3 +relay /m.test(x), 30_000);
     const lines = s.replace(/\n+$/, '').split('\n');
     assert.ok(lines.length <= 24 && lines.every((l) => l.length <= 80), 'fits 80x24');
-    assert.match(lines[0]!, new RegExp(`^wh top: ${a.iface} \\(wtop\\), 10\\.77\\.0\\.1, up \\d+[smh]`));
+    assert.match(lines[0]!, new RegExp(`^wh top: ${a.iface} \\(wtop\\), 10\\.77\\.0\\.1, port \\d+, up \\d+[smh]`));
     assert.match(s, /^NAT (endpoint-independent|unknown|none)/m);
     assert.match(s, /^DHT \d+ nodes?, relaying \d+ sessions?/m);
     assert.match(s, /^name\^ +overlay ip +path +since +rtt +rx +tx +handshake$/m);
     assert.match(row(s, 'b')!, / \d+s$/, 'a handshake age for b');
+
+    // Rates from WireGuard's counters: pings to b make traffic, so b's rates are not zero.
+    const pinging = w.net.exec(a.host, ['ping', '-c', '25', '-i', '0.2', '-s', '1000', w.nodes.get('b')!.overlayIp!], { timeoutMs: 15_000 });
+    s = await tmux.waitFor('traffic rates for b', (x) => /direct .* [1-9][\d.]*[BK]\/s +[1-9][\d.]*[BK]\/s/.test(row(x, 'b') ?? ''), 10_000);
     if (process.env.WH_TOP_CAPTURE) writeFileSync(process.env.WH_TOP_CAPTURE, s);
+
+    await pinging;
 
     // Sort: name ascending by default; `1` again reverses; `3` (path) puts direct first, `r` reverses.
     assert.deepEqual(order(s, ['b', 'c']), ['b', 'c']);

@@ -36,11 +36,18 @@ function fit(text: string, width: number): string {
 function nodeLines(r: ShowResult, ifaces: readonly string[], state: TopState): string[] {
   const where = ifaces.length > 1 ? `  [${state.iface + 1}/${ifaces.length}, i: next]` : '';
   const overlay = [r.ipv4, r.ipv6].filter(Boolean).join(' ');
-  const first = [`wh top: ${r.interface} (${r.network})`, overlay, r.role === 'public' ? 'public node' : '', `up ${shortAge(r.uptime)}`].filter(Boolean).join(', ') + where;
-  const map = r.portMapping ? `${r.portMapping.method} ${r.portMapping.external}, lease ${shortAge(r.portMapping.lease)}` : 'none';
-  const nat = `NAT ${r.nat}${r.publicAddress ? ` as ${r.publicAddress}` : ''}; port mapping: ${map}; port ${r.listenPort}`;
+  const first = [`wh top: ${r.interface} (${r.network})`, overlay, r.role === 'public' ? 'public node' : '', `port ${r.listenPort}`, `up ${shortAge(r.uptime)}`]
+    .filter(Boolean).join(', ') + where;
+  // The mapped address is named only when it is not the address the NAT check saw.
+  const pm = r.portMapping;
+  const map = pm ? `${pm.method}${pm.external !== r.publicAddress ? ` ${pm.external}` : ''}, lease ${shortAge(pm.lease)}` : 'none';
+  const nat = `NAT ${r.nat}${r.publicAddress ? ` as ${r.publicAddress}` : ''}; port map: ${map}`;
   const buckets = (r.dht?.buckets ?? []).filter((b) => b.size > 0).sort((a, b) => a.index - b.index);
-  const fill = buckets.length > 0 ? `; buckets (of ${K}): ${buckets.map((b) => `${b.index}:${b.size}`).join(' ')}` : '';
+  // Contiguous buckets (the usual case) as "buckets 0-4: 20 15 10 5 1 of 20", else "index:size".
+  const contiguous = buckets.every((b, i) => b.index === buckets[0]!.index + i);
+  const sizes = buckets.map((b) => (contiguous ? String(b.size) : `${b.index}:${b.size}`)).join(' ');
+  const span = buckets.length === 1 ? `bucket ${buckets[0]!.index}` : contiguous ? `buckets ${buckets[0]?.index}-${buckets.at(-1)?.index}` : 'buckets';
+  const fill = buckets.length > 0 ? `; ${span}: ${sizes} of ${K}` : '';
   const relay = `relaying ${r.relaying.sessions} session${r.relaying.sessions === 1 ? '' : 's'}${r.relaying.kernel > 0 ? ` (${r.relaying.kernel} in kernel)` : ''}`;
   return [first, nat, `DHT ${r.dhtNodes} node${r.dhtNodes === 1 ? '' : 's'}, ${relay}${fill}`];
 }
@@ -92,7 +99,7 @@ export function render(state: TopState, snap: Snapshot, width: number, height: n
   push(t.header, 'header');
   for (const b of t.body.slice(scroll, scroll + page)) push(b, snap.error !== null ? 'dim' : 'plain');
   while (out.length < height - 1) push('');
-  const range = shown.length > page ? `  rows ${scroll + 1}-${Math.min(shown.length, scroll + page)} of ${shown.length}, j/k scroll` : '';
-  push(`q quit  1-8/s sort  r reverse  / filter  i interface${range}`, 'dim');
+  const range = shown.length > page ? `  j/k rows ${scroll + 1}-${Math.min(shown.length, scroll + page)} of ${shown.length}` : '';
+  push(`q quit  1-8 s sort  r reverse  / filter  i interface${range}`, 'dim');
   return { lines: out.slice(Math.max(0, out.length - Math.max(1, height))), scroll };
 }
