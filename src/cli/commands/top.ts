@@ -38,7 +38,8 @@ class Top {
   private snap: Snapshot = { ifaces: [], show: null, rows: [], error: null, at: null };
   private meter = new RateMeter();
   private current: string;
-  private inFlight = false;
+  /** The interface a request is out to, if any: at most one each, none while it is out. */
+  private pending: string | null = null;
   private view!: TopView;
   private timer: NodeJS.Timeout | undefined;
   private done!: () => void;
@@ -74,9 +75,9 @@ class Top {
   }
 
   private async poll(): Promise<void> {
-    if (this.inFlight) return;
-    this.inFlight = true;
     const iface = this.current;
+    if (this.pending === iface) return;
+    this.pending = iface;
     const ifaces = this.ifaces();
     this.state = { ...this.state, iface: ifaces.indexOf(iface) };
     try {
@@ -91,8 +92,8 @@ class Top {
       const gone = e instanceof ControlError && (e.code === 'no-daemon' || e.code === 'stale');
       this.snap = { ...this.snap, ifaces, error: `${gone && this.snap.show !== null ? 'daemon gone: ' : ''}${why}; trying again every ${TOP_INTERVAL / 1000} s` };
     } finally {
-      this.inFlight = false;
-      this.draw();
+      if (this.pending === iface) this.pending = null;
+      if (iface === this.current) this.draw();
     }
   }
 
@@ -106,7 +107,6 @@ class Top {
       this.current = this.snap.ifaces[this.state.iface]!;
       this.meter = new RateMeter();
       this.snap = { ...this.snap, show: null, rows: [], error: null, at: null };
-      this.inFlight = false;
       void this.poll();
     }
     this.draw();
