@@ -6,52 +6,10 @@
 // Every wait is bounded; the tmux server, the nodes and their files are removed in `finally`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { writeFileSync } from 'node:fs';
 import { WhNet, WH } from './whnet.js';
 import { runWh } from '../unit/runwh.js';
-
-const run = promisify(execFile);
-const POLL = 200;
-
-/** One private tmux server (its socket in a directory of its own), one session running `wh top`. */
-class Tmux {
-  private readonly dir = mkdtempSync(join(tmpdir(), 'whtop-tmux-'));
-  private async tmux(...args: string[]): Promise<string> {
-    return (await run('tmux', ['-S', join(this.dir, 'sock'), ...args], { timeout: 10_000 })).stdout;
-  }
-  /** Starts `command` in an 80x24 window; when it ends, its exit status is printed and the pane stays. */
-  async start(command: string[], width = 80, height = 24): Promise<void> {
-    const quoted = command.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
-    // tmux's default TERM inside (tmux-256color); CI=true as in .ci/run, which must not matter.
-    await this.tmux('new-session', '-d', '-s', 'top', '-x', String(width), '-y', String(height),
-      `env CI=true ${quoted}; echo "wh top exited $?"; sleep 600`);
-  }
-  screen(): Promise<string> { return this.tmux('capture-pane', '-p', '-t', 'top'); }
-  async keys(...keys: string[]): Promise<void> { await this.tmux('send-keys', '-t', 'top', ...keys); }
-  async resize(width: number, height: number): Promise<void> {
-    await this.tmux('resize-window', '-t', 'top', '-x', String(width), '-y', String(height));
-  }
-  /** The screen once `ok` holds for it, polled; fails with the last screen after `ms`. */
-  async waitFor(what: string, ok: (s: string) => boolean, ms: number): Promise<string> {
-    const end = Date.now() + ms;
-    let s = '';
-    while (Date.now() < end) {
-      s = await this.screen();
-      if (ok(s)) return s;
-      await new Promise((r) => setTimeout(r, POLL));
-    }
-    assert.fail(`${what}: not seen within ${ms} ms; the screen:\n${s}`);
-  }
-  /** The server and everything in it ended; its socket (which tmux leaves) removed. */
-  async kill(): Promise<void> {
-    await this.tmux('kill-server').catch(() => undefined);
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
+import { Tmux } from '../unit/toptmux.js';
 
 /** The row of peer `name` in the table (the line that starts with it), or undefined. */
 const row = (screen: string, name: string): string | undefined => screen.split('\n').find((l) => l.startsWith(`${name} `));
@@ -152,7 +110,7 @@ test('wh top in tmux: peers and paths, sort, filter, interface switch, resize, a
 
     // The daemon goes away: said so, and wh top keeps running until q.
     assert.equal((await w.down('a')).code, 0);
-    s = await tmux.waitFor('daemon gone', (x) => x.includes(`daemon gone: no daemon is running for ${a.iface}`), 10_000);
+    s = await tmux.waitFor('daemon gone', (x) => x.includes(`daemon gone (trying again every 1 s): no daemon is running for ${a.iface}`), 10_000);
     assert.ok(!s.includes('wh top exited'), 'still running');
     await tmux.keys('q');
     s = await tmux.waitFor('quit', (x) => x.includes('wh top exited 0'), 5000);

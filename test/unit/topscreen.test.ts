@@ -72,8 +72,8 @@ describe('wh top screen', () => {
     assert.deepEqual(applied.filter((l) => l.startsWith('peer-')).map((l) => l.split(' ')[0]), [...Array(10)].map((_, i) => `peer-01${i}`));
   });
   test('the daemon gone: said in red, the last answer kept (dimmed) with its time', () => {
-    const r = render(INITIAL, snapshot(50, { error: 'daemon gone: no daemon is running for wh0 (no /x/wh0.sock); trying again every 1 s' }), 80, 24);
-    assert.deepEqual(r.lines[3], { text: 'daemon gone: no daemon is running for wh0 (no /x/wh0.sock); trying again every ~', style: 'alert' });
+    const r = render(INITIAL, snapshot(50, { error: 'daemon gone (trying again every 1 s): no daemon is running for wh0 (no /x/wh0.sock)' }), 80, 24);
+    assert.deepEqual(r.lines[3], { text: 'daemon gone (trying again every 1 s): no daemon is running for wh0 (no /x/wh0.s~', style: 'alert' });
     assert.equal(r.lines[5]!.style, 'dim');
     assert.match(text(INITIAL, snapshot(50, { error: 'x' }), 200, 24)[3]!, /^x \(shown: as of 08:00:00 UTC\)$/);
   });

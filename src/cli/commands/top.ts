@@ -90,7 +90,7 @@ class Top {
       if (iface !== this.current) return;
       const why = e instanceof Error ? e.message : String(e);
       const gone = e instanceof ControlError && (e.code === 'no-daemon' || e.code === 'stale');
-      this.snap = { ...this.snap, ifaces, error: `${gone && this.snap.show !== null ? 'daemon gone: ' : ''}${why}; trying again every ${TOP_INTERVAL / 1000} s` };
+      this.snap = { ...this.snap, ifaces, error: `${gone && this.snap.show !== null ? 'daemon gone' : 'no answer'} (trying again every ${TOP_INTERVAL / 1000} s): ${why}` };
     } finally {
       if (this.pending === iface) this.pending = null;
       if (iface === this.current) this.draw();
