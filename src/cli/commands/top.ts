@@ -134,6 +134,11 @@ export function register(program: Command): void {
     .usage('[NAME|IFACE]')
     .description('a live view of a running node: its peers, paths, round-trip times, rates, NAT and DHT, every second')
     .argument('[target]', 'the interface, or the network name of its node (default: the first running one)')
-    .addHelpText('after', '\nKeys: q quit, 1-8 or s sort by a column (again: reverse), r reverse, / filter by name (Esc clears), i or Tab next interface, j/k and PgUp/PgDn scroll.\nNot on a terminal, it prints `wh show` once.')
+    .addHelpText('after', [
+      '', 'Keys: q quit; 1-8 sort by that column (again: reverse), s next column, r reverse;',
+      '  / filter by name (Enter applies, Esc clears); i or Tab next interface, I or Shift-Tab',
+      '  the previous one; j/k, arrows, PgUp/PgDn, Home/End scroll.',
+      'Not on a terminal, it prints `wh show` once.',
+    ].join('\n'))
     .action(topAction);
 }
