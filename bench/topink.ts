@@ -28,6 +28,7 @@ function keyOf(input: string, k: InkKey): Key | undefined {
 
 const STYLE: Record<Style, Record<string, unknown>> = {
   title: { bold: true }, header: { inverse: true }, alert: { color: 'red', bold: true }, dim: { dimColor: true }, plain: {},
+  direct: { color: 'green' }, relay: { color: 'cyan' }, searching: { color: 'yellow' }, offline: { color: 'red' }, down: { color: 'red' },
 };
 
 export async function openInk(o: ViewOptions): Promise<TopView> {

@@ -44,6 +44,8 @@ describe('wh top screen', () => {
     assert.equal(lines[3], '50 peers, as of 08:00:00 UTC');
     assert.match(lines[4]!, /^name\^ +overlay ip +path +since +rtt +rx +tx +handshake$/);
     assert.equal(lines.length - CHROME_LINES, 18);
+    const styles = render(INITIAL, snapshot(), 80, 24).lines.slice(5, 11).map((l) => l.style);
+    assert.deepEqual(styles, ['direct', 'direct', 'direct', 'relay', 'searching', 'offline'], 'rows coloured by path');
     assert.equal(lines[5], 'peer-000 10.0.42.2  direct      31s 2.0ms 1001B/s  34K/s        1s', 'rx 1001 B in 1 s, tx 35000 B');
     assert.equal(lines[23], 'q quit  1-8 s sort  r reverse  / filter  i interface  j/k rows 1-18 of 50');
   });

@@ -6,7 +6,8 @@ import { K } from '../../params.js';
 import type { TopState } from './keys.js';
 import { cells, COLUMNS, filterRows, shortAge, sortRows, type Column, type TopRow } from './rows.js';
 
-export type Style = 'title' | 'header' | 'alert' | 'dim' | 'plain';
+/** A line's look; a peer's row is coloured by its path, as `wh show` colours the path. */
+export type Style = 'title' | 'header' | 'alert' | 'dim' | 'plain' | TopRow['path'];
 export interface Line { text: string; style: Style }
 
 export interface Snapshot {
@@ -97,7 +98,7 @@ export function render(state: TopState, snap: Snapshot, width: number, height: n
   const scroll = Math.max(0, Math.min(state.scroll, shown.length - page));
   const t = table(shown, state, w);
   push(t.header, 'header');
-  for (const b of t.body.slice(scroll, scroll + page)) push(b, snap.error !== null ? 'dim' : 'plain');
+  t.body.slice(scroll, scroll + page).forEach((b, i) => push(b, snap.error !== null ? 'dim' : shown[scroll + i]!.path));
   while (out.length < height - 1) push('');
   const range = shown.length > page ? `  j/k rows ${scroll + 1}-${Math.min(shown.length, scroll + page)} of ${shown.length}` : '';
   push(`q quit  1-8 s sort  r reverse  / filter  i interface${range}`, 'dim');

@@ -37,6 +37,8 @@ export function keyOf(ch: string | undefined, key: { name?: string; ctrl?: boole
 const TAGS: Record<Style, [string, string]> = {
   title: ['{bold}', '{/bold}'], header: ['{inverse}', '{/inverse}'], alert: ['{red-fg}{bold}', '{/bold}{/red-fg}'],
   dim: ['', ''], plain: ['', ''],
+  direct: ['{green-fg}', '{/green-fg}'], relay: ['{cyan-fg}', '{/cyan-fg}'], searching: ['{yellow-fg}', '{/yellow-fg}'],
+  offline: ['{red-fg}', '{/red-fg}'], down: ['{red-fg}', '{/red-fg}'],
 };
 
 /** One line in blessed's markup: the text escaped, its style as tags. */
