@@ -106,7 +106,8 @@ test('wh top in tmux: peers and paths, sort, filter, interface switch, resize, a
 
     // A peer goes down: its path changes from direct (no goodbye: a notices the silence).
     assert.equal((await w.down('b')).code, 0);
-    s = await tmux.waitFor('b no longer direct', (x) => /^b +10\.77\.0\.2 +(searching|offline) /m.test(x), 60_000);
+    // (Seen: searching or offline; once relay, the daemon trying a relay path to it.)
+    s = await tmux.waitFor('b no longer direct', (x) => /^b +10\.77\.0\.2 +(searching|offline|relay) /m.test(x), 60_000);
     assert.match(row(s, 'c')!, /relay/, 'c still relayed');
 
     // The daemon goes away: said so, and wh top keeps running until q.
