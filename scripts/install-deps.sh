@@ -27,11 +27,11 @@ nftables
 
 # What the tests and the demo use besides (micronet's NAT routers, UPnP gateway and probes;
 # bind9-dnsutils: dig, asking the DNS responder of `dns yes` in test/e2e/hostnames.test.ts;
-# tmux: the terminal test of test/e2e/nc.test.ts; python3-prometheus-client: the Prometheus
-# text parser of test/unit/metrics.test.ts and test/e2e/metrics.test.ts, curl: the metrics
-# endpoint fetched in a namespace; zsh: test/unit/completion.test.ts; systemd:
-# systemd-analyze verify of the unit in test/unit/service.test.ts). One package a line: add
-# yours on its own line.
+# tmux: the terminal test of test/e2e/nc.test.ts, and the one `wh top` runs in: test/e2e/top.test.ts,
+# test/unit/toptmux.test.ts; python3-prometheus-client: the Prometheus text parser of
+# test/unit/metrics.test.ts and test/e2e/metrics.test.ts; curl: the metrics endpoint fetched in
+# a namespace; zsh: test/unit/completion.test.ts; systemd: systemd-analyze verify of the unit in
+# test/unit/service.test.ts). One package a line: add yours on its own line.
 TEST_PACKAGES="
 iptables
 conntrack

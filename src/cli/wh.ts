@@ -18,6 +18,7 @@ import { register as registerResolve } from './commands/resolve.js';
 import { register as registerMetrics } from './commands/metrics.js';
 import { register as registerCompletion } from './commands/completion.js';
 import { register as registerService } from './commands/service.js';
+import { register as registerTop } from './commands/top.js';
 import { CliError, FAILURE_EXIT, formatError, USAGE_EXIT } from './errors.js';
 
 /** "wh reload [options] <iface> (wh reload --help)": the hint after a usage error. */
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerUp(program);
   registerDown(program);
   registerShow(program);
+  registerTop(program);
   registerReload(program);
   registerInvite(program);
   registerJoin(program);
