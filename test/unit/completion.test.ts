@@ -1,6 +1,7 @@
 // `wh completion bash|zsh` driven as the shells drive it: bash sources the printed script and
-// calls its function with COMP_WORDS/COMP_CWORD set, as bash's `complete -F` does; zsh runs in
-// tmux with compinit, TAB is typed and the screen read with capture-pane. Interfaces come from a
+// calls its function with COMP_WORDS/COMP_CWORD set, as bash's `complete -F` does, and an
+// interactive bash and zsh (with compinit) run in tmux, TAB typed and the screen read with
+// capture-pane. Interfaces come from a
 // control directory holding a real control socket (src/control/server.ts) that answers `show`
 // like a daemon with peers, networks from a config directory, `wh` from PATH as a user has it.
 import { after, before, describe, test } from 'node:test';
@@ -109,6 +110,37 @@ describe('bash', () => {
     assert.equal(child.status, 0, child.stderr);
     assert.equal(child.stdout.trim(), '');
     assert.equal(child.stderr, '');
+  });
+
+  test('in tmux: an interactive bash completes on TAB, as a person types', { timeout: 150_000, skip: spawnSync('tmux', ['-V']).error === undefined ? false : 'tmux is not installed' }, async () => {
+    const session = `whcompb${process.pid}`;
+    const t = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8', env });
+    const screen = () => t('capture-pane', '-p', '-t', session).stdout;
+    const waitFor = async (re: RegExp, what: string): Promise<string> => {
+      for (let i = 0; i < 300; i++) {
+        const sc = screen();
+        if (re.test(sc)) return sc;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.fail(`${what}: not on the screen within 30 s (this machine may be loaded):\n${screen()}`);
+    };
+    const r = t('new-session', '-d', '-s', session, '-x', '100', '-y', '30', '-c', cwd,
+      `env PATH='${bin}':"$PATH" WH_CONFIG_DIR='${conf}' WH_CONTROL_DIR='${ctl}' PS1='bash$ ' INPUTRC=/dev/null bash --norc --noprofile`);
+    assert.equal(r.status, 0, r.stderr);
+    try {
+      t('send-keys', '-t', session, 'source <(wh completion bash) && echo LOADED', 'Enter');
+      await waitFor(/^LOADED$/m, 'the script loaded');
+      t('send-keys', '-t', session, 'wh sh', 'Tab');
+      await waitFor(/bash\$ wh show$/m, 'wh sh<TAB> -> wh show');
+      t('send-keys', '-t', session, 'wh-f', 'Tab');
+      await waitFor(/bash\$ wh show wh-fake$/m, 'the interface');
+      t('send-keys', '-t', session, 'Tab', 'Tab');
+      const listed = await waitFor(/alpha/, 'the peers listed on TAB TAB');
+      assert.match(listed, /bravo/);
+      assert.match(listed, /\ball\b/);
+    } finally {
+      t('kill-session', '-t', session);
+    }
   });
 
   test('wh completion fish is a usage error', () => {
