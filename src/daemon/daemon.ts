@@ -236,6 +236,8 @@ export class Daemon implements NodeContext {
         try { await f(); } catch (e) { this.log.warn(`stop: ${what}: ${e instanceof Error ? e.message : String(e)}`); }
       };
       if (this.timer) this.clock.clearTimeout(this.timer);
+      // No scrape of a node half stopped: the metrics endpoint goes first.
+      await step('metrics', () => this.metrics?.close());
       this.paths.close();
       await step('relay', () => this.traversal?.close());
       await step('portmap', () => this.nat.close());
@@ -244,7 +246,6 @@ export class Daemon implements NodeContext {
       for (const t of this.transports) await step('socket', () => t.close());
       await step('socket', () => this.wgSync.close());
       await step('names', () => this.names?.close());
-      await step('metrics', () => this.metrics?.close());
       if (this.wg) {
         await step('nft', () => this.opts.deps.removePortShare(portShareTable(this.opts.iface)));
         await step('wireguard', () => this.wg!.destroy());
