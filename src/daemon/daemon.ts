@@ -176,7 +176,7 @@ export class Daemon implements NodeContext {
       }
       // The metrics endpoint (`metrics HOST:PORT`): after the data plane, whose overlay address
       // it may be asked to bind.
-      const metrics = new MetricsServer(async () => formatMetrics([await d.show(true)], d.seams.wallNow() / 1000), log);
+      const metrics = new MetricsServer(async () => formatMetrics([await d.show(true)], d.seams.wallNow() / 1000), log, () => d.clock.now());
       undo.push(() => metrics.close());
       await metrics.apply(config.metrics, config.file).catch((e: unknown) => { throw new DaemonError(e instanceof Error ? e.message : String(e)); });
       d.metrics = metrics;

@@ -4,11 +4,13 @@
 // started by `wh up` and moved, started or stopped by `wh reload`. It serves what `wh show`
 // shows (names, public keys, addresses, counts), never a secret. Bounded: METRICS_MAX_CONNECTIONS
 // connections, headers of at most METRICS_MAX_HEADER_BYTES within METRICS_REQUEST_TIMEOUT
-// (node:http keeps these timers itself); one path, GET and HEAD only, no request body read.
+// (node:http keeps these timers itself); one path, GET and HEAD only, no request body read; the
+// text is gathered at most once per METRICS_CACHE (scrapes in between get the same text), so
+// that whoever reaches the port cannot make the node gather faster than that.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { metricsAddress, type MetricsListen } from '../config/index.js';
-import { METRICS_KEEPALIVE_TIMEOUT, METRICS_MAX_CONNECTIONS, METRICS_MAX_HEADER_BYTES, METRICS_REQUEST_TIMEOUT } from '../params.js';
+import { METRICS_CACHE, METRICS_KEEPALIVE_TIMEOUT, METRICS_MAX_CONNECTIONS, METRICS_MAX_HEADER_BYTES, METRICS_REQUEST_TIMEOUT } from '../params.js';
 import type { Logger } from '../util/log.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
 
@@ -17,9 +19,22 @@ export const METRICS_PATH = '/metrics';
 export class MetricsServer {
   private server: http.Server | undefined;
   private listening: MetricsListen | undefined;
+  private cached: { at: number; text: Promise<string> } | undefined;
 
-  /** `text`: the exposition text now (formatMetrics over the node's show answer). */
-  constructor(private readonly text: () => Promise<string>, private readonly log: Logger) {}
+  /** `text`: the exposition text now (formatMetrics over the node's show answer); `now`: the
+   *  daemon's clock (ms), which times the cache. */
+  constructor(private readonly text: () => Promise<string>, private readonly log: Logger, private readonly now: () => number) {}
+
+  /** The text, gathered afresh when the last one is METRICS_CACHE old (a failure is not kept). */
+  private gather(): Promise<string> {
+    const t = this.now();
+    if (this.cached !== undefined && t - this.cached.at < METRICS_CACHE) return this.cached.text;
+    const text = this.text();
+    const entry = { at: t, text };
+    this.cached = entry;
+    text.catch(() => { if (this.cached === entry) this.cached = undefined; });
+    return text;
+  }
 
   /** Serves at `want` (undefined: not at all), moving the server if the address changed.
    *  Throws "FILE:LINE: metrics: cannot listen on HOST:PORT: REASON" when it cannot bind (then
@@ -60,7 +75,7 @@ export class MetricsServer {
     if (path !== METRICS_PATH) return plain(404, `not found: the metrics are at ${METRICS_PATH}\n`);
     let body: string;
     try {
-      body = await this.text();
+      body = await this.gather();
     } catch (e) {
       this.log.warn(`metrics: ${e instanceof Error ? e.message : String(e)}`);
       return plain(500, 'the node could not gather its metrics (see its log)\n');

@@ -10,6 +10,9 @@ export const METRICS_REQUEST_TIMEOUT = 5000;
 export const METRICS_KEEPALIVE_TIMEOUT = 5000;
 /** Request header bytes the metrics server reads at most (a scrape sends a few hundred). */
 export const METRICS_MAX_HEADER_BYTES = 8192;
+/** The metrics text is gathered at most once in this long; scrapes in between get the same
+ *  text (Prometheus scrapes every 15 s or more; a flood gathers no faster than this). */
+export const METRICS_CACHE = 1000;
 /** `wh __complete peers` waits this long for each running daemon's answer, then completes
  *  without it: a TAB must not hang on a daemon that does not answer. */
 export const COMPLETION_TIMEOUT = 500;

@@ -15,6 +15,7 @@ import { sodiumReady } from '../../src/crypto/sodium.js';
 import type { ShowPeer, ShowResult } from '../../src/control/show.js';
 import { escapeLabel, formatMetrics, METRICS_CONTENT_TYPE } from '../../src/daemon/metrics.js';
 import { MetricsServer } from '../../src/daemon/metricsserver.js';
+import { METRICS_CACHE } from '../../src/params.js';
 import type { Logger } from '../../src/util/log.js';
 import { parseProm, parserSkip, type PromFamily } from './promparse.js';
 
@@ -162,21 +163,36 @@ function get(port: number, path: string, method = 'GET'): Promise<{ status: numb
 
 test('the HTTP endpoint: GET /metrics parses, other paths and methods are refused, it moves and stops', { skip }, async () => {
   let scrapes = 0;
-  const m = new MetricsServer(async () => { scrapes++; return formatMetrics([node('wh-a', [peer('alpha', 'direct')], {}, {})], NOW); }, quiet);
+  let clock = 0; // advanced by hand: each request below but the cache check comes METRICS_CACHE later
+  const m = new MetricsServer(async () => { scrapes++; return formatMetrics([node('wh-a', [peer('alpha', 'direct')], {}, {})], NOW); }, quiet, () => clock);
+  const tick = () => { clock += METRICS_CACHE; };
   const p1 = await freePort();
   try {
     await m.apply({ host: '127.0.0.1', port: p1, line: 4 }, 'lab.conf');
     const r = await get(p1, '/metrics');
+    tick();
     assert.equal(r.status, 200);
     assert.equal(r.type, METRICS_CONTENT_TYPE);
     assert.equal(value(fam(parseProm(r.body), 'wirehub_peers'), { path: 'direct' }), 1);
     assert.equal((await get(p1, '/metrics?x=1')).status, 200);
+    tick();
     assert.equal((await get(p1, '/')).status, 404);
     assert.equal((await get(p1, '/metrics', 'POST')).status, 405);
     const head = await get(p1, '/metrics', 'HEAD');
+    tick();
     assert.equal(head.status, 200);
     assert.equal(head.body, '');
     assert.equal(scrapes, 3, 'GET, GET with a query and HEAD gathered; the refused requests did not');
+    // Within METRICS_CACHE: one gather for any number of scrapes, the same text.
+    const burst = await Promise.all([1, 2, 3, 4, 5].map(() => get(p1, '/metrics')));
+    assert.equal(scrapes, 4, 'five scrapes in one cache period gather once');
+    assert.ok(burst.every((b) => b.status === 200 && b.body === burst[0]!.body));
+    clock += METRICS_CACHE - 1;
+    await get(p1, '/metrics');
+    assert.equal(scrapes, 4, 'still cached 1 ms before METRICS_CACHE');
+    clock += 1;
+    await get(p1, '/metrics');
+    assert.equal(scrapes, 5, 'gathered again after METRICS_CACHE');
     // The same address again: nothing changes; another: the old one is closed.
     await m.apply({ host: '127.0.0.1', port: p1, line: 5 }, 'lab.conf');
     assert.equal(m.port(), p1);
@@ -203,14 +219,14 @@ test('the HTTP endpoint: GET /metrics parses, other paths and methods are refuse
 
 test('a failing gather answers 500 and logs why, and the server keeps serving', async () => {
   let fail = true;
-  const m = new MetricsServer(async () => { if (fail) throw new Error('show failed'); return '# ok\n'; }, quiet);
+  const m = new MetricsServer(async () => { if (fail) throw new Error('show failed'); return '# ok\n'; }, quiet, () => 0);
   const p = await freePort();
   try {
     await m.apply({ host: '127.0.0.1', port: p, line: 2 }, 'lab.conf');
     assert.equal((await get(p, '/metrics')).status, 500);
     assert.ok(quiet.lines.some((l) => l.includes('show failed')));
     fail = false;
-    assert.equal((await get(p, '/metrics')).status, 200);
+    assert.equal((await get(p, '/metrics')).status, 200, 'a failure is not cached (the clock has not moved)');
   } finally {
     await m.close();
   }
