@@ -17,7 +17,7 @@ const sample = (families: PromFamily[], family: string, labels: Record<string, s
 /** curl of the endpoint in the node's namespace: the response's head and body apart. (curl
  *  7.88's `-D /dev/stderr` crashes when stderr is a pipe, so `-D -` and a split.) */
 async function curl(w: WhNet, n: WhNode, port: number): Promise<{ code: number; head: string; body: string; stderr: string }> {
-  const r = await w.net.exec(n.host, ['curl', '-sS', '--max-time', '5', '-D', '-', `http://127.0.0.1:${port}/metrics`], { timeoutMs: 10_000 });
+  const r = await w.net.exec(n.host, ['curl', '-sS', '--max-time', '10', '-D', '-', `http://127.0.0.1:${port}/metrics`], { timeoutMs: 15_000 });
   const cut = r.stdout.indexOf('\r\n\r\n');
   return { code: r.code ?? -1, head: cut >= 0 ? r.stdout.slice(0, cut) : '', body: cut >= 0 ? r.stdout.slice(cut + 4) : '', stderr: r.stderr };
 }
@@ -33,7 +33,7 @@ async function until<T>(what: string, ms: number, f: () => Promise<T | undefined
   throw new Error(`${what}: not within ${ms} ms`);
 }
 
-test('wh metrics and the metrics endpoint: parsed by the real parser, moved and stopped by wh reload, closed by wh down', { timeout: 120_000, skip: parserSkip() }, async () => {
+test('wh metrics and the metrics endpoint: parsed by the real parser, moved and stopped by wh reload, closed by wh down', { timeout: 240_000, skip: parserSkip() }, async () => {
   const w = await WhNet.create(`met${process.pid % 10000}`);
   try {
     await w.addPublicNode('boot', 'boot');
@@ -45,16 +45,16 @@ test('wh metrics and the metrics endpoint: parsed by the real parser, moved and 
     // A port in use stops wh up, naming the file, the line and the reason; then b starts.
     const blocker = w.net.spawn(b.host, process.execPath, ['-e', "require('net').createServer().listen(9586, '127.0.0.1', () => console.log('listening'))"], { stdio: ['ignore', 'pipe', 'ignore'] });
     await new Promise((res) => blocker.stdout!.once('data', res));
-    for (const n of ['boot', 'a']) await w.up(n);
-    await assert.rejects(w.up('b'), (e: Error) => e.message.includes(`${w.configFile}:${metricsLine}: metrics: cannot listen on 127.0.0.1:9586: the port is in use`));
+    for (const n of ['boot', 'a']) await w.up(n, 30_000);
+    await assert.rejects(w.up('b', 30_000), (e: Error) => e.message.includes(`${w.configFile}:${metricsLine}: metrics: cannot listen on 127.0.0.1:9586: the port is in use`));
     blocker.kill('SIGKILL');
     await new Promise((res) => blocker.once('exit', res));
-    await w.up('b');
-    assert.ok(await w.pingUntil('a', b.overlayIp!, 20_000) >= 0, 'a -> b over the overlay');
+    await w.up('b', 30_000);
+    assert.ok(await w.pingUntil('a', b.overlayIp!, 40_000) >= 0, 'a -> b over the overlay');
 
     // The CLI: b direct, with the bytes the ping moved.
     let shown = '';
-    const cli = await until('wh metrics shows b direct', 15_000, async () => {
+    const cli = await until('wh metrics shows b direct', 30_000, async () => {
       const r = await w.wh(a, ['metrics', a.iface]);
       assert.equal(r.code, 0, r.stderr);
       shown = r.stdout;
@@ -68,7 +68,7 @@ test('wh metrics and the metrics endpoint: parsed by the real parser, moved and 
     assert.ok((sample(cli, 'wirehub_dht_nodes', { interface: a.iface }) ?? 0) >= 1, 'the DHT knows nodes');
     // Without an argument: every running node (the control sockets of all namespaces share
     // /run), each sample labelled with its interface, one valid text.
-    const every = await w.wh(a, ['metrics']);
+    const every = await w.wh(a, ['metrics'], 60_000);
     assert.equal(every.code, 0, every.stderr);
     const all = parseProm(every.stdout);
     for (const n of [a, b, w.nodes.get('boot')!]) assert.equal(sample(all, 'wirehub_node_info', { interface: n.iface, network: w.networkName }), 1, n.name);

@@ -15,16 +15,16 @@ export async function metricsAction(target: string | undefined): Promise<void> {
   else {
     try { ifaces = listDaemons(); } catch (e) { throw new CliError(e instanceof Error ? e.message : String(e)); }
   }
+  // Asked all at once: one slow daemon does not hold up the others.
+  const answers = await Promise.all(ifaces.map((iface) => callDaemon(iface, { cmd: 'show', all: true }).then(
+    (r) => ({ ok: true as const, r: r as ShowResult }), (e: unknown) => ({ ok: false as const, e }))));
   const results: ShowResult[] = [];
   const errors: string[] = [];
-  for (const iface of ifaces) {
-    try {
-      results.push((await callDaemon(iface, { cmd: 'show', all: true })) as ShowResult);
-    } catch (e) {
-      // Listing every interface, a socket a killed daemon left is no node: skipped.
-      if (target === undefined && e instanceof ControlError && e.code === 'stale') continue;
-      errors.push(e instanceof Error ? e.message : String(e));
-    }
+  for (const a of answers) {
+    if (a.ok) { results.push(a.r); continue; }
+    // Listing every interface, a socket a killed daemon left is no node: skipped.
+    if (target === undefined && a.e instanceof ControlError && a.e.code === 'stale') continue;
+    errors.push(a.e instanceof Error ? a.e.message : String(a.e));
   }
   if (results.length > 0) process.stdout.write(formatMetrics(results, Date.now() / 1000));
   if (errors.length > 0) throw new CliError(errors.join('\n'));
