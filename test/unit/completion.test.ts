@@ -1,7 +1,7 @@
 // `wh completion bash|zsh` driven as the shells drive it: bash sources the printed script and
 // calls its function with COMP_WORDS/COMP_CWORD set, as bash's `complete -F` does, and an
 // interactive bash and zsh (with compinit) run in tmux, TAB typed and the screen read with
-// capture-pane. Interfaces come from a
+// capture-pane (a private tmux server). Interfaces come from a
 // control directory holding a real control socket (src/control/server.ts) that answers `show`
 // like a daemon with peers, networks from a config directory, `wh` from PATH as a user has it.
 import { after, before, describe, test } from 'node:test';
@@ -114,7 +114,7 @@ describe('bash', () => {
 
   test('in tmux: an interactive bash completes on TAB, as a person types', { timeout: 150_000, skip: spawnSync('tmux', ['-V']).error === undefined ? false : 'tmux is not installed' }, async () => {
     const session = `whcompb${process.pid}`;
-    const t = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8', env });
+    const t = (...args: string[]) => spawnSync('tmux', ['-S', path.join(dir, `${session}.tmux`), ...args], { encoding: 'utf8', env, timeout: 10_000 });
     const screen = () => t('capture-pane', '-p', '-t', session).stdout;
     const waitFor = async (re: RegExp, what: string): Promise<string> => {
       for (let i = 0; i < 300; i++) {
@@ -139,7 +139,7 @@ describe('bash', () => {
       assert.match(listed, /bravo/);
       assert.match(listed, /\ball\b/);
     } finally {
-      t('kill-session', '-t', session);
+      t('kill-server'); // a private server: its socket is in the test's directory, removed after
     }
   });
 
@@ -164,7 +164,7 @@ describe('zsh', () => {
 
   test('in tmux: TAB completes a command, lists interfaces, peers and networks', { timeout: 150_000, skip: zsh && tmux ? false : 'needs zsh and tmux' }, async () => {
     const session = `whcomp${process.pid}`;
-    const t = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8', env });
+    const t = (...args: string[]) => spawnSync('tmux', ['-S', path.join(dir, `${session}.tmux`), ...args], { encoding: 'utf8', env, timeout: 10_000 });
     const screen = () => t('capture-pane', '-p', '-t', session).stdout;
     const waitFor = async (re: RegExp, what: string): Promise<string> => {
       for (let i = 0; i < 300; i++) {
@@ -193,7 +193,7 @@ describe('zsh', () => {
       assert.match(listed, /home/);
       assert.match(listed, /wh-fake/);
     } finally {
-      t('kill-session', '-t', session);
+      t('kill-server'); // a private server: its socket is in the test's directory, removed after
     }
   });
 });
