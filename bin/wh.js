@@ -4,13 +4,19 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 const dist = (p) => new URL(`../dist/src/${p}`, import.meta.url);
-const entry = dist('cli/wh.js');
-if (!existsSync(fileURLToPath(entry))) {
+if (!existsSync(fileURLToPath(dist('cli/wh.js')))) {
   process.stderr.write('wh: not built yet; run `npm run build` in ' + fileURLToPath(new URL('..', import.meta.url)) + '\n');
   process.exit(1);
 }
-// A daemon's process sizes its V8 heap before anything else loads (src/util/heap.ts).
+// A daemon's process (`wh up ... --foreground`, also what a detached `wh up` forks) sizes its
+// V8 heap before anything else loads (src/util/heap.ts) and loads only the daemon's modules
+// (src/cli/daemonmain.ts); every other command goes through the whole CLI.
 const heap = await import(dist('util/heap.js').href);
-if (heap.isDaemonArgv(process.argv)) heap.sizeHeapForDaemon();
-const { main } = await import(entry.href);
-await main(process.argv);
+if (heap.isDaemonArgv(process.argv)) {
+  heap.sizeHeapForDaemon();
+  const { daemonMain } = await import(dist('cli/daemonmain.js').href);
+  await daemonMain(process.argv);
+} else {
+  const { main } = await import(dist('cli/wh.js').href);
+  await main(process.argv);
+}
