@@ -9,7 +9,12 @@
 // Prints progress on stderr and one JSON object as its last line.
 //   rss_anon/file_mb_median  the same split into private memory and pages of files (the `node`
 //                      binary and libraries: shared by every Node process, counted in each RSS)
-// Diagnosis: MESH_NODE_OPTIONS is given to the daemons as NODE_OPTIONS; MESH_DIAG=1 prints the
+//   pss_mb_median      for comparison only: the RSS with each shared page divided among the
+//                      processes that map it (what one more daemon costs the machine)
+// The daemons run in the foreground (`wh up --foreground`, as systemd runs them) with the
+// Node options a detached `wh up` gives the daemon it forks (DAEMON_NODE_OPTIONS, src/util/heap.ts)
+// in NODE_OPTIONS, as docs/NODE.md tells a systemd unit to.
+// Diagnosis: MESH_NODE_OPTIONS is added to the daemons' NODE_OPTIONS; MESH_DIAG=1 prints the
 // first daemon's memory map and sends it SIGUSR2 (a heap snapshot with --heapsnapshot-signal).
 // MESH_VARIANTS='[{"name":"a","env":{}},{"name":"b","env":{"MALLOC_ARENA_MAX":"2"}}]' gives
 // node i the environment of variant i mod k, and adds each variant's medians to the JSON (to
@@ -22,6 +27,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { WhNet, type WhNode } from '../test/e2e/whnet.js';
 import { HOST_IF } from '../test/micronet/topology.js';
+import { DAEMON_NODE_OPTIONS } from '../src/util/heap.js';
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '40' }, idle: { type: 'string', default: '10' }, timeout: { type: 'string', default: '120' } } });
 const N = Number(values.nodes), IDLE = Number(values.idle), TIMEOUT = Number(values.timeout);
@@ -37,14 +43,15 @@ if (process.getuid?.() !== 0) {
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-interface ProcStats { rssMb: number; anonMb: number; fileMb: number; ticks: number }
+interface ProcStats { rssMb: number; anonMb: number; fileMb: number; pssMb: number; ticks: number }
 /** Resident memory (MiB: all, private anonymous, file pages) and CPU ticks (user + system). */
 function procStats(pid: number): ProcStats {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { rssMb: kb('VmRSS'), anonMb: kb('RssAnon'), fileMb: kb('RssFile'), ticks: Number(fields[11]) + Number(fields[12]) };
+  const pssKb = Number(/\nPss:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
+  return { rssMb: kb('VmRSS'), anonMb: kb('RssAnon'), fileMb: kb('RssFile'), pssMb: pssKb / 1024, ticks: Number(fields[11]) + Number(fields[12]) };
 }
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
@@ -73,7 +80,8 @@ try {
   wn.writeConfigs(nodes.map((n) => n.name));
   await wn.up('boot');
   const t0 = performance.now();
-  const env = process.env.MESH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.MESH_NODE_OPTIONS } : {};
+  const nodeOptions = [...DAEMON_NODE_OPTIONS, ...(process.env.MESH_NODE_OPTIONS ? [process.env.MESH_NODE_OPTIONS] : [])].join(' ');
+  const env = { NODE_OPTIONS: nodeOptions };
   for (const [i, n] of nodes.entries()) await wn.up(n.name, 30_000, { env: { ...env, ...variants[i % Math.max(1, variants.length)]?.env } });
   const lastUp = performance.now();
   log(`${N} nodes up in ${((lastUp - t0) / 1000).toFixed(1)} s`);
@@ -128,6 +136,8 @@ try {
     rss_mb_max: Math.round(Math.max(...rss) * 10) / 10,
     rss_anon_mb_median: round1(median(after.map((s) => s.anonMb))),
     rss_file_mb_median: round1(median(after.map((s) => s.fileMb))),
+    pss_mb_median: round1(median(after.map((s) => s.pssMb))),
+    daemon_node_options: nodeOptions,
     idle_cpu_percent_median: Math.round(median(cpu) * 100) / 100,
     idle_cpu_percent_max: Math.round(Math.max(...cpu) * 100) / 100,
     load: (await import('node:os')).loadavg()[0],

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { parseDaemonArgv } from '../../src/cli/daemonmain.js';
-import { isDaemonArgv } from '../../src/util/heap.js';
+import { daemonExecArgv, isDaemonArgv } from '../../src/util/heap.js';
+import { DAEMON_V8_POOL_SIZE } from '../../src/params.js';
 import { ROOT, runWh, WH, type WhRun } from './runwh.js';
 
 const argv = (...a: string[]) => ['/usr/bin/node', '/x/bin/wh.js', ...a];
@@ -73,4 +74,9 @@ test('wh up --foreground --help still prints the help of the full CLI', async ()
   const r = await runWh(['up', 'net', '--foreground', '--help']);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /^Usage: wh up NAME\|CONFIG/);
+});
+
+test("a detached wh up gives the daemon it forks its own Node options and the daemon's pool size", () => {
+  assert.deepEqual(daemonExecArgv([]), [`--v8-pool-size=${DAEMON_V8_POOL_SIZE}`]);
+  assert.deepEqual(daemonExecArgv(['--enable-source-maps', '--v8-pool-size=8']), ['--enable-source-maps', `--v8-pool-size=${DAEMON_V8_POOL_SIZE}`]);
 });

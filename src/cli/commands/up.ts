@@ -28,7 +28,7 @@ import { readKeyFile } from '../io.js';
 import { interfaceRunningKey } from '../running.js';
 import { ResolveError, resolveTrustEndpoints, systemLookup } from '../../daemon/seeds.js';
 import { shellWord } from '../../util/shell.js';
-import { sizeHeapForDaemon } from '../../util/heap.js';
+import { daemonExecArgv, sizeHeapForDaemon } from '../../util/heap.js';
 import { CONFIG_DIR } from '../../params.js';
 import { INLINE_MAX_EXPECTED_TRIES } from '../../crypto/keysearch.js';
 import { CONFIG_DIR_ENV, configDir, configSource, ephemeralKey, ephemeralNotice, isConfigPath, KEY, keyFileWarning, keyFromParent, WANT_KEY } from '../upsource.js';
@@ -246,7 +246,7 @@ async function runDetached(argv: string[], v: Validated): Promise<void> {
   const logFile = path.join(LOG_DIR, `${v.iface}.log`);
   const script = process.argv[1]!;
   const child = fork(script, [...argv, '--foreground', '--log-file', logFile], {
-    detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...process.env, [LOCK_HANDOFF_ENV]: '1' },
+    execArgv: daemonExecArgv(), detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...process.env, [LOCK_HANDOFF_ENV]: '1' },
   });
   const outcome = await new Promise<{ ok: boolean; message: string }>((resolve) => {
     const timer = setTimeout(() => resolve({ ok: false, message: `the daemon did not report ready within ${UP_READY_TIMEOUT / 1000} s (see ${logFile})` }), UP_READY_TIMEOUT);
