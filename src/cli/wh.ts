@@ -15,6 +15,7 @@ import { register as registerNc } from './commands/nc.js';
 import { register as registerPing } from './commands/ping.js';
 import { register as registerNetcheck } from './commands/netcheck.js';
 import { register as registerResolve } from './commands/resolve.js';
+import { register as registerTop } from './commands/top.js';
 import { CliError, formatError, reportError, USAGE_EXIT } from './errors.js';
 
 /** "wh reload [options] <iface> (wh reload --help)": the hint after a usage error. */
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerUp(program);
   registerDown(program);
   registerShow(program);
+  registerTop(program);
   registerReload(program);
   registerInvite(program);
   registerJoin(program);

@@ -8,6 +8,10 @@ export const CONTROL_DIR = '/var/run/wirehub';
 export const MAX_CONTROL_MESSAGE = 1 << 20;
 /** A CLI call to a daemon gives up after this long. */
 export const CONTROL_TIMEOUT = 5000;
+/** `wh top` asks its daemon for a new `show` this often (the CLI's own timer)... */
+export const TOP_INTERVAL = 1000;
+/** ... and says the daemon is not answering when one request takes longer than this. */
+export const TOP_REQUEST_TIMEOUT = 2000;
 /** `wh up` waits this long for a detached daemon to report ready (or its error). */
 export const UP_READY_TIMEOUT = 20_000;
 /** The daemon a detached `wh up` forks waits this long for it to hand over the interface's
