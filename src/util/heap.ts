@@ -12,8 +12,8 @@
 //   optimized code): median RSS 79 -> 73 MiB, idle CPU unchanged within noise. Set before the
 //   modules load, the old space after loading them is 7.0 MiB instead of 8.5.
 // - --v8-pool-size=1 (DAEMON_V8_POOL_SIZE): one background worker thread for V8's GC and
-//   compiler tasks instead of Node's 4, each of which kept a malloc arena: median RSS 73-74 ->
-//   69 MiB in two runs. Node reads it only when a process starts, so it cannot be set here:
+//   compiler tasks instead of Node's 4, each of which kept a malloc arena: median RSS 3-5 MiB
+//   lower in three runs (bench:mesh MESH_VARIANTS, a quarter of the daemons each way). Node reads it only when a process starts, so it cannot be set here:
 //   a detached `wh up` gives it to the daemon it forks (daemonExecArgv), and a foreground
 //   daemon gets it from NODE_OPTIONS (systemd: docs/NODE.md "Memory"; bench:mesh does so).
 // None disables a compiler (--lite-mode and --jitless are rejected: docs/DECISIONS.md).
