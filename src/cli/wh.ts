@@ -19,7 +19,7 @@ import { register as registerMetrics } from './commands/metrics.js';
 import { register as registerCompletion } from './commands/completion.js';
 import { register as registerService } from './commands/service.js';
 import { register as registerTop } from './commands/top.js';
-import { CliError, FAILURE_EXIT, formatError, USAGE_EXIT } from './errors.js';
+import { CliError, formatError, reportError, USAGE_EXIT } from './errors.js';
 
 /** "wh reload [options] <iface> (wh reload --help)": the hint after a usage error. */
 export function usageHint(cmd: Command): string {
@@ -84,14 +84,6 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = USAGE_EXIT;
       return;
     }
-    if (err instanceof CliError) {
-      const usage = err.exitCode === USAGE_EXIT ? usageHint(activeCommand ?? program) : undefined;
-      process.stderr.write(formatError(err.message, usage));
-      process.exitCode = err.exitCode;
-      return;
-    }
-    // A bug: still "wh: ...", still a failure; the stack helps the report.
-    process.stderr.write(formatError(`internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`));
-    process.exitCode = FAILURE_EXIT;
+    reportError(err, () => usageHint(activeCommand ?? program));
   }
 }
