@@ -11,7 +11,7 @@
 //   at once.
 import type { Addr } from '../proto/addr.js';
 import { sameAddr } from '../proto/addr.js';
-import { K, STALE_AFTER_FAILURES } from '../params.js';
+import { ENTRY_GOOD_FOR, K, STALE_AFTER_FAILURES } from '../params.js';
 import { commonPrefixBits, compareDistance, ID_BITS, toHex } from './id.js';
 
 export interface Entry {
@@ -136,6 +136,15 @@ export class RoutingTable {
     b.replacements.push(entry);
     if (b.replacements.length > this.k) b.replacements.shift();
     return { status: 'full', oldest: b.entries[0]! };
+  }
+
+  /** True when `id`'s bucket is full of good entries (each heard from within ENTRY_GOOD_FOR of
+   *  `now`, none failing): a newcomer there could only wait in the replacement cache. */
+  fullOfGood(id: Uint8Array, now: number): boolean {
+    const entries = this.entriesOf(this.bucketIndex(id));
+    if (entries.length < this.k) return false;
+    for (const e of entries) if (e.failures > 0 || now - e.lastSeen > ENTRY_GOOD_FOR) return false;
+    return true;
   }
 
   /** The node sent us an authenticated request from its verified address: it is alive. */
