@@ -22,3 +22,16 @@ export function formatError(message: string, usage?: string): string {
   const text = message.trim().replace(/^error: /, '');
   return `wh: ${text}\n${usage !== undefined ? `usage: ${usage}\n` : ''}`;
 }
+
+/** Prints an error a command threw and sets the exit status: a CliError as "wh: MESSAGE" (with
+ *  `usage()` after a usage error), anything else as an internal error with its stack. */
+export function reportError(err: unknown, usage: () => string): void {
+  if (err instanceof CliError) {
+    process.stderr.write(formatError(err.message, err.exitCode === USAGE_EXIT ? usage() : undefined));
+    process.exitCode = err.exitCode;
+    return;
+  }
+  // A bug: still "wh: ...", still a failure; the stack helps the report.
+  process.stderr.write(formatError(`internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`));
+  process.exitCode = FAILURE_EXIT;
+}

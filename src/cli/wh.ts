@@ -15,7 +15,8 @@ import { register as registerNc } from './commands/nc.js';
 import { register as registerPing } from './commands/ping.js';
 import { register as registerNetcheck } from './commands/netcheck.js';
 import { register as registerResolve } from './commands/resolve.js';
-import { CliError, FAILURE_EXIT, formatError, USAGE_EXIT } from './errors.js';
+import { register as registerTop } from './commands/top.js';
+import { CliError, formatError, reportError, USAGE_EXIT } from './errors.js';
 
 /** "wh reload [options] <iface> (wh reload --help)": the hint after a usage error. */
 export function usageHint(cmd: Command): string {
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerUp(program);
   registerDown(program);
   registerShow(program);
+  registerTop(program);
   registerReload(program);
   registerInvite(program);
   registerJoin(program);
@@ -76,14 +78,6 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = USAGE_EXIT;
       return;
     }
-    if (err instanceof CliError) {
-      const usage = err.exitCode === USAGE_EXIT ? usageHint(activeCommand ?? program) : undefined;
-      process.stderr.write(formatError(err.message, usage));
-      process.exitCode = err.exitCode;
-      return;
-    }
-    // A bug: still "wh: ...", still a failure; the stack helps the report.
-    process.stderr.write(formatError(`internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`));
-    process.exitCode = FAILURE_EXIT;
+    reportError(err, () => usageHint(activeCommand ?? program));
   }
 }

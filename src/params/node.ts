@@ -8,6 +8,10 @@ export const CONTROL_DIR = '/var/run/wirehub';
 export const MAX_CONTROL_MESSAGE = 1 << 20;
 /** A CLI call to a daemon gives up after this long. */
 export const CONTROL_TIMEOUT = 5000;
+/** `wh top` asks its daemon for a new `show` this often (the CLI's own timer)... */
+export const TOP_INTERVAL = 1000;
+/** ... and says the daemon is not answering when one request takes longer than this. */
+export const TOP_REQUEST_TIMEOUT = 2000;
 /** `wh up` waits this long for a detached daemon to report ready (or its error). */
 export const UP_READY_TIMEOUT = 20_000;
 /** The daemon a detached `wh up` forks waits this long for it to hand over the interface's
@@ -92,6 +96,11 @@ export const UP_BOOT_POLL = 100;
 /** The daemon's V8 young generation grows by this factor when it fills (V8's default is 2, up
  *  to 16 MiB a semi-space); 1 keeps it at its initial 1 MiB (src/util/heap.ts, bench/mesh.ts). */
 export const DAEMON_SEMI_SPACE_GROWTH = 1;
+/** Threads in V8's pool of background workers (GC, compilers) in a daemon's process (Node's
+ *  default is 4): each worker that runs a task keeps a malloc arena of its own. Given by a
+ *  detached `wh up` to the daemon it forks (`--v8-pool-size`, read only at a process's start:
+ *  src/util/heap.ts); a foreground daemon gets it from NODE_OPTIONS (docs/NODE.md "Memory"). */
+export const DAEMON_V8_POOL_SIZE = 1;
 
 // ---- `wh ping` and `wh netcheck` (issue 11; docs/NODE.md "wh ping", "wh netcheck") -----------
 /** The UDP port on a node's own overlay address where its daemon answers `ping`s of its trusted

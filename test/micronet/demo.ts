@@ -2,11 +2,17 @@
 // bootstrap nodes, and four nodes: alice on a public address, bob behind a port-restricted cone
 // NAT, carol behind a symmetric NAT with UPnP on her router, dave behind a symmetric NAT. They
 // start with `wh up`, find each other through the DHT, punch through their NATs (or relay where
-// no direct path exists: bob <-> dave), and we print `wh show` for each and ping every node from
-// every other over the overlay. Then everything is cleaned up. Nothing leaves the machine: the
-// namespaces have no route out.
+// no direct path exists: bob <-> dave), and we print `wh show` for each, ping every node from
+// every other over the overlay, and send a line each way through `0nc` between bob and carol
+// (both behind NATs). Then everything is cleaned up. Nothing leaves the machine: the namespaces
+// have no route out. System packages it lacks are installed by scripts/install-deps.sh first.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { findExecutable } from '../../src/wg/index.js';
 import { WhNet } from '../e2e/whnet.js';
+import { demoNc } from './demonc.js';
+
+const INSTALL = fileURLToPath(new URL('../../../scripts/install-deps.sh', import.meta.url));
 
 const REQUIRED: [string, string][] = [
   ['ip', 'iproute2'], ['nft', 'nftables'], ['wireguard-go', 'wireguard-go'], ['wg', 'wireguard-tools'], ['ping', 'iputils-ping'],
@@ -22,10 +28,14 @@ async function main(): Promise<number> {
     console.error('The demo builds network namespaces and WireGuard interfaces: run it as root (sudo npm run demo).');
     return 1;
   }
-  const missing = missingPackages();
-  if (missing.length > 0) {
-    console.error(`Missing system packages. Install them with:\n  apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`);
-    return 1;
+  if (missingPackages().length > 0) {
+    console.log(`Missing system packages (${missingPackages().join(' ')}): installing with scripts/install-deps.sh`);
+    const r = spawnSync('sh', [INSTALL], { stdio: 'inherit' });
+    const still = missingPackages();
+    if (r.status !== 0 || still.length > 0) {
+      console.error(`scripts/install-deps.sh ${r.status !== 0 ? `failed (exit ${r.status ?? r.signal})` : 'ran'}; still missing: ${still.join(' ') || 'none'}`);
+      return 1;
+    }
   }
   const names = ['alice', 'bob', 'carol', 'dave'];
   const setup: Record<string, { nat: 'public' | 'port-restricted' | 'symmetric'; upnp?: 'igd2'; text: string }> = {
@@ -76,8 +86,11 @@ async function main(): Promise<number> {
         if (r.code === 0) ok++;
       }
     }
-    console.log(`\n${ok}/${total} pairs reachable. Cleaning up (wh down on every node, then the namespaces)...`);
-    return ok === total ? 0 : 1;
+    console.log(`\n${ok}/${total} pairs reachable.\n`);
+    console.log('---- a line each way through 0nc, between bob and carol (a throw-away network of their own) ----');
+    const ncOk = await demoNc(w, 'bob', 'carol');
+    console.log('Cleaning up (wh down on every node, then the namespaces)...');
+    return ok === total && ncOk ? 0 : 1;
   } finally {
     await w.destroy();
     console.log('done: no namespace, interface, firewall table or process left.');

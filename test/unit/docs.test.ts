@@ -56,7 +56,8 @@ test('the README says when `wg` is needed, as src/wg/backend.ts does', () => {
   // `wg` is looked up only on the kernel path; wireguard-go is driven over UAPI.
   assert.match(backend, /kernelWireGuardAvailable[\s\S]{0,200}toolPath\(WG\)/);
   const readme = read('README.md');
-  const req = readme.slice(readme.indexOf('## Requirements'), readme.indexOf('## Commands'));
+  const at = readme.indexOf('## Requirements');
+  const req = readme.slice(at, readme.indexOf('\n## ', at + 1));
   assert.doesNotMatch(req, /else `wireguard-go`, plus `wireguard-tools` \(`wg`\)/, 'README says wg is always required');
   assert.match(req, /no `wg` needed/);
 });

@@ -77,7 +77,10 @@ class Session {
     if (node && node.exitCode === null && node.signalCode === null) {
       const gone = new Promise<void>((r) => node.once('exit', () => r()));
       node.kill('SIGTERM'); // the daemon removes its interface, firewall table and socket
-      await Promise.race([gone, sleep(15_000)]);
+      // A cleared timer: a pending one would keep this process alive for its full 15 s.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([gone, new Promise<void>((r) => { timer = setTimeout(r, 15_000); })]);
+      clearTimeout(timer);
       if (node.exitCode === null && node.signalCode === null) node.kill('SIGKILL');
     }
     fs.rmSync(this.dir, { recursive: true, force: true });

@@ -2,12 +2,12 @@
 // ping of a trusted peer through the tunnel (src/daemon/pingpeer.ts), one control request per
 // ping, printed like `tailscale ping` (docs/NODE.md "wh ping").
 import type { Command } from 'commander';
-import { callDaemon, ControlError, listDaemons } from '../../control/client.js';
-import type { ShowResult } from '../../control/show.js';
-import { keyLike, resolvePeer } from '../../daemon/resolve.js';
+import { callDaemon, ControlError } from '../../control/client.js';
+import { keyLike } from '../../daemon/resolve.js';
 import type { PingAnswer } from '../../daemon/pingpeer.js';
-import { CONTROL_CONNECTION_DEADLINE, CONTROL_TIMEOUT, PING_COUNT_DEFAULT, PING_INTERVAL, PING_TIMEOUT, PING_TIMEOUT_MAX, UP_KEY_SCAN_TIMEOUT } from '../../params.js';
+import { CONTROL_CONNECTION_DEADLINE, CONTROL_TIMEOUT, PING_COUNT_DEFAULT, PING_INTERVAL, PING_TIMEOUT, PING_TIMEOUT_MAX } from '../../params.js';
 import { CliError, USAGE_EXIT } from '../errors.js';
+import { resolvePeerArg } from '../peerarg.js';
 
 const who = (a: PingAnswer) => `${a.name ?? a.key} (${a.ip})`;
 
@@ -52,21 +52,6 @@ export async function pingLoop(plan: PingPlan, send: () => Promise<PingAnswer>, 
   return pongs > 0 ? { ok: true } : { ok: false, why: `no pong after ${plan.count} ping${plan.count === 1 ? '' : 's'}` };
 }
 
-/** The interface to ask: the one given, the only one up, or the only one that knows the peer. */
-async function pickInterface(peer: string, iface: string | undefined): Promise<string> {
-  if (iface !== undefined) return iface;
-  const ifaces = listDaemons();
-  if (ifaces.length === 0) throw new CliError('no interface is up (wh up first)');
-  if (ifaces.length === 1) return ifaces[0]!;
-  const shows = await Promise.all(ifaces.map((i) => callDaemon(i, { cmd: 'show' }, UP_KEY_SCAN_TIMEOUT).then((r) => r as ShowResult, () => undefined)));
-  const knowing = ifaces.filter((_, n) => {
-    const peers = shows[n]?.peers ?? [];
-    return 'peer' in resolvePeer(peer, peers.map((p) => ({ key: p.key, hostname: p.name, ipv4: p.ipv4, ipv6: p.ipv6 })));
-  });
-  if (knowing.length === 1) return knowing[0]!;
-  throw new CliError(`${knowing.length === 0 ? 'no running node knows' : 'several running nodes know'} ${keyLike(peer) ? 'that key' : peer} (${(knowing.length === 0 ? ifaces : knowing).join(', ')}): name one with -i IFACE`, USAGE_EXIT);
-}
-
 function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new CliError(`-c wants a whole number of pings, at least 1 (got ${v})`, USAGE_EXIT);
@@ -89,14 +74,17 @@ export function register(program: Command): void {
     .option('--timeout <seconds>', `how long each ping waits for its pong (default ${PING_TIMEOUT / 1000})`, seconds)
     .option('-i, --interface <iface>', 'the node to ping from, when several run')
     .action(async (peer: string, opts: { count?: number; untilDirect?: boolean; timeout?: number; interface?: string }) => {
-      const iface = await pickInterface(peer, opts.interface);
+      // The node that knows the peer (src/cli/peerarg.ts, as `wh resolve`), asked for it by key.
+      const found = await resolvePeerArg(peer, opts.interface);
+      if (found.self) throw new CliError(`${keyLike(peer) ? 'that key' : peer} is ${found.interface} itself, not one of its peers`, USAGE_EXIT);
+      const iface = found.interface;
       // Never echoed when it may be key material (a private key pasted by mistake).
       const what = keyLike(peer) ? '' : ` ${peer}`;
       const timeoutMs = Math.round((opts.timeout ?? PING_TIMEOUT / 1000) * 1000);
       const plan = { count: opts.count ?? PING_COUNT_DEFAULT, countGiven: opts.count !== undefined, untilDirect: opts.untilDirect === true };
       const send = async () => {
         try {
-          return (await callDaemon(iface, { cmd: 'ping', peer, timeoutMs }, Math.min(CONTROL_CONNECTION_DEADLINE, timeoutMs + CONTROL_TIMEOUT))) as PingAnswer;
+          return (await callDaemon(iface, { cmd: 'ping', peer: found.key, timeoutMs }, Math.min(CONTROL_CONNECTION_DEADLINE, timeoutMs + CONTROL_TIMEOUT))) as PingAnswer;
         } catch (e) {
           throw new CliError(e instanceof ControlError && e.code === 'daemon' ? `ping${what}: ${e.message}` : e instanceof Error ? e.message : String(e));
         }

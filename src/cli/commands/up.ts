@@ -28,7 +28,7 @@ import { readKeyFile } from '../io.js';
 import { interfaceRunningKey } from '../running.js';
 import { ResolveError, resolveTrustEndpoints, systemLookup } from '../../daemon/seeds.js';
 import { shellWord } from '../../util/shell.js';
-import { sizeHeapForDaemon } from '../../util/heap.js';
+import { daemonExecArgv, sizeHeapForDaemon } from '../../util/heap.js';
 import { CONFIG_DIR } from '../../params.js';
 import { INLINE_MAX_EXPECTED_TRIES } from '../../crypto/keysearch.js';
 import { CONFIG_DIR_ENV, configDir, configSource, ephemeralKey, ephemeralNotice, isConfigPath, KEY, keyFileWarning, keyFromParent, WANT_KEY } from '../upsource.js';
@@ -246,7 +246,7 @@ async function runDetached(argv: string[], v: Validated): Promise<void> {
   const logFile = path.join(LOG_DIR, `${v.iface}.log`);
   const script = process.argv[1]!;
   const child = fork(script, [...argv, '--foreground', '--log-file', logFile], {
-    detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...process.env, [LOCK_HANDOFF_ENV]: '1' },
+    execArgv: daemonExecArgv(), detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...process.env, [LOCK_HANDOFF_ENV]: '1' },
   });
   const outcome = await new Promise<{ ok: boolean; message: string }>((resolve) => {
     const timer = setTimeout(() => resolve({ ok: false, message: `the daemon did not report ready within ${UP_READY_TIMEOUT / 1000} s (see ${logFile})` }), UP_READY_TIMEOUT);
@@ -278,29 +278,35 @@ async function runDetached(argv: string[], v: Validated): Promise<void> {
   if (boots.length > 0) process.stderr.write(`wh: warning: ${v.iface} cannot reach the DHT through every boot node:\n${boots.map((m) => `  ${m}\n`).join('')}`);
 }
 
+/** The usage line of `wh up` (commander's, and the daemon's own entry: src/cli/daemonmain.ts). */
+export const UP_USAGE = 'NAME|CONFIG [private-key FILE] [interface NAME] [listen-port N] [--foreground]';
+
+/** `wh up CONFIG WORDS... [--foreground] [--log-file FILE]`, once its command line is parsed. */
+export async function runUp(config: string, words: string[], opts: { foreground?: boolean; logFile?: string }): Promise<void> {
+  const args = parseUpWords(config, words, configSource(config).keyFile);
+  // A daemon forked by a detached `wh up` takes over the lock its parent holds (and the
+  // ephemeral key it made, if any).
+  const handedOver = opts.foreground === true && process.env[LOCK_HANDOFF_ENV] === '1';
+  const v = await validateUp(args, handedOver ? (iface) => requestUpLock(iface, UP_LOCK_HANDOFF_TIMEOUT) : takeUpLock,
+    handedOver ? () => keyFromParent() : searchEphemeral);
+  delete process.env[LOCK_HANDOFF_ENV];
+  if (opts.foreground) {
+    const status = await runForeground(args, v, opts.logFile);
+    // Everything is cleaned up; do not wait for stray timers of in-flight lookups.
+    process.exit(status);
+  } else {
+    await runDetached(['up', config, ...words], v);
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('up')
-    .usage('NAME|CONFIG [private-key FILE] [interface NAME] [listen-port N] [--foreground]')
+    .usage(UP_USAGE)
     .description('start a node: wh up NAME (CONFIG_DIR/NAME.conf and NAME.sk) or wh up ./CONFIG private-key ./KEY')
     .argument('<config>', `a network name (${CONFIG_DIR}/NAME.conf, or $${CONFIG_DIR_ENV}/NAME.conf) or a config path (with '/' or ending in .conf)`)
     .argument('[words...]', 'private-key FILE, interface NAME, listen-port N')
     .option('--foreground', 'stay attached (for systemd and tests); logs go to stderr')
     .option('--log-file <file>', 'with --foreground: append logs to this file instead of stderr')
-    .action(async (config: string, words: string[], opts: { foreground?: boolean; logFile?: string }) => {
-      const args = parseUpWords(config, words, configSource(config).keyFile);
-      // A daemon forked by a detached `wh up` takes over the lock its parent holds (and the
-      // ephemeral key it made, if any).
-      const handedOver = opts.foreground === true && process.env[LOCK_HANDOFF_ENV] === '1';
-      const v = await validateUp(args, handedOver ? (iface) => requestUpLock(iface, UP_LOCK_HANDOFF_TIMEOUT) : takeUpLock,
-        handedOver ? () => keyFromParent() : searchEphemeral);
-      delete process.env[LOCK_HANDOFF_ENV];
-      if (opts.foreground) {
-        const status = await runForeground(args, v, opts.logFile);
-        // Everything is cleaned up; do not wait for stray timers of in-flight lookups.
-        process.exit(status);
-      } else {
-        await runDetached(['up', config, ...words], v);
-      }
-    });
+    .action(runUp);
 }
