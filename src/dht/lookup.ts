@@ -22,9 +22,21 @@ export interface Candidate {
   state: CandidateState;
 }
 
+/** Its hex is made when first asked for: most candidates are never queried (20 are reported per
+ *  answer), and their hex strings were a good part of a simulated network's garbage. */
+class Cand implements Candidate {
+  state: CandidateState = 'new';
+  private h: string | undefined;
+  constructor(readonly id: Uint8Array, readonly addr: Addr, readonly depth: number) {}
+  get hex(): string {
+    return (this.h ??= toHex(this.id));
+  }
+}
+
 export class Lookup {
+  /** Sorted by distance to the target; distinct IDs have distinct distances, so a node already
+   *  listed is found where it would be inserted (no set of seen IDs). */
   private readonly list: Candidate[] = [];
-  private readonly seen = new Set<string>();
   private inFlight = 0;
   private sent = 0;
   private deepestAnswer = 0;
@@ -44,21 +56,18 @@ export class Lookup {
   add(nodes: readonly { id: Uint8Array; addr: Addr }[], depth: number): void {
     for (const n of nodes) {
       if (equalIds(n.id, this.self)) continue;
-      const hex = toHex(n.id);
-      if (this.seen.has(hex)) continue;
-      this.seen.add(hex);
+      let lo = 0, hi = this.list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (compareDistance(this.target, this.list[mid]!.id, n.id) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < this.list.length && equalIds(this.list[lo]!.id, n.id)) continue; // already known
       if (this.targetDepth === undefined && equalIds(n.id, this.target)) {
         this.targetDepth = depth;
         this.targetAddr = n.addr;
       }
-      const c: Candidate = { id: n.id, hex, addr: n.addr, depth, state: 'new' };
-      let lo = 0, hi = this.list.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (compareDistance(this.target, this.list[mid]!.id, c.id) < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      this.list.splice(lo, 0, c);
+      this.list.splice(lo, 0, new Cand(n.id, n.addr, depth));
     }
   }
 

@@ -11,7 +11,7 @@ import { RateLimiter } from '../util/ratelimit.js';
 import { randomBytes } from '../util/random.js';
 import {
   ALPHA, OBSERVED_ADDRS_KEPT, BOOTSTRAP_ATTEMPTS, FIND_ATTEMPTS, BOOTSTRAP_RETRY_DELAY, BUCKET_REFRESH, FIND_PAD_TO, K, LOOKUP_MAX_REQUESTS, MAX_PACKET, PING_PAD_TO,
-  REFRESH_CHECK, REQUEST_RETRIES, REQUEST_TIMEOUT, VERIFY_PINGS_PER_SEC,
+  ENTRY_GOOD_FOR, JOIN_REFRESH_WIDTH, REFRESH_CHECK, REQUEST_RETRIES, REQUEST_TIMEOUT, VERIFY_PINGS_PER_SEC,
 } from '../params.js';
 import { randomIdInBucket, toHex } from './id.js';
 import { Lookup } from './lookup.js';
@@ -160,7 +160,7 @@ export class DhtNode {
     // Kademlia's join: the self lookup taught us our neighbourhood and some of the way to it;
     // now look up an ID in every farther bucket that is still empty, so that we can route
     // towards any ID (and those regions of the network hear of us through our requests).
-    await this.refreshBuckets(-Infinity, true);
+    await this.refreshBuckets(-Infinity, true, JOIN_REFRESH_WIDTH);
     return answered;
   }
 
@@ -168,11 +168,12 @@ export class DhtNode {
     return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
   }
 
-  /** Iterative parallel lookup of the K nodes closest to `target`. `onFound(addr)` is called
-   *  once, as soon as an answer names the target (hearsay, as `found`), before the lookup ends. */
-  lookup(target: Uint8Array, onFound?: (addr: Addr) => void): Promise<LookupResult> {
+  /** Iterative parallel lookup of the K nodes closest to `target` (or the `width` closest).
+   *  `onFound(addr)` is called once, as soon as an answer names the target (hearsay, as
+   *  `found`), before the lookup ends. */
+  lookup(target: Uint8Array, onFound?: (addr: Addr) => void, width = this.k): Promise<LookupResult> {
     this.table.touch(target, this.clock.now());
-    const lk = new Lookup(target, this.id, this.k, this.alpha, LOOKUP_MAX_REQUESTS);
+    const lk = new Lookup(target, this.id, width, this.alpha, LOOKUP_MAX_REQUESTS);
     lk.add(this.table.closest(target, this.k).map((e) => ({ id: e.id, addr: e.addr })), 1);
     const targetHex = toHex(target);
     let answeredAt: Addr | undefined;
@@ -305,8 +306,11 @@ export class DhtNode {
   /** A node answered us at `addr`: it enters the table (or refreshes its entry). */
   private learn(id: Uint8Array, addr: Addr, info: { direct?: boolean; rtt?: number; seenAs?: Addr }): void {
     this.onVerified?.(id, addr, info.rtt, info.seenAs);
-    const r = this.table.verified(id, addr, this.clock.now(), info);
-    if (r?.status === 'full') this.checkOldest(r.oldest.id, r.oldest.addr);
+    const now = this.clock.now();
+    const r = this.table.verified(id, addr, now, info);
+    // A full bucket of good entries keeps them (the newcomer waits as a replacement): only a
+    // questionable oldest entry (not heard from for ENTRY_GOOD_FOR, or failing) is pinged.
+    if (r?.status === 'full' && (r.oldest.failures > 0 || now - r.oldest.lastSeen > ENTRY_GOOD_FOR)) this.checkOldest(r.oldest.id, r.oldest.addr);
   }
 
   private noAnswer(hex: string): void {
@@ -317,6 +321,11 @@ export class DhtNode {
   private verify(key: Uint8Array, addr: Addr, known = false): void {
     const hex = toHex(key);
     if (this.verifying.has(hex) || this.closed) return;
+    // A stranger whose bucket is full of good entries could not enter the table: no ping.
+    if (!known && this.table.get(hex) === undefined && this.table.fullOfGood(key, this.clock.now())) {
+      this.counters.add('verify-bucket-full');
+      return;
+    }
     if (!known && !this.verifyLimiter.take('all', this.clock.now())) {
       this.counters.add('verify-skipped');
       return;
@@ -359,10 +368,10 @@ export class DhtNode {
   }
 
   /** Looks up a random ID in each bucket (up to the deepest non-empty one) with no lookup since `before`. */
-  private async refreshBuckets(before: number, onlyEmpty = false): Promise<void> {
+  private async refreshBuckets(before: number, onlyEmpty = false, width = this.k): Promise<void> {
     for (const i of this.table.bucketsToRefresh(before, onlyEmpty)) {
       if (this.closed) return;
-      await this.lookup(randomIdInBucket(this.id, i, this.random));
+      await this.lookup(randomIdInBucket(this.id, i, this.random), undefined, width);
     }
   }
 

@@ -11,7 +11,7 @@
 //   at once.
 import type { Addr } from '../proto/addr.js';
 import { sameAddr } from '../proto/addr.js';
-import { K, STALE_AFTER_FAILURES } from '../params.js';
+import { ENTRY_GOOD_FOR, K, STALE_AFTER_FAILURES } from '../params.js';
 import { commonPrefixBits, compareDistance, ID_BITS, toHex } from './id.js';
 
 export interface Entry {
@@ -138,6 +138,15 @@ export class RoutingTable {
     return { status: 'full', oldest: b.entries[0]! };
   }
 
+  /** True when `id`'s bucket is full of good entries (each heard from within ENTRY_GOOD_FOR of
+   *  `now`, none failing): a newcomer there could only wait in the replacement cache. */
+  fullOfGood(id: Uint8Array, now: number): boolean {
+    const entries = this.entriesOf(this.bucketIndex(id));
+    if (entries.length < this.k) return false;
+    for (const e of entries) if (e.failures > 0 || now - e.lastSeen > ENTRY_GOOD_FOR) return false;
+    return true;
+  }
+
   /** The node sent us an authenticated request from its verified address: it is alive. */
   heardFrom(hex: string, now: number): void {
     const e = this.byHex.get(hex);
@@ -180,18 +189,18 @@ export class RoutingTable {
     if (j === ID_BITS - 1) return this.sortedAll(target, n, exclude); // the target is (next to) us
     const out: Entry[] = [];
     let stale = 0;
-    const take = (group: Entry[]): void => {
+    const take = (group: readonly Entry[]): void => {
       const fresh = group.filter((e) => e.hex !== exclude && e.failures < STALE_AFTER_FAILURES);
       stale += group.length - fresh.length;
-      out.push(...sortByDistance(target, fresh));
+      for (const e of sortByDistance(target, fresh)) out.push(e);
     };
-    take([...this.entriesOf(j)]);
+    take(this.entriesOf(j));
     if (out.length < n) {
       const deeper: Entry[] = [];
       for (let i = j + 1; i < ID_BITS; i++) for (const e of this.entriesOf(i)) deeper.push(e);
       take(deeper);
     }
-    for (let i = j - 1; i >= 0 && out.length < n; i--) take([...this.entriesOf(i)]);
+    for (let i = j - 1; i >= 0 && out.length < n; i--) take(this.entriesOf(i));
     if (out.length < n && stale > 0) return this.sortedAll(target, n, exclude); // failing ones come last
     return out.length > n ? out.slice(0, n) : out;
   }
@@ -247,6 +256,7 @@ export class RoutingTable {
  *  distances only on a tie (comparisons of 32-byte distances were 6 % of a simulated node's time). */
 function sortByDistance(target: Uint8Array, entries: Entry[]): Entry[] {
   if (entries.length < 2) return entries;
+  if (entries.length <= INSERTION_SORT_MAX) return insertionSort(target, entries);
   const ranked = entries.map((e) => {
     let key = 0;
     for (let i = 0; i < 6; i++) key = key * 256 + (e.id[i]! ^ target[i]!);
@@ -254,4 +264,27 @@ function sortByDistance(target: Uint8Array, entries: Entry[]): Entry[] {
   });
   ranked.sort((a, b) => a.key - b.key || compareDistance(target, a.e.id, b.e.id));
   return ranked.map((r) => r.e);
+}
+
+/** Up to this many entries (a bucket's) are sorted in place, keys in a scratch array: no
+ *  object per entry (sorting was most of the garbage of answering a `find`). */
+const INSERTION_SORT_MAX = 64;
+const sortKeys = new Float64Array(INSERTION_SORT_MAX);
+
+function insertionSort(target: Uint8Array, entries: Entry[]): Entry[] {
+  const t0 = target[0]!, t1 = target[1]!, t2 = target[2]!, t3 = target[3]!, t4 = target[4]!, t5 = target[5]!;
+  for (let i = 0; i < entries.length; i++) {
+    const id = entries[i]!.id;
+    const key = ((((((id[0]! ^ t0) * 256 + (id[1]! ^ t1)) * 256 + (id[2]! ^ t2)) * 256 + (id[3]! ^ t3)) * 256 + (id[4]! ^ t4)) * 256) + (id[5]! ^ t5);
+    const e = entries[i]!;
+    let j = i - 1;
+    while (j >= 0 && (sortKeys[j]! > key || (sortKeys[j] === key && compareDistance(target, entries[j]!.id, e.id) > 0))) {
+      sortKeys[j + 1] = sortKeys[j]!;
+      entries[j + 1] = entries[j]!;
+      j--;
+    }
+    sortKeys[j + 1] = key;
+    entries[j + 1] = e;
+  }
+  return entries;
 }

@@ -41,6 +41,10 @@ export const REQUEST_RETRIES = 1; // @protocol
 export const MAX_PENDING_REQUESTS = 4096;
 /** Consecutive failed requests after which a table entry is stale and may be replaced. */
 export const STALE_AFTER_FAILURES = 2;
+/** A table entry heard from within this time and with no failed request since is good: a full
+ *  bucket of good entries keeps them without pinging its oldest, and a stranger that falls in it
+ *  is not pinged back to be verified (BEP 5's rule, 15 minutes there too). */
+export const ENTRY_GOOD_FOR = 15 * 60_000;
 /** Hard bound on the number of requests one lookup may send (stops lookups for absent keys
  *  in hostile or very churny networks even if new nodes keep being reported). */
 export const LOOKUP_MAX_REQUESTS = 200;
@@ -55,6 +59,10 @@ export const BOOTSTRAP_RETRY_DELAY = 1000;
 /** A bucket with no lookup through it for this long is refreshed by a lookup of a random ID
  *  in its range (Kademlia's hourly refresh, made shorter for small networks). */
 export const BUCKET_REFRESH = 15 * 60_000;
+/** A joining node's lookup of a random ID in each empty bucket converges on this many nodes,
+ *  not K: it only has to give the bucket entries to route through (they fill up later from the
+ *  requests of nodes in its range). */
+export const JOIN_REFRESH_WIDTH = 5;
 /** Period of the check that finds buckets due for refresh. */
 export const REFRESH_CHECK = 60_000;
 

@@ -4,8 +4,8 @@
 // unknown types, wrong field types and sizes out of bounds are rejected with a reason.
 // decodeBody() never throws.
 import bencode from 'bencode';
-import { decodeCanonical, encodeDict } from './bencode.js';
-import { decodeCompactAddr, encodeCompactAddr, type Addr } from './addr.js';
+import { decodeCanonical, dictSize, encodeDict } from './bencode.js';
+import { decodeCompactAddr, encodeCompactAddr, writeCompactAddr, type Addr } from './addr.js';
 import { ALIAS_CHUNK, ALIAS_MAX_PARTS } from '../params.js';
 
 export const BODY_VERSION = 1;
@@ -78,10 +78,10 @@ export function encodeRecords(records: readonly NodeRecord[]): Uint8Array {
   const out = new Uint8Array(records.reduce((n, r) => n + recordSize(r), 0));
   let o = 0;
   for (const r of records) {
-    const addr = encodeCompactAddr(r.addr);
-    out[o++] = (addr.length === 18 ? REC_IPV6 : 0) | (r.direct ? REC_DIRECT : 0) | (r.relay ? REC_RELAY : 0);
+    const flags = o++;
     out.set(r.key, o); o += KEY_BYTES;
-    out.set(addr, o); o += addr.length;
+    const alen = writeCompactAddr(r.addr, out, o); o += alen;
+    out[flags] = (alen === 18 ? REC_IPV6 : 0) | (r.direct ? REC_DIRECT : 0) | (r.relay ? REC_RELAY : 0);
     if (r.relay) { out.set(r.relay, o); o += KEY_BYTES; }
   }
   return out;
@@ -90,13 +90,15 @@ export function encodeRecords(records: readonly NodeRecord[]): Uint8Array {
 /** Undefined when the byte string is not an exact sequence of valid records. */
 export function decodeRecords(b: Uint8Array): NodeRecord[] | undefined {
   const out: NodeRecord[] = [];
+  // One copy of the records, the keys views into it: one ArrayBuffer per answer, not one per key.
+  b = b.slice();
   let o = 0;
   while (o < b.length) {
     const flags = b[o++]!;
     const alen = flags & REC_IPV6 ? 18 : 6;
     const need = KEY_BYTES + alen + (flags & REC_RELAY ? KEY_BYTES : 0);
     if (o + need > b.length) return undefined;
-    const key = b.slice(o, o + KEY_BYTES); o += KEY_BYTES;
+    const key = b.subarray(o, o + KEY_BYTES); o += KEY_BYTES;
     const addr = decodeCompactAddr(b.subarray(o, o + alen)); o += alen;
     if (addr === undefined) return undefined;
     const rec: NodeRecord = { key, addr, direct: (flags & REC_DIRECT) !== 0 };
@@ -110,24 +112,27 @@ export function decodeRecords(b: Uint8Array): NodeRecord[] | undefined {
 /** Bencodes a message; `pad` adds a `p` field of zero bytes so the body reaches `padTo` bytes. */
 export function encodeBody(msg: Message, padTo = 0): Uint8Array {
   const d: Record<string, unknown> = { v: BODY_VERSION, t: msg.t };
-  for (const [k, val] of Object.entries(msg)) {
+  for (const k of Object.keys(msg)) {
+    const val = (msg as Record<string, unknown>)[k];
     if (k === 't' || val === undefined) continue;
     if (k === 'n' && msg.t === 'nodes') d.n = encodeRecords(msg.n);
     else if ((k === 'a' || k === 'e') && typeof val === 'object' && !(val instanceof Uint8Array)) d[k] = encodeCompactAddr(val as Addr);
     else d[k] = val;
   }
-  const plain = encodeDict(d);
-  if (plain.length >= padTo) return plain;
+  // Sizes first, so that a padded body is encoded once.
+  const sizeOf = (x: Record<string, unknown>): number => { const n = dictSize(x); return n >= 0 ? n : encodeDict(x).length; };
+  const plain = padTo > 0 ? sizeOf(d) : 0;
+  if (plain >= padTo) return encodeDict(d);
   // "1:p" + "<len>:" + bytes; the largest pad length that keeps the body within padTo bytes
   // (exactly padTo, but where the length's digits jump).
-  const base = d.p === undefined ? plain.length : encodeDict({ ...d, p: undefined }).length; // the pad replaces any `p`
-  for (let n = padTo - plain.length - 4; n >= 0; n--) {
-    if (base + 3 + `${n}:`.length + n <= padTo) {
+  const base = d.p === undefined ? plain : sizeOf({ ...d, p: undefined }); // the pad replaces any `p`
+  for (let n = padTo - plain - 4; n >= 0; n--) {
+    if (base + 3 + String(n).length + 1 + n <= padTo) {
       d.p = new Uint8Array(n);
       return encodeDict(d);
     }
   }
-  return plain;
+  return encodeDict(d);
 }
 
 // ---- decoding ---------------------------------------------------------------------------------------
