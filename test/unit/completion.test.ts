@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WH } from './runwh.js';
+import { Tmux } from './toptmux.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'whcomp-'));
 const bin = path.join(dir, 'bin'), conf = path.join(dir, 'etc'), ctl = path.join(dir, 'run'), cwd = path.join(dir, 'cwd');
@@ -21,6 +22,17 @@ for (const f of ['lab.conf', 'home.conf', 'notes.txt']) fs.writeFileSync(path.jo
 fs.writeFileSync(path.join(ctl, 'notasocket.sock'), '');
 fs.writeFileSync(path.join(cwd, 'node.sk'), '');
 const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, WH_CONFIG_DIR: conf, WH_CONTROL_DIR: ctl };
+
+/** How long a screen may take to show what a keystroke caused (the machine may be loaded). */
+const WAIT_MS = 30_000;
+
+/** An interactive `shell` in a private tmux (100x30, in cwd), with wh on PATH, the test's
+ *  directories and prompt `ps1`. */
+async function shellTerm(shell: string[], ps1: string, extra: Record<string, string> = {}): Promise<Tmux> {
+  const term = new Tmux();
+  await term.start(shell, 100, 30, { PATH: env.PATH, WH_CONFIG_DIR: conf, WH_CONTROL_DIR: ctl, PS1: ps1, ...extra }, cwd);
+  return term;
+}
 
 const FAKE = fileURLToPath(new URL('./fakenode.js', import.meta.url));
 let daemon: ChildProcess | undefined;
@@ -113,33 +125,20 @@ describe('bash', () => {
   });
 
   test('in tmux: an interactive bash completes on TAB, as a person types', { timeout: 150_000, skip: spawnSync('tmux', ['-V']).error === undefined ? false : 'tmux is not installed' }, async () => {
-    const session = `whcompb${process.pid}`;
-    const t = (...args: string[]) => spawnSync('tmux', ['-S', path.join(dir, `${session}.tmux`), ...args], { encoding: 'utf8', env, timeout: 10_000 });
-    const screen = () => t('capture-pane', '-p', '-t', session).stdout;
-    const waitFor = async (re: RegExp, what: string): Promise<string> => {
-      for (let i = 0; i < 300; i++) {
-        const sc = screen();
-        if (re.test(sc)) return sc;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.fail(`${what}: not on the screen within 30 s (this machine may be loaded):\n${screen()}`);
-    };
-    const r = t('new-session', '-d', '-s', session, '-x', '100', '-y', '30', '-c', cwd,
-      `env PATH='${bin}':"$PATH" WH_CONFIG_DIR='${conf}' WH_CONTROL_DIR='${ctl}' PS1='bash$ ' INPUTRC=/dev/null bash --norc --noprofile`);
-    assert.equal(r.status, 0, r.stderr);
+    const term = await shellTerm(['bash', '--norc', '--noprofile'], 'bash$ ', { INPUTRC: '/dev/null' });
     try {
-      t('send-keys', '-t', session, 'source <(wh completion bash) && echo LOADED', 'Enter');
-      await waitFor(/^LOADED$/m, 'the script loaded');
-      t('send-keys', '-t', session, 'wh sh', 'Tab');
-      await waitFor(/bash\$ wh show$/m, 'wh sh<TAB> -> wh show');
-      t('send-keys', '-t', session, 'wh-f', 'Tab');
-      await waitFor(/bash\$ wh show wh-fake$/m, 'the interface');
-      t('send-keys', '-t', session, 'Tab', 'Tab');
-      const listed = await waitFor(/alpha/, 'the peers listed on TAB TAB');
+      await term.keys('source <(wh completion bash) && echo LOADED', 'Enter');
+      await term.waitFor('the script loaded', (sc) => /^LOADED$/m.test(sc), WAIT_MS);
+      await term.keys('wh sh', 'Tab');
+      await term.waitFor('wh sh<TAB> -> wh show', (sc) => /bash\$ wh show$/m.test(sc), WAIT_MS);
+      await term.keys('wh-f', 'Tab');
+      await term.waitFor('the interface', (sc) => /bash\$ wh show wh-fake$/m.test(sc), WAIT_MS);
+      await term.keys('Tab', 'Tab');
+      const listed = await term.waitFor('the peers listed on TAB TAB', (sc) => /alpha/.test(sc), WAIT_MS);
       assert.match(listed, /bravo/);
       assert.match(listed, /\ball\b/);
     } finally {
-      t('kill-server'); // a private server: its socket is in the test's directory, removed after
+      await term.kill();
     }
   });
 
@@ -163,37 +162,24 @@ describe('zsh', () => {
   });
 
   test('in tmux: TAB completes a command, lists interfaces, peers and networks', { timeout: 150_000, skip: zsh && tmux ? false : 'needs zsh and tmux' }, async () => {
-    const session = `whcomp${process.pid}`;
-    const t = (...args: string[]) => spawnSync('tmux', ['-S', path.join(dir, `${session}.tmux`), ...args], { encoding: 'utf8', env, timeout: 10_000 });
-    const screen = () => t('capture-pane', '-p', '-t', session).stdout;
-    const waitFor = async (re: RegExp, what: string): Promise<string> => {
-      for (let i = 0; i < 300; i++) {
-        const s = screen();
-        if (re.test(s)) return s;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.fail(`${what}: not on the screen within 30 s (this machine may be loaded):\n${screen()}`);
-    };
-    const r = t('new-session', '-d', '-s', session, '-x', '100', '-y', '30', '-c', cwd,
-      `env PATH='${bin}':"$PATH" WH_CONFIG_DIR='${conf}' WH_CONTROL_DIR='${ctl}' PS1='zsh$ ' zsh -f`);
-    assert.equal(r.status, 0, r.stderr);
+    const term = await shellTerm(['zsh', '-f'], 'zsh$ ');
     try {
-      t('send-keys', '-t', session, `autoload -U compinit && compinit -u -D && source <(wh completion zsh) && echo LOADED`, 'Enter');
-      await waitFor(/^LOADED$/m, 'the script loaded');
-      t('send-keys', '-t', session, 'wh sh', 'Tab');
-      await waitFor(/zsh\$ wh show$/m, 'wh sh<TAB> -> wh show');
-      t('send-keys', '-t', session, 'wh-f', 'Tab');
-      await waitFor(/zsh\$ wh show wh-fake$/m, 'the interface');
-      t('send-keys', '-t', session, 'Tab');
-      const peers = await waitFor(/alpha/, 'the peers listed');
+      await term.keys(`autoload -U compinit && compinit -u -D && source <(wh completion zsh) && echo LOADED`, 'Enter');
+      await term.waitFor('the script loaded', (sc) => /^LOADED$/m.test(sc), WAIT_MS);
+      await term.keys('wh sh', 'Tab');
+      await term.waitFor('wh sh<TAB> -> wh show', (sc) => /zsh\$ wh show$/m.test(sc), WAIT_MS);
+      await term.keys('wh-f', 'Tab');
+      await term.waitFor('the interface', (sc) => /zsh\$ wh show wh-fake$/m.test(sc), WAIT_MS);
+      await term.keys('Tab');
+      const peers = await term.waitFor('the peers listed', (sc) => /alpha/.test(sc), WAIT_MS);
       assert.match(peers, /bravo/);
-      t('send-keys', '-t', session, 'C-c');
-      t('send-keys', '-t', session, 'wh down ', 'Tab');
-      const listed = await waitFor(/lab/, 'interfaces and networks listed');
+      await term.keys('C-c');
+      await term.keys('wh down ', 'Tab');
+      const listed = await term.waitFor('interfaces and networks listed', (sc) => /lab/.test(sc), WAIT_MS);
       assert.match(listed, /home/);
       assert.match(listed, /wh-fake/);
     } finally {
-      t('kill-server'); // a private server: its socket is in the test's directory, removed after
+      await term.kill();
     }
   });
 });

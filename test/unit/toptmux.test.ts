@@ -47,12 +47,12 @@ test('wh top in tmux against a fake daemon: 50 peers scrolled, sorted by rate, d
     server = undefined;
     s = await tmux.waitFor('daemon gone', (x) => x.includes('daemon gone (trying again every 1 s): no daemon is running for whtopT'), 10_000);
     assert.equal(peerRows(s)[0], 'peer-049', 'the last rows stay shown');
-    assert.ok(!s.includes('wh top exited'));
+    assert.ok(!s.includes('the command exited'));
     server = await listen();
     s = await tmux.waitFor('back', (x) => /^50 peers, as of /m.test(x) && !x.includes('daemon gone'), 10_000);
 
     await tmux.keys('q');
-    await tmux.waitFor('quit', (x) => x.includes('wh top exited 0'), 5000);
+    await tmux.waitFor('quit', (x) => x.includes('the command exited 0'), 5000);
   } finally {
     await tmux.kill();
     await server?.close();

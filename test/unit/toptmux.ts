@@ -1,4 +1,4 @@
-// A terminal for the tests of `wh top`: a private tmux server (its socket in a directory of its
+// A terminal for the tests of `wh top` and of shell completion: a private tmux server (its socket in a directory of its
 // own), one session running a command, its screen read with `tmux capture-pane -p`, keys sent
 // with `send-keys`. Every wait is bounded; kill() ends the server and removes its socket.
 import assert from 'node:assert/strict';
@@ -11,19 +11,20 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const POLL = 200;
 
-/** One private tmux server (its socket in a directory of its own), one session running `wh top`. */
+/** One private tmux server (its socket in a directory of its own), one session running a command. */
 export class Tmux {
   private readonly dir = mkdtempSync(join(tmpdir(), 'whtop-tmux-'));
   private async tmux(...args: string[]): Promise<string> {
     return (await run('tmux', ['-S', join(this.dir, 'sock'), ...args], { timeout: 10_000 })).stdout;
   }
-  /** Starts `command` in an 80x24 window; when it ends, its exit status is printed and the pane stays. */
-  async start(command: string[], width = 80, height = 24, env: Record<string, string> = {}): Promise<void> {
+  /** Starts `command` in an 80x24 window (in `cwd`, else tmux's); when it ends, its exit status is
+   *  printed and the pane stays. */
+  async start(command: string[], width = 80, height = 24, env: Record<string, string> = {}, cwd?: string): Promise<void> {
     const q = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
     const vars = Object.entries(env).map(([k, v]) => q(`${k}=${v}`)).join(' ');
     // tmux's default TERM inside (tmux-256color); CI=true as in .ci/run, which must not matter.
-    await this.tmux('new-session', '-d', '-s', 'top', '-x', String(width), '-y', String(height),
-      `env CI=true ${vars} ${command.map(q).join(' ')}; echo "wh top exited $?"; sleep 600`);
+    await this.tmux('new-session', '-d', '-s', 'top', '-x', String(width), '-y', String(height), ...(cwd ? ['-c', cwd] : []),
+      `env CI=true ${vars} ${command.map(q).join(' ')}; echo "the command exited $?"; sleep 600`);
   }
   screen(): Promise<string> { return this.tmux('capture-pane', '-p', '-t', 'top'); }
   async keys(...keys: string[]): Promise<void> { await this.tmux('send-keys', '-t', 'top', ...keys); }

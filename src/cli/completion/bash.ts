@@ -6,6 +6,7 @@
 // `wh __complete peers`, which asks the running daemons (src/cli/completion/peers.ts).
 import { CONFIG_DIR, CONTROL_DIR } from '../../params.js';
 import { quoted, type CommandSpec, type OptionSpec } from './spec.js';
+import { wordWalk } from './walk.js';
 
 function optionCases(commands: CommandSpec[], rootOptions: OptionSpec[]): string {
   const lines = commands.map((c) => `    ${quoted(c.name)}) words=${quoted(c.options.flatMap((o) => o.flags).join(' '))} ;;`);
@@ -38,21 +39,17 @@ export function bashScript(commands: CommandSpec[], rootOptions: OptionSpec[]): 
 
 _wh_commands=${quoted(commands.map((c) => c.name).join(' '))}
 
-_wh_ifaces() {
+# _wh_list DIR SUFFIX TEST: the names of DIR's entries that end in SUFFIX and pass "test TEST" (-S, -f).
+_wh_list() {
   local f
-  for f in "\${WH_CONTROL_DIR:-${CONTROL_DIR}}"/*.sock; do
-    [[ -S $f ]] || continue
-    f=\${f##*/}; printf '%s\\n' "\${f%.sock}"
+  for f in "$1"/*"$2"; do
+    test "$3" "$f" || continue
+    f=\${f##*/}; printf '%s\\n' "\${f%"$2"}"
   done
 }
 
-_wh_networks() {
-  local f
-  for f in "\${WH_CONFIG_DIR:-${CONFIG_DIR}}"/*.conf; do
-    [[ -f $f ]] || continue
-    f=\${f##*/}; printf '%s\\n' "\${f%.conf}"
-  done
-}
+_wh_ifaces() { _wh_list "\${WH_CONTROL_DIR:-${CONTROL_DIR}}" .sock -S; }
+_wh_networks() { _wh_list "\${WH_CONFIG_DIR:-${CONFIG_DIR}}" .conf -f; }
 
 _wh_peers() {
   # The wh being completed (as typed: wh, ./bin/wh.js...); silent, whatever happens.
@@ -131,17 +128,7 @@ _wh() {
   local -a pos=()
   local _wh_prog=\${COMP_WORDS[0]}
   COMPREPLY=()
-  for (( i = 1; i < COMP_CWORD; i++ )); do
-    w=\${COMP_WORDS[i]}
-    if [[ -n $value ]]; then [[ $value == iface ]] && iface=$w; value=""; continue; fi
-    if [[ -z $cmd ]]; then [[ $w == -* ]] || cmd=$w; continue; fi
-    if [[ $w == -* ]]; then
-      [[ $w == *=* ]] && continue
-      value=$(_wh_value "$cmd" "$w") || value=""
-      continue
-    fi
-    pos+=("$w")
-  done
+${wordWalk({ from: '1', until: 'i < COMP_CWORD', word: '${COMP_WORDS[i]}', readValue: 'value=$(_wh_value "$cmd" "$w") || value=""' })}
   if [[ -z $cmd ]]; then
     if [[ $cur == -* ]]; then _wh_add "$(_wh_options "")"; else _wh_add "$_wh_commands"; fi
     return 0

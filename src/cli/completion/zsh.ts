@@ -3,6 +3,7 @@
 // works sourced (after compinit) or saved as `_wh` in a directory of $fpath.
 import { CONFIG_DIR, CONTROL_DIR } from '../../params.js';
 import { quoted, type CommandSpec, type OptionSpec } from './spec.js';
+import { wordWalk } from './walk.js';
 
 const described = (flag: string, description: string): string => quoted(`${flag.replace(/:/g, '\\:')}:${description.replace(/\s+/g, ' ')}`);
 
@@ -87,17 +88,7 @@ _wh() {
   cmds=(
     ${cmdList}
   )
-  for (( i = 2; i < CURRENT; i++ )); do
-    w=\${words[i]}
-    if [[ -n $value ]]; then [[ $value == iface ]] && iface=$w; value=""; continue; fi
-    if [[ -z $cmd ]]; then [[ $w == -* ]] || cmd=$w; continue; fi
-    if [[ $w == -* ]]; then
-      [[ $w == *=* ]] && continue
-      if _wh_value "$cmd" "$w"; then value=$REPLY; fi
-      continue
-    fi
-    pos+=("$w")
-  done
+${wordWalk({ from: '2', until: 'i < CURRENT', word: '${words[i]}', readValue: 'if _wh_value "$cmd" "$w"; then value=$REPLY; fi' })}
   if [[ -n $cmd && -n $value ]]; then _wh_kind "$value"; return 0; fi
   if [[ $PREFIX == -* ]]; then
     case $cmd in
