@@ -20,13 +20,14 @@ import { DIRECTIVES, type Directive } from './directives.js';
 import { suggestDirective } from './suggest.js';
 import { namesError, parseSwitch } from './names.js';
 import { parseMetricsLine, type MetricsListen } from './metrics.js';
+import { parseListenLine, parseWsUrl, type WsListen } from './wslisten.js';
 export { DIRECTIVES, type Directive } from './directives.js';
 export { editDistance, suggestDirective } from './suggest.js';
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
 const TRUST_USAGE = 'trust [HOSTNAME] [IP] KEY [HOST:PORT]';
 const PEER_USAGE = 'peer [HOSTNAME] KEY [HOST:PORT]';
-const BOOT_USAGE = 'boot KEY HOST[:PORT]';
+const BOOT_USAGE = 'boot KEY HOST[:PORT], or boot KEY ws://HOST[:PORT][/PATH]';
 
 interface RawPeer {
   trusted: boolean;
@@ -94,6 +95,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
   let sawSubnet = false;
   const names = { hosts: false, dns: false };
   let metrics: MetricsListen | undefined;
+  let listen: WsListen | undefined;
 
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
   lines.forEach((rawLine, index) => {
@@ -156,6 +158,12 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
           if (!(err instanceof KeyError)) throw err;
           fail(line, `${keyErrorMessage(args[0]!, 'boot key')} (usage: ${BOOT_USAGE})`);
         }
+        if (/^wss?:\/\//i.test(args[1]!)) {
+          const u = parseWsUrl(args[1]!);
+          if (!u.ok) fail(line, `invalid boot URL: ${u.error} (usage: ${BOOT_USAGE})`);
+          if (key && u.ok) boots.push({ key, keyB64: keyToBase64(key), host: u.value.host, hostKind: u.value.kind, port: u.value.port, ws: u.value, line });
+          return;
+        }
         const hp = parseHostPort(args[1]!);
         if (!hp.ok) fail(line, `invalid boot address: ${hp.error}`);
         if (key && hp.ok) boots.push({ key, keyB64: keyToBase64(key), host: hp.value.host, hostKind: hp.value.kind, port: hp.value.port, line });
@@ -170,6 +178,10 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
       }
       case 'metrics': {
         if (once('metrics', line)) metrics = parseMetricsLine(args, line, fail);
+        return;
+      }
+      case 'listen': {
+        if (once('listen', line)) listen = parseListenLine(args, line, fail);
         return;
       }
       case 'trust':
@@ -309,7 +321,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
     });
   }
 
-  return { file, name, namespace: ns, workbit, subnets, boots, peers, names, ...(metrics ? { metrics } : {}) };
+  return { file, name, namespace: ns, workbit, subnets, boots, peers, names, ...(metrics ? { metrics } : {}), ...(listen ? { listen } : {}) };
 }
 
 /** Stray tokens, for an error: at most 3, each cut short (quoteToken), a key-shaped one (maybe
