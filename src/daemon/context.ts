@@ -18,6 +18,7 @@ import type { Paths } from './paths.js';
 import type { Invites } from './invites.js';
 import type { HostNames } from './hostnames.js';
 import type { MetricsServer } from './metricsserver.js';
+import type { Transports } from '../net/transport.js';
 
 export interface DaemonOptions {
   sodium: Sodium;
@@ -45,6 +46,8 @@ export interface NodeContext {
   readonly log: Logger;
   readonly clock: Clock;
   readonly dht: DhtNode;
+  /** The node's transports (UDP socket, WebSocket server and links), for `wh show`. */
+  readonly transports: Transports;
   readonly publicB64: string;
   /** The config in effect (a reload replaces it). */
   config: NetworkConfig;

@@ -11,6 +11,10 @@ import { PortMapper, type DiscoverOptions, type MapRequest, type MapResult, type
 import { ControlServer, type ControlHandler } from '../control/server.js';
 import { udpRelayEndpoint, type OpenRelayEndpoint } from '../relay/link.js';
 import { systemLookup, type Lookup } from './seeds.js';
+import { WsServerTransport } from '../net/wsserver.js';
+import { WsClientTransport } from '../net/wsclient.js';
+import { addrKey } from '../proto/addr.js';
+import type { ViewedTransport, WsSeams } from './wstransports.js';
 
 /** What the NAT monitor needs of a gateway's port mapper (src/nat/upnp.ts PortMapper). */
 export interface GatewayMapper {
@@ -26,7 +30,7 @@ export interface Poker {
   close(): void;
 }
 
-export interface NodeSeams {
+export interface NodeSeams extends WsSeams {
   /** Binds the node's datagram transport (the DHT's socket). */
   bindTransport(host: string, port: number): Promise<NodeTransport>;
   /** Binds the tunnel ping socket on the node's overlay address (src/daemon/tunnelping.ts);
@@ -74,4 +78,12 @@ export const realSeams: NodeSeams = {
   openRelayEndpoint: udpRelayEndpoint,
   random: Math.random,
   wallNow: Date.now,
+  listenWs: async (o) => {
+    const t = await WsServerTransport.listen(o);
+    return Object.assign(t, { view: () => ({ kind: 'ws', role: 'server' as const, address: `${o.tls ? 'wss' : 'ws'}://${addrKey(t.local)}/`, state: null, connections: t.connections, counters: t.counters.toJSON() }) });
+  },
+  connectWs: (o): ViewedTransport => {
+    const t = new WsClientTransport(o);
+    return Object.assign(t, { view: () => ({ kind: 'ws', role: 'client' as const, address: o.url, state: t.state, connections: null, counters: t.counters.toJSON() }) });
+  },
 };
