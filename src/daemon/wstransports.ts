@@ -51,7 +51,8 @@ export async function openWsTransports(args: {
   const l = config.listen;
   if (l !== undefined) {
     const where = `${config.file}:${l.line}: listen`;
-    const tls = l.tls ? { cert: await readFile(l.cert!), key: await readFile(l.key!) } : undefined;
+    const read = (f: string) => readFile(f).catch((e: NodeJS.ErrnoException) => { throw new Error(`${where}: cannot read ${f}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`); });
+    const tls = l.tls ? { cert: await read(l.cert!), key: await read(l.key!) } : undefined;
     const server = await seams.listenWs({ host: l.host, port: l.port, clock, ...(tls ? { tls } : {}) })
       .catch((e: NodeJS.ErrnoException) => { throw new Error(`${where}: cannot listen on ${addrKey(l)}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}`); });
     undo.push(async () => server.close());

@@ -140,3 +140,37 @@ test('over WebSocket as over UDP: a replayed datagram and a forged one are dropp
   // The pong came back over the connection (it is the node's answer to that address).
   assert.ok(wsAnswers >= 1);
 });
+
+test('1000 idle WebSocket connections, garbage and an oversized message: the node still answers over UDP, and wh show', async (t) => {
+  const bootSecret = generateSecret(sodium);
+  const wsPort = await freePort(), udpPort = await freePort();
+  const boot = await startBoot(bootSecret, wsPort, udpPort);
+  t.after(() => boot.stop());
+  const idle: WebSocket[] = [];
+  t.after(() => { for (const c of idle) c.terminate(); });
+  const rss0 = process.memoryUsage().rss;
+  for (let i = 0; i < 1000; i++) {
+    const c = new WebSocket(`ws://127.0.0.1:${wsPort}/`, [WS_SUBPROTOCOL]);
+    idle.push(c);
+    await new Promise((r, j) => { c.once('open', r); c.once('error', j); });
+  }
+  for (const c of idle.slice(0, 50)) { c.send(sodium.randombytes_buf(200)); c.send('junk'); }
+  const big = idle[999]!;
+  const closed = new Promise<number>((r) => big.once('close', (code) => r(code)));
+  big.send(Buffer.alloc(64 * 1024, 1));
+  assert.equal(await closed, 1009);
+  const rss1 = process.memoryUsage().rss;
+  const shown = await boot.show(true);
+  const server = shown.transports?.find((x) => x.role === 'server');
+  assert.equal(server?.connections, 999);
+  assert.equal(server?.counters?.['ws-oversize'], 1);
+  // A UDP node is still served: a sealed ping gets its pong.
+  const ch = new SecureChannel(sodium, { secret: generateSecret(sodium), workbit: 0, namespace: 'public' });
+  const udp = await UdpTransport.bind('127.0.0.1', 0);
+  t.after(() => udp.close());
+  let pongs = 0;
+  udp.setReceiver(() => pongs++);
+  udp.send({ host: '127.0.0.1', port: udpPort }, ch.seal(sodium.crypto_scalarmult_base(bootSecret), encodeBody({ t: 'ping', x: sodium.randombytes_buf(8) }, PING_PAD_TO - 68)));
+  await until(() => pongs === 1);
+  process.stdout.write(`# 1000 idle connections: rss +${Math.round((rss1 - rss0) / 1024)} KiB (clients and server in one process)\n`);
+});
