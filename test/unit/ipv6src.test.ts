@@ -1,6 +1,6 @@
 // Per-source limits over IPv6 key on the /64 (src/proto/addr.ts sourceKey): an attacker with
-// a prefix holds 2^64 addresses but one source. Checked on the key itself, on the DHT's
-// per-source datagram limit (src/dht/rpc.ts) and on the relay's per-source session quota.
+// a prefix holds 2^64 addresses but one source. Checked on the key itself, on a bucket
+// keyed by it (as src/dht/rpc.ts and admission.ts key theirs) and on the relay's session quota.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sourceKey } from '../../src/proto/addr.js';
