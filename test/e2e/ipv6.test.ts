@@ -1,0 +1,84 @@
+// IPv6 underlay, end to end, as root, on micronet's IPv6 internet (2001:db8::/48, on the same
+// bridge as 20.0.0.0/16, never linked to the machine's network): a dual-stack boot node, an
+// IPv6-only pair and a dual-stack pair, with real WireGuard, nftables port sharing and ping.
+// Each pair connects directly; the IPv6-only pair's WireGuard endpoint is its IPv6 address.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WhNet } from './whnet.js';
+
+const PORT = 62096;
+
+test('IPv6: an IPv6-only pair and a dual-stack pair connect directly', { timeout: 180_000 }, async (t) => {
+  const w = await WhNet.create('v6');
+  try {
+    await w.addNode('boot', { role: 'boot', ip: 'dual' });
+    for (const n of ['six1', 'six2']) await w.addNode(n, { ip: 'v6' });
+    for (const n of ['dual1', 'dual2']) await w.addNode(n, { ip: 'dual' });
+    const names = ['six1', 'six2', 'dual1', 'dual2'];
+    w.writeConfigs(names);
+    const host = (n: string) => w.nodes.get(n)!.host;
+
+    await t.test('micronet: IPv6-only hosts have no IPv4 address; hosts reach each other over IPv6', async () => {
+      const six = await w.net.exec(host('six1'), ['ip', '-4', '-o', 'addr', 'show', 'scope', 'global']);
+      assert.equal(six.stdout.trim(), '', 'six1 has no global IPv4 address');
+      assert.match(host('six1').ip, /^2001:db8:/);
+      const p = await w.net.exec(host('six1'), ['ping', '-6', '-c1', '-W2', host('dual1').ip6!]);
+      assert.equal(p.code, 0, `six1 -> dual1 over IPv6: ${p.stdout}${p.stderr}`);
+      const v4 = await w.net.exec(host('six1'), ['ping', '-4', '-c1', '-W1', host('dual1').ip]);
+      assert.notEqual(v4.code, 0, 'an IPv6-only host cannot reach IPv4');
+      const routes = await w.net.exec(w.net.internet, ['ip', '-6', 'route', 'show', 'default']);
+      assert.equal(routes.stdout.trim(), '', 'the internet namespace has no IPv6 default route');
+    });
+
+    const config = (await import('node:fs')).readFileSync(w.configFile, 'utf8');
+    assert.match(config, new RegExp(`boot \\S+ 20\\.0\\.1\\.1:${PORT}\\nboot \\S+ \\[2001:db8:0:1::1\\]:${PORT}`), 'the dual-stack boot node has one line per family');
+
+    await w.up('boot');
+    for (const n of names) await w.up(n);
+    const lastUp = Date.now();
+
+    const pairs: [string, string][] = [['six1', 'six2'], ['dual1', 'dual2']];
+    await t.test('each pair pings over the overlay within 15 s of the last wh up', async () => {
+      for (const [a, b] of pairs) {
+        for (const [x, y] of [[a, b], [b, a]] as const) {
+          const ms = await w.pingUntil(x, w.nodes.get(y)!.overlayIp!, Math.max(15_000 - (Date.now() - lastUp), 1000));
+          assert.ok(ms >= 0, `${x} -> ${y}: no overlay ping within 15 s`);
+          t.diagnostic(`${x} -> ${y}: first overlay ping after ${Date.now() - lastUp} ms from the last wh up`);
+        }
+      }
+    });
+
+    await t.test('wh show says direct; the IPv6-only pair\'s WireGuard endpoint is the peer\'s IPv6 address, and wg agrees', async () => {
+      for (const [a, b] of pairs) {
+        for (const [x, y] of [[a, b], [b, a]] as const) {
+          const s = await w.show(x);
+          const ny = w.nodes.get(y)!;
+          const p = s.peers.find((q) => q.key === ny.publicKey);
+          assert.ok(p, `${x} shows ${y}`);
+          assert.equal(p.path, 'direct', `${x} -> ${y}: path ${p.path}`);
+          const dump = (await w.net.exec(host(x), ['wg', 'show', s.interface, 'endpoints'])).stdout;
+          const wgEndpoint = dump.split('\n').map((l) => l.split('\t')).find((r) => r[0] === ny.publicKey)?.[1];
+          assert.equal(wgEndpoint, p.endpoint, `${x}: wg's endpoint for ${y} is the one wh show reports`);
+          const allowed = x.startsWith('six') ? [`[${ny.host.ip6}]:${PORT}`] : [`${ny.host.ip}:${PORT}`, `[${ny.host.ip6}]:${PORT}`];
+          assert.ok(allowed.includes(p.endpoint ?? ''), `${x} -> ${y}: endpoint ${p.endpoint} is not one of ${allowed.join(', ')}`);
+          t.diagnostic(`${x} -> ${y}: direct, endpoint ${p.endpoint}`);
+        }
+      }
+    });
+
+    await t.test('the overlay traffic of the IPv6-only pair really crosses the underlay as IPv6 UDP to the shared port', async () => {
+      // A counter of six2's inbound IPv6 UDP from six1 to the shared port (its own table, gone
+      // with the namespace).
+      const rules = `table ip6 v6count {\n  chain pre {\n    type filter hook prerouting priority -400; policy accept;\n    ip6 saddr ${host('six1').ip6} udp dport ${PORT} counter\n  }\n}\n`;
+      const add = await w.net.exec(host('six2'), ['nft', '-f', '-'], { input: rules });
+      assert.equal(add.code, 0, add.stderr);
+      const packets = async () => Number(/counter packets (\d+)/.exec((await w.net.exec(host('six2'), ['nft', 'list', 'table', 'ip6', 'v6count'])).stdout)?.[1] ?? -1);
+      const before = await packets();
+      for (let i = 0; i < 3; i++) assert.ok(await w.ping('six1', w.nodes.get('six2')!.overlayIp!), 'overlay ping six1 -> six2');
+      const after = await packets();
+      assert.ok(after - before >= 3, `six2 counted ${after - before} IPv6 datagrams from six1 to port ${PORT} for 3 overlay pings`);
+    });
+  } finally {
+    await w.destroy();
+  }
+});
