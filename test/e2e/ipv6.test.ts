@@ -2,13 +2,15 @@
 // bridge as 20.0.0.0/16, never linked to the machine's network): a dual-stack boot node, an
 // IPv6-only pair and a dual-stack pair, with real WireGuard, nftables port sharing and ping.
 // Each pair connects directly; the IPv6-only pair's WireGuard endpoint is its IPv6 address.
+// Then an IPv6-only pair whose direct path is blocked is relayed by the dual-stack boot node:
+// by the daemons, since the relay's kernel path is IPv4 only (docs/NAT.md "IPv6").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WhNet } from './whnet.js';
 
 const PORT = 62096;
 
-test('IPv6: an IPv6-only pair and a dual-stack pair connect directly', { timeout: 180_000 }, async (t) => {
+test('IPv6: an IPv6-only pair and a dual-stack pair connect directly', {  timeout: 180_000 }, async (t) => {
   const w = await WhNet.create('v6');
   try {
     await w.addNode('boot', { role: 'boot', ip: 'dual' });
@@ -78,6 +80,44 @@ test('IPv6: an IPv6-only pair and a dual-stack pair connect directly', { timeout
       const after = await packets();
       assert.ok(after - before >= 3, `six2 counted ${after - before} IPv6 datagrams from six1 to port ${PORT} for 3 overlay pings`);
     });
+  } finally {
+    await w.destroy();
+  }
+});
+
+test('IPv6: an IPv6-only pair without a direct path is relayed through the daemons (the kernel path is IPv4 only)', { timeout: 180_000 }, async (t) => {
+  const w = await WhNet.create('v6r');
+  try {
+    await w.addNode('boot', { role: 'boot', ip: 'dual' });
+    for (const n of ['six3', 'six4']) await w.addNode(n, { ip: 'v6' });
+    w.writeConfigs(['six3', 'six4']);
+    const host = (n: string) => w.nodes.get(n)!.host;
+    // Each drops everything from the other: only the boot node can carry their traffic.
+    for (const [a, b] of [['six3', 'six4'], ['six4', 'six3']] as const) {
+      const rules = `table ip6 nodirect {\n  chain pre {\n    type filter hook prerouting priority -400; policy accept;\n    ip6 saddr ${host(b).ip6} drop\n  }\n}\n`;
+      const r = await w.net.exec(host(a), ['nft', '-f', '-'], { input: rules });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    await w.up('boot');
+    for (const n of ['six3', 'six4']) await w.up(n);
+    const t0 = Date.now();
+    const ms = await w.pingUntil('six3', w.nodes.get('six4')!.overlayIp!, 45_000);
+    assert.ok(ms >= 0, `six3 -> six4: no overlay ping within 45 s:\n${w.nodes.get('six3')!.log.slice(-3000)}`);
+    t.diagnostic(`six3 -> six4: first overlay ping ${Date.now() - t0} ms after wh up`);
+    assert.ok(await w.ping('six4', w.nodes.get('six3')!.overlayIp!), 'six4 -> six3');
+    for (const [a, b] of [['six3', 'six4'], ['six4', 'six3']] as const) {
+      const s = await w.show(a);
+      const p = s.peers.find((q) => q.key === w.nodes.get(b)!.publicKey)!;
+      assert.equal(p.path, 'relay', `${a} -> ${b}: path ${p.path}`);
+      assert.equal(p.relayForwarding, 'daemon', `${a} -> ${b}: an IPv6 session is relayed by the daemons`);
+      assert.equal(p.endpoint, `[${host('boot').ip6}]:62096`, 'relayed by the boot node, over IPv6');
+      assert.match(p.wgEndpoint ?? '', /^127\.0\.0\.1:\d+$/, 'WireGuard\'s endpoint is the relay link\'s loopback socket (daemon path)');
+      t.diagnostic(`${a} -> ${b}: ${p.path} via ${p.endpoint}, forwarded by the ${p.relayForwarding}s, WireGuard endpoint ${p.wgEndpoint}`);
+    }
+    const boot = await w.show('boot');
+    assert.ok(boot.relaying.sessions >= 1, 'the boot node relays the session');
+    assert.equal(boot.relaying.kernel, 0, 'none of it in its kernel');
+    t.diagnostic(`boot relaying: ${JSON.stringify(boot.relaying)}`);
   } finally {
     await w.destroy();
   }
