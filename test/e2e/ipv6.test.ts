@@ -1,7 +1,9 @@
 // IPv6 underlay, end to end, as root, on micronet's IPv6 internet (2001:db8::/48, on the same
 // bridge as 20.0.0.0/16, never linked to the machine's network): a dual-stack boot node, an
-// IPv6-only pair and a dual-stack pair, with real WireGuard, nftables port sharing and ping.
-// Each pair connects directly; the IPv6-only pair's WireGuard endpoint is its IPv6 address.
+// IPv6-only, a dual-stack and an IPv4-only pair, all trusting each other, with real WireGuard,
+// nftables port sharing and ping. Each pair connects directly (the IPv6-only pair's WireGuard
+// endpoint is its IPv6 address); IPv6-only and IPv4-only nodes reach each other through the
+// dual-stack boot node.
 // Then an IPv6-only pair whose direct path is blocked is relayed by the dual-stack boot node:
 // by the daemons, since the relay's kernel path is IPv4 only (docs/NAT.md "IPv6").
 import { test } from 'node:test';
@@ -16,7 +18,8 @@ test('IPv6: an IPv6-only pair and a dual-stack pair connect directly', {  timeou
     await w.addNode('boot', { role: 'boot', ip: 'dual' });
     for (const n of ['six1', 'six2']) await w.addNode(n, { ip: 'v6' });
     for (const n of ['dual1', 'dual2']) await w.addNode(n, { ip: 'dual' });
-    const names = ['six1', 'six2', 'dual1', 'dual2'];
+    for (const n of ['four1', 'four2']) await w.addNode(n);
+    const names = ['six1', 'six2', 'dual1', 'dual2', 'four1', 'four2'];
     w.writeConfigs(names);
     const host = (n: string) => w.nodes.get(n)!.host;
 
@@ -39,7 +42,8 @@ test('IPv6: an IPv6-only pair and a dual-stack pair connect directly', {  timeou
     for (const n of names) await w.up(n);
     const lastUp = Date.now();
 
-    const pairs: [string, string][] = [['six1', 'six2'], ['dual1', 'dual2']];
+    // (An IPv4-only pair too: the same DHT holds IPv6 records it cannot use.)
+    const pairs: [string, string][] = [['six1', 'six2'], ['dual1', 'dual2'], ['four1', 'four2']];
     await t.test('each pair pings over the overlay within 15 s of the last wh up', async () => {
       for (const [a, b] of pairs) {
         for (const [x, y] of [[a, b], [b, a]] as const) {
@@ -61,9 +65,32 @@ test('IPv6: an IPv6-only pair and a dual-stack pair connect directly', {  timeou
           const dump = (await w.net.exec(host(x), ['wg', 'show', s.interface, 'endpoints'])).stdout;
           const wgEndpoint = dump.split('\n').map((l) => l.split('\t')).find((r) => r[0] === ny.publicKey)?.[1];
           assert.equal(wgEndpoint, p.endpoint, `${x}: wg's endpoint for ${y} is the one wh show reports`);
-          const allowed = x.startsWith('six') ? [`[${ny.host.ip6}]:${PORT}`] : [`${ny.host.ip}:${PORT}`, `[${ny.host.ip6}]:${PORT}`];
+          const allowed = x.startsWith('six') ? [`[${ny.host.ip6}]:${PORT}`] : x.startsWith('four') ? [`${ny.host.ip}:${PORT}`] : [`${ny.host.ip}:${PORT}`, `[${ny.host.ip6}]:${PORT}`];
           assert.ok(allowed.includes(p.endpoint ?? ''), `${x} -> ${y}: endpoint ${p.endpoint} is not one of ${allowed.join(', ')}`);
           t.diagnostic(`${x} -> ${y}: direct, endpoint ${p.endpoint}`);
+        }
+      }
+    });
+
+    await t.test('mixed pairs: within 30 s every node reaches every other; IPv6-only and IPv4-only through the dual-stack boot node (by the daemons), the rest directly in a family both have', async () => {
+      const fam = (n: string) => n.slice(0, -1); // six, dual, four
+      for (const x of names) {
+        for (const y of names.filter((n) => n !== x)) {
+          const ms = await w.pingUntil(x, w.nodes.get(y)!.overlayIp!, Math.max(30_000 - (Date.now() - lastUp), 1000));
+          assert.ok(ms >= 0, `${x} -> ${y}: no overlay ping within 30 s`);
+          const p = (await w.show(x)).peers.find((q) => q.key === w.nodes.get(y)!.publicKey)!;
+          t.diagnostic(`${x} -> ${y}: ping at ${Date.now() - lastUp} ms, path ${p.path}, endpoint ${p.endpoint}, forwarding ${p.relayForwarding}`);
+          const pair = [fam(x), fam(y)].sort().join('-');
+          const hy = host(y), boot = host('boot');
+          if (pair === 'four-six') {
+            assert.equal(p.path, 'relay', `${x} -> ${y}`);
+            assert.equal(p.relayForwarding, 'daemon', `${x} -> ${y}: a session with an IPv6 member is relayed by the daemons`);
+            assert.equal(p.endpoint, fam(x) === 'six' ? `[${boot.ip6}]:${PORT}` : `${boot.ip}:${PORT}`, `${x} reaches the relay in its own family`);
+          } else {
+            assert.equal(p.path, 'direct', `${x} -> ${y}`);
+            const shared = pair.includes('six') ? [`[${hy.ip6}]:${PORT}`] : pair.includes('four') ? [`${hy.ip}:${PORT}`] : [`${hy.ip}:${PORT}`, `[${hy.ip6}]:${PORT}`];
+            assert.ok(shared.includes(p.endpoint ?? ''), `${x} -> ${y}: endpoint ${p.endpoint} is not one of ${shared.join(', ')}`);
+          }
         }
       }
     });
