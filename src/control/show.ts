@@ -30,8 +30,9 @@ export interface ShowPeer {
   /** While relayed: the relay's public key. */
   relay: string | null;
   /** While relayed: whether the relay forwards WireGuard's datagrams in its kernel (its session
-   *  port is then WireGuard's endpoint) or the daemons carry them. */
-  relayForwarding: 'kernel' | 'daemon' | null;
+   *  port is then WireGuard's endpoint) or the daemons carry them, over UDP or ('websocket')
+   *  over this node's WebSocket link to the relay. */
+  relayForwarding: 'kernel' | 'daemon' | 'websocket' | null;
   since: number;
   rttMs: number | null;
   wgEndpoint: string | null;

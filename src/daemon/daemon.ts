@@ -40,6 +40,7 @@ import { DNS_PORT } from '../params.js';
 import { MetricsServer } from './metricsserver.js';
 import { formatMetrics } from './metrics.js';
 import { openWsTransports } from './wstransports.js';
+import { isWsRelayPort, WsRelayPorts, type WsRelayPort } from '../net/wsrelayport.js';
 
 export type { DaemonOptions } from './context.js';
 export type { ShowPeer, ShowResult } from '../control/show.js';
@@ -164,6 +165,7 @@ export class Daemon implements NodeContext {
         ...(forward ? { forward } : {}),
         ...(opts.deps.openPort ? { openPort: () => opts.deps.openPort!() } : {}),
         openRelayEndpoint: seams.openRelayEndpoint,
+        ws: new WsRelayPorts(ws.transports.filter((t): t is typeof t & WsRelayPort => isWsRelayPort(t))),
         isInvited: (hex) => d.invites.isIssued(hex),
         onAlias: (req, m, max) => d.invites.onAlias(req, m, max),
         onRelayedFrame: (inc, m) => d.invites.relay.onFrame(inc, m),

@@ -81,7 +81,7 @@ export class ControlHandlers {
         path: planeDown ? 'down' : v.shown,
         endpoint: v.endpoint ? addrKey(v.endpoint) : v.relay ? addrKey(v.relay.addr) : null,
         relay: v.relay ? keyToBase64(v.relay.key) : null,
-        relayForwarding: v.relay ? (v.kernel ? 'kernel' : 'daemon') : null,
+        relayForwarding: v.relay ? (v.transport === 'ws' ? 'websocket' : v.kernel ? 'kernel' : 'daemon') : null,
         since: Math.round((now - v.since) / 1000),
         rttMs: v.rtt !== undefined ? Math.round(v.rtt) : null,
         wgEndpoint: w?.endpoint ?? null,

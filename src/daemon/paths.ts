@@ -135,7 +135,7 @@ export class Paths {
   relayReady(hex: string, link: RelayLink): void {
     const { ctx } = this;
     if (!this.peers.has(hex) || ctx.wg === undefined || ctx.stopping) { ctx.traversal.closeLink(hex); return; }
-    this.step(hex, { t: 'relayReady', relay: link.relay, endpoint: link.endpoint, kernel: link.kernelPort !== undefined });
+    this.step(hex, { t: 'relayReady', relay: link.relay, endpoint: link.endpoint, kernel: link.kernelPort !== undefined, transport: link.overWs ? 'ws' : 'udp' });
   }
 
   /** The NAT check's verdict changed: the direct peers' keepalive follows it. */

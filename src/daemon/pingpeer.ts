@@ -28,7 +28,7 @@ export interface PingAnswer {
   /** The relay in use, when relayed: its key, its address, how it forwards. */
   relay: string | null;
   relayAddress: string | null;
-  relayForwarding: 'kernel' | 'daemon' | null;
+  relayForwarding: 'kernel' | 'daemon' | 'websocket' | null;
   timeoutMs: number;
 }
 
@@ -68,7 +68,7 @@ export async function pingPeer(ctx: NodeContext, pinger: TunnelPing | undefined,
     endpoint: v.state === 'direct' && v.endpoint ? addrKey(v.endpoint) : null,
     relay: v.relay ? keyToBase64(v.relay.key) : null,
     relayAddress: v.relay ? addrKey(v.relay.addr) : null,
-    relayForwarding: v.relay ? (v.kernel ? 'kernel' : 'daemon') : null,
+    relayForwarding: v.relay ? (v.transport === 'ws' ? 'websocket' : v.kernel ? 'kernel' : 'daemon') : null,
     timeoutMs: timeout,
   };
 }

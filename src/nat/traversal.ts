@@ -14,6 +14,7 @@ import { toHex } from '../dht/id.js';
 import { addrKey, type Addr } from '../proto/addr.js';
 import type { Message, MessageOf } from '../proto/messages.js';
 import type { Transport } from '../net/transport.js';
+import type { WsRelayPorts } from '../net/wsrelayport.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -56,6 +57,8 @@ export interface TraversalHost {
   openPort?: () => Promise<{ port: number; transport: Transport }>;
   /** Opens a relay link's loopback socket (default: a real one, src/relay/link.ts). */
   openRelayEndpoint?: OpenRelayEndpoint;
+  /** The node's WebSocket transports that carry relayed frames (WS_TO/WS_FROM); absent: none. */
+  ws?: WsRelayPorts;
   /** Whether a key is the alias key of one of our pending invitations: we act on its punches
    *  (only those: it gets no relay link and no WireGuard peer). */
   isInvited?(hex: string): boolean;
@@ -82,7 +85,8 @@ export class Traversal {
     this.puncher = new Puncher({ ...host, isTrusted: (hex) => host.isTrusted(hex) || (host.isInvited?.(hex) ?? false) });
     this.rendezvous = new Rendezvous(host.dht, limiter);
     this.checker = new ReachChecker(host, limiter);
-    this.server = new RelayServer(host);
+    const ws = host.ws;
+    this.server = new RelayServer({ ...host, ...(ws ? { wsFrom: (to, key, data) => ws.send(to, key, data) } : {}) });
     this.client = new RelayClient({
       ...host,
       notifyPeer: (relay, peerKey) => void this.puncher.punchReq(relay, peerKey),
@@ -90,6 +94,11 @@ export class Traversal {
     });
     // Relay traffic passes the per-source packet limit, and only it (src/relay/exempt.ts).
     host.dht.rpc.isExempt = relayExemption(this.sessions, () => this.links.values(), () => this.clock.now());
+    // Relayed frames over WebSocket: WS_TO to the relay server, WS_FROM to the relay client.
+    ws?.setReceiver((type, from, key, data) => {
+      if (this.closed) return;
+      if (type === 'to') this.server.onWsTo(from, key, data, this.clock.now()); else this.client.onWsFrom(from, key, data);
+    });
     host.dht.extend({ request: (req, max) => this.onRequest(req, max), oneWay: (m) => this.onOneWay(m) });
     const renew = () => {
       this.renewTimer = this.clock.setTimeout(() => { if (this.closed) return; renew(); void this.client.renewAll(); void this.kernel?.sync(); }, RELAY_RENEW);

@@ -6,13 +6,14 @@
 // never queued beyond WS_SEND_BUFFER_MAX: dropped and counted (datagram semantics over TCP).
 import WebSocket from 'ws';
 import { sameAddr, type Addr } from '../proto/addr.js';
-import { decodeWsFrame, encodeWsFrame, WS_DATAGRAM, WS_FROM } from '../proto/wsframe.js';
+import { decodeWsFrame, encodeWsFrame, WS_DATAGRAM, WS_FROM, WS_TO, type WsFrame } from '../proto/wsframe.js';
 import {
   WS_CONNECT_QUEUE, WS_HANDSHAKE_TIMEOUT, WS_KEEPALIVE, WS_MAX_MESSAGE, WS_RECONNECT_MAX, WS_RECONNECT_MIN, WS_SEND_BUFFER_MAX, WS_SUBPROTOCOL,
 } from '../params.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
 import type { NodeTransport, Receiver } from './transport.js';
+import type { RelayFrameReceiver, WsRelayPort } from './wsrelayport.js';
 
 export interface WsClientOptions {
   url: string;
@@ -28,10 +29,11 @@ export interface WsClientOptions {
 
 export type WsClientState = 'connecting' | 'open' | 'waiting' | 'closed';
 
-export class WsClientTransport implements NodeTransport {
+export class WsClientTransport implements NodeTransport, WsRelayPort {
   readonly kind = 'ws';
   readonly counters = new Counters();
   private receiver: Receiver = () => {};
+  private relayReceiver: RelayFrameReceiver | undefined;
   private ws: WebSocket | undefined;
   private timer: TimerHandle | undefined;
   private backoff = WS_RECONNECT_MIN;
@@ -87,6 +89,7 @@ export class WsClientTransport implements NodeTransport {
       if (!isBinary) { this.counters.add('ws-text'); return; }
       const r = decodeWsFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       if (!r.ok) { this.counters.add(r.why); return; }
+      if (r.frame.type === WS_FROM && this.relayReceiver !== undefined) { this.counters.add('ws-from-rx'); this.relayReceiver('from', this.opts.addr, r.frame.key, r.frame.data); return; }
       if (r.frame.type !== WS_DATAGRAM) { this.counters.add(r.frame.type === WS_FROM ? 'ws-unrelayed' : 'ws-type'); return; }
       this.counters.add('ws-rx');
       this.receiver(r.frame.data, this.opts.addr);
@@ -124,11 +127,11 @@ export class WsClientTransport implements NodeTransport {
     this.arm(() => this.connect(), wait);
   }
 
-  private sendNow(ws: WebSocket, data: Uint8Array): void {
+  private sendNow(ws: WebSocket, data: Uint8Array, frame: WsFrame = { type: WS_DATAGRAM, data }): void {
     if (ws.bufferedAmount + data.length + 1 > WS_SEND_BUFFER_MAX) { this.counters.add('ws-send-full'); return; }
     try {
-      ws.send(encodeWsFrame({ type: WS_DATAGRAM, data }), { binary: true });
-      this.counters.add('ws-tx');
+      ws.send(encodeWsFrame(frame), { binary: true });
+      this.counters.add(frame.type === WS_TO ? 'ws-to-tx' : 'ws-tx');
     } catch {
       this.counters.add('ws-send-error');
     }
@@ -139,6 +142,18 @@ export class WsClientTransport implements NodeTransport {
     if (this._state === 'open' && this.ws !== undefined) { this.sendNow(this.ws, data); return; }
     if (this._state === 'closed' || this.queue.length >= WS_CONNECT_QUEUE) { this.counters.add('ws-not-open'); return; }
     this.queue.push(data.slice());
+  }
+
+  /** A WireGuard datagram for the node `key` relayed by the server (WS_TO): only on an open
+   *  connection (never queued: WireGuard retries by itself). */
+  sendRelay(to: Addr, key: Uint8Array, data: Uint8Array): boolean {
+    if (!sameAddr(to, this.opts.addr) || this._state !== 'open' || this.ws === undefined) return false;
+    this.sendNow(this.ws, data, { type: WS_TO, key, data });
+    return true;
+  }
+
+  setRelayReceiver(receiver: RelayFrameReceiver): void {
+    this.relayReceiver = receiver;
   }
 
   setReceiver(receiver: Receiver): void {

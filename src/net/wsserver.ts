@@ -12,12 +12,13 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { addrKey, normalizeAddr, type Addr } from '../proto/addr.js';
-import { decodeWsFrame, encodeWsFrame, WS_DATAGRAM, WS_TO } from '../proto/wsframe.js';
+import { decodeWsFrame, encodeWsFrame, WS_DATAGRAM, WS_FROM, WS_TO, type WsFrame } from '../proto/wsframe.js';
 import { WS_MAX_HEADER_BYTES, WS_MAX_MESSAGE, WS_SEND_BUFFER_MAX, WS_SUBPROTOCOL } from '../params.js';
 import type { Clock } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
 import { WS_LIMITS, WsAdmission, WsConnGuard, type WsLimits } from './wsguard.js';
 import type { NodeTransport, Receiver } from './transport.js';
+import type { RelayFrameReceiver, WsRelayPort } from './wsrelayport.js';
 
 export interface WsServerOptions {
   host: string;
@@ -33,10 +34,11 @@ const remoteKey = (s: Socket): string => `${s.remoteAddress ?? ''}|${s.remotePor
 
 interface Conn { ws: WebSocket; guard: WsConnGuard; addr: Addr }
 
-export class WsServerTransport implements NodeTransport {
+export class WsServerTransport implements NodeTransport, WsRelayPort {
   readonly kind = 'ws';
   readonly counters = new Counters();
   private receiver: Receiver = () => {};
+  private relayReceiver: RelayFrameReceiver | undefined;
   private readonly conns = new Map<string, Conn>();
   private readonly sockets = new Set<Socket>();
   /** Each accepted TCP connection's guard, by remote address (`remoteKey`). */
@@ -129,18 +131,19 @@ export class WsServerTransport implements NodeTransport {
     if (!isBinary) { this.counters.add('ws-text'); return; }
     const r = decodeWsFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     if (!r.ok) { this.counters.add(r.why); return; }
+    if (r.frame.type === WS_TO && this.relayReceiver !== undefined) { this.counters.add('ws-to-rx'); this.relayReceiver('to', conn.addr, r.frame.key, r.frame.data); return; }
     if (r.frame.type !== WS_DATAGRAM) { this.counters.add(r.frame.type === WS_TO ? 'ws-unrelayed' : 'ws-type'); return; }
     this.counters.add('ws-rx');
     this.receiver(r.frame.data, conn.addr);
   }
 
-  send(to: Addr, data: Uint8Array): void {
+  send(to: Addr, data: Uint8Array, frame: WsFrame = { type: WS_DATAGRAM, data }): void {
     const conn = this.conns.get(addrKey(to));
     if (conn === undefined || conn.ws.readyState !== conn.ws.OPEN) { this.counters.add('ws-no-connection'); return; }
     if (conn.ws.bufferedAmount + data.length + 1 > this.sendBufferMax) { this.counters.add('ws-send-full'); return; }
     try {
-      conn.ws.send(encodeWsFrame({ type: WS_DATAGRAM, data }), { binary: true });
-      this.counters.add('ws-tx');
+      conn.ws.send(encodeWsFrame(frame), { binary: true });
+      this.counters.add(frame.type === WS_FROM ? 'ws-from-tx' : 'ws-tx');
     } catch {
       this.counters.add('ws-send-error');
     }
@@ -149,6 +152,18 @@ export class WsServerTransport implements NodeTransport {
   /** Bytes queued towards the connection at `to` (ws's bufferedAmount; 0 without one). */
   queued(to: Addr): number {
     return this.conns.get(addrKey(to))?.ws.bufferedAmount ?? 0;
+  }
+
+  /** A relayed WireGuard datagram from the node `key` to the connection at `to` (WS_FROM). */
+  sendRelay(to: Addr, key: Uint8Array, data: Uint8Array): boolean {
+    const conn = this.conns.get(addrKey(to));
+    if (conn === undefined || conn.ws.readyState !== conn.ws.OPEN) return false;
+    this.send(to, data, { type: WS_FROM, key, data });
+    return true;
+  }
+
+  setRelayReceiver(receiver: RelayFrameReceiver): void {
+    this.relayReceiver = receiver;
   }
 
   setReceiver(receiver: Receiver): void {

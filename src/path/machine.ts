@@ -14,7 +14,7 @@ import {
   PEER_SEARCH_MAX, PEER_SEARCH_MIN,
 } from '../params.js';
 import { RelayHolds } from './holds.js';
-import type { PathAction, PathEndpoint, PathEvent, PathOptions, PathState, PathView, RelayId, ShownPath } from './types.js';
+import type { PathAction, PathEndpoint, PathEvent, PathOptions, PathState, PathView, RelayId, RelayTransport, ShownPath } from './types.js';
 
 export type * from './types.js';
 
@@ -22,7 +22,7 @@ const same = (a: Addr | undefined, b: Addr | undefined) => a !== undefined && b 
 const show = (a: Addr) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 const NEVER = Infinity;
 
-interface Relay<R> { r: R; endpoint: string; kernel: boolean }
+interface Relay<R> { r: R; endpoint: string; kernel: boolean; transport: RelayTransport }
 
 export class PathMachine<R extends RelayId = RelayId> {
   private st: PathState = 'searching';
@@ -83,7 +83,7 @@ export class PathMachine<R extends RelayId = RelayId> {
     return {
       state: this.st, shown: this.shown(), since: this.since,
       ...(this.st === 'direct' && this.endpoint ? { endpoint: this.endpoint } : {}),
-      ...(this.st === 'relayed' && this.relay ? { relay: this.relay.r, kernel: this.relay.kernel } : {}),
+      ...(this.st === 'relayed' && this.relay ? { relay: this.relay.r, kernel: this.relay.kernel, transport: this.relay.transport } : {}),
       ...(this.rtt !== undefined ? { rtt: this.rtt } : {}),
     };
   }
@@ -105,7 +105,7 @@ export class PathMachine<R extends RelayId = RelayId> {
       case 'unanswered': this.unanswered(ev.addr, now); break;
       case 'punchAccepted': this.punchAccepted(ev.via, now); break;
       case 'punchEnded': if (this.punchUntil !== NEVER) this.punchEnded(now); break;
-      case 'relayReady': this.relayReady({ r: ev.relay, endpoint: ev.endpoint, kernel: ev.kernel }, now); break;
+      case 'relayReady': this.relayReady({ r: ev.relay, endpoint: ev.endpoint, kernel: ev.kernel, transport: ev.transport ?? 'udp' }, now); break;
       case 'relayFailed': this.relayFailed(ev.relay, now); break;
       case 'relayLost':
         if (this.relay?.r.hex !== ev.relay.hex) break;
@@ -306,8 +306,8 @@ export class PathMachine<R extends RelayId = RelayId> {
       // Direct retries from now on; a punch still under way counts as the first.
       if (this.punchUntil === NEVER && this.lookupUntil === NEVER) this.wait = now + Math.round(DIRECT_RETRY_MIN * (0.5 + this.opts.random()));
     }
-    if (old !== undefined && old.r.hex === link.r.hex && old.endpoint === link.endpoint && old.kernel === link.kernel) return;
-    this.log('info', `relay via ${link.r.hex}${link.kernel ? ' (kernel)' : ''}`);
+    if (old !== undefined && old.r.hex === link.r.hex && old.endpoint === link.endpoint && old.kernel === link.kernel && old.transport === link.transport) return;
+    this.log('info', `relay via ${link.r.hex}${link.kernel ? ' (kernel)' : link.transport === 'ws' ? ' (over WebSocket)' : ''}`);
     this.setEndpoint({ kind: 'relay', relay: link.r, endpoint: link.endpoint, kernel: link.kernel }, now);
   }
 

@@ -44,7 +44,7 @@ export type PathEvent<R extends RelayId = RelayId> =
   /** A relay link to the peer is ready, moved to another relay, or changed its data path
    *  (kernel forwarding on or off): WireGuard's endpoint for it is `endpoint`. Also for a link
    *  the peer opened first (the driver followed it). */
-  | { t: 'relayReady'; relay: R; endpoint: string; kernel: boolean }
+  | { t: 'relayReady'; relay: R; endpoint: string; kernel: boolean; transport?: RelayTransport }
   /** The relay-open the machine asked for failed (refused, no answer, no local socket). */
   | { t: 'relayFailed'; relay: R }
   /** The relay link went away without the machine asking (no relay answered its renewal). */
@@ -68,6 +68,9 @@ export type PathEvent<R extends RelayId = RelayId> =
   | { t: 'keepalive'; seconds: number }
   /** The peer left the config. */
   | { t: 'removed' };
+
+/** What carries a relayed path between this node and its relay: UDP, or a WebSocket link. */
+export type RelayTransport = 'udp' | 'ws';
 
 /** Where WireGuard is to send the peer's traffic. */
 export type PathEndpoint<R extends RelayId = RelayId> =
@@ -124,5 +127,7 @@ export interface PathView<R extends RelayId = RelayId> {
   endpoint?: Addr;
   relay?: R;
   kernel?: boolean;
+  /** While relayed: what carries it to the relay ('udp' unless a WebSocket link does). */
+  transport?: RelayTransport;
   rtt?: number;
 }

@@ -5,14 +5,14 @@
 import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
 import { toHex } from '../dht/id.js';
-import { addrKey } from '../proto/addr.js';
+import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
 import type { MessageOf } from '../proto/messages.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { RELAY_BIND_BACKOFF, RELAY_BIND_INTERVAL, RELAY_BIND_REFRESH_TRIES, RELAY_BIND_TRIES, RELAY_RENEW, RELAY_RENEW_RETRIES, RELAY_RENEW_TIMEOUT } from '../params.js';
-import { RelayLink, type OpenRelayEndpoint, type RelayRef } from './link.js';
+import { RelayLink, type OpenRelayEndpoint, type RelayRef, type WsRelaySend } from './link.js';
 import type { Fragment } from './fragment.js';
-import { isSealedFrameShaped } from './wgshape.js';
+import { isSealedFrameShaped, isWireGuardShaped } from './wgshape.js';
 
 export interface RelayClientHost {
   dht: DhtNode;
@@ -36,6 +36,8 @@ export interface RelayClientHost {
   introducedVia(peerHex: string, relayHex: string): boolean;
   /** Opens a link's loopback socket (default: a real one; a simulation hands its own). */
   openRelayEndpoint?: OpenRelayEndpoint;
+  /** The WebSocket links that carry relayed frames (WS_TO/WS_FROM); absent: none. */
+  ws?: WsRelaySend;
   /** A whole sealed DHT frame relayed to us (never WireGuard's): true when taken (an invitation's
    *  joiner behind a relay, src/daemon/inviterelay.ts); absent or false: dropped and counted. */
   onRelayedFrame?(inc: Incoming, m: MessageOf<'relayed'>): boolean;
@@ -67,9 +69,24 @@ export class RelayClient {
       if (!this.host.isRendezvous(inc.senderHex) || this.host.onRelayedFrame?.(inc, m) !== true) dht.counters.add('relayed-frame-refused');
       return;
     }
+    this.relayedFrom(inc, m.k, { d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) });
+  }
+
+  /** A WS_FROM frame from the WebSocket server at `from` (our relay, or one of our rendezvous):
+   *  a WireGuard datagram of peer `key`, taken as a `relayed` message from that node. */
+  onWsFrom(from: Addr, key: Uint8Array, data: Uint8Array): void {
+    const link = this.links.get(toHex(key));
+    const relay = link !== undefined && sameAddr(link.relay.addr, from) ? link.relay : this.host.relayCandidates([]).find((r) => sameAddr(r.addr, from));
+    if (relay === undefined || !isWireGuardShaped(data)) { this.host.dht.counters.add('relayed-ws-refused'); return; }
+    this.relayedFrom({ sender: relay.key, senderHex: relay.hex, from }, key, { d: data.slice() });
+  }
+
+  /** A relayed WireGuard datagram (or fragment) of `peerKey`, through the node `inc`. */
+  private relayedFrom(inc: Pick<Incoming, 'sender' | 'senderHex' | 'from'>, peerKey: Uint8Array, frag: Fragment): void {
+    const { dht } = this.host;
+    const peerHex = toHex(peerKey);
     if (!this.host.isTrusted(peerHex) || this.host.wgPort === undefined) { dht.counters.add('relayed-refused'); return; }
     const link = this.links.get(peerHex);
-    const frag = { d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) };
     if (link !== undefined) {
       link.deliver(frag, inc.senderHex);
     } else if (this.host.isDirect(peerHex)) {
@@ -84,7 +101,7 @@ export class RelayClient {
       // The datagram goes to WireGuard before it is given the link's endpoint: it is usually the
       // peer's initiation, which WireGuard then answers before it initiates itself (two
       // initiations crossing would fail both).
-      void this.openLink(m.k, { key: inc.sender, hex: inc.senderHex, addr: inc.from }, false, frag);
+      void this.openLink(peerKey, { key: inc.sender, hex: inc.senderHex, addr: inc.from }, false, frag);
     } else {
       dht.counters.add('relayed-refused');
     }
@@ -124,7 +141,7 @@ export class RelayClient {
     if (again) { if (first) again.deliver(first, relay.hex); return again; }
     let link: RelayLink;
     try {
-      link = await RelayLink.open(this.rpc, peerKey, peerHex, relay, wgPort, () => this.host.clock.now(), this.host.openRelayEndpoint);
+      link = await RelayLink.open(this.rpc, peerKey, peerHex, relay, wgPort, () => this.host.clock.now(), this.host.openRelayEndpoint, this.host.ws);
     } catch (e) {
       this.host.log.error(`relay: cannot open a loopback socket for ${peerHex.slice(0, 8)}: ${e instanceof Error ? e.message : String(e)}`);
       return undefined;
@@ -142,7 +159,8 @@ export class RelayClient {
     // Another port than the one WireGuard uses (the relay restarted), or none: back to the
     // daemon path at once, rather than sending into a port that no longer forwards.
     if (link.kernelPort !== undefined && link.kernelPort !== port) this.daemonPath(link);
-    if (port !== undefined && this.host.clock.now() >= link.kernelRetryAt) void this.bindKernel(link, port);
+    // (Over a WebSocket there is no kernel path: its relay-binds would go over the UDP we lack.)
+    if (port !== undefined && !link.overWs && this.host.clock.now() >= link.kernelRetryAt) void this.bindKernel(link, port);
   }
 
   private daemonPath(link: RelayLink): void {

@@ -3,6 +3,8 @@
 //   (127.0.0.1:L). Datagrams WireGuard sends there are wrapped in `relay` messages to the
 //   current relay; `relayed` messages from any relay are unwrapped and handed to WireGuard from
 //   the same socket, so WireGuard keeps one endpoint whatever relay is in use;
+// - over a WebSocket link to the relay (docs/PROTOCOL.md section 12.2): the same loopback
+//   socket, each datagram sent whole as a WS_TO frame naming the peer (a WS_FROM back);
 // - in the relay's kernel, once the relay says both sides are bound to the session's port
 //   (`kernelPort`): WireGuard's endpoint is then relay:port, and its datagrams never enter a
 //   daemon. The loopback socket stays open, for the way back when the kernel path goes away.
@@ -12,6 +14,12 @@ import type { Rpc } from '../dht/rpc.js';
 import type { Receiver } from '../net/transport.js';
 import { REASSEMBLY_MAX_PENDING, REASSEMBLY_TIMEOUT } from '../params.js';
 import { fragment, Reassembler, type Fragment } from './fragment.js';
+
+/** The node's WebSocket links that carry relayed frames (src/net/wsrelayport.ts WsRelayPorts). */
+export interface WsRelaySend {
+  carries(to: Addr): boolean;
+  send(to: Addr, key: Uint8Array, data: Uint8Array): boolean;
+}
 
 export interface RelayRef {
   key: Uint8Array;
@@ -67,7 +75,7 @@ export class RelayLink {
   kernelRetryAt = 0;
 
   private constructor(private readonly rpc: Rpc, readonly peerKey: Uint8Array, readonly peerHex: string, relay: RelayRef,
-    private readonly wgPort: number, private readonly now: () => number) {
+    private readonly wgPort: number, private readonly now: () => number, private readonly ws?: WsRelaySend) {
     this.relay = relay;
     this.confirmedAt = now();
   }
@@ -75,8 +83,8 @@ export class RelayLink {
   /** `now`: the monotonic clock of the caller (confirmedAt and kernelRetryAt are on it);
    *  `openEndpoint`: the loopback socket's maker (a simulation's own, else a real socket). */
   static async open(rpc: Rpc, peerKey: Uint8Array, peerHex: string, relay: RelayRef, wgPort: number, now: () => number,
-    openEndpoint: OpenRelayEndpoint = udpRelayEndpoint): Promise<RelayLink> {
-    const link = new RelayLink(rpc, peerKey, peerHex, relay, wgPort, now);
+    openEndpoint: OpenRelayEndpoint = udpRelayEndpoint, ws?: WsRelaySend): Promise<RelayLink> {
+    const link = new RelayLink(rpc, peerKey, peerHex, relay, wgPort, now, ws);
     const socket = await openEndpoint(() => rpc.counters.add('relay-link-error'));
     socket.setReceiver((data, from) => {
       // Only WireGuard on this host, from its own port, may send through the link.
@@ -103,7 +111,17 @@ export class RelayLink {
     this.kernelRetryAt = 0;
   }
 
+  /** Whether the relay is reached over a WebSocket link (datagrams go as WS_TO frames, whole;
+   *  there is no kernel path). */
+  get overWs(): boolean {
+    return this.ws?.carries(this.relay.addr) === true;
+  }
+
   private forward(data: Uint8Array): void {
+    if (this.ws !== undefined && this.ws.carries(this.relay.addr) && this.ws.send(this.relay.addr, this.peerKey, data)) {
+      this.rpc.counters.add('relay-link-out-ws');
+      return;
+    }
     const frags = fragment(data, this.nextPacket++);
     if (frags === undefined) { this.rpc.counters.add('relay-link-too-large'); return; }
     for (const f of frags) {

@@ -6,6 +6,7 @@
 import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
 import { toHex } from '../dht/id.js';
+import type { Addr } from '../proto/addr.js';
 import { ERR_BUSY, ERR_REFUSED, type Message, type MessageOf } from '../proto/messages.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import type { Clock } from '../util/clock.js';
@@ -14,7 +15,7 @@ import { RELAY_FAIR_BUCKETS, RELAY_GLOBAL_PPS, RELAY_MAX_SESSIONS, RELAY_PENDING
 import { RelaySessions } from './sessions.js';
 import { KernelRelay, type KernelForwardDeps } from './kernel.js';
 import { FairShare } from './fair.js';
-import { fragmentShapeOk } from './wgshape.js';
+import { fragmentShapeOk, isWireGuardShaped } from './wgshape.js';
 
 export interface RelayServerHost {
   dht: DhtNode;
@@ -24,6 +25,9 @@ export interface RelayServerHost {
   canRelay(): boolean;
   /** The system's support for relaying in the kernel; absent: relay through the daemon only. */
   forward?: KernelForwardDeps;
+  /** The node's WebSocket connections (src/net/wsrelayport.ts): a whole datagram for a member
+   *  connected over one goes as WS_FROM on it (true), else as a sealed `relayed`. */
+  wsFrom?(to: Addr, fromKey: Uint8Array, data: Uint8Array): boolean;
 }
 
 export class RelayServer {
@@ -81,7 +85,7 @@ export class RelayServer {
   }
 
   /** A datagram into a session only its sender opened: kept (the latest one) for a while. */
-  private hold(inc: Incoming, toHex: string, m: MessageOf<'relay'>, now: number): void {
+  private hold(inc: Pick<Incoming, 'senderHex' | 'sender'>, toHex: string, m: MessageOf<'relay'>, now: number): void {
     if (this.pending.size >= RELAY_MAX_SESSIONS) for (const [k, p] of this.pending) if (now - p.at > RELAY_PENDING_HOLD) this.pending.delete(k);
     const key = `${inc.senderHex}>${toHex}`;
     if (this.pending.size >= RELAY_MAX_SESSIONS && !this.pending.has(key)) { this.host.dht.counters.add('relay-no-session'); return; }
@@ -102,6 +106,22 @@ export class RelayServer {
     else this.forward(inc.senderHex, inc.sender, toHexKey, m, now);
   }
 
+  /** A WS_TO frame from the WebSocket connection at `from` (docs/PROTOCOL.md section 12.2): a
+   *  WireGuard datagram for `toKey`, from the key whose relay-opens came over that connection.
+   *  Then exactly as a `relay` message: only within a session both keys asked for (the latest
+   *  datagram of a half-open one held), within the same per-session and global limits. */
+  onWsTo(from: Addr, toKey: Uint8Array, data: Uint8Array, now: number): void {
+    const { dht } = this.host;
+    if (!this.host.canRelay()) { dht.counters.add('relay-refused'); return; }
+    const toHexKey = toHex(toKey), senderHex = this.sessions.memberAt(toHexKey, from, now);
+    if (senderHex === undefined) { dht.counters.add('relay-ws-no-session'); return; }
+    if (!isWireGuardShaped(data)) { dht.counters.add('relay-malformed'); return; }
+    const m: MessageOf<'relay'> = { t: 'relay', k: toKey, d: data.slice() };
+    const sender = new Uint8Array(Buffer.from(senderHex, 'hex'));
+    if (this.sessions.halfOpenBy(senderHex, toHexKey, now)) this.hold({ senderHex, sender }, toHexKey, m, now);
+    else this.forward(senderHex, sender, toHexKey, m, now);
+  }
+
   private forward(fromHex: string, from: Uint8Array, toHex: string, m: MessageOf<'relay'>, now: number): void {
     const { dht } = this.host;
     const to = this.sessions.route(fromHex, toHex, now);
@@ -109,6 +129,7 @@ export class RelayServer {
     // The session's fair share first, so that a session over it takes nothing from the rest.
     const sid = fromHex < toHex ? fromHex + toHex : toHex + fromHex;
     if (!this.sessionRelay.take(sid, this.sessions.establishedCount(now), now) || !this.globalRelay.take('all', now)) { dht.counters.add('relay-rate-limited'); return; }
+    if (m.g === undefined && this.host.wsFrom?.(to, from, m.d) === true) { dht.counters.add('relay-forwarded-ws'); return; }
     dht.rpc.send(to, m.k, { t: 'relayed', k: from, d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) });
     dht.counters.add('relay-forwarded');
   }

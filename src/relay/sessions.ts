@@ -9,7 +9,7 @@
 // session only one member opened (half-open) ends RELAY_HALF_OPEN_SECONDS after it was made;
 // a full table makes room by evicting the oldest half-open session, else the oldest idle one,
 // never one that is bound by both members or carried traffic within RELAY_ACTIVE.
-import { sameAddr, sourceKey, type Addr } from '../proto/addr.js';
+import { addrKey, sameAddr, sourceKey, type Addr } from '../proto/addr.js';
 import {
   RELAY_ACTIVE, RELAY_HALF_OPEN_SECONDS, RELAY_MAX_SESSIONS, RELAY_SESSION_SECONDS, RELAY_SESSIONS_PER_KEY, RELAY_SESSIONS_PER_SOURCE,
   RELAY_SHARE_RECOUNT,
@@ -55,6 +55,8 @@ export class RelaySessions {
   private readonly sessions = new Map<string, Session>();
   /** Session ids by member key (bounded by the per-key quota). */
   private readonly byKey = new Map<string, Set<string>>();
+  /** Session ids by a member's address (its relay-opens' source), for memberAt. */
+  private readonly byAddr = new Map<string, Set<string>>();
   /** Sessions evicted to make room (a caller syncs the kernel when this moves). */
   evictions = 0;
   private counted = 0;
@@ -91,7 +93,11 @@ export class RelaySessions {
       // renewing from a second IP would free the first one's quota, again and again).
       return 'quota';
     }
+    if (old !== undefined && !sameAddr(old.addr, addr)) this.unindex(id, s!, fromHex, old.addr);
     s!.members.set(fromHex, { addr, until: now + this.lifetimeMs, ...(old?.bound ? { bound: old.bound } : {}) });
+    let at = this.byAddr.get(addrKey(addr));
+    if (at === undefined) this.byAddr.set(addrKey(addr), (at = new Set()));
+    at.add(id);
     return 'ok';
   }
 
@@ -112,6 +118,19 @@ export class RelaySessions {
     if (from === undefined || to === undefined || from.until < now || to.until < now) return undefined;
     s.usedAt = now;
     return to.addr;
+  }
+
+  /** The key whose relay-opens for a session with `toHex` come from exactly `addr` (a WebSocket
+   *  connection's TCP source: who sends a WS_TO from that connection), the session half-open
+   *  or not; undefined when none is live. */
+  memberAt(toHex: string, addr: Addr, now: number): string | undefined {
+    for (const id of this.byAddr.get(addrKey(addr)) ?? []) {
+      const s = this.sessions.get(id);
+      for (const [hex, m] of s?.members ?? []) {
+        if (hex !== toHex && m.until >= now && sameAddr(m.addr, addr) && RelaySessions.id(hex, toHex) === id) return hex;
+      }
+    }
+    return undefined;
   }
 
   /** Whether `fromHex` is a live member of its session with `toHex` and `toHex` has not opened it
@@ -236,7 +255,17 @@ export class RelaySessions {
     return true;
   }
 
+  /** Drops `id` from `addr`'s index unless another member of it is there too. */
+  private unindex(id: string, s: Session, hex: string, addr: Addr): void {
+    for (const [k, m] of s.members) if (k !== hex && sameAddr(m.addr, addr)) return;
+    const at = this.byAddr.get(addrKey(addr));
+    at?.delete(id);
+    if (at?.size === 0) this.byAddr.delete(addrKey(addr));
+  }
+
   private removeMember(id: string, s: Session, hex: string): void {
+    const m = s.members.get(hex);
+    if (m !== undefined) this.unindex(id, s, hex, m.addr);
     s.members.delete(hex);
     const ids = this.byKey.get(hex);
     ids?.delete(id);

@@ -89,10 +89,11 @@ export class WhNet {
   }
 
   /** `wh up --foreground` in the node's namespace; resolves once its control socket answers.
-   *  `opts.args` are added to the command line, `opts.env` to the environment. */
-  async up(name: string, timeoutMs = 15_000, opts: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<WhNode> {
+   *  `opts.args` are added to the command line, `opts.env` to the environment; `opts.config`:
+   *  another network file than the shared one. */
+  async up(name: string, timeoutMs = 15_000, opts: { args?: string[]; env?: NodeJS.ProcessEnv; config?: string } = {}): Promise<WhNode> {
     const n = this.nodes.get(name)!;
-    const config = n.role === 'boot' ? this.bootConfigFile : this.configFile;
+    const config = opts.config ?? (n.role === 'boot' ? this.bootConfigFile : this.configFile);
     // A socket left by a killed daemon of this node would look like readiness.
     if (n.iface && (n.daemon === undefined || n.daemon.exitCode !== null || n.daemon.signalCode !== null)) {
       fs.rmSync(`/var/run/wirehub/${n.iface}.sock`, { force: true });

@@ -14,7 +14,7 @@ const who = (a: PingAnswer) => `${a.name ?? a.key} (${a.ip})`;
 /** How the answer travelled, as `tailscale ping` says it ("via IP:PORT", "via DERP(...)"). */
 export function pathOf(a: PingAnswer): string {
   if (a.path === 'direct') return a.endpoint ?? '?';
-  if (a.path === 'relay') return `relay ${a.relay ?? '?'} at ${a.relayAddress ?? '?'} (${a.relayForwarding === 'kernel' ? 'kernel' : 'daemon'} forwarding)`;
+  if (a.path === 'relay') return `relay ${a.relay ?? '?'} at ${a.relayAddress ?? '?'} (${a.relayForwarding === 'kernel' ? 'kernel forwarding' : a.relayForwarding === 'websocket' ? 'relay over WebSocket' : 'daemon forwarding'})`;
   return a.path === 'down' ? 'nowhere (the data plane is down)' : `no path (${a.path})`;
 }
 

@@ -26,7 +26,7 @@ function ago(unixSeconds: number | null): string {
 }
 
 export function pathText(p: ShowPeer): string {
-  const text = p.path === 'direct' ? `direct ${p.endpoint ?? ''}` : p.path === 'relay' ? `relay via ${p.relay ?? '?'} (${p.endpoint ?? ''}, forwarded by the ${p.relayForwarding === 'kernel' ? "relay's kernel" : 'daemons'})`
+  const text = p.path === 'direct' ? `direct ${p.endpoint ?? ''}` : p.path === 'relay' ? `relay via ${p.relay ?? '?'} (${p.endpoint ?? ''}, ${p.relayForwarding === 'kernel' ? "forwarded by the relay's kernel" : p.relayForwarding === 'websocket' ? 'relay over WebSocket' : 'forwarded by the daemons'})`
     : p.path === 'down' ? 'down (the data plane is down)' : p.path;
   const colour = p.path === 'direct' ? '32' : p.path === 'relay' ? '36' : p.path === 'searching' ? '33' : '31';
   return `${paint(colour, text)} (for ${duration(p.since)})`;
