@@ -5,9 +5,9 @@ import { MAX_PACKET, WS_MAX_MESSAGE } from '../params.js';
 
 /** A datagram exchanged with the node at the other end of the connection. */
 export const WS_DATAGRAM = 0x01;
-/** Client to server: a datagram for the node whose key follows (relayed; defined, not used yet). */
+/** Client to server: a WireGuard datagram for the node whose key follows (relayed). */
 export const WS_TO = 0x02;
-/** Server to client: a datagram from the node whose key follows (relayed; defined, not used yet). */
+/** Server to client: a WireGuard datagram from the node whose key follows (relayed). */
 export const WS_FROM = 0x03;
 export const WS_KEY_BYTES = 32;
 
