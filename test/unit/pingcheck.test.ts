@@ -100,6 +100,7 @@ test('ping lines: direct, relayed (kernel, daemon), timeouts', () => {
   assert.equal(formatPing(answer({})), 'pong from b (10.77.0.2) via 20.0.2.2:62096 in 12.3ms');
   assert.equal(formatPing(relayed), 'pong from b (10.77.0.2) via relay RELAYKEY= at 20.0.1.1:62096 (kernel forwarding) in 30ms');
   assert.equal(formatPing({ ...relayed, relayForwarding: 'daemon' }), 'pong from b (10.77.0.2) via relay RELAYKEY= at 20.0.1.1:62096 (daemon forwarding) in 30ms');
+  assert.equal(formatPing({ ...relayed, relayForwarding: 'websocket' }), 'pong from b (10.77.0.2) via relay RELAYKEY= at 20.0.1.1:62096 (relay over WebSocket) in 30ms');
   assert.equal(formatPing(answer({ answered: false, rttMs: null, path: 'searching', endpoint: null, timeoutMs: 2500 })), 'no pong from b (10.77.0.2) within 2.5s (path: no path (searching))');
   assert.equal(formatPing(answer({ name: null, answered: false, path: 'down' })), 'no pong from K (10.77.0.2) within 5s (path: nowhere (the data plane is down))');
 });

@@ -70,6 +70,11 @@ describe('rows', () => {
     assert.equal(alice.handshakeAgo, 5);
     assert.equal(r[2]!.handshakeAgo, null);
     assert.deepEqual(cells(alice), ['alice', '10.0.0.9', 'direct', '5m', '2.5ms', '4.0K/s', '300B/s', '5s']);
+    assert.equal(cells(r[0]!)[2], 'relay', 'relayed over UDP');
+  });
+  test('a peer relayed over our WebSocket link shows relay/ws', () => {
+    const r = buildRows([peer('dave', KEY('D'), { path: 'relay', relayForwarding: 'websocket' })], new RateMeter(), 0);
+    assert.equal(cells(r[0]!)[2], 'relay/ws');
   });
   test('sorted by each column; missing values last either way; ties by name', () => {
     const r = rows();

@@ -8,6 +8,8 @@ export interface TopRow {
   key: string;
   ip: string;
   path: ShowPeer['path'];
+  /** Relayed over this node's WebSocket link to the relay (shown `relay/ws`). */
+  ws?: boolean;
   /** Seconds on this path. */
   since: number;
   rttMs: number | null;
@@ -29,6 +31,7 @@ export function buildRows(peers: readonly ShowPeer[], meter: RateMeter, nowMs: n
       key: p.key,
       ip: p.ipv4 ?? p.ipv6 ?? '-',
       path: p.path,
+      ...(p.relayForwarding === 'websocket' ? { ws: true } : {}),
       since: p.since,
       rttMs: p.rttMs,
       rxRate: r.rx,
@@ -119,5 +122,5 @@ export function rttText(ms: number | null): string {
 
 /** A row's cells, in COLUMNS order. */
 export function cells(r: TopRow): string[] {
-  return [r.name, r.ip, r.path, shortAge(r.since), rttText(r.rttMs), rateText(r.rxRate), rateText(r.txRate), shortAge(r.handshakeAgo)];
+  return [r.name, r.ip, r.ws === true && r.path === 'relay' ? 'relay/ws' : r.path, shortAge(r.since), rttText(r.rttMs), rateText(r.rxRate), rateText(r.txRate), shortAge(r.handshakeAgo)];
 }
