@@ -35,3 +35,11 @@ export const WS_CONNECT_QUEUE = 16;
 /** A client's first reconnection waits this long; each failure doubles it up to WS_RECONNECT_MAX. */
 export const WS_RECONNECT_MIN = 1000;
 export const WS_RECONNECT_MAX = 30_000;
+
+/** A node whose boot nodes have both a UDP and a ws:// line (docs/NAT.md "Falling back to
+ *  WebSocket") moves to WebSocket when no boot node answered it over UDP for this long (at start,
+ *  or since the last UDP answer). */
+export const WS_FALLBACK_AFTER = 6000;
+/** ... and pings its boot nodes' UDP addresses this often, in both states: on UDP to notice it
+ *  going away, on WebSocket to notice it coming back (one answer moves it back). */
+export const WS_UDP_PROBE_INTERVAL = 2000;
