@@ -40,6 +40,7 @@ import { DNS_PORT } from '../params.js';
 import { MetricsServer } from './metricsserver.js';
 import { formatMetrics } from './metrics.js';
 import { openWsTransports } from './wstransports.js';
+import { FallbackDriver } from './wsfallback.js';
 import { isWsRelayPort, WsRelayPorts, type WsRelayPort } from '../net/wsrelayport.js';
 
 export type { DaemonOptions } from './context.js';
@@ -56,6 +57,8 @@ export class Daemon implements NodeContext {
   readonly publicB64: string;
   config: NetworkConfig;
   traversal!: Traversal;
+  /** The UDP/WebSocket fallback, when boot nodes have both a UDP and a ws:// line. */
+  fallback: FallbackDriver | undefined;
   readonly join: Join;
   readonly nat: NatMonitor;
   readonly wgSync: WgSync;
@@ -143,7 +146,7 @@ export class Daemon implements NodeContext {
       const dht = new DhtNode({
         sodium: opts.sodium, secret: opts.secret, workbit: config.workbit, namespace: config.namespace,
         transport: new TransportSet(transports), clock, direct: publicNode,
-        onVerified: (id, addr, rtt, seenAs) => { daemon?.join.heard(toHex(id), addr); daemon?.paths.heard(id, addr, rtt, seenAs); },
+        onVerified: (id, addr, rtt, seenAs) => { daemon?.join.heard(toHex(id), addr); daemon?.fallback?.heard(addr); daemon?.paths.heard(id, addr, rtt, seenAs); },
         isKnown: (hex) => daemon?.paths.has(hex) ?? false,
       });
       undo.push(async () => dht.close());
@@ -171,6 +174,10 @@ export class Daemon implements NodeContext {
         onRelayedFrame: (inc, m) => d.invites.relay.onFrame(inc, m),
       });
       undo.push(() => d.traversal.close());
+      if (ws.fallback.length > 0) {
+        d.fallback = new FallbackDriver(d, ws.fallback);
+        undo.push(async () => d.fallback?.close());
+      }
       await d.invites.store.load().catch((e: unknown) => { throw new DaemonError(e instanceof Error ? e.message : String(e)); });
       if (!publicNode && self !== undefined) {
         // Names for the host's programs: after the data plane, whose addresses DNS listens on.
@@ -245,6 +252,7 @@ export class Daemon implements NodeContext {
       // No scrape of a node half stopped: the metrics endpoint goes first.
       await step('metrics', () => this.metrics?.close());
       this.paths.close();
+      this.fallback?.close();
       await step('relay', () => this.traversal?.close());
       await step('portmap', () => this.nat.close());
       await step('dht', () => this.dht.close());

@@ -13,6 +13,17 @@ import { addrKey } from '../proto/addr.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { Lookup } from './seeds.js';
+import { isWsRelayPort } from '../net/wsrelayport.js';
+import { SwitchableWsLink, type SwitchedLink } from '../net/wsswitch.js';
+
+/** A boot node with both a UDP and a ws:// line: its link is opened only while UDP gets no
+ *  answer (src/daemon/wsfallback.ts). */
+export interface FallbackLink {
+  key: Uint8Array;
+  /** The link's address (the URL's host, pinned, and port). */
+  addr: Addr;
+  link: SwitchableWsLink;
+}
 
 /** What `wh show` says of a transport. */
 export interface TransportView {
@@ -44,9 +55,10 @@ export interface WsSeams {
 export async function openWsTransports(args: {
   config: NetworkConfig; selfB64: string; clock: Clock; log: Logger; lookup: Lookup; random: () => number; seams: WsSeams;
   undo: (() => Promise<void>)[];
-}): Promise<{ transports: ViewedTransport[]; lookup: Lookup }> {
+}): Promise<{ transports: ViewedTransport[]; lookup: Lookup; fallback: FallbackLink[] }> {
   const { config, clock, log, seams, undo } = args;
   const transports: ViewedTransport[] = [];
+  const fallback: FallbackLink[] = [];
   const pinned = new Map<string, string>();
   const l = config.listen;
   if (l !== undefined) {
@@ -69,14 +81,32 @@ export async function openWsTransports(args: {
       }
       pinned.set(b.host, host);
     }
-    const url = b.ws.url;
-    const link = seams.connectWs({
-      url, addr: { host, port: b.port }, clock, random: args.random,
+    const url = b.ws.url, addr = { host, port: b.port };
+    const connect = () => seams.connectWs({
+      url, addr, clock, random: args.random,
       onState: (s, why) => log[s === 'waiting' ? 'warn' : 'info'](`WebSocket link to ${url}: ${s}${why ? ` (${why})` : ''}`),
     });
+    // A key that also has a UDP line: the link is a fallback, off until UDP gets no answer.
+    if (config.boots.some((o) => o.keyB64 === b.keyB64 && o.ws === undefined)) {
+      let open: ViewedTransport | undefined;
+      const sw = new SwitchableWsLink(addr, () => { open = connect(); return asRelayPort(open); });
+      const view = (): TransportView => ({ ...(open && sw.on ? open.view() : { kind: 'ws', role: 'client', state: 'closed', connections: null, counters: {} }), address: url });
+      const link = Object.assign(sw, { view });
+      undo.push(async () => link.close());
+      transports.push(link);
+      fallback.push({ key: b.key, addr, link });
+      continue;
+    }
+    const link = connect();
     undo.push(async () => link.close());
     transports.push(link);
   }
   const base = args.lookup;
-  return { transports, lookup: (h) => { const p = pinned.get(h); return p !== undefined ? Promise.resolve(p) : base(h); } };
+  return { transports, fallback, lookup: (h) => { const p = pinned.get(h); return p !== undefined ? Promise.resolve(p) : base(h); } };
+}
+
+/** A test's transport without relayed frames gets none. */
+function asRelayPort(t: ViewedTransport): SwitchedLink {
+  if (isWsRelayPort(t)) return t as ViewedTransport & SwitchedLink;
+  return Object.assign(t, { sendRelay: () => false, setRelayReceiver: () => undefined });
 }

@@ -182,6 +182,11 @@ export class Traversal {
     return this.client.openLink(peerKey, relay, announce);
   }
 
+  /** Renews every relay link now (the underlay changed: src/daemon/wsfallback.ts). */
+  renewNow(): Promise<void> {
+    return this.closed ? Promise.resolve() : this.client.renewAll();
+  }
+
   closeLink(peerHex: string): void {
     this.client.closeLink(peerHex);
   }

@@ -236,15 +236,16 @@ export class RelayClient {
       if (this.closed) return;
       const r = await this.rpc.request(link.relay.addr, link.relay.key, (x) => ({ t: 'relay-open', x, k: link.peerKey }), opts);
       if (r?.msg.t === 'relay-ok') { link.confirmedAt = this.host.clock.now(); this.offered(link, r.msg.p); continue; }
-      const dead = link.relay.hex;
-      for (const next of this.host.relayCandidates([dead, link.peerHex])) {
+      const dead = link.relay.hex, deadAddr = link.relay.addr;
+      // (The same relay at another address counts: a boot node reached over UDP or WebSocket.)
+      for (const next of this.host.relayCandidates([link.peerHex]).filter((c) => c.hex !== dead || !sameAddr(c.addr, deadAddr))) {
         const ok = await this.rpc.request(next.addr, next.key, (x) => ({ t: 'relay-open', x, k: link.peerKey }), opts);
         if (ok?.msg.t !== 'relay-ok') continue;
         // Tell the peer (the new relay notifies it, and it opens its half there).
         this.host.notifyPeer(next, link.peerKey);
         link.switchTo(next);
         link.confirmedAt = this.host.clock.now();
-        this.host.log.warn(`relay: ${link.peerHex.slice(0, 8)} moved from ${dead.slice(0, 8)} to ${next.hex.slice(0, 8)} (${addrKey(next.addr)})`);
+        this.host.log.warn(`relay: ${link.peerHex.slice(0, 8)} moved from ${dead.slice(0, 8)} (${addrKey(deadAddr)}) to ${next.hex.slice(0, 8)} (${addrKey(next.addr)})`);
         this.host.relayReady(link.peerHex, link);
         this.offered(link, ok.msg.p);
         break;

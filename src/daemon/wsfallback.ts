@@ -1,0 +1,74 @@
+// The UDP/WebSocket fallback, driven (docs/NAT.md "Falling back to WebSocket"): the pure machine
+// src/nat/wsfallback.ts on the daemon's clock, for the boot nodes that have both a UDP and a
+// ws:// line (src/daemon/wstransports.ts FallbackLink). It probes their UDP addresses; on
+// `useWs` it opens their WebSocket links and joins through them, on `useUdp` it closes them.
+// Either way the relay links renew at once: one whose relay address stopped answering moves to
+// the same boot node at its other address (src/relay/client.ts renewAll), WireGuard's loopback
+// endpoint unchanged.
+import { toHex } from '../dht/id.js';
+import { WsFallback, type FallbackAction, type Underlay } from '../nat/wsfallback.js';
+import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
+import type { TimerHandle } from '../util/clock.js';
+import type { NodeContext } from './context.js';
+import type { FallbackLink } from './wstransports.js';
+
+export class FallbackDriver {
+  private readonly m: WsFallback;
+  private timer: TimerHandle | undefined;
+  private closed = false;
+
+  constructor(private readonly ctx: NodeContext, private readonly links: readonly FallbackLink[]) {
+    this.m = new WsFallback(ctx.clock.now());
+    this.arm();
+  }
+
+  get state(): Underlay { return this.m.state; }
+  get since(): number { return this.m.changedAt; }
+
+  /** The fallback boot nodes' UDP addresses (their lines without ws://, resolved by the join). */
+  private udpBoots(): { key: Uint8Array; addr: Addr }[] {
+    const keys = new Set(this.links.map((l) => toHex(l.key)));
+    return this.ctx.join.boots.filter((b) => keys.has(toHex(b.key)) && !this.links.some((l) => sameAddr(l.addr, b.addr)));
+  }
+
+  /** A node answered us at `addr` (the DHT's onVerified): a fallback boot node's UDP address counts. */
+  heard(addr: Addr): void {
+    if (this.closed || !this.udpBoots().some((b) => sameAddr(b.addr, addr))) return;
+    this.perform(this.m.udpAnswered(this.ctx.clock.now()));
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) this.ctx.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(): void {
+    if (this.closed) return;
+    if (this.timer !== undefined) this.ctx.clock.clearTimeout(this.timer);
+    const { clock } = this.ctx;
+    this.timer = clock.setTimeout(() => {
+      this.timer = undefined;
+      this.perform(this.m.tick(clock.now()));
+    }, Math.max(0, this.m.nextDeadline() - clock.now()));
+  }
+
+  private perform(actions: FallbackAction[]): void {
+    const { ctx } = this;
+    for (const a of actions) {
+      if (this.closed || ctx.stopping) return;
+      if (a.a === 'probe') {
+        for (const b of this.udpBoots()) void ctx.dht.ping(b.key, b.addr, 0);
+      } else if (a.a === 'useWs') {
+        ctx.log.warn(`${a.why}: reaching the boot nodes over WebSocket (${this.links.map((l) => addrKey(l.addr)).join(', ')}); UDP is probed every few seconds`);
+        for (const l of this.links) l.link.switchOn();
+        void ctx.dht.bootstrap(this.links.map((l) => ({ key: l.key, addr: l.addr }))).then(() => ctx.traversal.renewNow());
+      } else {
+        ctx.log.info('a boot node answered over UDP again: back to UDP, WebSocket links closed');
+        for (const l of this.links) l.link.switchOff();
+        void ctx.dht.bootstrap(this.udpBoots()).then(() => ctx.traversal.renewNow());
+      }
+    }
+    this.arm();
+  }
+}

@@ -1,0 +1,79 @@
+// The UDP/WebSocket fallback end to end (docs/NAT.md "Falling back to WebSocket"), as root in
+// micronet namespaces with real wireguard-go: a public boot node with `listen ws://0.0.0.0:8080`
+// and, in the one shared network file, two boot lines for its key (its UDP address and its
+// ws:// URL); a node `a` behind a port-restricted router whose nftables drop every UDP datagram
+// it would forward, and a node `c` behind a port-restricted NAT. With UDP blocked from the
+// start, `a` falls back to WebSocket by itself and pings `c` relayed over WebSocket; UDP
+// unblocked, `a` is back on UDP (WebSocket link closed, path not over WebSocket) within 30 s,
+// without a restart; blocked again, back on WebSocket within 15 s. Every wait is bounded;
+// everything is removed in `finally`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { WhNet } from './whnet.js';
+import type { ShowResult } from '../../src/control/show.js';
+
+const WS_PORT = 8080;
+const BLOCK = 'table inet wsblock {\nchain blockudp {\ntype filter hook forward priority -300; policy accept;\nmeta l4proto udp counter drop\n}\n}\n';
+
+async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what}: not within ${ms} ms`);
+}
+
+test('UDP blocked: falls back to WebSocket by itself; unblocked: back to UDP within 30 s; blocked again: WebSocket within 15 s', { timeout: 300_000 }, async (t) => {
+  const w = await WhNet.create(`wsf${process.pid % 10000}`);
+  try {
+    const boot = await w.addPublicNode('boot', 'boot');
+    const a = await w.addNode('a', { nat: 'port-restricted' });
+    const c = await w.addNode('c', { nat: 'port-restricted' });
+    w.writeConfigs(['a', 'c']);
+    fs.appendFileSync(w.bootConfigFile, `listen ws://0.0.0.0:${WS_PORT}\n`);
+    const url = `ws://${boot.host.publicIp}:${WS_PORT}/`;
+    const conf = fs.readFileSync(w.configFile, 'utf8').replace(/^(boot (\S+) \S+)$/m, `$1\nboot $2 ${url}`);
+    assert.match(conf, new RegExp(`boot \\S+ ${boot.host.publicIp}:62096\\nboot \\S+ ${url}`));
+    fs.writeFileSync(w.configFile, conf);
+    const router = a.host.router!;
+    const block = async () => { const r = await w.net.exec(router, ['nft', '-f', '-'], { input: BLOCK }); assert.equal(r.code, 0, r.stderr); };
+    const unblock = async () => { const r = await w.net.exec(router, ['nft', 'delete', 'table', 'inet', 'wsblock']); assert.equal(r.code, 0, r.stderr); };
+    const wsLink = (s: ShowResult) => s.transports?.find((x) => x.kind === 'ws' && x.role === 'client');
+    const toC = async () => (await w.show('a')).peers.find((p) => p.key === c.publicKey)!;
+    const pings = () => w.ping('a', c.overlayIp!);
+
+    await block();
+    await w.up('boot', 30_000);
+    await w.up('c', 30_000);
+    const t0 = Date.now();
+    await w.up('a', 30_000);
+    await until('a falls back to WebSocket', 30_000, async () => (wsLink(await w.show('a'))?.state === 'open' ? true : undefined));
+    t.diagnostic(`fallback: ws link open ${Date.now() - t0} ms after wh up`);
+    await until('a pings c relayed over WebSocket', 30_000, async () => ((await pings()) && (await toC()).relayForwarding === 'websocket' ? true : undefined));
+    t.diagnostic(`first ping relayed over WebSocket ${Date.now() - t0} ms after wh up`);
+
+    await unblock();
+    const t1 = Date.now();
+    const back = await until('back on UDP', 30_000, async () => {
+      const p = await toC();
+      return wsLink(await w.show('a'))?.state === 'closed' && p.path !== 'searching' && p.relayForwarding !== 'websocket' && (await pings()) ? p : undefined;
+    });
+    t.diagnostic(`UDP unblocked: back on UDP (${back.path}${back.relayForwarding ? `, ${back.relayForwarding}` : ''}) in ${Date.now() - t1} ms`);
+
+    await block();
+    const t2 = Date.now();
+    await until('back on WebSocket', 15_000, async () => {
+      const p = await toC();
+      return wsLink(await w.show('a'))?.state === 'open' && p.relayForwarding === 'websocket' && (await pings()) ? true : undefined;
+    });
+    t.diagnostic(`UDP blocked again: relayed over WebSocket in ${Date.now() - t2} ms`);
+  } catch (e) {
+    process.stdout.write(`# a's log:\n${w.nodes.get('a')?.log.slice(-6000).replace(/^/gm, '# ')}\n`);
+    throw e;
+  } finally {
+    await w.destroy();
+  }
+});
