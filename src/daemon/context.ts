@@ -12,6 +12,7 @@ import type { PathGuard } from './guard.js';
 import type { NodeSeams } from './seams.js';
 import type { SupervisedDataPlane } from './supervise.js';
 import type { Join } from './join.js';
+import type { FallbackDriver } from './wsfallback.js';
 import type { NatMonitor } from './natmonitor.js';
 import type { WgSync } from './wgsync.js';
 import type { Paths } from './paths.js';
@@ -56,6 +57,8 @@ export interface NodeContext {
   readonly wg: SupervisedDataPlane | undefined;
   readonly traversal: Traversal;
   readonly join: Join;
+  /** The UDP/WebSocket fallback (src/daemon/wsfallback.ts), when boot nodes have both lines. */
+  readonly fallback?: FallbackDriver | undefined;
   readonly nat: NatMonitor;
   readonly wgSync: WgSync;
   /** The trusted peers' path machines (src/daemon/paths.ts). */

@@ -164,6 +164,7 @@ export class Daemon implements NodeContext {
         relayCandidates: (exclude) => d.nat.relayCandidates(exclude),
         isRendezvous: (hex) => d.nat.relayCandidates([]).some((r) => r.hex === hex),
         isDirect: (hex) => d.paths.state(hex) === 'direct',
+        directFailing: (hex) => d.paths.directFailing(hex),
         announceAddr: () => (d.nat.mapping?.externalIp ? { host: d.nat.mapping.externalIp, port: d.nat.mapping.externalPort } : undefined),
         ...(forward ? { forward } : {}),
         ...(opts.deps.openPort ? { openPort: () => opts.deps.openPort!() } : {}),

@@ -3,14 +3,16 @@
 // nodes are the first rendezvous and relay candidates (src/daemon/natmonitor.ts).
 import { keyToBase64 } from '../crypto/keys.js';
 import type { BootNode } from '../dht/node.js';
-import type { Addr } from '../proto/addr.js';
+import { sameAddr, type Addr } from '../proto/addr.js';
 import { BootContact } from './contact.js';
 import type { NodeContext } from './context.js';
 import { resolveSeeds, seedsOf, type Seed } from './seeds.js';
 
 export class Join {
-  /** The boot nodes of the config, resolved. */
+  /** The boot nodes of the config, resolved (with the fallback ws:// lines: src/daemon/wsfallback.ts). */
   boots: BootNode[] = [];
+  /** The addresses of the fallback ws:// boot lines: not pinged at the join, not reported silent. */
+  private fallback: BootNode[] = [];
   /** What each boot node did with us (answered, refused our key's workbit, silent). */
   contact: BootContact | undefined;
   private firstHeard: (() => void) | undefined;
@@ -34,14 +36,20 @@ export class Join {
     const { nodes, failed } = await resolveSeeds(seeds, this.ctx.seams.lookup);
     for (const f of failed) this.ctx.log.warn(f);
     this.boots.push(...nodes.filter((n) => n.seed.boot).map((n) => ({ key: n.key, addr: n.addr })));
-    return nodes.map((n) => ({ key: n.key, addr: n.addr }));
+    this.fallback.push(...nodes.filter((n) => n.seed.fallback === true).map((n) => ({ key: n.key, addr: n.addr })));
+    return nodes.filter((n) => n.seed.fallback !== true).map((n) => ({ key: n.key, addr: n.addr }));
+  }
+
+  /** The boot nodes whose answers are expected at the join (without the fallback lines). */
+  private get joined(): BootNode[] {
+    return this.boots.filter((b) => !this.fallback.some((f) => keyToBase64(f.key) === keyToBase64(b.key) && sameAddr(f.addr, b.addr)));
   }
 
   /** Joins the DHT; the NAT check starts as soon as one node answered (not after the join). */
   async bootstrap(): Promise<void> {
     const { ctx } = this;
     const boots = await this.resolveSeeds(seedsOf(ctx.config, ctx.publicB64));
-    const contact = this.contact = new BootContact(ctx.opts.sodium, ctx.dht.channel.publicKey, this.boots);
+    const contact = this.contact = new BootContact(ctx.opts.sodium, ctx.dht.channel.publicKey, this.joined);
     ctx.dht.rpc.onRefusal = (r, from) => { const m = contact.refused(r, from); if (m !== undefined) ctx.log.warn(m); };
     const joining = ctx.dht.bootstrap(boots);
     // The NAT check (and the port mapping it may ask for) needs only boot nodes: it starts as
@@ -65,11 +73,11 @@ export class Join {
     const { ctx } = this;
     const gone = new Set(seeds.removed.filter((r) => r.boot).map((r) => r.keyB64));
     this.boots = this.boots.filter((b) => !gone.has(keyToBase64(b.key)));
-    this.contact?.sync(this.boots);
+    this.contact?.sync(this.joined);
     if (seeds.added.length === 0) return;
     void (async () => {
       const nodes = await this.resolveSeeds(seeds.added);
-      this.contact?.sync(this.boots);
+      this.contact?.sync(this.joined);
       if (nodes.length === 0 || ctx.stopping) return;
       const answered = await ctx.dht.bootstrap(nodes);
       for (const m of this.contact?.joined() ?? []) ctx.log.warn(m);

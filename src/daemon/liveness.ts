@@ -98,6 +98,12 @@ export class WgLiveness {
     return 'none';
   }
 
+  /** How long WireGuard received nothing from the peer (ms; Infinity when it never did). */
+  quietFor(hex: string, now: number): number {
+    const at = this.tracks.get(hex)?.heardAt;
+    return at === undefined ? Infinity : now - at;
+  }
+
   /** Whether the last sample (at `now`) showed the peer's rx counter grow. */
   heardAt(hex: string, now: number): boolean {
     return this.tracks.get(hex)?.heardAt === now;

@@ -82,7 +82,8 @@ export class NatMonitor {
       if (seen.has(hex)) continue;
       seen.add(hex);
       const answered = ctx.dht.table.get(hex)?.addr;
-      const addr = ctx.join.boots.find((o) => toHex(o.key) === hex && sameAddr(o.addr, answered))?.addr ?? b.addr;
+      // (A boot node with a fallback ws:// line: the address of the underlay in use.)
+      const addr = ctx.fallback?.addrFor(hex) ?? ctx.join.boots.find((o) => toHex(o.key) === hex && sameAddr(o.addr, answered))?.addr ?? b.addr;
       out.push({ key: b.key, hex, addr });
     }
     const now = ctx.clock.now();

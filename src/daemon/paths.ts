@@ -12,6 +12,7 @@ import type { TimerHandle } from '../util/clock.js';
 import type { NodeContext } from './context.js';
 import { diffPeers, peerHex, type PeerDiff, type TrustedPeer } from './peers.js';
 import { allowedIpsOf } from './trusted.js';
+import { WG_SILENT_POKE } from '../params.js';
 
 interface PeerPath {
   peer: TrustedPeer;
@@ -136,6 +137,24 @@ export class Paths {
     const { ctx } = this;
     if (!this.peers.has(hex) || ctx.wg === undefined || ctx.stopping) { ctx.traversal.closeLink(hex); return; }
     this.step(hex, { t: 'relayReady', relay: link.relay, endpoint: link.endpoint, kernel: link.kernelPort !== undefined, transport: link.overWs ? 'ws' : 'udp' });
+  }
+
+  /** UDP to the boot nodes stopped (src/daemon/wsfallback.ts): a direct path over UDP is
+   *  most likely dead too; each direct peer searches again (a LAN peer's comes back at once). */
+  udpLost(why: string): void {
+    for (const [hex, pp] of [...this.peers]) if (pp.m.state === 'direct') this.step(hex, { t: 'pathDead', why });
+  }
+
+  /** A relayed datagram from a peer we reach directly, that introduced itself through that relay
+   *  lately (src/relay/client.ts; it does so only when it is not on a direct path itself): if
+   *  WireGuard received nothing from it for WG_SILENT_POKE, the direct path is dropped now
+   *  (true) rather than after WG_SILENT_DEAD (which needs our own sends), and the caller follows
+   *  the peer onto the relay. A direct path that carries the peer's traffic is never dropped so. */
+  directFailing(hex: string): boolean {
+    const pp = this.peers.get(hex), now = this.ctx.clock.now();
+    if (pp === undefined || pp.m.state !== 'direct' || this.ctx.guard.live.quietFor(hex, now) < WG_SILENT_POKE) return false;
+    this.step(hex, { t: 'pathDead', why: 'nothing heard over it, and the peer relays to us' });
+    return pp.m.state !== 'direct';
   }
 
   /** The NAT check's verdict changed: the direct peers' keepalive follows it. */

@@ -27,6 +27,9 @@ export interface Seed {
   port: number;
   /** A `boot` line (else a `peer` line). */
   boot: boolean;
+  /** A ws:// boot line of a key that also has a UDP line: used only while UDP gets no answer
+   *  (src/daemon/wsfallback.ts), so not pinged at the join. */
+  fallback?: boolean;
 }
 
 /** "HOST:PORT" as written in the config. */
@@ -37,7 +40,8 @@ export function seedLabel(s: Seed): string {
 /** The seeds of a config, without ourselves. */
 export function seedsOf(config: NetworkConfig, selfB64: string): Seed[] {
   const out: Seed[] = config.boots.filter((b) => b.keyB64 !== selfB64)
-    .map((b) => ({ key: b.key, keyB64: b.keyB64, host: b.host, kind: b.hostKind, port: b.port, boot: true }));
+    .map((b) => ({ key: b.key, keyB64: b.keyB64, host: b.host, kind: b.hostKind, port: b.port, boot: true,
+      ...(b.ws !== undefined && config.boots.some((o) => o.keyB64 === b.keyB64 && o.ws === undefined) ? { fallback: true } : {}) }));
   for (const p of config.peers) {
     if (p.trusted || p.endpoint === undefined || p.keyB64 === selfB64) continue;
     out.push({ key: p.key, keyB64: p.keyB64, host: p.endpoint.host, kind: p.endpoint.kind, port: p.endpoint.port, boot: false });

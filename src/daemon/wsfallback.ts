@@ -2,7 +2,8 @@
 // src/nat/wsfallback.ts on the daemon's clock, for the boot nodes that have both a UDP and a
 // ws:// line (src/daemon/wstransports.ts FallbackLink). It probes their UDP addresses; on
 // `useWs` it opens their WebSocket links and joins through them, on `useUdp` it closes them.
-// Either way the relay links renew at once: one whose relay address stopped answering moves to
+// On `useWs` the direct peers search again (their UDP path most likely went with the boot
+// nodes'). Either way the relay links renew at once: one whose relay address stopped answering moves to
 // the same boot node at its other address (src/relay/client.ts renewAll), WireGuard's loopback
 // endpoint unchanged.
 import { toHex } from '../dht/id.js';
@@ -29,6 +30,13 @@ export class FallbackDriver {
   private udpBoots(): { key: Uint8Array; addr: Addr }[] {
     const keys = new Set(this.links.map((l) => toHex(l.key)));
     return this.ctx.join.boots.filter((b) => keys.has(toHex(b.key)) && !this.links.some((l) => sameAddr(l.addr, b.addr)));
+  }
+
+  /** Where to reach fallback boot node `hex` now (its ws:// line's address while on WebSocket,
+   *  else its UDP line's); undefined for another key. */
+  addrFor(hex: string): Addr | undefined {
+    if (this.m.state === 'ws') return this.links.find((l) => toHex(l.key) === hex)?.addr;
+    return this.udpBoots().find((b) => toHex(b.key) === hex)?.addr;
   }
 
   /** A node answered us at `addr` (the DHT's onVerified): a fallback boot node's UDP address counts. */
@@ -62,6 +70,7 @@ export class FallbackDriver {
       } else if (a.a === 'useWs') {
         ctx.log.warn(`${a.why}: reaching the boot nodes over WebSocket (${this.links.map((l) => addrKey(l.addr)).join(', ')}); UDP is probed every few seconds`);
         for (const l of this.links) l.link.switchOn();
+        ctx.paths.udpLost('UDP to the boot nodes is blocked');
         void ctx.dht.bootstrap(this.links.map((l) => ({ key: l.key, addr: l.addr }))).then(() => ctx.traversal.renewNow());
       } else {
         ctx.log.info('a boot node answered over UDP again: back to UDP, WebSocket links closed');

@@ -46,6 +46,8 @@ export interface TraversalHost {
   announceAddr(): Addr | undefined;
   /** Whether we reach this trusted peer directly now. */
   isDirect(hex: string): boolean;
+  /** A directly reached peer relays to us: drop that direct path if it is silent (src/relay/client.ts). */
+  directFailing?(hex: string): boolean;
   /** Whether a node may coordinate punches and relay for us: a boot node, or a directly
    *  reachable node verified in our table. Anyone else's punch-notify or relayed is ignored. */
   isRendezvous(hex: string): boolean;

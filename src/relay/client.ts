@@ -24,6 +24,9 @@ export interface RelayClientHost {
   isTrusted(hex: string): boolean;
   /** Whether we reach this trusted peer directly now. */
   isDirect(hex: string): boolean;
+  /** A peer we reach directly relays to us: true when the daemon dropped that direct path now
+   *  (WireGuard's sends there go unanswered), so the peer is followed onto the relay. */
+  directFailing?(hex: string): boolean;
   /** Whether a node may relay for us (a boot node, or a verified directly reachable node). */
   isRendezvous(hex: string): boolean;
   /** A relay link for a peer is ready (or moved): point WireGuard at link.endpoint. */
@@ -89,7 +92,7 @@ export class RelayClient {
     const link = this.links.get(peerHex);
     if (link !== undefined) {
       link.deliver(frag, inc.senderHex);
-    } else if (this.host.isDirect(peerHex)) {
+    } else if (this.host.isDirect(peerHex) && !(this.host.isRendezvous(inc.senderHex) && this.host.introducedVia(peerHex, inc.senderHex) && this.host.directFailing?.(peerHex) === true)) {
       // We reach this peer directly: its relayed packets are late, or it has not switched
       // yet (it will, as our direct probes reach it). Following it back would pull
       // WireGuard's endpoint onto the relay again.
