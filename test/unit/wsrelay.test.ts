@@ -8,7 +8,8 @@
 //   while half-open; the reverse direction goes as WS_FROM naming the source;
 // - the client (src/relay/client.ts, link.ts): WireGuard's datagrams from the loopback endpoint
 //   go as WS_TO to a relay reached over WebSocket, WS_FROM frames come
-//   back to WireGuard, and the path machine is told the relay is over WebSocket.
+//   back to WireGuard, and the path machine is told the relay is over WebSocket; a relay that
+//   stops answering at one address moves to the same relay at another (the fallback's move).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sodiumReady } from '../../src/crypto/sodium.js';
@@ -82,10 +83,11 @@ function world() {
   const endpoint: RelayEndpoint = { port: 40100, send: (d) => toWg.push(d.slice()), setReceiver: (r) => { fromWg = r; }, close: () => undefined };
   const ready: { ws: boolean; endpoint: string }[] = [];
   const rRef = { key: R.id, hex: R.hex, addr: R_ADDR };
+  const candidates = [rRef];
   const client = new Traversal({
     ...base, dht: A, isTrusted: (hex) => hex === B.hex, canRelay: () => false, wgPort: WG_PORT,
     relayReady: (_hex, link) => ready.push({ ws: link.overWs, endpoint: link.endpoint }),
-    isRendezvous: (hex) => hex === R.hex, relayCandidates: () => [rRef], openRelayEndpoint: async () => endpoint, ws: new WsRelayPorts([clientPort]),
+    isRendezvous: (hex) => hex === R.hex, relayCandidates: (ex) => candidates.filter((c) => !ex.includes(c.hex)), openRelayEndpoint: async () => endpoint, ws: new WsRelayPorts([clientPort]),
   });
   const got: MessageOf<'relayed'>[] = [];
   B.extend({ oneWay: (inc) => { if (inc.msg.t !== 'relayed') return false; got.push(inc.msg); return true; } });
@@ -96,7 +98,7 @@ function world() {
   };
   const wsTo = (from: Addr, to: DhtNode, d: Uint8Array) => serverPort.receiver!('to', from, to.id, d);
   const close = async () => { await relay.close(); await client.close(); for (const n of [R, A, B, M]) n.close(); };
-  return { clock, R, A, B, M, got, open, wsTo, close, client, rRef, toWg, fromWg: (d: Uint8Array) => fromWg(d, { host: '127.0.0.1', port: WG_PORT }), ready, serverPort, clientPort };
+  return { candidates, clock, R, A, B, M, got, open, wsTo, close, client, rRef, toWg, fromWg: (d: Uint8Array) => fromWg(d, { host: '127.0.0.1', port: WG_PORT }), ready, serverPort, clientPort };
 }
 
 test('relay: a WS_TO is forwarded only between keys that both opened the session, from the connection they opened it over', async () => {
@@ -172,6 +174,34 @@ test('client: a link through a relay reached over WebSocket sends WireGuard as W
     w.clientPort.receiver!('from', { host: '203.0.113.5', port: 8080 }, w.B.id, initiation(1));
     w.clientPort.receiver!('from', R_ADDR, w.B.id, new Uint8Array(20).fill(1));
     assert.equal(w.A.counters.get('relayed-ws-refused'), 2);
+  } finally {
+    await w.close();
+  }
+});
+
+test('client: a relay that stops answering at its UDP address moves to the same relay at its WebSocket address (the fallback), WireGuard\'s endpoint unchanged', async () => {
+  const w = world();
+  try {
+    await w.open(w.B, w.A);
+    // The link first goes to R at a UDP address (nothing answers there any more: UDP is blocked).
+    const udp = { ...w.rRef, addr: { host: R_ADDR.host, port: 62096 } };
+    w.candidates.splice(0, 1, udp);
+    const opening = w.client.openLink(w.B.id, udp, false);
+    await advance(w.clock, 6000);
+    assert.equal(await opening, undefined, 'no answer at the UDP address');
+    // Opened while UDP worked (here: at the WebSocket address, then pretend it was UDP).
+    w.candidates.splice(0, 1, w.rRef);
+    const open = w.client.openLink(w.B.id, w.rRef, false);
+    await advance(w.clock, 50);
+    const link = (await open)!;
+    link.switchTo(udp);
+    assert.equal(link.overWs, false);
+    const renewing = w.client.renewNow();
+    await advance(w.clock, 3000);
+    await renewing;
+    assert.deepEqual(link.relay.addr, R_ADDR, 'moved to the WebSocket address of the same relay');
+    assert.equal(link.overWs, true);
+    assert.deepEqual(w.ready.at(-1), { ws: true, endpoint: '127.0.0.1:40100' });
   } finally {
     await w.close();
   }
