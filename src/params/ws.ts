@@ -7,8 +7,9 @@ export const WS_SUBPROTOCOL = 'wirehub.1'; // @protocol
 /** Largest WebSocket message: a type byte, a 32-byte key tag and a `MAX_PACKET` datagram
  *  (1 + 32 + 1452). A server closes a connection that sends a larger one (close code 1009). */
 export const WS_MAX_MESSAGE = 1485; // @protocol
-/** Messages one connection may send per second (token bucket), before any datagram in them is
- *  opened; beyond it a message is dropped and counted. As UDP's `SOURCE_PACKETS_PER_SEC`. */
+/** Messages (WebSocket pings included) one connection may send per second (token bucket),
+ *  before any datagram in them is opened; beyond it a message is dropped and counted (a ping
+ *  gets no pong). As UDP's `SOURCE_PACKETS_PER_SEC`. */
 export const WS_MESSAGES_PER_SEC = 400; // @protocol
 /** ... and the burst. */
 export const WS_MESSAGES_BURST = 800; // @protocol
@@ -30,6 +31,9 @@ export const WS_MAX_HEADER_BYTES = 8192;
 /** Bytes a connection may have queued for sending (ws's bufferedAmount); a datagram that would
  *  go beyond it is dropped and counted (datagram semantics: no queue without bound over TCP). */
 export const WS_SEND_BUFFER_MAX = 64 * 1024;
+/** ... and all connections together (bytes not yet written to the kernel): clients that never
+ *  read cannot make the server hold WS_MAX_CONNECTIONS x WS_SEND_BUFFER_MAX (128 MiB). */
+export const WS_SEND_BUFFER_TOTAL = 4 * 1024 * 1024;
 /** Datagrams a client keeps while its connection is being opened, sent once it is open. */
 export const WS_CONNECT_QUEUE = 16;
 /** A client's first reconnection waits this long; each failure doubles it up to WS_RECONNECT_MAX. */
