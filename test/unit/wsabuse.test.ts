@@ -308,3 +308,18 @@ test('clients that never read: the bytes queued over all connections stay under 
     await until(() => (c.s as unknown as { queuedTotal?: number }).queuedTotal === 0, 2000); // every byte given back
   });
 });
+
+test('connection churn from one source is bounded at the accept (before the HTTP parse): acceptsPerSec, acceptsBurst', async () => {
+  const clock = new VirtualClock();
+  await withServer({ clock, limits: { acceptsPerSec: 5, acceptsBurst: 10 } as Opts['limits'] }, async (c) => {
+    const socks: net.Socket[] = [];
+    for (let i = 0; i < 30; i++) { const r = await raw(c, '127.0.0.7'); r.write('GET / HTTP/1.1\r\n'); socks.push(r); }
+    await until(() => c.s.counters.get('ws-accept') + c.s.counters.get('ws-accept-rate') === 30);
+    assert.equal(c.s.counters.get('ws-accept'), 10, 'the burst');
+    await clock.run(1000);
+    await open(c, { localAddress: '127.0.0.7' });
+    assert.equal(c.s.counters.get('ws-accept'), 11);
+    await open(c, { localAddress: '127.0.0.8' }); // another source has its own bucket
+    for (const r of socks) r.destroy();
+  });
+});
