@@ -4,7 +4,7 @@
 // deadlines on the injected clock and the message rate. src/net/wsserver.ts applies them before
 // a datagram in a message is looked at.
 import {
-  WS_HANDSHAKE_TIMEOUT, WS_IDLE_TIMEOUT, WS_MAX_CONNECTIONS, WS_MAX_CONNECTIONS_PER_IP, WS_MESSAGES_BURST, WS_MESSAGES_PER_SEC,
+  WS_ACCEPTS_BURST, WS_ACCEPTS_PER_SEC, WS_HANDSHAKE_TIMEOUT, WS_IDLE_TIMEOUT, WS_MAX_CONNECTIONS, WS_MAX_CONNECTIONS_PER_IP, WS_MESSAGES_BURST, WS_MESSAGES_PER_SEC,
 } from '../params.js';
 import { sourceKey } from '../proto/addr.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -16,11 +16,15 @@ export interface WsLimits {
   idleTimeout: number;
   messagesPerSec: number;
   messagesBurst: number;
+  /** New connections one source may open per second, and the burst (before a byte is read). */
+  acceptsPerSec: number;
+  acceptsBurst: number;
 }
 
 export const WS_LIMITS: WsLimits = {
   maxConnections: WS_MAX_CONNECTIONS, maxPerIp: WS_MAX_CONNECTIONS_PER_IP, handshakeTimeout: WS_HANDSHAKE_TIMEOUT,
   idleTimeout: WS_IDLE_TIMEOUT, messagesPerSec: WS_MESSAGES_PER_SEC, messagesBurst: WS_MESSAGES_BURST,
+  acceptsPerSec: WS_ACCEPTS_PER_SEC, acceptsBurst: WS_ACCEPTS_BURST,
 };
 
 /** Connections held, in all and per source (`sourceKey`: an IPv4 address, an IPv6 /64). */

@@ -5,7 +5,7 @@
 // (ws's maxPayload: the connection is closed without reading the message), the message rate
 // (pings included: each is answered only within it and within the send buffer). When the
 // table is full, the source holding the most connections gives its newest one up (wsguard.ts).
-// A datagram that passes goes to the node's receiver with the connection's TCP source address,
+// New connections are also rate-limited per source at the accept. A datagram that passes goes to the node's receiver with the connection's TCP source address,
 // exactly as a UDP datagram with its source: the DHT's own checks (sections 5-6, 9.9) follow.
 // Answers to that address go back over the connection (carries), dropped and counted when the
 // connection has more than WS_SEND_BUFFER_MAX queued, or all connections together more than
@@ -16,9 +16,10 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { addrKey, normalizeAddr, sourceKey, type Addr } from '../proto/addr.js';
 import { decodeWsFrame, encodeWsFrame, WS_DATAGRAM, WS_TO } from '../proto/wsframe.js';
-import { WS_MAX_HEADER_BYTES, WS_MAX_MESSAGE, WS_SEND_BUFFER_MAX, WS_SEND_BUFFER_TOTAL, WS_SUBPROTOCOL } from '../params.js';
+import { RATE_LIMIT_SOURCES, WS_MAX_HEADER_BYTES, WS_MAX_MESSAGE, WS_SEND_BUFFER_MAX, WS_SEND_BUFFER_TOTAL, WS_SUBPROTOCOL } from '../params.js';
 import type { Clock } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
+import { RateLimiter } from '../util/ratelimit.js';
 import { WS_LIMITS, WsAdmission, WsConnGuard, type WsLimits } from './wsguard.js';
 import type { NodeTransport, Receiver } from './transport.js';
 
@@ -48,6 +49,8 @@ export class WsServerTransport implements NodeTransport {
   private readonly guards = new Map<string, WsConnGuard>();
   private readonly wss: WebSocketServer;
   private readonly admission: WsAdmission;
+  /** New connections per source (`sourceKey`), taken at the TCP accept. */
+  private readonly accepts: RateLimiter;
   private readonly limits: WsLimits;
   private readonly sendBufferMax: number;
   private readonly sendBufferTotal: number;
@@ -59,6 +62,7 @@ export class WsServerTransport implements NodeTransport {
     this.sendBufferMax = opts.sendBufferMax ?? WS_SEND_BUFFER_MAX;
     this.sendBufferTotal = opts.sendBufferTotal ?? WS_SEND_BUFFER_TOTAL;
     this.admission = new WsAdmission(this.limits);
+    this.accepts = new RateLimiter(this.limits.acceptsPerSec, this.limits.acceptsBurst, RATE_LIMIT_SOURCES);
     this.wss = new WebSocketServer({
       noServer: true, maxPayload: WS_MAX_MESSAGE, perMessageDeflate: false, clientTracking: false, autoPong: false,
       handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
@@ -97,6 +101,7 @@ export class WsServerTransport implements NodeTransport {
 
   private accept(socket: Socket): void {
     const ip = normalizeAddr({ host: socket.remoteAddress ?? '', port: 0 }).host;
+    if (!this.accepts.take(sourceKey(ip), this.clock.now())) { this.counters.add('ws-accept-rate'); socket.destroy(); return; }
     let full = this.admission.admit(ip);
     if (full === 'ws-full' && this.evictFor(ip)) full = this.admission.admit(ip);
     if (full !== undefined) { this.counters.add(full); socket.destroy(); return; }

@@ -26,6 +26,12 @@ export const WS_KEEPALIVE = 20_000;
 export const WS_MAX_CONNECTIONS = 2048;
 /** ... of which from one source IP (a campus NAT puts many clients behind one address). */
 export const WS_MAX_CONNECTIONS_PER_IP = 1024;
+/** New connections one source (IPv4 address, IPv6 /64) may open per second, at the TCP accept:
+ *  churn costs an HTTP parse and a handshake each. A client's back-off waits out a refusal. */
+export const WS_ACCEPTS_PER_SEC = 100;
+/** ... and the burst: a source may fill its WS_MAX_CONNECTIONS_PER_IP share at once (a campus
+ *  NAT whose clients all reconnect after a restart). */
+export const WS_ACCEPTS_BURST = 1024;
 /** Request header bytes a WebSocket upgrade may carry (node:http's maxHeaderSize). */
 export const WS_MAX_HEADER_BYTES = 8192;
 /** Bytes a connection may have queued for sending (ws's bufferedAmount); a datagram that would

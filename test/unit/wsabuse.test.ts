@@ -311,7 +311,7 @@ test('clients that never read: the bytes queued over all connections stay under 
 
 test('connection churn from one source is bounded at the accept (before the HTTP parse): acceptsPerSec, acceptsBurst', async () => {
   const clock = new VirtualClock();
-  await withServer({ clock, limits: { acceptsPerSec: 5, acceptsBurst: 10 } as Opts['limits'] }, async (c) => {
+  await withServer({ clock, limits: { acceptsPerSec: 5, acceptsBurst: 10 } }, async (c) => {
     const socks: net.Socket[] = [];
     for (let i = 0; i < 30; i++) { const r = await raw(c, '127.0.0.7'); r.write('GET / HTTP/1.1\r\n'); socks.push(r); }
     await until(() => c.s.counters.get('ws-accept') + c.s.counters.get('ws-accept-rate') === 30);
