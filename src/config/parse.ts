@@ -20,6 +20,7 @@ import { DIRECTIVES, type Directive } from './directives.js';
 import { suggestDirective } from './suggest.js';
 import { namesError, parseSwitch } from './names.js';
 import { parseMetricsLine, type MetricsListen } from './metrics.js';
+import { parseProxyLine, type ProxySetting } from './proxy.js';
 export { DIRECTIVES, type Directive } from './directives.js';
 export { editDistance, suggestDirective } from './suggest.js';
 
@@ -94,6 +95,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
   let sawSubnet = false;
   const names = { hosts: false, dns: false };
   let metrics: MetricsListen | undefined;
+  let proxy: ProxySetting | undefined;
 
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
   lines.forEach((rawLine, index) => {
@@ -170,6 +172,10 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
       }
       case 'metrics': {
         if (once('metrics', line)) metrics = parseMetricsLine(args, line, fail);
+        return;
+      }
+      case 'proxy': {
+        if (once('proxy', line)) proxy = parseProxyLine(args, line, fail);
         return;
       }
       case 'trust':
@@ -309,7 +315,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
     });
   }
 
-  return { file, name, namespace: ns, workbit, subnets, boots, peers, names, ...(metrics ? { metrics } : {}) };
+  return { file, name, namespace: ns, workbit, subnets, boots, peers, names, ...(metrics ? { metrics } : {}), ...(proxy ? { proxy } : {}) };
 }
 
 /** Stray tokens, for an error: at most 3, each cut short (quoteToken), a key-shaped one (maybe

@@ -2,6 +2,7 @@
 import type { Cidr } from '../util/ip.js';
 import type { HostKind, HostPort } from './host.js';
 import type { MetricsListen } from './metrics.js';
+import type { ProxySetting } from './proxy.js';
 
 export interface Subnet extends Cidr {
   /** Canonical CIDR text, e.g. "10.42.0.0/24". */
@@ -58,4 +59,6 @@ export interface NetworkConfig {
   names?: { hosts: boolean; dns: boolean };
   /** `metrics HOST:PORT`: serve the counters on HTTP there (absent: not served). */
   metrics?: MetricsListen;
+  /** `proxy URL` / `proxy none`: the WebSocket client's HTTP proxy (absent: the environment's). */
+  proxy?: ProxySetting;
 }
