@@ -5,6 +5,7 @@
 // sockets and one timer per dial. Errors are WsDialError, whose messages never carry a
 // credential (a proxy's `user:pass@` is printed as `***@`).
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import WebSocket, { type ClientOptions } from 'ws';
 import { WS_DIAL_TIMEOUT } from '../params.js';
@@ -38,6 +39,14 @@ export function wsClientOptions(target: string | URL, env: ProxyEnv, directive?:
   const t = typeof target === 'string' ? new URL(target) : target;
   const choice = chooseProxy(t, env, directive);
   if (!choice.proxy) return { options: { ...base }, proxy: null, source: choice.source, connectStatus: () => undefined, abort: () => {} };
+  // Through the tunnel, https-proxy-agent starts TLS without the target's host when it is an IP
+  // address (it sets no servername then, and passes no host), so node would check the server's
+  // certificate against "localhost" (measured: ERR_TLS_CERT_ALTNAME_INVALID for a certificate
+  // of 127.0.0.1). The check is pinned to the target's own host here.
+  const targetHost = t.hostname.replace(/^\[|\]$/g, '');
+  const checked: ClientOptions = t.protocol === 'wss:' && base.checkServerIdentity === undefined
+    ? ({ checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(targetHost, cert) } as unknown as ClientOptions)
+    : {};
   const proxy = new URL(choice.proxy.href);
   const headers: Record<string, string> = {};
   if (proxy.username !== '' || proxy.password !== '') {
@@ -54,7 +63,7 @@ export function wsClientOptions(target: string | URL, env: ProxyEnv, directive?:
     status = res.statusCode;
   });
   return {
-    options: { ...base, agent },
+    options: { ...base, ...checked, agent },
     proxy: redactProxyUrl(choice.proxy),
     source: choice.source,
     connectStatus: () => status,
@@ -126,7 +135,7 @@ export function dialWs(target: string | URL, opts: DialOptions): Promise<WebSock
       }
     }, timeoutMs);
     const proxyRefused = (status: number): WsDialError =>
-      new WsDialError('proxy-refused', `proxy ${setup.proxy} refused CONNECT to ${t.host}: HTTP ${status}${status === 407 ? ' (proxy authentication required or wrong)' : ''}`, setup.proxy, status);
+      new WsDialError('proxy-refused', `proxy ${setup.proxy} refused CONNECT to ${t.host}: HTTP ${status}${status === 407 || status === 401 ? ' (proxy authentication required or wrong)' : ''}`, setup.proxy, status);
     ws.once('open', () => {
       if (done) return;
       done = true;
