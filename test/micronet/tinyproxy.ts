@@ -4,8 +4,10 @@
 // CONNECT is allowed to the given ports only (tinyproxy answers 403 to any other), from the
 // given client addresses only. stop() ends it and waits for it; the directory is the caller's.
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Micronet, Router } from './micronet.js';
+import { ROUTER_PROXY_PORT } from './nat.js';
 
 export const TINYPROXY = '/usr/bin/tinyproxy';
 
@@ -104,3 +106,21 @@ export class Tinyproxy {
   }
 }
 
+
+/**
+ * The HTTP proxy of a 'proxy-only' router (nat.ts): tinyproxy in the router's namespace on its
+ * LAN address, port ROUTER_PROXY_PORT, for its LAN only, CONNECT allowed to `connectPorts`
+ * only. Its files are in the run's temp dir; micronet's destroy() ends it with the namespace.
+ */
+export function startRouterProxy(net: Micronet, router: Router, connectPorts: readonly number[]): Promise<Tinyproxy> {
+  const dir = join(net.tmpdir, `proxy-${router.name}`);
+  mkdirSync(dir, { recursive: true });
+  return Tinyproxy.start({
+    listen: router.lanIp!,
+    port: ROUTER_PROXY_PORT,
+    allow: [router.lanSubnet],
+    connectPorts,
+    dir,
+    spawn: (cmd, args) => net.spawn(router, cmd, args, { stdio: 'ignore' }),
+  });
+}
