@@ -1,7 +1,7 @@
 // The `proxy URL` / `proxy none` directive: the HTTP proxy a WebSocket client goes through,
 // over the environment's (docs/CONFIG.md, "proxy URL"; src/net/wsproxy.ts applies it). Pure.
 // A credential in the URL (`user:pass@`) is never repeated in an error.
-import { parseProxyUrl, ProxyConfigError, type ProxyDirective } from '../net/wsproxy.js';
+import { parseProxyUrl, ProxyConfigError, redactProxyUrl, type ProxyDirective } from '../net/wsproxy.js';
 
 export type ProxySetting = ProxyDirective & {
   /** The line of the directive. */
@@ -26,4 +26,9 @@ export function parseProxyLine(args: string[], line: number, fail: (line: number
     return undefined;
   }
   return { kind: 'url', url: text, line };
+}
+
+/** The setting as `wh check` prints it: `none`, or the URL with its credentials as `***@`. */
+export function proxyText(p: ProxySetting): string {
+  return p.kind === 'none' ? 'none' : redactProxyUrl(parseProxyUrl(p.url));
 }

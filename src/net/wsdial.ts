@@ -9,6 +9,7 @@ import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import WebSocket, { type ClientOptions } from 'ws';
 import { WS_DIAL_TIMEOUT } from '../params.js';
+import { realClock, type Clock } from '../util/clock.js';
 import { chooseProxy, redactProxyUrl, type ProxyDirective, type ProxyEnv } from './wsproxy.js';
 
 export interface WsClientSetup {
@@ -95,6 +96,8 @@ export interface DialOptions {
   timeoutMs?: number;
   /** Further `ws` options (maxPayload, ca, rejectUnauthorized, ...). */
   ws?: ClientOptions;
+  /** The clock of the dial's deadline (the daemon's; default the real one). */
+  clock?: Clock;
 }
 
 /** Why a failed socket error failed, in a few words (the error's code, not its message, which
@@ -111,6 +114,7 @@ function why(err: Error): string {
 export function dialWs(target: string | URL, opts: DialOptions): Promise<WebSocket> {
   const t = typeof target === 'string' ? new URL(target) : target;
   const timeoutMs = opts.timeoutMs ?? WS_DIAL_TIMEOUT;
+  const clock = opts.clock ?? realClock;
   const setup = wsClientOptions(t, opts.env, opts.directive, { handshakeTimeout: timeoutMs, ...opts.ws });
   const where = printableTarget(t);
   const via = setup.proxy ? ` via proxy ${setup.proxy}` : '';
@@ -120,14 +124,14 @@ export function dialWs(target: string | URL, opts: DialOptions): Promise<WebSock
     const fail = (e: WsDialError): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       ws.removeAllListeners();
       ws.on('error', () => {}); // late errors of a connection given up
       ws.terminate();
       setup.abort();
       reject(e);
     };
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       if (setup.proxy && setup.connectStatus() === undefined) {
         fail(new WsDialError('proxy-timeout', `proxy ${setup.proxy} did not answer CONNECT to ${t.host} within ${timeoutMs} ms`, setup.proxy));
       } else {
@@ -139,7 +143,7 @@ export function dialWs(target: string | URL, opts: DialOptions): Promise<WebSock
     ws.once('open', () => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       ws.removeAllListeners('unexpected-response');
       ws.removeAllListeners('error');
       resolve(ws);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { chooseProxy, noProxyMatches, parseProxyUrl, ProxyConfigError, redactProxyText, redactProxyUrl } from '../../src/net/wsproxy.js';
 import { wsClientOptions } from '../../src/net/wsdial.js';
 import { ConfigError, parseConfig } from '../../src/config/index.js';
+import { formatCheckReport } from '../../src/cli/commands/check.js';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 
 const sodium = await sodiumReady();
@@ -108,4 +109,10 @@ test('config: proxy URL and proxy none, once, credentials never echoed', () => {
   assert.ok(!bad.includes('hunter2') && !bad.includes('bob'), bad);
   const bad2 = errors('proxy http://bob:hunter2@p:1/x');
   assert.ok(!bad2.includes('hunter2'), bad2);
+  // `wh check` shows the setting, redacted.
+  const report = formatCheckReport(cfg('proxy http://bob:hunter2@proxy.lan:3128'));
+  assert.match(report, /^proxy: +http:\/\/\*\*\*@proxy\.lan:3128$/m);
+  assert.ok(!report.includes('hunter2') && !report.includes('bob'));
+  assert.match(formatCheckReport(cfg('proxy none')), /^proxy: +none$/m);
+  assert.ok(!/^proxy:/m.test(formatCheckReport(cfg(''))));
 });
