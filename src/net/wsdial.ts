@@ -107,6 +107,38 @@ function why(err: Error): string {
   return code ?? err.message;
 }
 
+function proxyRefused(setup: WsClientSetup, t: URL, status: number): WsDialError {
+  const auth = status === 407 || status === 401 ? ' (proxy authentication required or wrong)' : '';
+  return new WsDialError('proxy-refused', `proxy ${setup.proxy} refused CONNECT to ${t.host}: HTTP ${status}${auth}`, setup.proxy, status);
+}
+
+/** What a `ws` client's 'error' event means, for a client made with wsClientOptions's options. */
+export function wsErrorOf(setup: WsClientSetup, target: URL, err: Error, timeoutMs: number): WsDialError {
+  const status = setup.connectStatus();
+  const via = setup.proxy ? ` via proxy ${setup.proxy}` : '';
+  if (setup.proxy && status === undefined) return new WsDialError('proxy-unreachable', `cannot reach proxy ${setup.proxy}: ${why(err)}`, setup.proxy);
+  if (setup.proxy && status !== 200) return proxyRefused(setup, target, status!);
+  if (/handshake has timed out/i.test(err.message)) return wsTimeoutOf(setup, target, timeoutMs);
+  return new WsDialError('unreachable', `WebSocket ${printableTarget(target)}${via}: ${why(err)}`, setup.proxy);
+}
+
+/** What a `ws` client's 'unexpected-response' event (an HTTP answer, not an upgrade) means. */
+export function wsRefusalOf(setup: WsClientSetup, target: URL, httpStatus: number | undefined): WsDialError {
+  const status = setup.connectStatus();
+  if (setup.proxy && status !== undefined && status !== 200) return proxyRefused(setup, target, status);
+  const via = setup.proxy ? ` via proxy ${setup.proxy}` : '';
+  return new WsDialError('refused', `WebSocket ${printableTarget(target)}${via}: the server answered HTTP ${httpStatus ?? '?'} instead of upgrading`, setup.proxy, httpStatus);
+}
+
+/** What a dial that did not open within `timeoutMs` means (a silent proxy, or a slow server). */
+export function wsTimeoutOf(setup: WsClientSetup, target: URL, timeoutMs: number): WsDialError {
+  if (setup.proxy && setup.connectStatus() === undefined) {
+    return new WsDialError('proxy-timeout', `proxy ${setup.proxy} did not answer CONNECT to ${target.host} within ${timeoutMs} ms`, setup.proxy);
+  }
+  const via = setup.proxy ? ` via proxy ${setup.proxy}` : '';
+  return new WsDialError('timeout', `WebSocket ${printableTarget(target)}${via}: no open connection within ${timeoutMs} ms`, setup.proxy);
+}
+
 /**
  * Opens a WebSocket to `target` and resolves once it is open; rejects with a WsDialError within
  * `timeoutMs` (default WS_DIAL_TIMEOUT) otherwise, every socket of the attempt closed.
@@ -116,8 +148,6 @@ export function dialWs(target: string | URL, opts: DialOptions): Promise<WebSock
   const timeoutMs = opts.timeoutMs ?? WS_DIAL_TIMEOUT;
   const clock = opts.clock ?? realClock;
   const setup = wsClientOptions(t, opts.env, opts.directive, { handshakeTimeout: timeoutMs, ...opts.ws });
-  const where = printableTarget(t);
-  const via = setup.proxy ? ` via proxy ${setup.proxy}` : '';
   return new Promise<WebSocket>((resolve, reject) => {
     const ws = new WebSocket(t, opts.protocols ?? [], setup.options);
     let done = false;
@@ -131,15 +161,7 @@ export function dialWs(target: string | URL, opts: DialOptions): Promise<WebSock
       setup.abort();
       reject(e);
     };
-    const timer = clock.setTimeout(() => {
-      if (setup.proxy && setup.connectStatus() === undefined) {
-        fail(new WsDialError('proxy-timeout', `proxy ${setup.proxy} did not answer CONNECT to ${t.host} within ${timeoutMs} ms`, setup.proxy));
-      } else {
-        fail(new WsDialError('timeout', `WebSocket ${where}${via}: no open connection within ${timeoutMs} ms`, setup.proxy));
-      }
-    }, timeoutMs);
-    const proxyRefused = (status: number): WsDialError =>
-      new WsDialError('proxy-refused', `proxy ${setup.proxy} refused CONNECT to ${t.host}: HTTP ${status}${status === 407 || status === 401 ? ' (proxy authentication required or wrong)' : ''}`, setup.proxy, status);
+    const timer = clock.setTimeout(() => fail(wsTimeoutOf(setup, t, timeoutMs)), timeoutMs);
     ws.once('open', () => {
       if (done) return;
       done = true;
@@ -150,21 +172,8 @@ export function dialWs(target: string | URL, opts: DialOptions): Promise<WebSock
     });
     ws.once('unexpected-response', (req: ClientRequest, res: IncomingMessage) => {
       req.destroy();
-      const status = setup.connectStatus();
-      if (setup.proxy && status !== undefined && status !== 200) fail(proxyRefused(status));
-      else fail(new WsDialError('refused', `WebSocket ${where}${via}: the server answered HTTP ${res.statusCode ?? '?'} instead of upgrading`, setup.proxy, res.statusCode));
+      fail(wsRefusalOf(setup, t, res.statusCode));
     });
-    ws.once('error', (err: Error) => {
-      const status = setup.connectStatus();
-      if (setup.proxy && status === undefined) {
-        fail(new WsDialError('proxy-unreachable', `cannot reach proxy ${setup.proxy}: ${why(err)}`, setup.proxy));
-      } else if (setup.proxy && status !== 200) {
-        fail(proxyRefused(status!));
-      } else if (/handshake has timed out/i.test(err.message)) {
-        fail(new WsDialError('timeout', `WebSocket ${where}${via}: no open connection within ${timeoutMs} ms`, setup.proxy));
-      } else {
-        fail(new WsDialError('unreachable', `WebSocket ${where}${via}: ${why(err)}`, setup.proxy));
-      }
-    });
+    ws.once('error', (err: Error) => fail(wsErrorOf(setup, t, err, timeoutMs)));
   });
 }
