@@ -12,7 +12,7 @@ import { MAX_WORKBIT, workbit as keyWorkbit } from '../crypto/workbit.js';
 import { DEFAULT_NAMESPACE } from '../params.js';
 import { allocateAddresses, allocationCapacity } from './allocate.js';
 import { ConfigError, quoteToken, type ConfigIssue } from './errors.js';
-import { parseHostPort, peerNameError, type HostPort } from './host.js';
+import { formatHostPort, parseHostPort, peerNameError, type HostPort } from './host.js';
 import { cidrContains, cidrLast, type Family, formatCidr, formatIp, type IpAddress, parseCidr, parseIp } from '../util/ip.js';
 import type { Boot, NetworkConfig, Peer, Subnet } from './types.js';
 
@@ -222,11 +222,14 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
     if (first !== undefined) fail(p.line, `key ${p.keyB64} is already listed on line ${first} (a key may appear in only one trust or peer line)`);
     else peerKeys.set(p.keyB64, p.line);
   }
+  // A boot key may have one line per address (a dual-stack boot node: its IPv4 and its IPv6
+  // address), never the same address twice.
   const bootKeys = new Map<string, number>();
   for (const b of boots) {
-    const first = bootKeys.get(b.keyB64);
-    if (first !== undefined) fail(b.line, `boot key ${b.keyB64} is already listed on line ${first}`);
-    else bootKeys.set(b.keyB64, b.line);
+    const id = `${b.keyB64} ${formatHostPort({ host: b.host.toLowerCase(), kind: b.hostKind, port: b.port })}`;
+    const first = bootKeys.get(id);
+    if (first !== undefined) fail(b.line, `boot key ${b.keyB64} is already listed with this address on line ${first}`);
+    else bootKeys.set(id, b.line);
   }
 
   // Hostnames: unique (case-insensitively), and never equal to another peer's address text.

@@ -31,7 +31,7 @@ export interface DaemonOptions {
   daemonPort: number;
   log: Logger;
   deps: SystemDeps;
-  /** Bind address for the daemon socket (default 0.0.0.0). */
+  /** Bind address for the daemon socket (default '::': dual-stack, src/net/udp.ts). */
   bindHost?: string;
   /** The one clock of all the daemon's timing (default realClock: monotonic). */
   clock?: Clock;

@@ -20,6 +20,7 @@ import type { Logger } from '../util/log.js';
 import { socketPath } from '../control/protocol.js';
 import type { ShowResult } from '../control/show.js';
 import { TransportSet, type Transports } from '../net/transport.js';
+import { ANY_HOST } from '../net/udp.js';
 import { portShareTableName as portShareTable } from '../firewall/index.js';
 import { PathGuard } from './guard.js';
 import { SupervisedDataPlane } from './supervise.js';
@@ -114,7 +115,7 @@ export class Daemon implements NodeContext {
       let wg: SupervisedDataPlane | undefined;
       // A public node has no WireGuard: its DHT socket owns the port itself.
       const dhtPort = publicNode ? opts.listenPort : opts.daemonPort;
-      const transport = await seams.bindTransport(opts.bindHost ?? '0.0.0.0', dhtPort).catch((e: NodeJS.ErrnoException) => {
+      const transport = await seams.bindTransport(opts.bindHost ?? ANY_HOST, dhtPort).catch((e: NodeJS.ErrnoException) => {
         throw new DaemonError(e.code === 'EADDRINUSE' ? `UDP port ${dhtPort} is already in use` : `cannot bind UDP port ${dhtPort}: ${e.message}`);
       });
       undo.push(async () => transport.close());
@@ -138,7 +139,7 @@ export class Daemon implements NodeContext {
       const dht = new DhtNode({
         sodium: opts.sodium, secret: opts.secret, workbit: config.workbit, namespace: config.namespace,
         transport: new TransportSet(transports), clock, direct: publicNode,
-        onVerified: (id, addr, rtt, seenAs) => { daemon?.join.heard(toHex(id)); daemon?.paths.heard(id, addr, rtt, seenAs); },
+        onVerified: (id, addr, rtt, seenAs) => { daemon?.join.heard(toHex(id), addr); daemon?.paths.heard(id, addr, rtt, seenAs); },
         isKnown: (hex) => daemon?.paths.has(hex) ?? false,
       });
       undo.push(async () => dht.close());

@@ -51,15 +51,17 @@ export interface NodeSeams {
   wallNow(): number;
 }
 
-/** One UDP socket, created on the first poke (IPv4 or IPv6 as that first address is). */
+/** Up to two UDP sockets, one per address family, each created on its first poke. */
 function udpPoker(): Poker {
-  let socket: dgram.Socket | undefined;
+  const sockets = new Map<'udp4' | 'udp6', dgram.Socket>();
   return {
     send(ip, port) {
-      socket ??= dgram.createSocket(ip.includes(':') ? 'udp6' : 'udp4').on('error', () => undefined);
-      socket.send(new Uint8Array(0), port, ip, () => undefined);
+      const type = ip.includes(':') ? 'udp6' : 'udp4';
+      let socket = sockets.get(type);
+      if (socket === undefined) sockets.set(type, socket = dgram.createSocket(type).on('error', () => undefined));
+      try { socket.send(new Uint8Array(0), port, ip, () => undefined); } catch { /* no such family here */ }
     },
-    close() { socket?.close(); },
+    close() { for (const s of sockets.values()) s.close(); },
   };
 }
 
