@@ -24,6 +24,7 @@ const OTHER_TCP = 8080; // a TCP port that is not a web port
 const UDP_PORT = 5000;
 const BACKEND = 8000; // the ws:// backend behind nginx
 const TLS_PORT = 443; // nginx, on a second public host
+const TRIES = 3; // probes per verdict: "blocked" means every one failed
 
 /** The environment of a probe: this one's without any proxy variable, plus `extra`. */
 function probeEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -56,16 +57,23 @@ describe('micronet web-only and proxy-only routers', { skip }, () => {
     return child;
   }
 
-  /** Whether a TCP connection from `from` to ip:port gets the server's greeting. */
+  /** Whether any of TRIES TCP connections from `from` to ip:port gets the server's greeting. */
   async function tcp(from: Host, ip: string, port: number): Promise<boolean> {
-    const r = await net.exec(from, ['socat', '-T1', '-', `TCP4:${ip}:${port},connect-timeout=1`], { timeoutMs: 4000 });
-    return r.stdout.includes('tcp-ok');
+    for (let i = 0; i < TRIES; i++) {
+      const r = await net.exec(from, ['socat', '-T1', '-', `TCP4:${ip}:${port},connect-timeout=1`], { timeoutMs: 4000 });
+      if (r.stdout.includes('tcp-ok')) return true;
+    }
+    return false;
   }
 
-  /** Whether a UDP datagram from `from` to ip:UDP_PORT gets its answer. */
+  /** Whether any of TRIES UDP datagrams (each from a new socket) from `from` to ip:UDP_PORT
+   *  gets its answer: one lost datagram, say right after a ruleset swap, decides nothing. */
   async function udp(from: Host, ip: string): Promise<boolean> {
-    const r = await net.exec(from, ['socat', '-T1', '-', `UDP4:${ip}:${UDP_PORT}`], { input: 'ping\n', timeoutMs: 4000 });
-    return r.stdout.includes('udp-ok');
+    for (let i = 0; i < TRIES; i++) {
+      const r = await net.exec(from, ['socat', '-T1', '-', `UDP4:${ip}:${UDP_PORT}`], { input: 'ping\n', timeoutMs: 4000 });
+      if (r.stdout.includes('udp-ok')) return true;
+    }
+    return false;
   }
 
   async function wsDial(from: Host, url: string, env: Record<string, string> = {}, timeoutMs = 3000): Promise<{ ok: boolean; ms: number; code?: string; message?: string }> {
