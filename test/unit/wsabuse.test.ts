@@ -1,9 +1,10 @@
 // Attacks on the WebSocket server (src/net/wsserver.ts, src/net/wsguard.ts) by unauthenticated
 // clients over real sockets on 127.0.0.1, each bounded in count and time: before the upgrade
-// (slowloris headers, huge headers, an endless HTTP body, many silent TCP connections), after it
-// (fragmented and oversized messages, empty fragments, text, compression, every type byte, key
-// tags, ping floods read and unread, connection churn), and the IPv6 /64 and the fairness of the
-// connection table. Each test asserts the bound; everything is closed even when one fails.
+// (slowloris headers, huge headers, an endless HTTP body, many silent TCP connections, silent and
+// half-done TLS), after it (fragmented and oversized messages, empty fragments, text,
+// compression, every type byte, key tags, ping floods read and unread, clients that never read),
+// connection churn and its rate per source, the IPv6 /64 and the fairness of the connection
+// table. Each test asserts the bound; everything is closed even when one fails.
 import { test } from 'node:test';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
