@@ -6,7 +6,6 @@
 // forgery are dropped and counted under the same names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import WebSocket from 'ws';
 import { parseConfig } from '../../src/config/index.js';
 import { sodiumReady } from '../../src/crypto/sodium.js';
