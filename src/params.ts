@@ -16,3 +16,4 @@ export * from './params/names.js';
 export * from './params/invite.js';
 export * from './params/ops.js';
 export * from './params/ws.js';
+export * from './params/wsdial.js';

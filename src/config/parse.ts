@@ -21,6 +21,7 @@ import { suggestDirective } from './suggest.js';
 import { namesError, parseSwitch } from './names.js';
 import { parseMetricsLine, type MetricsListen } from './metrics.js';
 import { parseListenLine, parseWsUrl, type WsListen } from './wslisten.js';
+import { parseProxyLine, type ProxySetting } from './proxy.js';
 export { DIRECTIVES, type Directive } from './directives.js';
 export { editDistance, suggestDirective } from './suggest.js';
 
@@ -96,6 +97,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
   const names = { hosts: false, dns: false };
   let metrics: MetricsListen | undefined;
   let listen: WsListen | undefined;
+  let proxy: ProxySetting | undefined;
 
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
   lines.forEach((rawLine, index) => {
@@ -176,14 +178,9 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
         if (v !== undefined) names[word] = v;
         return;
       }
-      case 'metrics': {
-        if (once('metrics', line)) metrics = parseMetricsLine(args, line, fail);
-        return;
-      }
-      case 'listen': {
-        if (once('listen', line)) listen = parseListenLine(args, line, fail);
-        return;
-      }
+      case 'metrics': if (once('metrics', line)) metrics = parseMetricsLine(args, line, fail); return;
+      case 'listen': if (once('listen', line)) listen = parseListenLine(args, line, fail); return;
+      case 'proxy': if (once('proxy', line)) proxy = parseProxyLine(args, line, fail); return;
       case 'trust':
       case 'peer': {
         const trusted = word === 'trust';
@@ -324,7 +321,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
     });
   }
 
-  return { file, name, namespace: ns, workbit, subnets, boots, peers, names, ...(metrics ? { metrics } : {}), ...(listen ? { listen } : {}) };
+  return { file, name, namespace: ns, workbit, subnets, boots, peers, names, ...(metrics ? { metrics } : {}), ...(listen ? { listen } : {}), ...(proxy ? { proxy } : {}) };
 }
 
 /** Stray tokens, for an error: at most 3, each cut short (quoteToken), a key-shaped one (maybe

@@ -3,6 +3,7 @@ import type { Cidr } from '../util/ip.js';
 import type { HostKind, HostPort } from './host.js';
 import type { MetricsListen } from './metrics.js';
 import type { WsListen, WsUrl } from './wslisten.js';
+import type { ProxySetting } from './proxy.js';
 
 export interface Subnet extends Cidr {
   /** Canonical CIDR text, e.g. "10.42.0.0/24". */
@@ -63,4 +64,6 @@ export interface NetworkConfig {
   metrics?: MetricsListen;
   /** `listen ws://IP:PORT`: serve WebSocket connections there (absent: not served). */
   listen?: WsListen;
+  /** `proxy URL` / `proxy none`: the WebSocket client's HTTP proxy (absent: the environment's). */
+  proxy?: ProxySetting;
 }

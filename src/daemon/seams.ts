@@ -85,7 +85,7 @@ export const realSeams: NodeSeams = {
     return Object.assign(t, { view: () => ({ kind: 'ws', role: 'server' as const, address: `${o.tls ? 'wss' : 'ws'}://${addrKey(t.local)}/`, state: null, connections: t.connections, counters: t.counters.toJSON() }) });
   },
   connectWs: (o): ViewedTransport => {
-    const t = new WsClientTransport(o);
+    const t = new WsClientTransport({ ...o, env: process.env }); // the proxy variables: read at this edge
     return Object.assign(t, { view: () => ({ kind: 'ws', role: 'client' as const, address: o.url, state: t.state, connections: null, counters: t.counters.toJSON() }) });
   },
 };

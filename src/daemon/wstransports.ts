@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { NetworkConfig } from '../config/index.js';
 import type { NodeTransport } from '../net/transport.js';
 import type { WsClientState } from '../net/wsclient.js';
+import type { ProxyDirective } from '../net/wsproxy.js';
 import type { Addr } from '../proto/addr.js';
 import { addrKey } from '../proto/addr.js';
 import type { Clock } from '../util/clock.js';
@@ -46,7 +47,7 @@ export interface ViewedTransport extends NodeTransport {
 
 export interface WsSeams {
   listenWs(opts: { host: string; port: number; clock: Clock; tls?: { cert: Buffer; key: Buffer } }): Promise<ViewedTransport>;
-  connectWs(opts: { url: string; addr: Addr; clock: Clock; random: () => number; onState: (s: WsClientState, why?: string) => void }): ViewedTransport;
+  connectWs(opts: { url: string; addr: Addr; clock: Clock; random: () => number; onState: (s: WsClientState, why?: string) => void; proxy?: ProxyDirective }): ViewedTransport;
 }
 
 /** Opens the config's WebSocket transports; pushes their undo to `undo`. A server that cannot
@@ -83,7 +84,7 @@ export async function openWsTransports(args: {
     }
     const url = b.ws.url, addr = { host, port: b.port };
     const connect = () => seams.connectWs({
-      url, addr, clock, random: args.random,
+      url, addr, clock, random: args.random, ...(config.proxy ? { proxy: config.proxy } : {}),
       onState: (s, why) => log[s === 'waiting' ? 'warn' : 'info'](`WebSocket link to ${url}: ${s}${why ? ` (${why})` : ''}`),
     });
     // A key that also has a UDP line: the link is a fallback, off until UDP gets no answer.

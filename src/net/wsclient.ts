@@ -14,6 +14,8 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
 import type { NodeTransport, Receiver } from './transport.js';
 import type { RelayFrameReceiver, WsRelayPort } from './wsrelayport.js';
+import { wsClientOptions, wsErrorOf, wsRefusalOf, type WsClientSetup } from './wsdial.js';
+import type { ProxyDirective, ProxyEnv } from './wsproxy.js';
 
 export interface WsClientOptions {
   url: string;
@@ -25,6 +27,10 @@ export interface WsClientOptions {
   random?: () => number;
   /** Told of each change of state (logs). */
   onState?: (state: WsClientState, why?: string) => void;
+  /** The environment the HTTP proxy is chosen from (https_proxy, no_proxy...: docs/NODE.md,
+   *  "HTTP proxies"), and the network file's `proxy` line, which overrides it. */
+  env?: ProxyEnv;
+  proxy?: ProxyDirective;
 }
 
 export type WsClientState = 'connecting' | 'open' | 'waiting' | 'closed';
@@ -40,6 +46,8 @@ export class WsClientTransport implements NodeTransport, WsRelayPort {
   private queue: Uint8Array[] = [];
   private pongDue = false;
   private _state: WsClientState = 'connecting';
+  /** The current attempt's dial (its proxy, if any). */
+  private setup: WsClientSetup | undefined;
 
   constructor(private readonly opts: WsClientOptions) {
     this.connect();
@@ -65,13 +73,18 @@ export class WsClientTransport implements NodeTransport, WsRelayPort {
     this.setState('connecting');
     this.counters.add('ws-connect');
     let ws: WebSocket;
+    let setup: WsClientSetup;
+    const target = new URL(this.opts.url);
     try {
-      ws = new WebSocket(this.opts.url, [WS_SUBPROTOCOL], { maxPayload: WS_MAX_MESSAGE, perMessageDeflate: false, followRedirects: false });
+      setup = wsClientOptions(target, this.opts.env ?? {}, this.opts.proxy, { maxPayload: WS_MAX_MESSAGE, perMessageDeflate: false, followRedirects: false });
+      ws = new WebSocket(this.opts.url, [WS_SUBPROTOCOL], setup.options);
     } catch (e) {
       this.lost(undefined, `cannot connect: ${e instanceof Error ? e.message : String(e)}`);
       return;
     }
     this.ws = ws;
+    this.setup = setup;
+    if (setup.proxy !== null) this.opts.onState?.('connecting', `through proxy ${setup.proxy} (${setup.source})`);
     this.arm(() => this.lost(ws, 'handshake timeout'), WS_HANDSHAKE_TIMEOUT);
     ws.on('open', () => {
       if (this.ws !== ws) return;
@@ -95,8 +108,8 @@ export class WsClientTransport implements NodeTransport, WsRelayPort {
       this.receiver(r.frame.data, this.opts.addr);
     });
     ws.on('pong', () => { this.pongDue = false; });
-    ws.on('unexpected-response', (_req, res) => this.lost(ws, `HTTP ${res.statusCode ?? '?'}`));
-    ws.on('error', (e) => this.lost(ws, e.message));
+    ws.on('unexpected-response', (_req, res) => this.lost(ws, wsRefusalOf(setup, target, res.statusCode).message));
+    ws.on('error', (e) => this.lost(ws, wsErrorOf(setup, target, e, WS_HANDSHAKE_TIMEOUT).message));
     ws.on('close', (code) => this.lost(ws, `closed (${code})`));
   }
 
@@ -115,6 +128,8 @@ export class WsClientTransport implements NodeTransport, WsRelayPort {
   private lost(ws: WebSocket | undefined, why: string): void {
     if (ws !== undefined && this.ws !== ws) return;
     this.ws = undefined;
+    this.setup?.abort();
+    this.setup = undefined;
     ws?.removeAllListeners();
     ws?.on('error', () => undefined);
     try { ws?.terminate(); } catch { /* never opened */ }
@@ -171,6 +186,8 @@ export class WsClientTransport implements NodeTransport, WsRelayPort {
     if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.ws = undefined;
+    this.setup?.abort();
+    this.setup = undefined;
     if (ws) { ws.removeAllListeners(); ws.on('error', () => undefined); ws.terminate(); }
   }
 }

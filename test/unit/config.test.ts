@@ -310,7 +310,7 @@ describe('directives', () => {
     expectOneError('name a\nsubet 10.0.0.0/8\n', 2, /did you mean "subnet"/);
     expectOneError('name a\nTrust x\n', 2, /did you mean "trust"/);
     expectOneError('name a\npeers x\n', 2, /did you mean "peer"/);
-    expectOneError('name a\nfrobnicate\n', 2, /unknown directive "frobnicate" \(known directives: name, subnet, workbit, namespace, boot, trust, peer, hosts, dns, metrics, listen\)/);
+    expectOneError('name a\nfrobnicate\n', 2, /unknown directive "frobnicate" \(known directives: name, subnet, workbit, namespace, boot, trust, peer, hosts, dns, metrics, listen, proxy\)/);
     assert.equal(editDistance('trsut', 'trust'), 1);
     assert.equal(editDistance('', 'abc'), 3);
     assert.equal(suggestDirective('xyzzy'), undefined);

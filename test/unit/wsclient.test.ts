@@ -1,16 +1,20 @@
 // The WebSocket client transport (src/net/wsclient.ts) against the real server transport on
 // 127.0.0.1: datagrams queued while connecting and both ways once open, keepalive pings that
 // keep the server's idle deadline away, and reconnection with a back-off on the virtual clock
-// after the server goes away and comes back.
+// after the server goes away and comes back; through a real HTTP proxy (tinyproxy).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WsClientTransport } from '../../src/net/wsclient.js';
 import { WsServerTransport } from '../../src/net/wsserver.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { realClock } from '../../src/util/clock.js';
 import type { Addr } from '../../src/proto/addr.js';
+import { Tinyproxy, tinyproxyMissing } from '../micronet/tinyproxy.js';
 import { WS_IDLE_TIMEOUT, WS_KEEPALIVE, WS_RECONNECT_MIN } from '../../src/params.js';
+import { freePort } from './freeport.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(f: () => boolean, ms = 3000): Promise<void> {
@@ -18,13 +22,6 @@ async function until(f: () => boolean, ms = 3000): Promise<void> {
   assert.ok(f(), 'condition not met in time');
 }
 const d = (n: number, fill: number) => new Uint8Array(n).fill(fill);
-const freePort = async (): Promise<number> => {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-};
 
 test('datagrams queued while connecting go out once open; answers come from the boot address', async () => {
   const server = await WsServerTransport.listen({ host: '127.0.0.1', port: 0, clock: realClock });
@@ -110,4 +107,48 @@ test('the server goes away: the client waits with a doubling back-off, and recon
     server?.close();
   }
   assert.equal(clock.pending, 0, 'no timer left armed after close');
+});
+
+test('through a real tinyproxy: the transport dials with CONNECT (http_proxy), the `proxy` line overrides the environment, a refusal is said with its status', { skip: tinyproxyMissing() ?? false }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'whwsc-'));
+  const server = await WsServerTransport.listen({ host: '127.0.0.1', port: 0, clock: realClock });
+  const boot: Addr = { host: '127.0.0.1', port: server.local.port };
+  const proxy = await Tinyproxy.start({ listen: '127.0.0.1', port: await freePort(), allow: ['127.0.0.1'], connectPorts: [boot.port], dir });
+  const why: string[] = [];
+  const opts = { url: `ws://127.0.0.1:${boot.port}/`, addr: boot, clock: realClock, random: () => 0.5, onState: (_s: string, w?: string) => { if (w) why.push(w); } };
+  const viaEnv = new WsClientTransport({ ...opts, env: { http_proxy: proxy.url } });
+  // A `proxy` line wins over the environment's proxy (an unreachable one here).
+  const viaLine = new WsClientTransport({ ...opts, env: { http_proxy: 'http://127.0.0.1:1' }, proxy: { kind: 'url', url: proxy.url } });
+  try {
+    const got: number[] = [];
+    server.setReceiver((data, from) => { got.push(data[0]!); server.send(from, d(40, data[0]! + 1)); });
+    const back: number[] = [];
+    viaEnv.setReceiver((data) => back.push(data[0]!));
+    viaLine.setReceiver((data) => back.push(data[0]!));
+    viaEnv.send(boot, d(1200, 7));
+    viaLine.send(boot, d(1200, 9));
+    await until(() => back.length === 2, 5000);
+    assert.deepEqual(got.sort((a, b) => a - b), [7, 9]);
+    assert.deepEqual(back.sort((a, b) => a - b), [8, 10]);
+    assert.equal(proxy.connects().length, 2, 'both connections went through the proxy');
+    assert.ok(why.some((w) => w.includes(`through proxy ${proxy.url}`)), why.join('\n'));
+  } finally {
+    viaEnv.close();
+    viaLine.close();
+    server.close();
+    await proxy.stop();
+  }
+  // A port the proxy does not allow: tinyproxy answers 403 and the state change says so.
+  mkdirSync(join(dir, 'b'));
+  const proxy2 = await Tinyproxy.start({ listen: '127.0.0.1', port: await freePort(), allow: ['127.0.0.1'], connectPorts: [1], dir: join(dir, 'b') });
+  const states: string[] = [];
+  const refused = new WsClientTransport({ url: `ws://127.0.0.1:${boot.port}/`, addr: boot, clock: realClock, random: () => 0.5, env: { http_proxy: proxy2.url }, onState: (s, w) => states.push(`${s} ${w ?? ''}`) });
+  try {
+    await until(() => states.some((s) => s.startsWith('waiting')), 5000);
+    assert.match(states.find((s) => s.startsWith('waiting'))!, /refused CONNECT .*403/);
+  } finally {
+    refused.close();
+    await proxy2.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
