@@ -30,6 +30,8 @@ export interface Seed {
   /** A ws:// boot line of a key that also has a UDP line: used only while UDP gets no answer
    *  (src/daemon/wsfallback.ts), so not pinged at the join. */
   fallback?: boolean;
+  /** The ws:// (or wss://) URL of a boot line over WebSocket. */
+  ws?: string;
 }
 
 /** "HOST:PORT" as written in the config. */
@@ -41,6 +43,7 @@ export function seedLabel(s: Seed): string {
 export function seedsOf(config: NetworkConfig, selfB64: string): Seed[] {
   const out: Seed[] = config.boots.filter((b) => b.keyB64 !== selfB64)
     .map((b) => ({ key: b.key, keyB64: b.keyB64, host: b.host, kind: b.hostKind, port: b.port, boot: true,
+      ...(b.ws !== undefined ? { ws: b.ws.url } : {}),
       ...(b.ws !== undefined && config.boots.some((o) => o.keyB64 === b.keyB64 && o.ws === undefined) ? { fallback: true } : {}) }));
   for (const p of config.peers) {
     if (p.trusted || p.endpoint === undefined || p.keyB64 === selfB64) continue;

@@ -79,3 +79,21 @@ export function natKind(mapping: NatType, reachable: boolean | null): string {
   }
 }
 
+
+/** A boot line over WebSocket, as `wh netcheck` found it. */
+export interface NetcheckWsBoot {
+  url: string;
+  key: string;
+  rttMs: number | null;
+}
+
+/** Whether UDP gets out, and what a node would use to reach the boot nodes: UDP when a boot
+ *  node answered over UDP, else WebSocket when one answered over it (docs/NAT.md "Falling back
+ *  to WebSocket"), else none. `udpLines`: the boot lines over UDP asked. */
+export function transportVerdict(boots: readonly NetcheckBoot[], ws: readonly NetcheckWsBoot[]): { udp: 'works' | 'blocked' | 'untested'; transport: 'udp' | 'ws' | 'none'; via: string | null } {
+  const udpOk = boots.some((b) => b.rttMs !== null || b.refusedBelowWorkbit !== null);
+  const udp = boots.length === 0 ? 'untested' : udpOk ? 'works' : 'blocked';
+  if (udpOk) return { udp, transport: 'udp', via: null };
+  const w = ws.find((b) => b.rttMs !== null);
+  return w !== undefined ? { udp, transport: 'ws', via: w.url } : { udp, transport: 'none', via: null };
+}

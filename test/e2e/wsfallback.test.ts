@@ -5,7 +5,8 @@
 // it would forward, and a node `c` behind a port-restricted NAT. With UDP blocked from the
 // start, `a` falls back to WebSocket by itself and pings `c` relayed over WebSocket; UDP
 // unblocked, `a` is back on UDP (WebSocket link closed, path not over WebSocket) within 30 s,
-// without a restart; blocked again, back on WebSocket within 15 s. Every wait is bounded;
+// without a restart; blocked again, back on WebSocket within 15 s. `wh netcheck` says UDP is
+// blocked and WebSocket would be used, then that UDP works. Every wait is bounded;
 // everything is removed in `finally`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,6 +55,14 @@ test('UDP blocked: falls back to WebSocket by itself; unblocked: back to UDP wit
     t.diagnostic(`fallback: ws link open ${Date.now() - t0} ms after wh up`);
     await until('a pings c relayed over WebSocket', 30_000, async () => ((await pings()) && (await toC()).relayForwarding === 'websocket' ? true : undefined));
     t.diagnostic(`first ping relayed over WebSocket ${Date.now() - t0} ms after wh up`);
+    const netcheck = async () => {
+      const r = await w.wh(a, ['netcheck', w.configFile, '--json'], 30_000);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as { udp: string; transport: string; via: string | null; wsBoots: { url: string; rttSeconds: number | null }[] };
+    };
+    const nb = await netcheck();
+    assert.deepEqual({ udp: nb.udp, transport: nb.transport, via: nb.via }, { udp: 'blocked', transport: 'ws', via: url }, 'wh netcheck: UDP blocked, WebSocket would be used');
+    assert.ok(nb.wsBoots[0]!.rttSeconds !== null);
 
     await unblock();
     const t1 = Date.now();
@@ -62,6 +71,8 @@ test('UDP blocked: falls back to WebSocket by itself; unblocked: back to UDP wit
       return wsLink(await w.show('a'))?.state === 'closed' && p.path !== 'searching' && p.relayForwarding !== 'websocket' && (await pings()) ? p : undefined;
     });
     t.diagnostic(`UDP unblocked: back on UDP (${back.path}${back.relayForwarding ? `, ${back.relayForwarding}` : ''}) in ${Date.now() - t1} ms`);
+    const nu = await netcheck();
+    assert.deepEqual({ udp: nu.udp, transport: nu.transport }, { udp: 'works', transport: 'udp' }, 'wh netcheck: UDP works');
 
     await block();
     const t2 = Date.now();

@@ -12,6 +12,7 @@ import { TunnelPing } from '../../src/daemon/tunnelping.js';
 import { pingTimeout, type PingAnswer } from '../../src/daemon/pingpeer.js';
 import { formatPing, pingLoop } from '../../src/cli/commands/ping.js';
 import { formatNetcheck, mapperOf, netcheckJSON, type NetcheckReport } from '../../src/cli/commands/netcheck.js';
+import { transportVerdict } from '../../src/nat/netcheck.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validate } from './jsonschema.js';
@@ -142,6 +143,7 @@ test('netcheck words and report', () => {
   const r: NetcheckReport = {
     config: 'x.conf', localPort: 40000, mapping: 'symmetric', publicAddress: null, reachable: false, reachCheckedBy: 'boot1:62096',
     natType: natKind('symmetric', false), portMapper: { method: 'upnp-igd2', gateway: '192.168.1.1', externalIp: '20.0.2.1' }, unresolved: ['b.example:62096: cannot resolve b.example (x)'], keySearchSeconds: 0,
+    wsBoots: [{ url: 'ws://20.0.1.1:8080/', key: 'K1', rttMs: 4.5 }], udp: 'works', transport: 'udp', via: null,
     boots: [
       { name: 'boot1:62096', address: '20.0.1.1:62096', key: 'K1', rttMs: 3.2, seenAs: '20.0.2.1:1024', refusedBelowWorkbit: null },
       { name: '20.0.1.2:62096', address: '20.0.1.2:62096', key: 'K2', rttMs: null, seenAs: null, refusedBelowWorkbit: 12 },
@@ -157,11 +159,23 @@ test('netcheck words and report', () => {
     '  * boot nodes:',
     '      - boot1:62096 (20.0.1.1:62096): 3.2ms, sees us at 20.0.2.1:1024',
     '      - 20.0.1.2:62096: refused: it asks keys of workbit 12',
+    '      - ws://20.0.1.1:8080/: 4.5ms over WebSocket',
     '      - b.example:62096: cannot resolve b.example (x)',
+    '  * UDP: works',
+    '  * transport: UDP',
   ].join('\n') + '\n');
   const schema = JSON.parse(readFileSync(join(ROOT, 'docs', 'wh-json.schema.json'), 'utf8')) as Record<string, unknown>;
-  const j = netcheckJSON({ ...r, boots: r.boots.map((b) => ({ ...b, key: keyToBase64(new Uint8Array(32)) })) });
+  const j = netcheckJSON({ ...r, boots: r.boots.map((b) => ({ ...b, key: keyToBase64(new Uint8Array(32)) })), wsBoots: r.wsBoots.map((b) => ({ ...b, key: keyToBase64(new Uint8Array(32)) })) });
   assert.deepEqual(validate(schema, j), []);
+  assert.equal(j.wsBoots[0]!.rttSeconds, 0.0045);
+  // UDP blocked, a ws:// boot line answered: the node would use WebSocket.
+  const blocked = { ...r, boots: r.boots.map((b) => ({ ...b, rttMs: null, seenAs: null, refusedBelowWorkbit: null })) };
+  const v = transportVerdict(blocked.boots, r.wsBoots);
+  assert.deepEqual(v, { udp: 'blocked', transport: 'ws', via: 'ws://20.0.1.1:8080/' });
+  assert.match(formatNetcheck({ ...blocked, ...v }), /\* UDP: blocked \(no boot node answered over UDP\)\n {2}\* transport: WebSocket \(ws:\/\/20\.0\.1\.1:8080\/\)\n$/);
+  assert.deepEqual(transportVerdict(blocked.boots, [{ ...r.wsBoots[0]!, rttMs: null }]), { udp: 'blocked', transport: 'none', via: null });
+  assert.deepEqual(transportVerdict([], r.wsBoots), { udp: 'untested', transport: 'ws', via: 'ws://20.0.1.1:8080/' });
+  assert.deepEqual(transportVerdict(r.boots, []), { udp: 'works', transport: 'udp', via: null }, 'a refusal is an answer over UDP too');
   assert.equal(j.boots[0]!.rttSeconds, 0.0032);
   assert.notDeepEqual(validate(schema, { ...j, extra: 1 }), [], 'the schema is closed');
 });

@@ -1,7 +1,8 @@
 // `wh netcheck [CONFIG] [--json]`: how the config's boot nodes see this host, without starting a
 // node (docs/NODE.md "wh netcheck"): an ephemeral key meeting the network's workbit, a UDP
 // socket on a random port, a DHT node that is thrown away; a look for a UPnP IGD or NAT-PMP
-// gateway (discovery only: nothing is mapped). Like `tailscale netcheck`.
+// gateway (discovery only: nothing is mapped); a WebSocket connection per ws:// boot line, and
+// whether UDP gets out and which transport a node would use. Like `tailscale netcheck`.
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../../config/index.js';
@@ -10,10 +11,11 @@ import { sodiumReady } from '../../crypto/sodium.js';
 import { DhtNode } from '../../dht/node.js';
 import { realSeams } from '../../daemon/seams.js';
 import { resolveSeeds, seedLabel, seedsOf, systemLookup } from '../../daemon/seeds.js';
-import { natKind, probeBoots, type NetcheckProbe } from '../../nat/netcheck.js';
+import { natKind, probeBoots, transportVerdict, type NetcheckProbe, type NetcheckWsBoot } from '../../nat/netcheck.js';
 import { discoverGateway, type Found } from '../../nat/portmap-discover.js';
 import { NATPMP_PORT } from '../../nat/upnp-proto.js';
 import { ANY_HOST, UdpTransport } from '../../net/udp.js';
+import { TransportSet } from '../../net/transport.js';
 import { addrKey } from '../../proto/addr.js';
 import type { Refusal } from '../../proto/refusal.js';
 import { realClock } from '../../util/clock.js';
@@ -31,6 +33,13 @@ export interface NetcheckReport extends NetcheckProbe {
   /** Boot lines whose host name did not resolve. */
   unresolved: string[];
   keySearchSeconds: number;
+  /** The boot lines over WebSocket, each pinged over its own connection. */
+  wsBoots: NetcheckWsBoot[];
+  /** UDP to the boot nodes: works, blocked (none answered), untested (no UDP boot line). */
+  udp: 'works' | 'blocked' | 'untested';
+  /** What a node would use: UDP, WebSocket (`via` that URL), or nothing answered. */
+  transport: 'udp' | 'ws' | 'none';
+  via: string | null;
 }
 
 /** CONFIG as given: a file, else NAME for /etc/wirehub/NAME.conf (wg-quick's convention). */
@@ -63,7 +72,10 @@ export function formatNetcheck(r: NetcheckReport): string {
       : b.refusedBelowWorkbit !== null ? `refused: it asks keys of workbit ${b.refusedBelowWorkbit}` : 'no answer';
     out.push(`      - ${addr}: ${what}`);
   }
+  for (const b of r.wsBoots) out.push(`      - ${b.url}: ${b.rttMs !== null ? `${b.rttMs}ms over WebSocket` : 'no answer over WebSocket'}`);
   for (const u of r.unresolved) out.push(`      - ${u}`);
+  out.push(`  * UDP: ${r.udp === 'works' ? 'works' : r.udp === 'blocked' ? 'blocked (no boot node answered over UDP)' : 'not tried (no boot line over UDP)'}`);
+  out.push(`  * transport: ${r.transport === 'udp' ? 'UDP' : r.transport === 'ws' ? `WebSocket (${r.via ?? '?'})` : 'none (no boot node answered)'}`);
   return out.join('\n') + '\n';
 }
 
@@ -75,6 +87,8 @@ export function netcheckJSON(r: NetcheckReport) {
     portMapper: r.portMapper,
     boots: r.boots.map((b) => ({ name: b.name, address: b.address, key: b.key, rttSeconds: b.rttMs === null ? null : Number((b.rttMs / 1000).toFixed(4)), seenAs: b.seenAs, refusedBelowWorkbit: b.refusedBelowWorkbit })),
     unresolved: r.unresolved, keySearchSeconds: r.keySearchSeconds,
+    wsBoots: r.wsBoots.map((b) => ({ url: b.url, key: b.key, rttSeconds: b.rttMs === null ? null : Number((b.rttMs / 1000).toFixed(4)) })),
+    udp: r.udp, transport: r.transport, via: r.via,
   };
 }
 
@@ -95,19 +109,28 @@ async function netcheck(file: string): Promise<NetcheckReport> {
   const key = await searchKey({ workbit: config.workbit, namespace: config.namespace });
   // A port of our own, chosen by the kernel: never a running node's.
   const transport = await UdpTransport.bind(ANY_HOST, 0);
-  const dht = new DhtNode({ sodium, secret: key.secret, workbit: config.workbit, namespace: config.namespace, transport, clock: realClock, refresh: false });
+  // One WebSocket connection per ws:// boot line (through the config's or the environment's proxy).
+  const wsNodes = nodes.filter((n) => n.seed.ws !== undefined);
+  const links = wsNodes.map((n) => realSeams.connectWs({ url: n.seed.ws!, addr: n.addr, clock: realClock, random: Math.random, onState: () => undefined, ...(config.proxy ? { proxy: config.proxy } : {}) }));
+  const dht = new DhtNode({ sodium, secret: key.secret, workbit: config.workbit, namespace: config.namespace, transport: new TransportSet([transport, ...links]), clock: realClock, refresh: false });
   const refusals = new Map<string, Refusal>();
   dht.rpc.onRefusal = (r, from) => refusals.set(addrKey(from), r);
   try {
-    const [probe, found] = await Promise.all([
-      probeBoots(dht, nodes.map((n) => ({ key: n.key, addr: n.addr, keyB64: n.seed.keyB64, name: seedLabel(n.seed) })),
+    const [probe, found, ws] = await Promise.all([
+      probeBoots(dht, nodes.filter((n) => n.seed.ws === undefined).map((n) => ({ key: n.key, addr: n.addr, keyB64: n.seed.keyB64, name: seedLabel(n.seed) })),
         { localIps: realSeams.localAddresses(), localPort: transport.local.port, refusals, settle: () => new Promise((res) => setTimeout(res, NETCHECK_SETTLE)) }),
       discoverGateway({ timeoutMs: NETCHECK_PORTMAP_TIMEOUT, log: () => undefined, methods: ['upnp-igd2', 'upnp-igd1', 'nat-pmp'], requestTimeoutMs: UPNP_REQUEST_TIMEOUT, gateway: undefined, natPmpPort: NATPMP_PORT, clock: realClock }),
+      Promise.all(wsNodes.map(async (n): Promise<NetcheckWsBoot> => {
+        const r = await dht.ping(n.key, n.addr);
+        return { url: n.seed.ws!, key: n.seed.keyB64, rttMs: r !== undefined && r.msg.t === 'pong' ? Math.round(r.rtt * 10) / 10 : null };
+      })),
     ]);
-    return { config: file, localPort: transport.local.port, ...probe, natType: natKind(probe.boots.every((b) => b.rttMs === null) ? 'blocked' : probe.mapping, probe.reachable), portMapper: mapperOf(found), unresolved: failed, keySearchSeconds: Math.round(key.seconds * 1000) / 1000 };
+    return { config: file, localPort: transport.local.port, ...probe, natType: natKind(probe.boots.every((b) => b.rttMs === null) ? 'blocked' : probe.mapping, probe.reachable), portMapper: mapperOf(found), unresolved: failed, keySearchSeconds: Math.round(key.seconds * 1000) / 1000,
+      wsBoots: ws, ...transportVerdict(probe.boots, ws) };
   } finally {
     dht.close();
     transport.close();
+    for (const l of links) l.close();
   }
 }
 
@@ -120,6 +143,6 @@ export function register(program: Command): void {
     .action(async (arg: string | undefined, opts: { json?: boolean }) => {
       const r = await netcheck(configPath(arg));
       process.stdout.write(opts.json ? jsonText(netcheckJSON(r)) : formatNetcheck(r));
-      if (r.boots.every((b) => b.rttMs === null)) throw new CliError('no boot node answered');
+      if (r.transport === 'none') throw new CliError('no boot node answered');
     });
 }
