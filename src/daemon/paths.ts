@@ -147,12 +147,15 @@ export class Paths {
 
   /** A relayed datagram from a peer we reach directly, that introduced itself through that relay
    *  lately (src/relay/client.ts; it does so only when it is not on a direct path itself): if
-   *  WireGuard received nothing from it for WG_SILENT_POKE, the direct path is dropped now
+   *  WireGuard heard it over this path, then nothing for WG_SILENT_POKE, the direct path is dropped now
    *  (true) rather than after WG_SILENT_DEAD (which needs our own sends), and the caller follows
    *  the peer onto the relay. A direct path that carries the peer's traffic is never dropped so. */
   directFailing(hex: string): boolean {
     const pp = this.peers.get(hex), now = this.ctx.clock.now();
-    if (pp === undefined || pp.m.state !== 'direct' || this.ctx.guard.live.quietFor(hex, now) < WG_SILENT_POKE) return false;
+    const live = this.ctx.guard.live;
+    // (Only a direct path that carried the peer's traffic and then went quiet: one just taken,
+    // with the peer's relayed datagrams still coming, is not judged so.)
+    if (pp === undefined || pp.m.state !== 'direct' || !live.heardSinceSet(hex) || live.quietFor(hex, now) < WG_SILENT_POKE) return false;
     this.step(hex, { t: 'pathDead', why: 'nothing heard over it, and the peer relays to us' });
     return pp.m.state !== 'direct';
   }
