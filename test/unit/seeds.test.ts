@@ -46,3 +46,11 @@ test('resolveTrustEndpoints: DNS names become addresses; one that does not resol
   const bad = cfg(`trust a ${K[2]} nosuch.invalid:62096`);
   await assert.rejects(resolveTrustEndpoints(bad, lookup), (e: unknown) => e instanceof ResolveError && /t\.conf:4: the endpoint nosuch\.invalid:62096 of a does not resolve/.test(e.message));
 });
+
+test('seeds: a ws:// boot line of a key that also has a UDP line is a fallback; a ws:// line alone is not', () => {
+  const c = cfg(`boot ${K[0]} 192.0.2.1:62096`, `boot ${K[0]} ws://192.0.2.1:8080/`, `boot ${K[1]} ws://192.0.2.2/`, `trust a ${K[2]}`);
+  const s = seedsOf(c, K[2]!);
+  assert.deepEqual(s.map((x) => [seedLabel(x), x.ws ?? null, x.fallback ?? false]), [
+    ['192.0.2.1:62096', null, false], ['192.0.2.1:8080', 'ws://192.0.2.1:8080/', true], ['192.0.2.2:80', 'ws://192.0.2.2/', false],
+  ]);
+});
