@@ -31,7 +31,9 @@ nftables
 # test/unit/toptmux.test.ts; python3-prometheus-client: the Prometheus text parser of
 # test/unit/metrics.test.ts and test/e2e/metrics.test.ts; curl: the metrics endpoint fetched in
 # a namespace; zsh: test/unit/completion.test.ts; systemd: systemd-analyze verify of the unit in
-# test/unit/service.test.ts). One package a line: add yours on its own line.
+# test/unit/service.test.ts; tinyproxy: the HTTP CONNECT proxy of test/unit/wsdial.test.ts and
+# micronet's proxy-only routers; nginx: the TLS-terminating WebSocket proxy of
+# test/micronet/nginx.ts). One package a line: add yours on its own line.
 TEST_PACKAGES="
 iptables
 conntrack
@@ -46,6 +48,8 @@ python3-prometheus-client
 curl
 zsh
 systemd
+tinyproxy
+nginx
 "
 
 # What only the sandbox image adds.

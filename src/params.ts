@@ -15,3 +15,5 @@ export * from './params/node.js';
 export * from './params/names.js';
 export * from './params/invite.js';
 export * from './params/ops.js';
+export * from './params/ws.js';
+export * from './params/wsdial.js';

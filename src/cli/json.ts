@@ -65,6 +65,7 @@ function interfaceJSON(r: ShowResult) {
     uptimeSeconds: r.uptime,
     dhtNodes: r.dhtNodes,
     boots: (r.boots ?? []).map((b) => ({ address: b.address, key: b.key, state: b.state, workbit: b.workbit, namespace: b.namespace, message: b.message })),
+    transports: (r.transports ?? []).map((t) => ({ kind: t.kind, role: t.role, address: t.address, state: t.state, connections: t.connections, ...(t.counters ? { counters: t.counters } : {}) })),
     relaying: { sessions: r.relaying.sessions, kernel: r.relaying.kernel },
     peers: r.peers.map(peerJSON),
     ...(r.dht ? { dht: { ...r.dht, nodes: r.dht.nodes ?? [] } } : {}),

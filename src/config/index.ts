@@ -4,6 +4,7 @@ export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 export { DEFAULT_PORT, formatHostPort, hostnameError, isHostname, peerNameError, parseHostPort, parsePort, type HostKind, type HostPort } from './host.js';
 export { DIRECTIVES, type Directive, editDistance, parseConfig, suggestDirective } from './parse.js';
 export { metricsAddress, type MetricsListen } from './metrics.js';
+export { parseWsUrl, type WsListen, type WsUrl } from './wslisten.js';
 export { appendLine, trustLine, writeFileAtomic } from './write.js';
 export { loadConfig, readConfigText, MAX_CONFIG_BYTES } from './load.js';
 export { ALLOC_CONTEXT, allocateAddresses, allocationCapacity, allocationHash, allocationRange, AllocationError } from './allocate.js';

@@ -12,7 +12,7 @@ import { MAX_WORKBIT, workbit as keyWorkbit } from '../crypto/workbit.js';
 import { DEFAULT_NAMESPACE } from '../params.js';
 import { allocateAddresses, allocationCapacity } from './allocate.js';
 import { ConfigError, quoteToken, type ConfigIssue } from './errors.js';
-import { parseHostPort, peerNameError, type HostPort } from './host.js';
+import { formatHostPort, parseHostPort, peerNameError, type HostPort } from './host.js';
 import { cidrContains, cidrLast, type Family, formatCidr, formatIp, type IpAddress, parseCidr, parseIp } from '../util/ip.js';
 import type { Boot, NetworkConfig, Peer, Subnet } from './types.js';
 
@@ -20,13 +20,15 @@ import { DIRECTIVES, type Directive } from './directives.js';
 import { suggestDirective } from './suggest.js';
 import { namesError, parseSwitch } from './names.js';
 import { parseMetricsLine, type MetricsListen } from './metrics.js';
+import { parseListenLine, parseWsUrl, type WsListen } from './wslisten.js';
+import { parseProxyLine, type ProxySetting } from './proxy.js';
 export { DIRECTIVES, type Directive } from './directives.js';
 export { editDistance, suggestDirective } from './suggest.js';
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
 const TRUST_USAGE = 'trust [HOSTNAME] [IP] KEY [HOST:PORT]';
 const PEER_USAGE = 'peer [HOSTNAME] KEY [HOST:PORT]';
-const BOOT_USAGE = 'boot KEY HOST[:PORT]';
+const BOOT_USAGE = 'boot KEY HOST[:PORT], or boot KEY ws://HOST[:PORT][/PATH]';
 
 interface RawPeer {
   trusted: boolean;
@@ -94,6 +96,8 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
   let sawSubnet = false;
   const names = { hosts: false, dns: false };
   let metrics: MetricsListen | undefined;
+  let listen: WsListen | undefined;
+  let proxy: ProxySetting | undefined;
 
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
   lines.forEach((rawLine, index) => {
@@ -156,6 +160,12 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
           if (!(err instanceof KeyError)) throw err;
           fail(line, `${keyErrorMessage(args[0]!, 'boot key')} (usage: ${BOOT_USAGE})`);
         }
+        if (/^wss?:\/\//i.test(args[1]!)) {
+          const u = parseWsUrl(args[1]!);
+          if (!u.ok) fail(line, `invalid boot URL: ${u.error} (usage: ${BOOT_USAGE})`);
+          if (key && u.ok) boots.push({ key, keyB64: keyToBase64(key), host: u.value.host, hostKind: u.value.kind, port: u.value.port, ws: u.value, line });
+          return;
+        }
         const hp = parseHostPort(args[1]!);
         if (!hp.ok) fail(line, `invalid boot address: ${hp.error}`);
         if (key && hp.ok) boots.push({ key, keyB64: keyToBase64(key), host: hp.value.host, hostKind: hp.value.kind, port: hp.value.port, line });
@@ -168,10 +178,9 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
         if (v !== undefined) names[word] = v;
         return;
       }
-      case 'metrics': {
-        if (once('metrics', line)) metrics = parseMetricsLine(args, line, fail);
-        return;
-      }
+      case 'metrics': if (once('metrics', line)) metrics = parseMetricsLine(args, line, fail); return;
+      case 'listen': if (once('listen', line)) listen = parseListenLine(args, line, fail); return;
+      case 'proxy': if (once('proxy', line)) proxy = parseProxyLine(args, line, fail); return;
       case 'trust':
       case 'peer': {
         const trusted = word === 'trust';
@@ -216,11 +225,14 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
     if (first !== undefined) fail(p.line, `key ${p.keyB64} is already listed on line ${first} (a key may appear in only one trust or peer line)`);
     else peerKeys.set(p.keyB64, p.line);
   }
+  // A boot key may have one line per address (a dual-stack boot node: its IPv4 and its IPv6
+  // address), never the same address twice.
   const bootKeys = new Map<string, number>();
   for (const b of boots) {
-    const first = bootKeys.get(b.keyB64);
-    if (first !== undefined) fail(b.line, `boot key ${b.keyB64} is already listed on line ${first}`);
-    else bootKeys.set(b.keyB64, b.line);
+    const id = `${b.keyB64} ${formatHostPort({ host: b.host.toLowerCase(), kind: b.hostKind, port: b.port })}`;
+    const first = bootKeys.get(id);
+    if (first !== undefined) fail(b.line, `boot key ${b.keyB64} is already listed with this address on line ${first}`);
+    else bootKeys.set(id, b.line);
   }
 
   // Hostnames: unique (case-insensitively), and never equal to another peer's address text.
@@ -309,7 +321,7 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
     });
   }
 
-  return { file, name, namespace: ns, workbit, subnets, boots, peers, names, ...(metrics ? { metrics } : {}) };
+  return { file, name, namespace: ns, workbit, subnets, boots, peers, names, ...(metrics ? { metrics } : {}), ...(listen ? { listen } : {}), ...(proxy ? { proxy } : {}) };
 }
 
 /** Stray tokens, for an error: at most 3, each cut short (quoteToken), a key-shaped one (maybe

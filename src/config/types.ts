@@ -2,6 +2,8 @@
 import type { Cidr } from '../util/ip.js';
 import type { HostKind, HostPort } from './host.js';
 import type { MetricsListen } from './metrics.js';
+import type { WsListen, WsUrl } from './wslisten.js';
+import type { ProxySetting } from './proxy.js';
 
 export interface Subnet extends Cidr {
   /** Canonical CIDR text, e.g. "10.42.0.0/24". */
@@ -16,6 +18,8 @@ export interface Boot {
   host: string;
   hostKind: HostKind;
   port: number;
+  /** `boot KEY ws://...`: the boot node is reached over WebSocket (host and port are the URL's). */
+  ws?: WsUrl;
   line: number;
 }
 
@@ -58,4 +62,8 @@ export interface NetworkConfig {
   names?: { hosts: boolean; dns: boolean };
   /** `metrics HOST:PORT`: serve the counters on HTTP there (absent: not served). */
   metrics?: MetricsListen;
+  /** `listen ws://IP:PORT`: serve WebSocket connections there (absent: not served). */
+  listen?: WsListen;
+  /** `proxy URL` / `proxy none`: the WebSocket client's HTTP proxy (absent: the environment's). */
+  proxy?: ProxySetting;
 }

@@ -40,6 +40,17 @@ export interface ShowPeer {
   txBytes: number;
 }
 
+/** One of the node's transports (src/daemon/wstransports.ts TransportView). */
+export interface ShowTransport {
+  kind: string;
+  role: 'socket' | 'server' | 'client';
+  address: string;
+  state: string | null;
+  connections: number | null;
+  /** With `all`: its counters (datagrams in and out, drops by reason). */
+  counters?: Record<string, number>;
+}
+
 export interface ShowResult {
   interface: string;
   network: string;
@@ -65,6 +76,9 @@ export interface ShowResult {
   /** What each boot node did with us: answered, refused this key (workbit), unreachable.
    *  (Absent from a daemon of an older build.) */
   boots?: BootStatus[];
+  /** The node's transports: its UDP socket, WebSocket server, WebSocket links (absent from
+   *  older daemons). */
+  transports?: ShowTransport[];
   /** As a relay: sessions open, and how many of them are forwarded in the kernel. */
   relaying: { sessions: number; kernel: number };
   peers: ShowPeer[];

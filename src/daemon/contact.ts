@@ -45,9 +45,11 @@ export class BootContact {
       ?? { key: b.key, hex: toHex(b.key), keyB64: Buffer.from(b.key).toString('base64'), addr: b.addr, state: 'pending' });
   }
 
-  /** A node answered us (a verified reply): if it is a boot node, it answered. */
-  heard(hex: string): void {
-    for (const e of this.entries) if (e.hex === hex) e.state = 'answered';
+  /** A node answered us (a verified reply): if it is a boot node, it answered; at `addr` when
+   *  given and one of its lines has that address (a dual-stack boot node has a line per family). */
+  heard(hex: string, addr?: Addr): void {
+    const at = addr !== undefined && this.entries.some((e) => e.hex === hex && sameAddr(e.addr, addr));
+    for (const e of this.entries) if (e.hex === hex && (!at || sameAddr(e.addr, addr))) e.state = 'answered';
   }
 
   /**

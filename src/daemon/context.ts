@@ -18,6 +18,7 @@ import type { Paths } from './paths.js';
 import type { Invites } from './invites.js';
 import type { HostNames } from './hostnames.js';
 import type { MetricsServer } from './metricsserver.js';
+import type { Transports } from '../net/transport.js';
 
 export interface DaemonOptions {
   sodium: Sodium;
@@ -31,7 +32,7 @@ export interface DaemonOptions {
   daemonPort: number;
   log: Logger;
   deps: SystemDeps;
-  /** Bind address for the daemon socket (default 0.0.0.0). */
+  /** Bind address for the daemon socket (default '::': dual-stack, src/net/udp.ts). */
   bindHost?: string;
   /** The one clock of all the daemon's timing (default realClock: monotonic). */
   clock?: Clock;
@@ -45,6 +46,8 @@ export interface NodeContext {
   readonly log: Logger;
   readonly clock: Clock;
   readonly dht: DhtNode;
+  /** The node's transports (UDP socket, WebSocket server and links), for `wh show`. */
+  readonly transports: Transports;
   readonly publicB64: string;
   /** The config in effect (a reload replaces it). */
   config: NetworkConfig;

@@ -20,6 +20,7 @@ import type { Logger } from '../util/log.js';
 import { socketPath } from '../control/protocol.js';
 import type { ShowResult } from '../control/show.js';
 import { TransportSet, type Transports } from '../net/transport.js';
+import { ANY_HOST } from '../net/udp.js';
 import { portShareTableName as portShareTable } from '../firewall/index.js';
 import { PathGuard } from './guard.js';
 import { SupervisedDataPlane } from './supervise.js';
@@ -38,6 +39,7 @@ import { hostsFilePath } from './hostsfile.js';
 import { DNS_PORT } from '../params.js';
 import { MetricsServer } from './metricsserver.js';
 import { formatMetrics } from './metrics.js';
+import { openWsTransports } from './wstransports.js';
 
 export type { DaemonOptions } from './context.js';
 export type { ShowPeer, ShowResult } from '../control/show.js';
@@ -74,7 +76,7 @@ export class Daemon implements NodeContext {
     readonly opts: DaemonOptions,
     readonly dht: DhtNode,
     /** The node's transports; the DHT runs on all of them (src/net/transport.ts TransportSet). */
-    private readonly transports: Transports,
+    readonly transports: Transports,
     readonly wg: SupervisedDataPlane | undefined,
   ) {
     this.config = opts.config;
@@ -115,13 +117,15 @@ export class Daemon implements NodeContext {
       let wg: SupervisedDataPlane | undefined;
       // A public node has no WireGuard: its DHT socket owns the port itself.
       const dhtPort = publicNode ? opts.listenPort : opts.daemonPort;
-      const transport = await seams.bindTransport(opts.bindHost ?? '0.0.0.0', dhtPort).catch((e: NodeJS.ErrnoException) => {
+      const transport = await seams.bindTransport(opts.bindHost ?? ANY_HOST, dhtPort).catch((e: NodeJS.ErrnoException) => {
         throw new DaemonError(e.code === 'EADDRINUSE' ? `UDP port ${dhtPort} is already in use` : `cannot bind UDP port ${dhtPort}: ${e.message}`);
       });
       undo.push(async () => transport.close());
-      // The node's transports: its UDP socket. (Another kind, e.g. a WebSocket link to a relay,
-      // is bound here and added to the list: the DHT then sends and hears through it too.)
-      const transports: Transports = [transport];
+      // The node's transports: its UDP socket, then its WebSocket server and links to boot
+      // nodes (src/daemon/wstransports.ts): the DHT sends and hears through all of them.
+      const ws = await openWsTransports({ config, selfB64, clock, log, lookup: seams.lookup, random: seams.random, seams, undo })
+        .catch((e: unknown) => { throw e instanceof DaemonError ? e : new DaemonError(e instanceof Error ? e.message : String(e)); });
+      const transports: Transports = [transport, ...ws.transports];
       if (!publicNode && self !== undefined) {
         const plane = { name: opts.iface, privateKey: keyToBase64(opts.secret), listenPort: opts.listenPort, addresses: ownAddresses(config, self), log: (l: string) => log.info(`wireguard: ${l}`) };
         wg = await SupervisedDataPlane.start({ create: () => opts.deps.createDataPlane(plane), log, clock });
@@ -139,11 +143,11 @@ export class Daemon implements NodeContext {
       const dht = new DhtNode({
         sodium: opts.sodium, secret: opts.secret, workbit: config.workbit, namespace: config.namespace,
         transport: new TransportSet(transports), clock, direct: publicNode,
-        onVerified: (id, addr, rtt, seenAs) => { daemon?.join.heard(toHex(id)); daemon?.paths.heard(id, addr, rtt, seenAs); },
+        onVerified: (id, addr, rtt, seenAs) => { daemon?.join.heard(toHex(id), addr); daemon?.paths.heard(id, addr, rtt, seenAs); },
         isKnown: (hex) => daemon?.paths.has(hex) ?? false,
       });
       undo.push(async () => dht.close());
-      daemon = new Daemon(opts, dht, transports, wg);
+      daemon = new Daemon({ ...opts, seams: { ...opts.seams, lookup: ws.lookup } }, dht, transports, wg);
       const d = daemon;
       if (wg) {
         wg.onRestored = () => d.wgSync.dataPlaneRestored();

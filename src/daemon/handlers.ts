@@ -5,7 +5,9 @@
 import { loadConfig, peerNameError } from '../config/index.js';
 import { keyToBase64 } from '../crypto/keys.js';
 import type { ControlRequest } from '../control/protocol.js';
-import type { ShowPeer, ShowResult } from '../control/show.js';
+import type { ShowPeer, ShowResult, ShowTransport } from '../control/show.js';
+import type { NodeTransport } from '../net/transport.js';
+import type { ViewedTransport } from './wstransports.js';
 import { toHex } from '../dht/id.js';
 import { NAT_KEEPALIVE_SECONDS } from '../params.js';
 import { addrKey } from '../proto/addr.js';
@@ -108,6 +110,7 @@ export class ControlHandlers {
       uptime: Math.round((now - this.started) / 1000),
       dhtNodes: ctx.dht.table.size,
       boots: ctx.join.contact?.status() ?? [],
+      transports: ctx.transports.map((t) => transportView(t, all)),
       relaying: { sessions: ctx.traversal.sessions.size, kernel: ctx.traversal.kernel?.forwarding ?? 0 },
       peers,
     };
@@ -171,4 +174,15 @@ export class ControlHandlers {
     ctx.log.info(`reload: ${JSON.stringify(result)}`);
     return result;
   }
+}
+
+/** What `wh show` says of one transport: its own view (WebSocket ones), else its kind and bound
+ *  address (the UDP socket). */
+function transportView(t: NodeTransport, all: boolean): ShowTransport {
+  const v = (t as Partial<ViewedTransport>).view?.();
+  const local = (t as { local?: { host: string; port: number } }).local;
+  const counters = (t as { counters?: { toJSON(): Record<string, number> } }).counters?.toJSON();
+  const base: ShowTransport = v ? { kind: v.kind, role: v.role, address: v.address, state: v.state, connections: v.connections }
+    : { kind: t.kind, role: 'socket', address: local ? addrKey(local) : '', state: null, connections: null };
+  return all && counters ? { ...base, counters } : base;
 }

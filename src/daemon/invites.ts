@@ -10,6 +10,7 @@
 //   the network file (atomically), the file reloaded live, and only then part `i` of the new
 //   file is sent as `alias-ok`. The same joiner asking again (a lost answer, the next parts)
 //   gets the parts of that file.
+import { sourceKey } from '../proto/addr.js';
 import { appendLine, parseConfig, readConfigText, trustLine, writeFileAtomic } from '../config/index.js';
 import { keyToBase64 } from '../crypto/keys.js';
 import type { Incoming, Rpc } from '../dht/rpc.js';
@@ -67,7 +68,7 @@ export class Invites {
     const count = (what: string) => { this.ctx.dht.counters.add(`alias-${what}`); return 0; };
     const reply = (msg: Message) => rpc.send(req.from, req.sender, msg, maxSize);
     const refuse = (what: string, text: string) => { count(what); return reply({ t: 'error', x: m.x, c: ERR_REFUSED, m: text }); };
-    if (!this.limiter.take(req.from.host, this.ctx.clock.now())) return count('rate-limited');
+    if (!this.limiter.take(sourceKey(req.from.host), this.ctx.clock.now())) return count('rate-limited');
     const alias = keyToBase64(req.sender);
     const rec = this.store.get(alias);
     if (rec === undefined) return refuse('unknown', 'unknown invitation');

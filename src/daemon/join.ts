@@ -3,6 +3,7 @@
 // nodes are the first rendezvous and relay candidates (src/daemon/natmonitor.ts).
 import { keyToBase64 } from '../crypto/keys.js';
 import type { BootNode } from '../dht/node.js';
+import type { Addr } from '../proto/addr.js';
 import { BootContact } from './contact.js';
 import type { NodeContext } from './context.js';
 import { resolveSeeds, seedsOf, type Seed } from './seeds.js';
@@ -17,9 +18,9 @@ export class Join {
 
   constructor(private readonly ctx: NodeContext) {}
 
-  /** A node answered us (the DHT's onVerified). */
-  heard(hex: string): void {
-    this.contact?.heard(hex);
+  /** A node answered us (the DHT's onVerified), at `addr`. */
+  heard(hex: string, addr?: Addr): void {
+    this.contact?.heard(hex, addr);
     this.firstHeard?.();
   }
 

@@ -7,7 +7,7 @@ import { toHex } from '../dht/id.js';
 import { classifyNat, type NatSample, type NatVerdict } from '../nat/classify.js';
 import { ReachVerdicts } from '../nat/reach.js';
 import type { MapResult } from '../nat/upnp.js';
-import { addrKey } from '../proto/addr.js';
+import { addrKey, sameAddr } from '../proto/addr.js';
 import type { RelayRef } from '../relay/link.js';
 import {
   ADDRESS_CHECK_INTERVAL, NAT_CHECK_INTERVAL, NAT_CHECK_NODES, NAT_KEEPALIVE_SECONDS, PING_PAD_TO, PORTMAP_DISCOVER_TIMEOUT,
@@ -74,9 +74,16 @@ export class NatMonitor {
     const { ctx } = this;
     const out: RelayRef[] = [];
     const seen = new Set([...exclude, ctx.dht.hex]);
+    // A boot key with several lines (a dual-stack boot node): the address it last answered us
+    // at (its table entry), else its first line; one we cannot reach (IPv4 from an IPv6-only
+    // host) would make a useless rendezvous and relay.
     for (const b of ctx.join.boots) {
       const hex = toHex(b.key);
-      if (!seen.has(hex)) { seen.add(hex); out.push({ key: b.key, hex, addr: b.addr }); }
+      if (seen.has(hex)) continue;
+      seen.add(hex);
+      const answered = ctx.dht.table.get(hex)?.addr;
+      const addr = ctx.join.boots.find((o) => toHex(o.key) === hex && sameAddr(o.addr, answered))?.addr ?? b.addr;
+      out.push({ key: b.key, hex, addr });
     }
     const now = ctx.clock.now();
     for (const e of ctx.dht.table.entries()) {

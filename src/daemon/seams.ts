@@ -11,6 +11,10 @@ import { PortMapper, type DiscoverOptions, type MapRequest, type MapResult, type
 import { ControlServer, type ControlHandler } from '../control/server.js';
 import { udpRelayEndpoint, type OpenRelayEndpoint } from '../relay/link.js';
 import { systemLookup, type Lookup } from './seeds.js';
+import { WsServerTransport } from '../net/wsserver.js';
+import { WsClientTransport } from '../net/wsclient.js';
+import { addrKey } from '../proto/addr.js';
+import type { ViewedTransport, WsSeams } from './wstransports.js';
 
 /** What the NAT monitor needs of a gateway's port mapper (src/nat/upnp.ts PortMapper). */
 export interface GatewayMapper {
@@ -26,7 +30,7 @@ export interface Poker {
   close(): void;
 }
 
-export interface NodeSeams {
+export interface NodeSeams extends WsSeams {
   /** Binds the node's datagram transport (the DHT's socket). */
   bindTransport(host: string, port: number): Promise<NodeTransport>;
   /** Binds the tunnel ping socket on the node's overlay address (src/daemon/tunnelping.ts);
@@ -51,15 +55,17 @@ export interface NodeSeams {
   wallNow(): number;
 }
 
-/** One UDP socket, created on the first poke (IPv4 or IPv6 as that first address is). */
+/** Up to two UDP sockets, one per address family, each created on its first poke. */
 function udpPoker(): Poker {
-  let socket: dgram.Socket | undefined;
+  const sockets = new Map<'udp4' | 'udp6', dgram.Socket>();
   return {
     send(ip, port) {
-      socket ??= dgram.createSocket(ip.includes(':') ? 'udp6' : 'udp4').on('error', () => undefined);
-      socket.send(new Uint8Array(0), port, ip, () => undefined);
+      const type = ip.includes(':') ? 'udp6' : 'udp4';
+      let socket = sockets.get(type);
+      if (socket === undefined) sockets.set(type, socket = dgram.createSocket(type).on('error', () => undefined));
+      try { socket.send(new Uint8Array(0), port, ip, () => undefined); } catch { /* no such family here */ }
     },
-    close() { socket?.close(); },
+    close() { for (const s of sockets.values()) s.close(); },
   };
 }
 
@@ -74,4 +80,12 @@ export const realSeams: NodeSeams = {
   openRelayEndpoint: udpRelayEndpoint,
   random: Math.random,
   wallNow: Date.now,
+  listenWs: async (o) => {
+    const t = await WsServerTransport.listen(o);
+    return Object.assign(t, { view: () => ({ kind: 'ws', role: 'server' as const, address: `${o.tls ? 'wss' : 'ws'}://${addrKey(t.local)}/`, state: null, connections: t.connections, counters: t.counters.toJSON() }) });
+  },
+  connectWs: (o): ViewedTransport => {
+    const t = new WsClientTransport({ ...o, env: process.env }); // the proxy variables: read at this edge
+    return Object.assign(t, { view: () => ({ kind: 'ws', role: 'client' as const, address: o.url, state: t.state, connections: null, counters: t.counters.toJSON() }) });
+  },
 };

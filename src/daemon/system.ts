@@ -7,7 +7,7 @@ import { createInterface, detectBackend, findExecutable, installHint, interfaceN
 import {
   installPortShare, installRelayForward, portShareTableName, refreshRelayForward, removePortShare, removeRelayForward, routeTo,
 } from '../firewall/index.js';
-import { UdpTransport } from '../net/udp.js';
+import { ANY_HOST, UdpTransport } from '../net/udp.js';
 import { RELAY_GLOBAL_PPS, RELAY_KERNEL_EXPIRY_SECONDS, RELAY_SESSION_PPS } from '../params.js';
 import type { SystemDeps } from './dataplane.js';
 import { WIREHUB_LINK_MARK } from './leftovers.js';
@@ -15,7 +15,7 @@ import { hostsFilePath, removeHostsBlockSync } from './hostsfile.js';
 
 /** A UDP socket on a free port (a relay session's port, a `reach` check's fresh port). */
 async function openUdpPort(): Promise<{ port: number; transport: UdpTransport }> {
-  const transport = await UdpTransport.bind('0.0.0.0', 0);
+  const transport = await UdpTransport.bind(ANY_HOST, 0);
   return { port: transport.local.port, transport };
 }
 

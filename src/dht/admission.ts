@@ -10,7 +10,7 @@
 //      the COOKIE_REPLIES limits) and drops the packet. A spoofer never sees the cookie.
 // Keys with cached state never reach this (the channel answers them from its caches).
 import type { Sodium } from '../crypto/sodium.js';
-import type { Addr } from '../proto/addr.js';
+import { sourceKey, type Addr } from '../proto/addr.js';
 import { CookieJar, writeCookieReply } from '../proto/cookie.js';
 import type { Header } from '../proto/packet.js';
 import type { Clock } from '../util/clock.js';
@@ -44,25 +44,25 @@ export class Admission {
     const now = this.clock.now();
     if (h.mac !== undefined) {
       if (this.jar.check(h.sender, from, packet.subarray(0, h.sealedEnd), h.mac)) {
-        if (this.provenSource.take(from.host, now) && this.provenAll.take('', now)) return 'proven';
+        if (this.provenSource.take(sourceKey(from.host), now) && this.provenAll.take('', now)) return 'proven';
         this.counters.add('cookie-busy');
         return 'refuse';
       }
       this.counters.add('cookie-invalid'); // e.g. made under a secret that has rotated out
     }
-    if (this.sourceFailures.peek(from.host, now) && this.newKeys.take('', now)) return 'derive';
+    if (this.sourceFailures.peek(sourceKey(from.host), now) && this.newKeys.take('', now)) return 'derive';
     return 'cookie';
   }
 
   /** A derivation admitted without a cookie did not authenticate: the source pays for it. */
   failed(from: Addr): void {
-    this.sourceFailures.take(from.host, this.clock.now());
+    this.sourceFailures.take(sourceKey(from.host), this.clock.now());
   }
 
   /** The cookie reply to send for the datagram `h` from `from`, or undefined when over the limits. */
   cookieReply(h: Header, self: Uint8Array, from: Addr): Uint8Array | undefined {
     const now = this.clock.now();
-    if (!this.cookieSource.take(from.host, now) || !this.cookieAll.take('', now)) {
+    if (!this.cookieSource.take(sourceKey(from.host), now) || !this.cookieAll.take('', now)) {
       this.counters.add('cookie-reply-limited');
       return undefined;
     }

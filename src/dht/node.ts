@@ -127,7 +127,10 @@ export class DhtNode {
   async ping(key: Uint8Array, addr: Addr, retries?: number): Promise<Reply | undefined> {
     const reply = await this.rpc.request(addr, key, (x) => ({ t: 'ping', x }), { padTo: PING_PAD_TO, ...(retries !== undefined ? { retries } : {}) });
     if (reply === undefined || reply.msg.t !== 'pong') {
-      if (reply === undefined) this.table.failed(toHex(key));
+      // (Only a silence at the entry's own address counts: a dual-stack node pinged at its
+      // other family's address, which this host may not reach, is not failing.)
+      const entry = this.table.get(toHex(key));
+      if (reply === undefined && (entry === undefined || sameAddr(entry.addr, addr))) this.table.failed(toHex(key));
       return undefined;
     }
     const k = addrKey(reply.from);

@@ -8,7 +8,7 @@
 // pending request (responder key, address, epoch and counter of our last transmission) is kept
 // and the request resent at once carrying the cookie, so requests get through a node under load.
 import type { SecureChannel } from '../proto/channel.js';
-import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
+import { addrKey, sameAddr, sourceKey, type Addr } from '../proto/addr.js';
 import { isCookieReply, parseCookieReply } from '../proto/cookie.js';
 import { decodeBody, decodeRelayBody, encodeBody, encodeRelayBody, isRelayMessage, isResponse, type Message } from '../proto/messages.js';
 import { COOKIE_MAC_BYTES, HEADER_BYTES, KIND_RELAY, KIND_SEALED, TAG_BYTES, type FrameKind, type Header } from '../proto/packet.js';
@@ -232,7 +232,7 @@ export class Rpc {
 
   private receiveUnsafe(data: Uint8Array, from: Addr): void {
     this.counters.add('rx');
-    if (!(this.isExempt?.(from, data) ?? false) && !this.packetLimiter.take(from.host, this.clock.now())) return this.drop('rate-limited');
+    if (!(this.isExempt?.(from, data) ?? false) && !this.packetLimiter.take(sourceKey(from.host), this.clock.now())) return this.drop('rate-limited');
     if (isCookieReply(data)) return this.onCookieReply(data, from);
     if (isRefusal(data)) return this.onRefusalFrame(data, from);
     let verdict: Verdict | undefined;
@@ -271,7 +271,7 @@ export class Rpc {
       return;
     }
     if ('x' in msg) {
-      if (!this.requestLimiter.take(from.host, this.clock.now())) return this.drop('rate-limited-request');
+      if (!this.requestLimiter.take(sourceKey(from.host), this.clock.now())) return this.drop('rate-limited-request');
       this.counters.add('rx-ok');
       this.handler.onRequest(incoming);
       return;

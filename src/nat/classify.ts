@@ -6,6 +6,9 @@
 //     from at least two responders with different IPs    -> 'endpoint-independent' (cone)
 //   - the same public IP but different ports              -> 'symmetric' (endpoint-dependent)
 // Fewer than two distinct responder IPs cannot tell cone from symmetric: 'unknown'.
+// A dual-stack node is seen at one address per family: the verdict is its IPv4 samples' when
+// there are any (NAT is an IPv4 matter), else its IPv6 samples' (docs/NAT.md "IPv6").
+import { isIP } from 'node:net';
 import { addrKey, type Addr } from '../proto/addr.js';
 
 export type NatType = 'unknown' | 'none' | 'endpoint-independent' | 'symmetric' | 'blocked';
@@ -24,8 +27,10 @@ export interface NatVerdict {
   responders: number;
 }
 
-export function classifyNat(samples: readonly NatSample[], opts: { localIps: readonly string[]; localPort: number; attempted?: number }): NatVerdict {
-  const observed = [...new Set(samples.map((s) => addrKey(s.observed)))];
+export function classifyNat(all: readonly NatSample[], opts: { localIps: readonly string[]; localPort: number; attempted?: number }): NatVerdict {
+  const observed = [...new Set(all.map((s) => addrKey(s.observed)))];
+  const v4 = all.filter((s) => isIP(s.observed.host) === 4);
+  const samples = v4.length > 0 ? v4 : all;
   const responderIps = new Set(samples.map((s) => s.responder.host));
   const base = { observed, responders: responderIps.size };
   if (samples.length === 0) return { ...base, type: (opts.attempted ?? 0) >= 2 ? 'blocked' : 'unknown' };
@@ -33,7 +38,7 @@ export function classifyNat(samples: readonly NatSample[], opts: { localIps: rea
   if (samples.every((s) => local.has(s.observed.host) && s.observed.port === opts.localPort)) {
     return { ...base, type: 'none', publicAddr: samples[0]!.observed };
   }
-  if (observed.length > 1) return { ...base, type: 'symmetric' };
+  if (new Set(samples.map((s) => addrKey(s.observed))).size > 1) return { ...base, type: 'symmetric' };
   if (responderIps.size < 2) return { ...base, type: 'unknown', publicAddr: samples[0]!.observed };
   return { ...base, type: 'endpoint-independent', publicAddr: samples[0]!.observed };
 }

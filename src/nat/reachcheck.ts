@@ -3,7 +3,7 @@
 // it answered (src/nat/reach.ts keeps the asking side's verdicts).
 import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
-import { sameAddr, type Addr } from '../proto/addr.js';
+import { sameAddr, sourceKey, type Addr } from '../proto/addr.js';
 import { ERR_BUSY, ERR_REFUSED, type Message, type MessageOf } from '../proto/messages.js';
 import type { Transport } from '../net/transport.js';
 import type { RateLimiter } from '../util/ratelimit.js';
@@ -32,7 +32,7 @@ export class ReachChecker {
     const asker = this.host.dht.table.get(req.senderHex);
     if (!this.host.canRelay() || this.host.openPort === undefined || req.size < PING_PAD_TO || asker === undefined ||
         !sameAddr(asker.addr, req.from) || !reachable(m.a)) return reply({ t: 'error', x: m.x, c: ERR_REFUSED });
-    if (!this.limiter.take(req.from.host, now) || this.inflight >= REACH_MAX_INFLIGHT) return reply({ t: 'error', x: m.x, c: ERR_BUSY });
+    if (!this.limiter.take(sourceKey(req.from.host), now) || this.inflight >= REACH_MAX_INFLIGHT) return reply({ t: 'error', x: m.x, c: ERR_BUSY });
     void this.reach(m.k, m.a).then((ok) => {
       if (!this.closed) reply(ok === undefined ? { t: 'error', x: m.x, c: ERR_BUSY } : { t: 'reach-ok', x: m.x, r: ok ? 1 : 0 });
     });

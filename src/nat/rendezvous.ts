@@ -4,6 +4,7 @@
 import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
 import { toHex } from '../dht/id.js';
+import { sourceKey } from '../proto/addr.js';
 import { ERR_BUSY, ERR_UNKNOWN, type Message, type MessageOf } from '../proto/messages.js';
 import type { RateLimiter } from '../util/ratelimit.js';
 
@@ -13,7 +14,7 @@ export class Rendezvous {
 
   /** A punch-req: rate limited per source, then relayed to the target as a punch-notify. */
   onPunchReq(req: Incoming, m: MessageOf<'punch-req'>, reply: (msg: Message) => number, now: number): number {
-    if (!this.limiter.take(req.from.host, now)) return reply({ t: 'error', x: m.x, c: ERR_BUSY });
+    if (!this.limiter.take(sourceKey(req.from.host), now)) return reply({ t: 'error', x: m.x, c: ERR_BUSY });
     const target = this.dht.table.get(toHex(m.k));
     if (target === undefined) return reply({ t: 'error', x: m.x, c: ERR_UNKNOWN });
     // The introduction (at most MAX_INTRO bytes) goes along as it came: the notify is larger

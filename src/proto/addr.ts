@@ -16,6 +16,19 @@ export function sameAddr(a: Addr | undefined, b: Addr | undefined): boolean {
   return a !== undefined && b !== undefined && a.port === b.port && a.host === b.host;
 }
 
+/**
+ * The key of a source for per-source limits and quotas: an IPv4 address itself; for IPv6, its
+ * /64 (a site is given at least a /64, so one attacker holds 2^64 addresses but few /64s):
+ * "2001:db8:1:2::/64". A text that is not an IPv6 address is its own key.
+ */
+export function sourceKey(host: string): string {
+  if (!host.includes(':')) return host;
+  const v = parseIPv6(host);
+  if (v === undefined) return host;
+  if (v >> 32n === 0xffffn) return `${v >> 24n & 0xffn}.${v >> 16n & 0xffn}.${v >> 8n & 0xffn}.${v & 0xffn}`; // IPv4-mapped
+  return `${formatIPv6((v >> 64n) << 64n)}/64`;
+}
+
 /** IPv4-mapped IPv6 (::ffff:a.b.c.d, as dual-stack sockets report) becomes plain IPv4. */
 export function normalizeAddr(a: Addr): Addr {
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a.host);

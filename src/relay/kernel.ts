@@ -4,8 +4,8 @@
 // the socket learns the member's address as its NAT maps the flow to that port. Once both are
 // bound, the session's nftables rules (src/firewall/relayforward.ts) forward WireGuard datagrams
 // between the two addresses, and `relay-bound {r: 1}` tells each member to point WireGuard at
-// relay:port. Until then, and whenever the kernel path cannot be used (no route, nft refuses,
-// no system support), the members relay through the daemons (`relay`/`relayed` messages).
+// relay:port. Until then, and whenever the kernel path cannot be used (no route, an IPv6
+// member: routeTo gives none, the rules are IPv4 only; nft refuses; no system support), the members relay through the daemons (`relay`/`relayed` messages).
 // A WireGuard datagram that arrives IP-fragmented (a member's path MTU is below 1480) passes
 // the kernel's rules by (netdev ingress sees fragments, not datagrams); the IP stack reassembles
 // it and this class forwards it from the session's socket, between the same two addresses, if

@@ -9,7 +9,7 @@
 // session only one member opened (half-open) ends RELAY_HALF_OPEN_SECONDS after it was made;
 // a full table makes room by evicting the oldest half-open session, else the oldest idle one,
 // never one that is bound by both members or carried traffic within RELAY_ACTIVE.
-import { sameAddr, type Addr } from '../proto/addr.js';
+import { sameAddr, sourceKey, type Addr } from '../proto/addr.js';
 import {
   RELAY_ACTIVE, RELAY_HALF_OPEN_SECONDS, RELAY_MAX_SESSIONS, RELAY_SESSION_SECONDS, RELAY_SESSIONS_PER_KEY, RELAY_SESSIONS_PER_SOURCE,
   RELAY_SHARE_RECOUNT,
@@ -203,15 +203,16 @@ export class RelaySessions {
   }
 
   private static hasMemberAt(s: Session, ip: string): boolean {
-    for (const m of s.members.values()) if (m.addr.host === ip) return true;
+    for (const m of s.members.values()) if (sourceKey(m.addr.host) === sourceKey(ip)) return true;
     return false;
   }
 
-  /** Sessions with a member whose relay-opens come from `ip`. */
+  /** Sessions with a member whose relay-opens come from `ip`'s source (its IPv6 /64: sourceKey). */
   private fromSource(ip: string): number {
+    const src = sourceKey(ip);
     let n = 0;
     for (const s of this.sessions.values()) {
-      for (const m of s.members.values()) if (m.addr.host === ip) { n++; break; }
+      for (const m of s.members.values()) if (sourceKey(m.addr.host) === src) { n++; break; }
     }
     return n;
   }

@@ -98,6 +98,8 @@ export class SimDaemon {
       poker: () => ({ send: (ip) => { this.wg?.sendIp(ip, 'discard'); }, close: () => undefined }),
       lookup: async (h) => { throw new Error(`no DNS in the simulation (${h})`); },
       listenControl: async () => ({ close: () => undefined }),
+      listenWs: async () => { throw new Error('no WebSocket transport in the simulation'); },
+      connectWs: () => { throw new Error('no WebSocket transport in the simulation'); },
       openRelayEndpoint: async () => this.loopback.open(),
       wallNow: () => (this.world.opts.wallBase ?? 0) + this.world.clock.now(),
       ...seeded,

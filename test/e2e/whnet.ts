@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret, keyToBase64 } from '../../src/crypto/keys.js';
 import type { ShowResult } from '../../src/control/show.js';
-import { Micronet, type Host, type NatType, type UpnpMode } from '../micronet/index.js';
+import { Micronet, type Host, type IpFamilies, type NatType, type UpnpMode } from '../micronet/index.js';
 import { interfaceNameForKey } from '../../src/wg/index.js';
 import { callDaemon } from '../../src/control/client.js';
 
@@ -50,12 +50,13 @@ export class WhNet {
     return this.addNode(name, { role });
   }
 
-  /** Adds a node: public, or behind its own router with the given NAT type (and miniupnpd). */
-  async addNode(name: string, opts: { role?: 'boot' | 'node'; nat?: NatType | 'public'; upnp?: UpnpMode } = {}): Promise<WhNode> {
+  /** Adds a node: public (IPv4 by default, or dual-stack or IPv6-only: `ip`), or behind its own
+   *  router with the given NAT type (and miniupnpd). */
+  async addNode(name: string, opts: { role?: 'boot' | 'node'; nat?: NatType | 'public'; upnp?: UpnpMode; ip?: IpFamilies } = {}): Promise<WhNode> {
     const sodium = await sodiumReady();
     const role = opts.role ?? 'node';
     const host = opts.nat === undefined || opts.nat === 'public'
-      ? await this.net.addPublicHost(name)
+      ? await this.net.addPublicHost(name, opts.ip ? { ip: opts.ip } : {})
       : await this.net.addHost(name, await this.net.addRouter(`r${name}`.slice(0, 8), { nat: opts.nat, ...(opts.upnp ? { upnp: opts.upnp } : {}) }));
     const sk = generateSecret(sodium);
     const publicKey = keyToBase64(sodium.crypto_scalarmult_base(sk));
@@ -69,7 +70,9 @@ export class WhNet {
   /** Writes the shared trust config (with the given trusted node names) and the boot node's config. */
   writeConfigs(trusted: string[]): void {
     const boots = [...this.nodes.values()].filter((n) => n.role === 'boot');
-    const head = [`name ${this.networkName}`, 'workbit 0', ...boots.map((b) => `boot ${b.publicKey} ${b.host.publicIp}:62096`)];
+    // A dual-stack boot node has two lines (its IPv4 and its IPv6 address), an IPv6-only one one.
+    const bootAddrs = (h: Host) => [...(h.ip6 !== h.publicIp ? [`${h.publicIp}:62096`] : []), ...(h.ip6 ? [`[${h.ip6}]:62096`] : [])];
+    const head = [`name ${this.networkName}`, 'workbit 0', ...boots.flatMap((b) => bootAddrs(b.host).map((a) => `boot ${b.publicKey} ${a}`))];
     fs.writeFileSync(this.bootConfigFile, head.join('\n') + '\n');
     const lines = [...head, 'subnet 10.77.0.0/24'];
     trusted.forEach((name, i) => {

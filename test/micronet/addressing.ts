@@ -6,6 +6,11 @@
 //   router j, NAT LAN    192.168.j.0/24 on bridge lan0: router .1, host i at .(i+1) (i = 1..253)
 //   router j, nat 'none' 20.0.(100+j).0/24 on lan0 (public, reached through proxy ARP on wan0)
 //
+//   IPv6 "internet"     2001:db8::/48 on the same bridge (the internet namespace has 2001:db8::1);
+//   public host k        2001:db8:0:k::1 (k in hex; dual-stack and IPv6-only hosts), each in a
+//                        /64 of its own (per-source limits key on the /64), all on-link (/48)
+// 2001:db8::/32 is the documentation prefix (RFC 3849): never routed anywhere.
+//
 // 20.0.0.0/16 is not a reserved range (miniupnpd refuses to map on a reserved or private
 // external address), and it exists only inside the run's namespaces: none of them has a
 // route out, and no interface is ever linked to the machine's own network.
@@ -20,6 +25,19 @@ export const MAX_HOSTS_PER_ROUTER = 253;
 export function publicHostIp(k: number): string {
   checkIndex('public host', k, MAX_PUBLIC_HOSTS);
   return `20.0.1.${k}`;
+}
+
+export const PUBLIC_NET6 = '2001:db8::/48';
+export const PUBLIC_PREFIX_LEN6 = 48;
+export const INTERNET_IP6 = '2001:db8::1';
+
+/** What a public host is numbered in: IPv4 only (the default), both, or IPv6 only. */
+export type IpFamilies = 'v4' | 'dual' | 'v6';
+export const IP_FAMILIES: readonly IpFamilies[] = ['v4', 'dual', 'v6'];
+
+export function publicHostIp6(k: number): string {
+  checkIndex('public host', k, MAX_PUBLIC_HOSTS);
+  return `2001:db8:0:${k.toString(16)}::1`;
 }
 
 export function routerWanIp(j: number): string {

@@ -5,11 +5,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir as osTmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  INTERNET_IP, MAX_HOSTS_PER_ROUTER, MAX_PUBLIC_HOSTS, MAX_ROUTERS, checkPrefix, checkRole, nsName, randomPrefix,
+  INTERNET_IP, INTERNET_IP6, MAX_HOSTS_PER_ROUTER, MAX_PUBLIC_HOSTS, MAX_ROUTERS, checkPrefix, checkRole, nsName, randomPrefix, type IpFamilies,
 } from './addressing.js';
 import { inNamespace, run, runChecked, type ExecOptions, type ExecResult } from './exec.js';
 import { NAT_TABLE, isNatType, natRules, replaceTableScript, routerRules, type NatType } from './nat.js';
-import { deleteNamespaces, deleteNamespacesSync, killPids, pidsInNamespaces } from './procs.js';
+import { deleteNamespaces, deleteNamespacesSync, killPids, pidsInNamespaces, sleepUntil, waitExits } from './procs.js';
 import { REGISTRY_DIR, TMP_PREFIX, creatorAlive, parseRegistry, processStart, registryPath, removeRegistry, writeRegistry } from './registry.js';
 import { LAN_IF, WAN_IF, internetPlan, lanHostPlan, publicHostPlan, routerPlan, type UnitPlan } from './topology.js';
 import { isUpnpMode, miniupnpdConfig, upnpChains, uuidFor, waitMiniupnpdReady, type UpnpMode } from './upnp.js';
@@ -32,6 +32,9 @@ export interface Host {
   readonly lanIp?: string;
   /** The address the internet sees for this node (a NATed host: its router's WAN address). */
   readonly publicIp: string;
+  /** Its IPv6 address (the internet and dual-stack or IPv6-only public hosts); an IPv6-only
+   *  host has it as `ip` and `publicIp` too. */
+  readonly ip6?: string;
   /** Hosts behind a router: that router. */
   readonly router?: Router;
 }
@@ -102,7 +105,7 @@ export class Micronet {
     this.prefix = prefix;
     this.tmpdir = tmp;
     this.registryDir = registryDir;
-    const inet: Host = { name: 'inet', ns: nsName(prefix, 'inet'), kind: 'internet', ip: INTERNET_IP, publicIp: INTERNET_IP };
+    const inet: Host = { name: 'inet', ns: nsName(prefix, 'inet'), kind: 'internet', ip: INTERNET_IP, publicIp: INTERNET_IP, ip6: INTERNET_IP6 };
     this.internet = inet;
     this.onExit = exitHandler ? () => { try { this.destroySync(); } catch { /* exiting anyway */ } } : null;
     if (this.onExit) process.on('exit', this.onExit);
@@ -153,15 +156,15 @@ export class Micronet {
     return this.destroying !== null;
   }
 
-  /** A namespace on the internet bridge with public address 20.0.1.k. */
-  addPublicHost(name: string): Promise<Host> {
+  /** A namespace on the internet bridge with public address 20.0.1.k and/or 2001:db8:0:k::1. */
+  addPublicHost(name: string, opts: { ip?: IpFamilies } = {}): Promise<Host> {
     return this.track((async () => {
       this.claim(name);
       const k = ++this.publicCount;
       if (k > MAX_PUBLIC_HOSTS) throw new Error(`micronet: at most ${MAX_PUBLIC_HOSTS} public hosts`);
       const ns = nsName(this.prefix, name);
-      const plan = publicHostPlan(ns, this.internet.ns, k);
-      const host: Host = { name, ns, kind: 'public', ip: plan.ip, publicIp: plan.ip };
+      const plan = publicHostPlan(ns, this.internet.ns, k, opts.ip);
+      const host: Host = { name, ns, kind: 'public', ip: plan.ip, publicIp: plan.ip, ...(plan.ip6 ? { ip6: plan.ip6 } : {}) };
       this.nodes.set(name, host);
       await this.applyPlan(plan);
       return host;
@@ -385,19 +388,4 @@ export function listNetns(): string[] {
   } catch {
     return [];
   }
-}
-
-function waitExits(children: ChildProcess[], ms: number): Promise<void> {
-  const waiting = children.filter((c) => c.exitCode === null && c.signalCode === null);
-  if (waiting.length === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    let left = waiting.length;
-    const timer = setTimeout(resolve, ms);
-    for (const c of waiting) c.once('exit', () => { if (--left === 0) { clearTimeout(timer); resolve(); } });
-  });
-}
-
-async function sleepUntil(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
 }

@@ -8,7 +8,7 @@
 //   inet mn_nat  its NAT type, replaced as a whole by setNat()
 // and, with UPnP, the `inet filter` table whose chains miniupnpd fills (see upnp.ts).
 
-export const NAT_TYPES = ['none', 'full-cone', 'address-restricted', 'port-restricted', 'symmetric', 'blocked'] as const;
+export const NAT_TYPES = ['none', 'full-cone', 'address-restricted', 'port-restricted', 'symmetric', 'blocked', 'web-only', 'proxy-only'] as const;
 export type NatType = (typeof NAT_TYPES)[number];
 
 export function isNatType(s: unknown): s is NatType {
@@ -24,6 +24,10 @@ export interface RouterIfaces {
 
 export const FW_TABLE = 'mn_fw';
 export const NAT_TABLE = 'mn_nat';
+/** The port of the HTTP proxy a 'proxy-only' router runs for its LAN (tinyproxy.ts). */
+export const ROUTER_PROXY_PORT = 3128;
+/** The only TCP ports a 'web-only' router forwards out. */
+export const WEB_PORTS = [80, 443] as const;
 /** How long a full-cone / address-restricted mapping lives without outbound traffic. */
 export const CONE_TIMEOUT = '2m';
 
@@ -85,6 +89,12 @@ export function firewallRules(opts: { wanIf: string; routed: boolean }): string 
  * - address-restricted: full-cone, but inbound is DNATed only from an address the mapping has
  *   sent to (a second dynamic set of `mapped port . remote address`), from any port.
  * - blocked: UDP is dropped in both directions when forwarded; other traffic as port-restricted.
+ * - web-only: a network that lets only the web out: UDP dropped both ways when forwarded; from
+ *   the LAN only new TCP flows to ports 80 and 443 are forwarded (ICMP and every other port
+ *   dropped); masqueraded as port-restricted.
+ * - proxy-only: a network whose only way out is an HTTP proxy: nothing from the LAN is
+ *   forwarded, and the LAN may reach only TCP ROUTER_PROXY_PORT on the router itself, where a
+ *   proxy runs (tinyproxy.ts: startRouterProxy); the proxy reaches out from the WAN address.
  */
 export function natRules(type: NatType, ifs: RouterIfaces): string {
   const wan = q(ifs.wanIf);
@@ -132,6 +142,33 @@ export function natRules(type: NatType, ifs: RouterIfaces): string {
         restricted
           ? `    iifname ${wan} ip daddr ${wanIp} udp dport . ip saddr @contacted dnat ip to udp dport map @cone`
           : `    iifname ${wan} ip daddr ${wanIp} dnat ip to udp dport map @cone`,
+        '  }',
+      );
+    }
+    if (type === 'web-only') {
+      lines.push(
+        '  chain forward {',
+        '    type filter hook forward priority filter - 10; policy accept;',
+        '    meta l4proto udp drop',
+        `    iifname != ${wan} ct state established,related accept`,
+        `    iifname != ${wan} tcp dport { ${WEB_PORTS.join(', ')} } ct state new accept`,
+        `    iifname != ${wan} drop`,
+        '  }',
+      );
+    }
+    if (type === 'proxy-only') {
+      lines.push(
+        '  chain forward {',
+        '    type filter hook forward priority filter - 10; policy accept;',
+        '    meta l4proto udp drop',
+        `    iifname != ${wan} drop`,
+        '  }',
+        '  chain input {',
+        '    type filter hook input priority filter - 10; policy accept;',
+        `    iifname { ${wan}, "lo" } accept`,
+        '    ct state established,related accept',
+        `    tcp dport ${ROUTER_PROXY_PORT} accept`,
+        '    drop',
         '  }',
       );
     }

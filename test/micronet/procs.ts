@@ -1,6 +1,7 @@
 // Finding the processes that live in given network namespaces (by scanning /proc once, no
 // child process), and deleting namespaces.
 import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { run, runSync } from './exec.js';
 
 /** The nsfs inode of a named namespace (/run/netns/NAME), or null if there is no such name. */
@@ -66,4 +67,21 @@ export function deleteNamespacesSync(names: readonly string[]): string[] {
   const batch = deleteBatch(names);
   if (batch) runSync(['ip', '-force', '-b', '-'], { input: batch + '\n', timeoutMs: 15_000 });
   return names.filter((n) => existsSync(`/run/netns/${n}`));
+}
+
+/** Waits until every child exited, or `ms` passed. */
+export function waitExits(children: ChildProcess[], ms: number): Promise<void> {
+  const waiting = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  if (waiting.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    let left = waiting.length;
+    const timer = setTimeout(resolve, ms);
+    for (const c of waiting) c.once('exit', () => { if (--left === 0) { clearTimeout(timer); resolve(); } });
+  });
+}
+
+/** Polls `cond` every 20 ms until it holds or `ms` passed. */
+export async function sleepUntil(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
 }

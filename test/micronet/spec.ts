@@ -1,16 +1,17 @@
 // A network described in JSON (what `micronet up SPEC.json` reads):
 //   {"name":"demo",                                   optional run prefix
 //    "routers":[{"name":"r1","nat":"symmetric","upnp":"igd2"}],
-//    "hosts":[{"name":"a","router":"r1"},{"name":"boot","public":true}]}
+//    "hosts":[{"name":"a","router":"r1"},{"name":"boot","public":true},
+//             {"name":"six","public":true,"ip":"v6"}]}      "ip": v4 (default), dual, v6
 // parseSpec() checks it all and reports every error at once; buildNet() builds it and, if any
 // step fails, destroys what was built before rethrowing.
-import { ROLE_RE } from './addressing.js';
+import { IP_FAMILIES, ROLE_RE, type IpFamilies } from './addressing.js';
 import { Micronet, type CreateOptions } from './micronet.js';
 import { NAT_TYPES, isNatType, type NatType } from './nat.js';
 import { UPNP_MODES, isUpnpMode, type UpnpMode } from './upnp.js';
 
 export interface RouterSpec { name: string; nat?: NatType; upnp?: UpnpMode }
-export type HostSpec = { name: string; router: string } | { name: string; public: true };
+export type HostSpec = { name: string; router: string } | { name: string; public: true; ip?: IpFamilies };
 export interface NetSpec { name?: string; routers: RouterSpec[]; hosts: HostSpec[] }
 
 export function parseSpec(value: unknown): NetSpec {
@@ -65,9 +66,11 @@ export function parseSpec(value: unknown): NetSpec {
     const where = `spec.hosts[${i}]`;
     const o = obj(v, where);
     if (!o) return;
-    known(o, ['name', 'router', 'public'], where);
+    known(o, ['name', 'router', 'public', 'ip'], where);
     const n = name(o.name, where);
-    if (o.public === true && o.router === undefined) spec.hosts.push({ name: n, public: true });
+    const ip = o.ip === undefined || IP_FAMILIES.includes(o.ip as IpFamilies) ? o.ip as IpFamilies | undefined : errors.push(`${where}.ip: expected one of ${IP_FAMILIES.join(', ')}`) && undefined;
+    if (ip !== undefined && o.public !== true) errors.push(`${where}.ip: only public hosts have IPv6`);
+    if (o.public === true && o.router === undefined) spec.hosts.push({ name: n, public: true, ...(ip ? { ip } : {}) });
     else if (typeof o.router === 'string' && o.public === undefined) {
       if (!routerNames.has(o.router)) errors.push(`${where}.router: no router named "${o.router}"`);
       spec.hosts.push({ name: n, router: o.router });
@@ -86,7 +89,7 @@ export async function buildNet(spec: NetSpec, opts: CreateOptions = {}): Promise
   const net = await Micronet.create({ ...(spec.name !== undefined ? { name: spec.name } : {}), ...opts });
   try {
     await settleAll([
-      ...spec.hosts.filter((h): h is { name: string; public: true } => 'public' in h).map((h) => net.addPublicHost(h.name)),
+      ...spec.hosts.filter((h): h is { name: string; public: true; ip?: IpFamilies } => 'public' in h).map((h) => net.addPublicHost(h.name, h.ip ? { ip: h.ip } : {})),
       ...spec.routers.map((r) => net.addRouter(r.name, { ...(r.nat ? { nat: r.nat } : {}), ...(r.upnp ? { upnp: r.upnp } : {}) })),
     ]);
     await settleAll(spec.hosts.filter((h): h is { name: string; router: string } => 'router' in h).map((h) => net.addHost(h.name, h.router)));

@@ -4,7 +4,8 @@
 // created directly inside its namespace, so nothing ever appears in the machine's own network)
 // and then, in parallel, one `ip -n NS -b -` per namespace (addresses, routes, links up).
 import {
-  INTERNET_IP, PUBLIC_PREFIX_LEN, lanHostIp, publicHostIp, routerLanNet, routerWanIp,
+  INTERNET_IP, INTERNET_IP6, PUBLIC_PREFIX_LEN, PUBLIC_PREFIX_LEN6, lanHostIp, publicHostIp, publicHostIp6, routerLanNet, routerWanIp,
+  type IpFamilies,
 } from './addressing.js';
 
 export const BRIDGE = 'br0';
@@ -32,7 +33,9 @@ function vethPair(nsA: string, ifA: string, nsB: string, ifB: string): string {
   return `link add name ${ifA} netns ${nsA} type veth peer name ${ifB} netns ${nsB}`;
 }
 
-/** The "internet": a namespace with a bridge numbered 20.0.0.1/16, and no default route. */
+/** The "internet": a namespace with a bridge numbered 20.0.0.1/16 and 2001:db8::1/48, and no
+ *  default route. IPv6 addresses are added `nodad` (usable at once, no duplicate detection:
+ *  the plan numbers every host uniquely). */
 export function internetPlan(inetNs: string): UnitPlan {
   return {
     namespaces: [inetNs],
@@ -44,6 +47,7 @@ export function internetPlan(inetNs: string): UnitPlan {
         // No multicast snooping: SSDP and friends flood like on a dumb switch.
         `link add ${BRIDGE} type bridge mcast_snooping 0`,
         `addr add ${INTERNET_IP}/${PUBLIC_PREFIX_LEN} dev ${BRIDGE}`,
+        `addr add ${INTERNET_IP6}/${PUBLIC_PREFIX_LEN6} dev ${BRIDGE} nodad`,
         `link set ${BRIDGE} up`,
       ],
     }],
@@ -51,17 +55,24 @@ export function internetPlan(inetNs: string): UnitPlan {
   };
 }
 
-/** Public host k: eth0 = 20.0.1.k/16 on the internet bridge (bridge port p<k>). */
-export function publicHostPlan(ns: string, inetNs: string, k: number): UnitPlan & { ip: string } {
-  const ip = publicHostIp(k);
+/** Public host k: eth0 = 20.0.1.k/16 and/or 2001:db8:0:k::1/48 on the internet bridge (bridge
+ *  port p<k>). `ip` is its IPv4 address, or its IPv6 one when it has no IPv4. */
+export function publicHostPlan(ns: string, inetNs: string, k: number, families: IpFamilies = 'v4'): UnitPlan & { ip: string; ip6?: string } {
+  const ip4 = families === 'v6' ? undefined : publicHostIp(k);
+  const ip6 = families === 'v4' ? undefined : publicHostIp6(k);
   const port = `p${k}`;
+  const addrs = [
+    ...(ip4 ? [`addr add ${ip4}/${PUBLIC_PREFIX_LEN} dev ${HOST_IF}`] : []),
+    ...(ip6 ? [`addr add ${ip6}/${PUBLIC_PREFIX_LEN6} dev ${HOST_IF} nodad`] : []),
+  ];
   return {
-    ip,
+    ip: ip4 ?? ip6!,
+    ...(ip6 ? { ip6 } : {}),
     namespaces: [ns],
     hostBatch: [`netns add ${ns}`, vethPair(ns, HOST_IF, inetNs, port)],
     nsBatches: [
       { ns: inetNs, lines: [`link set ${port} master ${BRIDGE} up`] },
-      { ns, lines: ['link set lo up', `addr add ${ip}/${PUBLIC_PREFIX_LEN} dev ${HOST_IF}`, `link set ${HOST_IF} up`] },
+      { ns, lines: ['link set lo up', ...addrs, `link set ${HOST_IF} up`] },
     ],
     sysctls: [],
   };

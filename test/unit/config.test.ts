@@ -310,7 +310,7 @@ describe('directives', () => {
     expectOneError('name a\nsubet 10.0.0.0/8\n', 2, /did you mean "subnet"/);
     expectOneError('name a\nTrust x\n', 2, /did you mean "trust"/);
     expectOneError('name a\npeers x\n', 2, /did you mean "peer"/);
-    expectOneError('name a\nfrobnicate\n', 2, /unknown directive "frobnicate" \(known directives: name, subnet, workbit, namespace, boot, trust, peer, hosts, dns, metrics\)/);
+    expectOneError('name a\nfrobnicate\n', 2, /unknown directive "frobnicate" \(known directives: name, subnet, workbit, namespace, boot, trust, peer, hosts, dns, metrics, listen, proxy\)/);
     assert.equal(editDistance('trsut', 'trust'), 1);
     assert.equal(editDistance('', 'abc'), 3);
     assert.equal(suggestDirective('xyzzy'), undefined);
@@ -335,7 +335,8 @@ describe('cross-line validation', () => {
     const pre = 'name a\nsubnet 10.0.0.0/24\n';
     expectOneError(`${pre}trust x ${K(1)}\ntrust y ${K(1)}\n`, 4, /key .* is already listed on line 3/);
     expectOneError(`${pre}trust x ${K(1)}\npeer y ${K(1)}\n`, 4, /already listed on line 3/);
-    expectOneError(`${pre}boot ${K(1)} 192.0.2.1\nboot ${K(1)} 192.0.2.2\n`, 4, /boot key .* is already listed on line 3/);
+    expectOneError(`${pre}boot ${K(1)} 192.0.2.1\nboot ${K(1)} 192.0.2.1:62096\n`, 4, /boot key .* is already listed with this address on line 3/);
+    expectOneError(`${pre}boot ${K(1)} [2001:db8::1]\nboot ${K(1)} [2001:DB8::1]:62096\n`, 4, /boot key .* is already listed with this address on line 3/);
     const cfg = parse(`${pre}boot ${K(1)} 192.0.2.1\ntrust x ${K(1)}\n`);
     assert.equal(cfg.boots[0]!.keyB64, cfg.peers[0]!.keyB64);
   });

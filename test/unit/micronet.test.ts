@@ -182,6 +182,17 @@ describe('micronet addressing and plans', () => {
     assert.equal(h.ip, '192.168.2.2');
   });
 
+  test('IPv6: the internet has 2001:db8::1/48; a public host is IPv4 (default), dual-stack or IPv6-only, each in a /64 of its own', () => {
+    assert.ok(internetPlan('p-inet').nsBatches[0]!.lines.includes('addr add 2001:db8::1/48 dev br0 nodad'));
+    const lines = (p: ReturnType<typeof publicHostPlan>) => p.nsBatches.find((b) => b.ns === 'p-a')!.lines.filter((l) => l.startsWith('addr add'));
+    const v4 = publicHostPlan('p-a', 'p-inet', 3);
+    assert.deepEqual([v4.ip, v4.ip6, lines(v4)], ['20.0.1.3', undefined, ['addr add 20.0.1.3/16 dev eth0']]);
+    const dual = publicHostPlan('p-a', 'p-inet', 3, 'dual');
+    assert.deepEqual([dual.ip, dual.ip6, lines(dual)], ['20.0.1.3', '2001:db8:0:3::1', ['addr add 20.0.1.3/16 dev eth0', 'addr add 2001:db8:0:3::1/48 dev eth0 nodad']]);
+    const six = publicHostPlan('p-a', 'p-inet', 26, 'v6');
+    assert.deepEqual([six.ip, six.ip6, lines(six)], ['2001:db8:0:1a::1', '2001:db8:0:1a::1', ['addr add 2001:db8:0:1a::1/48 dev eth0 nodad']]);
+  });
+
   test('routers forward; a routed one answers ARP for its public LAN', () => {
     assert.deepEqual(routerPlan('p-r', 'p-inet', 1, false).sysctls, [{ ns: 'p-r', settings: ['net.ipv4.ip_forward=1'] }]);
     assert.deepEqual(routerPlan('p-r', 'p-inet', 1, true).sysctls[0]!.settings, ['net.ipv4.ip_forward=1', 'net.ipv4.conf.wan0.proxy_arp=1', 'net.ipv4.neigh.wan0.proxy_delay=0']);
@@ -192,6 +203,13 @@ describe('micronet spec', () => {
   test('a valid spec', () => {
     const s = parseSpec({ routers: [{ name: 'r1', nat: 'symmetric', upnp: 'igd2' }], hosts: [{ name: 'a', router: 'r1' }, { name: 'boot', public: true }] });
     assert.deepEqual(s, { routers: [{ name: 'r1', nat: 'symmetric', upnp: 'igd2' }], hosts: [{ name: 'a', router: 'r1' }, { name: 'boot', public: true }] });
+  });
+
+  test('a public host may be dual-stack or IPv6-only; a host behind a router may not', () => {
+    const s = parseSpec({ hosts: [{ name: 'a', public: true, ip: 'v6' }, { name: 'b', public: true, ip: 'dual' }, { name: 'c', public: true }] });
+    assert.deepEqual(s.hosts, [{ name: 'a', public: true, ip: 'v6' }, { name: 'b', public: true, ip: 'dual' }, { name: 'c', public: true }]);
+    assert.throws(() => parseSpec({ hosts: [{ name: 'a', public: true, ip: 'v5' }] }), /ip: expected one of v4, dual, v6/);
+    assert.throws(() => parseSpec({ routers: [{ name: 'r' }], hosts: [{ name: 'a', router: 'r', ip: 'v6' }] }), /only public hosts have IPv6/);
   });
 
   test('every error is reported at once', () => {

@@ -33,6 +33,25 @@ test('different ports for different responders: symmetric', () => {
   assert.equal(v.observed.length, 2);
 });
 
+test('dual stack: a node seen at one address per family is classified by its IPv4 samples; an IPv6-only one by its IPv6 samples', () => {
+  const r6 = (i: number) => ({ host: `2001:db8::1:${i}`, port: 62096 });
+  const dual = { localIps: ['192.168.1.2', '2001:db8::2:5', '127.0.0.1', '::1'], localPort: 62096 };
+  const pub4 = { host: '20.0.2.1', port: 62096 }, own6 = { host: '2001:db8::2:5', port: 62096 };
+  // Behind a cone NAT for IPv4, its own address over IPv6: cone, not symmetric.
+  const behind = classifyNat([{ responder: r(1), observed: pub4 }, { responder: r(2), observed: pub4 }, { responder: r6(1), observed: own6 }, { responder: r6(2), observed: own6 }], dual);
+  assert.equal(behind.type, 'endpoint-independent');
+  assert.deepEqual(behind.publicAddr, pub4);
+  assert.equal(behind.observed.length, 2, 'both views are shown');
+  // Public in both families.
+  const own4 = { host: '192.168.1.2', port: 62096 };
+  assert.equal(classifyNat([{ responder: r(1), observed: own4 }, { responder: r6(1), observed: own6 }], dual).type, 'none');
+  // IPv6 only.
+  assert.equal(classifyNat([{ responder: r6(1), observed: own6 }, { responder: r6(2), observed: own6 }], dual).type, 'none');
+  assert.equal(classifyNat([{ responder: r6(1), observed: { ...own6, port: 1 } }, { responder: r6(2), observed: { ...own6, port: 2 } }], dual).type, 'symmetric');
+  // IPv4 ports differ per responder: symmetric, whatever IPv6 says.
+  assert.equal(classifyNat([{ responder: r(1), observed: { ...pub4, port: 1 } }, { responder: r(2), observed: { ...pub4, port: 2 } }, { responder: r6(1), observed: own6 }], dual).type, 'symmetric');
+});
+
 // ---- direct claims (src/nat/reach.ts) -----------------------------------------------------------
 
 test('ReachVerdicts: nothing is confirmed until a checker says so, and only at the checked address', () => {

@@ -2,6 +2,7 @@
 // the overlay addresses every node derives from it. `--json` prints the parsed config instead.
 import type { Command } from 'commander';
 import { ConfigError, configToJSON, formatHostPort, loadConfig, metricsAddress, type NetworkConfig } from '../../config/index.js';
+import { proxyText } from '../../config/proxy.js';
 import { CliError } from '../errors.js';
 import { checkJSON, jsonText } from '../json.js';
 
@@ -26,6 +27,7 @@ export function formatCheckReport(cfg: NetworkConfig): string {
     ['boot nodes:', String(cfg.boots.length)],
     ['peers:', `${cfg.peers.length} (${trusted} trusted, ${cfg.peers.length - trusted} untrusted)`],
     ...(cfg.metrics ? [['metrics:', `http://${metricsAddress(cfg.metrics)}/metrics`]] : []),
+    ...(cfg.proxy ? [['proxy:', proxyText(cfg.proxy)]] : []),
   ]));
   if (cfg.boots.length > 0) {
     out.push('', 'BOOT NODES');

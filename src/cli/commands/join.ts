@@ -14,7 +14,7 @@ import { keyToBase64 } from '../../crypto/keys.js';
 import { searchKey } from '../../crypto/keysearch.js';
 import { sodiumReady } from '../../crypto/sodium.js';
 import { JoinError, joinWithInvitation } from '../../daemon/invitejoin.js';
-import { UdpTransport } from '../../net/udp.js';
+import { ANY_HOST, UdpTransport } from '../../net/udp.js';
 import { decodeInvitation } from '../../proto/alias.js';
 import { realClock } from '../../util/clock.js';
 import { CliError, USAGE_EXIT } from '../errors.js';
@@ -41,7 +41,7 @@ async function join(text: string, opts: { dir?: string; up?: boolean }): Promise
   const say = (line: string) => process.stderr.write(`wh: ${line} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
   say(`joining ${inv.network}: making a key with workbit ${inv.workbit}`);
   const key = await searchKey({ workbit: inv.workbit, namespace: inv.namespace });
-  const transport = await UdpTransport.bind('0.0.0.0', 0);
+  const transport = await UdpTransport.bind(ANY_HOST, 0);
   let bytes: Uint8Array;
   try {
     bytes = await joinWithInvitation({ sodium, clock: realClock, invitation: inv, secret: key.secret, transport, say });

@@ -13,7 +13,7 @@ import { resolveSeeds, seedLabel, seedsOf, systemLookup } from '../../daemon/see
 import { natKind, probeBoots, type NetcheckProbe } from '../../nat/netcheck.js';
 import { discoverGateway, type Found } from '../../nat/portmap-discover.js';
 import { NATPMP_PORT } from '../../nat/upnp-proto.js';
-import { UdpTransport } from '../../net/udp.js';
+import { ANY_HOST, UdpTransport } from '../../net/udp.js';
 import { addrKey } from '../../proto/addr.js';
 import type { Refusal } from '../../proto/refusal.js';
 import { realClock } from '../../util/clock.js';
@@ -94,7 +94,7 @@ async function netcheck(file: string): Promise<NetcheckReport> {
   if (config.workbit >= NETCHECK_SLOW_WORKBIT) process.stderr.write(`wh netcheck: searching a throwaway key of workbit ${config.workbit} (what the boot nodes ask); this takes a while\n`);
   const key = await searchKey({ workbit: config.workbit, namespace: config.namespace });
   // A port of our own, chosen by the kernel: never a running node's.
-  const transport = await UdpTransport.bind('0.0.0.0', 0);
+  const transport = await UdpTransport.bind(ANY_HOST, 0);
   const dht = new DhtNode({ sodium, secret: key.secret, workbit: config.workbit, namespace: config.namespace, transport, clock: realClock, refresh: false });
   const refusals = new Map<string, Refusal>();
   dht.rpc.onRefusal = (r, from) => refusals.set(addrKey(from), r);

@@ -53,6 +53,8 @@ export function formatShow(r: ShowResult): string {
     if (b.state === 'refused' || b.state === 'unreachable') out.push(`  ${paint('31', b.message ?? `boot node ${b.address}: ${b.state}`)}`);
     else if (b.state === 'pending') out.push(`  boot node ${b.address}: no answer yet`);
   }
+  const ts = (r.transports ?? []).filter((t) => t.kind !== 'udp' || (r.transports ?? []).some((u) => u.kind !== 'udp'));
+  if (ts.length > 0) out.push(`  transports: ${ts.map((t) => `${t.kind} ${t.role === 'client' ? `link to ${t.address} (${t.state ?? '?'})` : t.role === 'server' ? `server ${t.address} (${plural(t.connections ?? 0, 'connection')})` : t.address}`).join(', ')}`);
   if (r.relaying.sessions > 0) out.push(`  relaying: ${plural(r.relaying.sessions, 'session')}, ${r.relaying.kernel} forwarded in the kernel`);
   if (r.role === 'node') out.push(`  peers: ${plural(r.peers.length, 'trusted peer')}`);
   for (const p of r.peers) {

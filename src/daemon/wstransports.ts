@@ -1,0 +1,83 @@
+// The node's WebSocket transports (docs/CONFIG.md, `listen ws://` and `boot KEY ws://`): the
+// server of a `listen` line, and one client link per boot line with a ws:// URL, each a
+// NodeTransport the DHT then sends and hears through (src/net/transport.ts TransportSet).
+// Bound at start only (a reload's change takes effect at the next `wh up`). A boot line's host
+// name is resolved here once and pinned: the join (src/daemon/seeds.ts) must send to the very
+// address the link carries.
+import { readFile } from 'node:fs/promises';
+import type { NetworkConfig } from '../config/index.js';
+import type { NodeTransport } from '../net/transport.js';
+import type { WsClientState } from '../net/wsclient.js';
+import type { ProxyDirective } from '../net/wsproxy.js';
+import type { Addr } from '../proto/addr.js';
+import { addrKey } from '../proto/addr.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import type { Lookup } from './seeds.js';
+
+/** What `wh show` says of a transport. */
+export interface TransportView {
+  kind: string;
+  /** 'socket' (UDP), 'server' (`listen ws://`), 'client' (a link to a boot node). */
+  role: 'socket' | 'server' | 'client';
+  /** The bound address, or the URL connected to. */
+  address: string;
+  /** A client's connection: connecting, open, waiting to reconnect. */
+  state: WsClientState | null;
+  /** A server's connections held. */
+  connections: number | null;
+  counters: Record<string, number>;
+}
+
+/** A transport that can describe itself for `wh show`. */
+export interface ViewedTransport extends NodeTransport {
+  view(): TransportView;
+}
+
+export interface WsSeams {
+  listenWs(opts: { host: string; port: number; clock: Clock; tls?: { cert: Buffer; key: Buffer } }): Promise<ViewedTransport>;
+  connectWs(opts: { url: string; addr: Addr; clock: Clock; random: () => number; onState: (s: WsClientState, why?: string) => void; proxy?: ProxyDirective }): ViewedTransport;
+}
+
+/** Opens the config's WebSocket transports; pushes their undo to `undo`. A server that cannot
+ *  listen throws (the node does not start); a boot host that does not resolve is logged and
+ *  skipped, as a UDP boot line's. Returns them with the pinned lookup the join must use. */
+export async function openWsTransports(args: {
+  config: NetworkConfig; selfB64: string; clock: Clock; log: Logger; lookup: Lookup; random: () => number; seams: WsSeams;
+  undo: (() => Promise<void>)[];
+}): Promise<{ transports: ViewedTransport[]; lookup: Lookup }> {
+  const { config, clock, log, seams, undo } = args;
+  const transports: ViewedTransport[] = [];
+  const pinned = new Map<string, string>();
+  const l = config.listen;
+  if (l !== undefined) {
+    const where = `${config.file}:${l.line}: listen`;
+    const read = (f: string) => readFile(f).catch((e: NodeJS.ErrnoException) => { throw new Error(`${where}: cannot read ${f}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`); });
+    const tls = l.tls ? { cert: await read(l.cert!), key: await read(l.key!) } : undefined;
+    const server = await seams.listenWs({ host: l.host, port: l.port, clock, ...(tls ? { tls } : {}) })
+      .catch((e: NodeJS.ErrnoException) => { throw new Error(`${where}: cannot listen on ${addrKey(l)}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}`); });
+    undo.push(async () => server.close());
+    transports.push(server);
+    log.info(`WebSocket transport listening on ${l.tls ? 'wss' : 'ws'}://${addrKey(l)}/`);
+  }
+  for (const b of config.boots) {
+    if (b.ws === undefined || b.keyB64 === args.selfB64) continue;
+    let host = b.host;
+    if (b.hostKind === 'hostname') {
+      try { host = pinned.get(b.host) ?? await args.lookup(b.host); } catch (e) {
+        log.warn(`${config.file}:${b.line}: ${b.ws.url}: cannot resolve ${b.host} (${e instanceof Error ? e.message : String(e)})`);
+        continue;
+      }
+      pinned.set(b.host, host);
+    }
+    const url = b.ws.url;
+    const link = seams.connectWs({
+      url, addr: { host, port: b.port }, clock, random: args.random, ...(config.proxy ? { proxy: config.proxy } : {}),
+      onState: (s, why) => log[s === 'waiting' ? 'warn' : 'info'](`WebSocket link to ${url}: ${s}${why ? ` (${why})` : ''}`),
+    });
+    undo.push(async () => link.close());
+    transports.push(link);
+  }
+  const base = args.lookup;
+  return { transports, lookup: (h) => { const p = pinned.get(h); return p !== undefined ? Promise.resolve(p) : base(h); } };
+}

@@ -1,0 +1,171 @@
+// The WebSocket transport's server side (docs/PROTOCOL.md section 12): a NodeTransport of kind
+// 'ws' on an HTTP (or HTTPS) listener. I/O only: the bounds are src/net/wsguard.ts's, the
+// frames src/proto/wsframe.ts's. Every bound is applied before a datagram is looked at: the
+// connection count at the TCP accept, the handshake deadline, the subprotocol, the message size
+// (ws's maxPayload: the connection is closed without reading the message), the message rate.
+// A datagram that passes goes to the node's receiver with the connection's TCP source address,
+// exactly as a UDP datagram with its source: the DHT's own checks (sections 5-6, 9.9) follow.
+// Answers to that address go back over the connection (carries), dropped and counted when the
+// connection has more than WS_SEND_BUFFER_MAX queued (datagram semantics over TCP).
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { addrKey, normalizeAddr, type Addr } from '../proto/addr.js';
+import { decodeWsFrame, encodeWsFrame, WS_DATAGRAM, WS_TO } from '../proto/wsframe.js';
+import { WS_MAX_HEADER_BYTES, WS_MAX_MESSAGE, WS_SEND_BUFFER_MAX, WS_SUBPROTOCOL } from '../params.js';
+import type { Clock } from '../util/clock.js';
+import { Counters } from '../util/counters.js';
+import { WS_LIMITS, WsAdmission, WsConnGuard, type WsLimits } from './wsguard.js';
+import type { NodeTransport, Receiver } from './transport.js';
+
+export interface WsServerOptions {
+  host: string;
+  port: number;
+  clock: Clock;
+  /** PEM certificate and key: serve wss:// (else plain ws://). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  limits?: Partial<WsLimits>;
+  sendBufferMax?: number;
+}
+
+const remoteKey = (s: Socket): string => `${s.remoteAddress ?? ''}|${s.remotePort ?? 0}`;
+
+interface Conn { ws: WebSocket; guard: WsConnGuard; addr: Addr }
+
+export class WsServerTransport implements NodeTransport {
+  readonly kind = 'ws';
+  readonly counters = new Counters();
+  private receiver: Receiver = () => {};
+  private readonly conns = new Map<string, Conn>();
+  private readonly sockets = new Set<Socket>();
+  /** Each accepted TCP connection's guard, by remote address (`remoteKey`). */
+  private readonly guards = new Map<string, WsConnGuard>();
+  private readonly wss: WebSocketServer;
+  private readonly admission: WsAdmission;
+  private readonly limits: WsLimits;
+  private readonly sendBufferMax: number;
+
+  private constructor(private readonly server: http.Server, private readonly clock: Clock, opts: WsServerOptions) {
+    this.limits = { ...WS_LIMITS, ...opts.limits };
+    this.sendBufferMax = opts.sendBufferMax ?? WS_SEND_BUFFER_MAX;
+    this.admission = new WsAdmission(this.limits);
+    this.wss = new WebSocketServer({
+      noServer: true, maxPayload: WS_MAX_MESSAGE, perMessageDeflate: false, clientTracking: false,
+      handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+    });
+    // Counted at the TCP accept (before a TLS handshake): the upgrade (on the TLS socket, with
+    // the same remote address and port) finds its guard by that address.
+    server.on('connection', (socket: Socket) => this.accept(socket));
+    server.on('request', (_req, res) => {
+      this.counters.add('ws-http');
+      res.writeHead(426, { connection: 'close', upgrade: 'websocket' }).end();
+    });
+    server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
+    server.on('clientError', (_e, socket: Socket) => { this.counters.add('ws-bad-request'); socket.destroy(); });
+  }
+
+  static async listen(opts: WsServerOptions): Promise<WsServerTransport> {
+    const base = { maxHeaderSize: WS_MAX_HEADER_BYTES, requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 1 };
+    const server = opts.tls ? https.createServer({ ...base, cert: opts.tls.cert, key: opts.tls.key }) : http.createServer(base);
+    const t = new WsServerTransport(server, opts.clock, opts);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });
+    });
+    return t;
+  }
+
+  /** The bound address (port 0 in the options picks one). */
+  get local(): Addr {
+    const a = this.server.address();
+    if (a === null || typeof a === 'string') throw new Error('not listening');
+    return { host: a.address, port: a.port };
+  }
+
+  /** Connections held (in their handshake or open). */
+  get connections(): number { return this.admission.size; }
+
+  private accept(socket: Socket): void {
+    const ip = normalizeAddr({ host: socket.remoteAddress ?? '', port: 0 }).host;
+    const full = this.admission.admit(ip);
+    if (full !== undefined) { this.counters.add(full); socket.destroy(); return; }
+    this.counters.add('ws-accept');
+    this.sockets.add(socket);
+    const guard = new WsConnGuard(this.clock, this.limits, (why) => { this.counters.add(why); socket.destroy(); });
+    const rk = remoteKey(socket);
+    this.guards.set(rk, guard);
+    socket.once('close', () => { guard.close(); this.admission.release(ip); this.sockets.delete(socket); if (this.guards.get(rk) === guard) this.guards.delete(rk); });
+    socket.on('error', () => this.counters.add('ws-socket-error'));
+  }
+
+  private upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+    const guard = this.guards.get(remoteKey(socket));
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    if (guard === undefined || !offered.includes(WS_SUBPROTOCOL)) {
+      this.counters.add('ws-no-subprotocol');
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.opened(ws, socket, guard));
+  }
+
+  private opened(ws: WebSocket, socket: Socket, guard: WsConnGuard): void {
+    const addr = normalizeAddr({ host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
+    const key = addrKey(addr);
+    const conn: Conn = { ws, guard, addr };
+    this.conns.set(key, conn);
+    guard.opened();
+    this.counters.add('ws-open');
+    ws.on('ping', () => guard.heard());
+    ws.on('pong', () => guard.heard());
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.message(conn, data, isBinary));
+    ws.on('error', (e: Error & { code?: string }) => this.counters.add(e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'ws-oversize' : 'ws-error'));
+    ws.on('close', () => { if (this.conns.get(key) === conn) this.conns.delete(key); guard.close(); });
+  }
+
+  private message(conn: Conn, data: Buffer, isBinary: boolean): void {
+    if (!conn.guard.message()) { this.counters.add('ws-rate'); return; }
+    if (!isBinary) { this.counters.add('ws-text'); return; }
+    const r = decodeWsFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    if (!r.ok) { this.counters.add(r.why); return; }
+    if (r.frame.type !== WS_DATAGRAM) { this.counters.add(r.frame.type === WS_TO ? 'ws-unrelayed' : 'ws-type'); return; }
+    this.counters.add('ws-rx');
+    this.receiver(r.frame.data, conn.addr);
+  }
+
+  send(to: Addr, data: Uint8Array): void {
+    const conn = this.conns.get(addrKey(to));
+    if (conn === undefined || conn.ws.readyState !== conn.ws.OPEN) { this.counters.add('ws-no-connection'); return; }
+    if (conn.ws.bufferedAmount + data.length + 1 > this.sendBufferMax) { this.counters.add('ws-send-full'); return; }
+    try {
+      conn.ws.send(encodeWsFrame({ type: WS_DATAGRAM, data }), { binary: true });
+      this.counters.add('ws-tx');
+    } catch {
+      this.counters.add('ws-send-error');
+    }
+  }
+
+  /** Bytes queued towards the connection at `to` (ws's bufferedAmount; 0 without one). */
+  queued(to: Addr): number {
+    return this.conns.get(addrKey(to))?.ws.bufferedAmount ?? 0;
+  }
+
+  setReceiver(receiver: Receiver): void {
+    this.receiver = receiver;
+  }
+
+  /** The addresses of its open connections (their TCP source addresses). */
+  carries(to: Addr): boolean {
+    return this.conns.has(addrKey(to));
+  }
+
+  close(): void {
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    this.conns.clear();
+    this.guards.clear();
+    this.wss.close();
+    this.server.close();
+  }
+}

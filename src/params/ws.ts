@@ -1,0 +1,37 @@
+// The WebSocket transport (docs/PROTOCOL.md section 12; src/proto/wsframe.ts, src/net/ws*.ts):
+// a node that cannot use UDP reaches a public node over one WebSocket connection.
+// One part of src/params.ts, which re-exports every file of src/params/ (see its header).
+
+/** The WebSocket subprotocol a client asks for and a server requires (Sec-WebSocket-Protocol). */
+export const WS_SUBPROTOCOL = 'wirehub.1'; // @protocol
+/** Largest WebSocket message: a type byte, a 32-byte key tag and a `MAX_PACKET` datagram
+ *  (1 + 32 + 1452). A server closes a connection that sends a larger one (close code 1009). */
+export const WS_MAX_MESSAGE = 1485; // @protocol
+/** Messages one connection may send per second (token bucket), before any datagram in them is
+ *  opened; beyond it a message is dropped and counted. As UDP's `SOURCE_PACKETS_PER_SEC`. */
+export const WS_MESSAGES_PER_SEC = 400; // @protocol
+/** ... and the burst. */
+export const WS_MESSAGES_BURST = 800; // @protocol
+/** A connection must complete its WebSocket upgrade within this long after the TCP connect. */
+export const WS_HANDSHAKE_TIMEOUT = 5000; // @protocol
+/** A server closes a connection that sent nothing (no message, no ping) for this long: a client
+ *  pings at least every `WS_KEEPALIVE`. */
+export const WS_IDLE_TIMEOUT = 60_000; // @protocol
+
+/** Period of a client's WebSocket pings (keepalive for the server and for NATs and proxies). */
+export const WS_KEEPALIVE = 20_000;
+/** WebSocket connections a server holds at once (open or in their handshake); more are closed
+ *  at once, before their handshake is read. Idle ones cost a socket and a few KiB each. */
+export const WS_MAX_CONNECTIONS = 2048;
+/** ... of which from one source IP (a campus NAT puts many clients behind one address). */
+export const WS_MAX_CONNECTIONS_PER_IP = 1024;
+/** Request header bytes a WebSocket upgrade may carry (node:http's maxHeaderSize). */
+export const WS_MAX_HEADER_BYTES = 8192;
+/** Bytes a connection may have queued for sending (ws's bufferedAmount); a datagram that would
+ *  go beyond it is dropped and counted (datagram semantics: no queue without bound over TCP). */
+export const WS_SEND_BUFFER_MAX = 64 * 1024;
+/** Datagrams a client keeps while its connection is being opened, sent once it is open. */
+export const WS_CONNECT_QUEUE = 16;
+/** A client's first reconnection waits this long; each failure doubles it up to WS_RECONNECT_MAX. */
+export const WS_RECONNECT_MIN = 1000;
+export const WS_RECONNECT_MAX = 30_000;
