@@ -153,8 +153,20 @@ test('guard: IPv6 relay endpoints compare with wg\'s bracketed form', async () =
   const guard = new PathGuard(host, () => lan, () => undefined);
   path.state = 'relayed';
   path.relayEndpoint = '2001:db8::1:41000';
-  guard.sample(relayedAt(100, '[2001:db8::1]:41000'), clock.now());
+  guard.sample(relayedAt(0, '[2001:db8::1]:41000'), clock.now());
   await clock.run(500);
   guard.sample(relayedAt(200, '[2001:db8::1]:41000'), clock.now());
   assert.equal(events.filter((e) => e.t === 'pathHeard').length, 1);
+});
+
+test('guard: the first sample of a relayed peer counts what WireGuard received since the peer was made (a pair\'s first packets may all come before it)', () => {
+  const clock = new VirtualClock();
+  for (const [rx, expected] of [[412, 1], [0, 0]] as const) {
+    const { host, path, events } = fakeHost({ key, keyB64 });
+    const guard = new PathGuard(host, () => lan, () => undefined);
+    path.state = 'relayed';
+    path.relayEndpoint = '127.0.0.1:5555';
+    guard.sample(relayedAt(rx, '127.0.0.1:5555'), clock.now());
+    assert.equal(events.filter((e) => e.t === 'pathHeard').length, expected, `rx ${rx} at the first sample`);
+  }
 });
