@@ -10,6 +10,8 @@
 //      and not served (its zone cannot be encoded: the answer to it threw in the handler);
 //   4. a record naming a table entry's key at another address: its silence there must not count
 //      against the entry (a liar could evict honest entries, as the rule for pings already says);
+//   6. workbit refusals were limited per address, not per /64 (the one per-source limit the
+//      change missed);
 //   5. (not attacks, checks that hold) textual forms of one /64 are one source key; a replayed
 //      pong from another address does not move a boot node's "answered at" address.
 import { test } from 'node:test';
@@ -18,6 +20,7 @@ import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { DhtNode } from '../../src/dht/node.js';
 import { toHex } from '../../src/dht/id.js';
+import { Refuser } from '../../src/dht/refusal.js';
 import { classifyNat } from '../../src/nat/classify.js';
 import { reachable } from '../../src/nat/punch.js';
 import { addrKey, sourceKey, type Addr } from '../../src/proto/addr.js';
@@ -201,4 +204,12 @@ test('5b. holds: a boot node\'s pong replayed from another address is not an ans
   assert.deepEqual(victim.table.get(boot.hex)?.addr, bootV6);
   assert.deepEqual(contact.status().map((b) => `${b.address} ${b.state}`), [`${addrKey(bootV4)} pending`, `${addrKey(bootV6)} answered`]);
   victim.close(); boot.close();
+});
+
+test('6. workbit refusals: one /64 is one source (else one host took the global budget and sent a site 40 at once)', () => {
+  const refuser = new Refuser(randomBytes(32), 8, 'p');
+  const data = new Uint8Array(1200);
+  const sent = Array.from({ length: 40 }, (_, i) => refuser.answer(data, { host: `2001:db8:0:9::${(i + 1).toString(16)}`, port: 7 }, 0)).filter((r) => r !== undefined).length;
+  assert.equal(sent, 1, `${sent} refusals to 40 addresses of one /64 within one interval`);
+  assert.notEqual(refuser.answer(data, { host: '2001:db8:0:a::1', port: 7 }, 0), undefined, 'another /64 gets its own');
 });
