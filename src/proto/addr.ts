@@ -19,7 +19,8 @@ export function sameAddr(a: Addr | undefined, b: Addr | undefined): boolean {
 /**
  * The key of a source for per-source limits and quotas: an IPv4 address itself; for IPv6, its
  * /64 (a site is given at least a /64, so one attacker holds 2^64 addresses but few /64s):
- * "2001:db8:1:2::/64". A text that is not an IPv6 address is its own key.
+ * "2001:db8:1:2::/64" (a 6to4 address its /48: one IPv4 address's). A text that is not an IPv6
+ * address is its own key.
  */
 export function sourceKey(host: string): string {
   if (!host.includes(':')) return host;
@@ -27,6 +28,8 @@ export function sourceKey(host: string): string {
   const v = parseIPv6(host.replace(/%.*$/, ''));
   if (v === undefined) return host;
   if (v >> 32n === 0xffffn) return `${v >> 24n & 0xffn}.${v >> 16n & 0xffn}.${v >> 8n & 0xffn}.${v & 0xffn}`; // IPv4-mapped
+  // 6to4 (2002:a.b.c.d::/48): a whole /48 is derived from one IPv4 address, so it is one source.
+  if (v >> 112n === 0x2002n) return `${formatIPv6((v >> 80n) << 80n)}/48`;
   return `${formatIPv6((v >> 64n) << 64n)}/64`;
 }
 

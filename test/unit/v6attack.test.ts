@@ -12,6 +12,7 @@
 //      against the entry (a liar could evict honest entries, as the rule for pings already says);
 //   6. workbit refusals were limited per address, not per /64 (the one per-source limit the
 //      change missed);
+//   7. a 6to4 /48 (2002:a.b.c.d::/48, from one IPv4 address) gave 65,536 source keys;
 //   5. (not attacks, checks that hold) textual forms of one /64 are one source key; a replayed
 //      pong from another address does not move a boot node's "answered at" address.
 import { test } from 'node:test';
@@ -212,4 +213,10 @@ test('6. workbit refusals: one /64 is one source (else one host took the global 
   const sent = Array.from({ length: 40 }, (_, i) => refuser.answer(data, { host: `2001:db8:0:9::${(i + 1).toString(16)}`, port: 7 }, 0)).filter((r) => r !== undefined).length;
   assert.equal(sent, 1, `${sent} refusals to 40 addresses of one /64 within one interval`);
   assert.notEqual(refuser.answer(data, { host: '2001:db8:0:a::1', port: 7 }, 0), undefined, 'another /64 gets its own');
+});
+
+test('7. 6to4: the 65,536 /64s that one IPv4 address derives (2002:a.b.c.d::/48) are one source', () => {
+  const keys = new Set(Array.from({ length: 20 }, (_, i) => sourceKey(`2002:cb00:7105:${(i * 977).toString(16)}::1`)));
+  assert.equal(keys.size, 1, `${keys.size} source keys for 20 /64s of one 6to4 /48`);
+  assert.notEqual(sourceKey('2002:cb00:7105::1'), sourceKey('2002:cb00:7106::1'), 'another IPv4 address, another source');
 });
