@@ -1,10 +1,12 @@
 // The bounds of a WebSocket server (docs/PROTOCOL.md section 12.3), without I/O: how many
-// connections it holds (in all and per source IP), and, per connection, the handshake and idle
+// connections it holds (in all and per source: an IPv4 address or an IPv6 /64, as UDP's
+// limits), which source gives a place up when the table is full, and, per connection, the handshake and idle
 // deadlines on the injected clock and the message rate. src/net/wsserver.ts applies them before
 // a datagram in a message is looked at.
 import {
-  WS_HANDSHAKE_TIMEOUT, WS_IDLE_TIMEOUT, WS_MAX_CONNECTIONS, WS_MAX_CONNECTIONS_PER_IP, WS_MESSAGES_BURST, WS_MESSAGES_PER_SEC,
+  WS_ACCEPTS_BURST, WS_ACCEPTS_PER_SEC, WS_HANDSHAKE_TIMEOUT, WS_IDLE_TIMEOUT, WS_MAX_CONNECTIONS, WS_MAX_CONNECTIONS_PER_IP, WS_MESSAGES_BURST, WS_MESSAGES_PER_SEC,
 } from '../params.js';
+import { sourceKey } from '../proto/addr.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 export interface WsLimits {
@@ -14,14 +16,18 @@ export interface WsLimits {
   idleTimeout: number;
   messagesPerSec: number;
   messagesBurst: number;
+  /** New connections one source may open per second, and the burst (before a byte is read). */
+  acceptsPerSec: number;
+  acceptsBurst: number;
 }
 
 export const WS_LIMITS: WsLimits = {
   maxConnections: WS_MAX_CONNECTIONS, maxPerIp: WS_MAX_CONNECTIONS_PER_IP, handshakeTimeout: WS_HANDSHAKE_TIMEOUT,
   idleTimeout: WS_IDLE_TIMEOUT, messagesPerSec: WS_MESSAGES_PER_SEC, messagesBurst: WS_MESSAGES_BURST,
+  acceptsPerSec: WS_ACCEPTS_PER_SEC, acceptsBurst: WS_ACCEPTS_BURST,
 };
 
-/** Connections held, in all and per source IP. */
+/** Connections held, in all and per source (`sourceKey`: an IPv4 address, an IPv6 /64). */
 export class WsAdmission {
   private total = 0;
   private readonly perIp = new Map<string, number>();
@@ -33,20 +39,33 @@ export class WsAdmission {
   /** Takes a place for a new connection from `ip`; a reason when there is none. */
   admit(ip: string): 'ws-full' | 'ws-full-ip' | undefined {
     if (this.total >= this.limits.maxConnections) return 'ws-full';
-    const n = this.perIp.get(ip) ?? 0;
+    const src = sourceKey(ip);
+    const n = this.perIp.get(src) ?? 0;
     if (n >= this.limits.maxPerIp) return 'ws-full-ip';
-    this.perIp.set(ip, n + 1);
+    this.perIp.set(src, n + 1);
     this.total++;
     return undefined;
   }
 
   /** Gives back the place of a connection `admit` accepted. */
   release(ip: string): void {
-    const n = this.perIp.get(ip);
+    const src = sourceKey(ip);
+    const n = this.perIp.get(src);
     if (n === undefined) return;
-    if (n <= 1) this.perIp.delete(ip);
-    else this.perIp.set(ip, n - 1);
+    if (n <= 1) this.perIp.delete(src);
+    else this.perIp.set(src, n - 1);
     this.total--;
+  }
+
+  /** When the table is full: the source that should give a place up to a connection from `ip`,
+   *  the one holding the most, if it holds at least two more than `ip`'s source (so a few
+   *  sources cannot keep all others out, and a source never evicts itself). */
+  victim(ip: string): string | undefined {
+    const mine = this.perIp.get(sourceKey(ip)) ?? 0;
+    let top: string | undefined;
+    let most = 0;
+    for (const [src, n] of this.perIp) if (n > most) { most = n; top = src; }
+    return most > mine + 1 ? top : undefined;
   }
 }
 

@@ -2,20 +2,24 @@
 // 'ws' on an HTTP (or HTTPS) listener. I/O only: the bounds are src/net/wsguard.ts's, the
 // frames src/proto/wsframe.ts's. Every bound is applied before a datagram is looked at: the
 // connection count at the TCP accept, the handshake deadline, the subprotocol, the message size
-// (ws's maxPayload: the connection is closed without reading the message), the message rate.
-// A datagram that passes goes to the node's receiver with the connection's TCP source address,
+// (ws's maxPayload: the connection is closed without reading the message), the message rate
+// (pings included: each is answered only within it and within the send buffer). When the
+// table is full, the source holding the most connections gives its newest one up (wsguard.ts).
+// New connections are also rate-limited per source at the accept. A datagram that passes goes to the node's receiver with the connection's TCP source address,
 // exactly as a UDP datagram with its source: the DHT's own checks (sections 5-6, 9.9) follow.
 // Answers to that address go back over the connection (carries), dropped and counted when the
-// connection has more than WS_SEND_BUFFER_MAX queued (datagram semantics over TCP).
+// connection has more than WS_SEND_BUFFER_MAX queued, or all connections together more than
+// WS_SEND_BUFFER_TOTAL (datagram semantics over TCP).
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { addrKey, normalizeAddr, type Addr } from '../proto/addr.js';
+import { addrKey, normalizeAddr, sourceKey, type Addr } from '../proto/addr.js';
 import { decodeWsFrame, encodeWsFrame, WS_DATAGRAM, WS_TO } from '../proto/wsframe.js';
-import { WS_MAX_HEADER_BYTES, WS_MAX_MESSAGE, WS_SEND_BUFFER_MAX, WS_SUBPROTOCOL } from '../params.js';
+import { RATE_LIMIT_SOURCES, WS_MAX_HEADER_BYTES, WS_MAX_MESSAGE, WS_SEND_BUFFER_MAX, WS_SEND_BUFFER_TOTAL, WS_SUBPROTOCOL } from '../params.js';
 import type { Clock } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
+import { RateLimiter } from '../util/ratelimit.js';
 import { WS_LIMITS, WsAdmission, WsConnGuard, type WsLimits } from './wsguard.js';
 import type { NodeTransport, Receiver } from './transport.js';
 
@@ -27,6 +31,7 @@ export interface WsServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   limits?: Partial<WsLimits>;
   sendBufferMax?: number;
+  sendBufferTotal?: number;
 }
 
 const remoteKey = (s: Socket): string => `${s.remoteAddress ?? ''}|${s.remotePort ?? 0}`;
@@ -38,20 +43,28 @@ export class WsServerTransport implements NodeTransport {
   readonly counters = new Counters();
   private receiver: Receiver = () => {};
   private readonly conns = new Map<string, Conn>();
-  private readonly sockets = new Set<Socket>();
+  /** Each accepted TCP connection, with its source IP and the release of its place (once). */
+  private readonly sockets = new Map<Socket, { ip: string; release: () => void }>();
   /** Each accepted TCP connection's guard, by remote address (`remoteKey`). */
   private readonly guards = new Map<string, WsConnGuard>();
   private readonly wss: WebSocketServer;
   private readonly admission: WsAdmission;
+  /** New connections per source (`sourceKey`), taken at the TCP accept. */
+  private readonly accepts: RateLimiter;
   private readonly limits: WsLimits;
   private readonly sendBufferMax: number;
+  private readonly sendBufferTotal: number;
+  /** Bytes handed to ws and not yet written to the kernel, over all connections. */
+  private pending = 0;
 
   private constructor(private readonly server: http.Server, private readonly clock: Clock, opts: WsServerOptions) {
     this.limits = { ...WS_LIMITS, ...opts.limits };
     this.sendBufferMax = opts.sendBufferMax ?? WS_SEND_BUFFER_MAX;
+    this.sendBufferTotal = opts.sendBufferTotal ?? WS_SEND_BUFFER_TOTAL;
     this.admission = new WsAdmission(this.limits);
+    this.accepts = new RateLimiter(this.limits.acceptsPerSec, this.limits.acceptsBurst, RATE_LIMIT_SOURCES);
     this.wss = new WebSocketServer({
-      noServer: true, maxPayload: WS_MAX_MESSAGE, perMessageDeflate: false, clientTracking: false,
+      noServer: true, maxPayload: WS_MAX_MESSAGE, perMessageDeflate: false, clientTracking: false, autoPong: false,
       handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
     });
     // Counted at the TCP accept (before a TLS handshake): the upgrade (on the TLS socket, with
@@ -88,15 +101,33 @@ export class WsServerTransport implements NodeTransport {
 
   private accept(socket: Socket): void {
     const ip = normalizeAddr({ host: socket.remoteAddress ?? '', port: 0 }).host;
-    const full = this.admission.admit(ip);
+    if (!this.accepts.take(sourceKey(ip), this.clock.now())) { this.counters.add('ws-accept-rate'); socket.destroy(); return; }
+    let full = this.admission.admit(ip);
+    if (full === 'ws-full' && this.evictFor(ip)) full = this.admission.admit(ip);
     if (full !== undefined) { this.counters.add(full); socket.destroy(); return; }
     this.counters.add('ws-accept');
-    this.sockets.add(socket);
+    let placed = true;
+    const release = (): void => { if (placed) { placed = false; this.admission.release(ip); } };
+    this.sockets.set(socket, { ip, release });
     const guard = new WsConnGuard(this.clock, this.limits, (why) => { this.counters.add(why); socket.destroy(); });
     const rk = remoteKey(socket);
     this.guards.set(rk, guard);
-    socket.once('close', () => { guard.close(); this.admission.release(ip); this.sockets.delete(socket); if (this.guards.get(rk) === guard) this.guards.delete(rk); });
+    socket.once('close', () => { guard.close(); release(); this.sockets.delete(socket); if (this.guards.get(rk) === guard) this.guards.delete(rk); });
     socket.on('error', () => this.counters.add('ws-socket-error'));
+  }
+
+  /** The table is full: closes the newest connection of the source holding the most, if it
+   *  holds at least two more than `ip`'s (its place is free at once). */
+  private evictFor(ip: string): boolean {
+    const src = this.admission.victim(ip);
+    if (src === undefined) return false;
+    let last: Socket | undefined;
+    for (const [s, e] of this.sockets) if (sourceKey(e.ip) === src) last = s;
+    if (last === undefined) return false;
+    this.sockets.get(last)!.release();
+    this.counters.add('ws-evicted');
+    last.destroy();
+    return true;
   }
 
   private upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
@@ -117,7 +148,7 @@ export class WsServerTransport implements NodeTransport {
     this.conns.set(key, conn);
     guard.opened();
     this.counters.add('ws-open');
-    ws.on('ping', () => guard.heard());
+    ws.on('ping', (data: Buffer) => this.ping(conn, data));
     ws.on('pong', () => guard.heard());
     ws.on('message', (data: Buffer, isBinary: boolean) => this.message(conn, data, isBinary));
     ws.on('error', (e: Error & { code?: string }) => this.counters.add(e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'ws-oversize' : 'ws-error'));
@@ -134,16 +165,31 @@ export class WsServerTransport implements NodeTransport {
     this.receiver(r.frame.data, conn.addr);
   }
 
+  /** A ping costs a message of the rate; answered only within it and the send buffer. */
+  private ping(conn: Conn, data: Buffer): void {
+    if (!conn.guard.message()) { this.counters.add('ws-ping-rate'); return; }
+    this.queue(conn, data.length + 2, (done) => conn.ws.pong(data, false, done));
+  }
+
+  /** Hands `bytes` to ws within the connection's and the total bound (else drops and counts);
+   *  ws calls back once they are in the kernel (or the socket is gone). */
+  private queue(conn: Conn, bytes: number, write: (done: () => void) => void): boolean {
+    if (conn.ws.bufferedAmount + bytes > this.sendBufferMax) { this.counters.add('ws-send-full'); return false; }
+    if (this.pending + bytes > this.sendBufferTotal) { this.counters.add('ws-send-full-total'); return false; }
+    this.pending += bytes;
+    let held = true;
+    const done = (): void => { if (held) { held = false; this.pending -= bytes; } };
+    try { write(done); return true; } catch { done(); this.counters.add('ws-send-error'); return false; }
+  }
+
+  /** Bytes queued over all connections, not yet in the kernel. */
+  get queuedTotal(): number { return this.pending; }
+
   send(to: Addr, data: Uint8Array): void {
     const conn = this.conns.get(addrKey(to));
     if (conn === undefined || conn.ws.readyState !== conn.ws.OPEN) { this.counters.add('ws-no-connection'); return; }
-    if (conn.ws.bufferedAmount + data.length + 1 > this.sendBufferMax) { this.counters.add('ws-send-full'); return; }
-    try {
-      conn.ws.send(encodeWsFrame({ type: WS_DATAGRAM, data }), { binary: true });
-      this.counters.add('ws-tx');
-    } catch {
-      this.counters.add('ws-send-error');
-    }
+    const m = encodeWsFrame({ type: WS_DATAGRAM, data });
+    if (this.queue(conn, m.length, (done) => conn.ws.send(m, { binary: true }, done))) this.counters.add('ws-tx');
   }
 
   /** Bytes queued towards the connection at `to` (ws's bufferedAmount; 0 without one). */
@@ -161,7 +207,7 @@ export class WsServerTransport implements NodeTransport {
   }
 
   close(): void {
-    for (const s of this.sockets) s.destroy();
+    for (const s of this.sockets.keys()) s.destroy();
     this.sockets.clear();
     this.conns.clear();
     this.guards.clear();

@@ -7,8 +7,9 @@ export const WS_SUBPROTOCOL = 'wirehub.1'; // @protocol
 /** Largest WebSocket message: a type byte, a 32-byte key tag and a `MAX_PACKET` datagram
  *  (1 + 32 + 1452). A server closes a connection that sends a larger one (close code 1009). */
 export const WS_MAX_MESSAGE = 1485; // @protocol
-/** Messages one connection may send per second (token bucket), before any datagram in them is
- *  opened; beyond it a message is dropped and counted. As UDP's `SOURCE_PACKETS_PER_SEC`. */
+/** Messages (WebSocket pings included) one connection may send per second (token bucket),
+ *  before any datagram in them is opened; beyond it a message is dropped and counted (a ping
+ *  gets no pong). As UDP's `SOURCE_PACKETS_PER_SEC`. */
 export const WS_MESSAGES_PER_SEC = 400; // @protocol
 /** ... and the burst. */
 export const WS_MESSAGES_BURST = 800; // @protocol
@@ -25,11 +26,20 @@ export const WS_KEEPALIVE = 20_000;
 export const WS_MAX_CONNECTIONS = 2048;
 /** ... of which from one source IP (a campus NAT puts many clients behind one address). */
 export const WS_MAX_CONNECTIONS_PER_IP = 1024;
+/** New connections one source (IPv4 address, IPv6 /64) may open per second, at the TCP accept:
+ *  churn costs an HTTP parse and a handshake each. A client's back-off waits out a refusal. */
+export const WS_ACCEPTS_PER_SEC = 100;
+/** ... and the burst: a source may fill its WS_MAX_CONNECTIONS_PER_IP share at once (a campus
+ *  NAT whose clients all reconnect after a restart). */
+export const WS_ACCEPTS_BURST = 1024;
 /** Request header bytes a WebSocket upgrade may carry (node:http's maxHeaderSize). */
 export const WS_MAX_HEADER_BYTES = 8192;
 /** Bytes a connection may have queued for sending (ws's bufferedAmount); a datagram that would
  *  go beyond it is dropped and counted (datagram semantics: no queue without bound over TCP). */
 export const WS_SEND_BUFFER_MAX = 64 * 1024;
+/** ... and all connections together (bytes not yet written to the kernel): clients that never
+ *  read cannot make the server hold WS_MAX_CONNECTIONS x WS_SEND_BUFFER_MAX (128 MiB). */
+export const WS_SEND_BUFFER_TOTAL = 4 * 1024 * 1024;
 /** Datagrams a client keeps while its connection is being opened, sent once it is open. */
 export const WS_CONNECT_QUEUE = 16;
 /** A client's first reconnection waits this long; each failure doubles it up to WS_RECONNECT_MAX. */

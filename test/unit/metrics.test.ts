@@ -18,6 +18,7 @@ import { MetricsServer } from '../../src/daemon/metricsserver.js';
 import { METRICS_CACHE } from '../../src/params.js';
 import type { Logger } from '../../src/util/log.js';
 import { parseProm, parserSkip, type PromFamily } from './promparse.js';
+import { freePort } from './freeport.js';
 
 const sodium = await sodiumReady();
 const skip = parserSkip();
@@ -140,14 +141,6 @@ test('wh check says where the metrics are served', async () => {
   }
 });
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function get(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {

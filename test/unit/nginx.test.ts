@@ -15,16 +15,10 @@ import { dialWs, WsDialError } from '../../src/net/wsdial.js';
 import { MAX_PACKET } from '../../src/params.js';
 import { Nginx, nginxConfig, nginxMissing } from '../micronet/nginx.js';
 import { Tinyproxy, tinyproxyMissing } from '../micronet/tinyproxy.js';
+import { freePort } from './freeport.js';
 
 const missing = nginxMissing();
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function echo(ws: WebSocket, data: Buffer): Promise<Buffer> {
   const got = new Promise<Buffer>((resolve, reject) => {

@@ -4,7 +4,6 @@
 // after the server goes away and comes back; through a real HTTP proxy (tinyproxy).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { realClock } from '../../src/util/clock.js';
 import type { Addr } from '../../src/proto/addr.js';
 import { Tinyproxy, tinyproxyMissing } from '../micronet/tinyproxy.js';
 import { WS_IDLE_TIMEOUT, WS_KEEPALIVE, WS_RECONNECT_MIN } from '../../src/params.js';
+import { freePort } from './freeport.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(f: () => boolean, ms = 3000): Promise<void> {
@@ -22,13 +22,6 @@ async function until(f: () => boolean, ms = 3000): Promise<void> {
   assert.ok(f(), 'condition not met in time');
 }
 const d = (n: number, fill: number) => new Uint8Array(n).fill(fill);
-const freePort = async (): Promise<number> => {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-};
 
 test('datagrams queued while connecting go out once open; answers come from the boot address', async () => {
   const server = await WsServerTransport.listen({ host: '127.0.0.1', port: 0, clock: realClock });

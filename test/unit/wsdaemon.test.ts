@@ -6,7 +6,6 @@
 // forgery are dropped and counted under the same names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import WebSocket from 'ws';
 import { parseConfig } from '../../src/config/index.js';
 import { sodiumReady } from '../../src/crypto/sodium.js';
@@ -20,6 +19,7 @@ import { encodeBody } from '../../src/proto/messages.js';
 import { PING_PAD_TO, WS_SUBPROTOCOL } from '../../src/params.js';
 import { formatShow } from '../../src/cli/commands/show.js';
 import { quietLog } from './fakenet.js';
+import { freePort } from './freeport.js';
 
 const sodium = await sodiumReady();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,13 +27,6 @@ async function until(f: () => boolean | Promise<boolean>, ms = 8000): Promise<vo
   for (let t = 0; t < ms; t += 25) { if (await f()) return; await sleep(25); }
   assert.fail('condition not met in time');
 }
-const freePort = async (): Promise<number> => {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-};
 const pub = (s: Uint8Array) => keyToBase64(sodium.crypto_scalarmult_base(s));
 
 /** A UDP socket behind a router that drops all outbound UDP: it sends nothing, hears nothing. */

@@ -16,17 +16,10 @@ import { dialWs, WsDialError } from '../../src/net/wsdial.js';
 import { MAX_PACKET } from '../../src/params.js';
 import { Tinyproxy, tinyproxyMissing } from '../micronet/tinyproxy.js';
 import { makeTestCert, type TestCert } from '../micronet/tlscert.js';
+import { freePort } from './freeport.js';
 
 const missing = tinyproxyMissing();
 
-/** A free TCP port on 127.0.0.1 (bound and released: tinyproxy binds it next). */
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** A ws (or, given a certificate, wss) echo server on 127.0.0.1. */
 async function echoServer(cert?: TestCert): Promise<{ port: number; close(): Promise<void> }> {
