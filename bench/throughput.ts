@@ -440,7 +440,12 @@ async function main(): Promise<number> {
     await w.up('c');
     await w.up('d');
     if (await w.pingUntil('c', D.overlayIp!, 20_000) < 0) throw new Error('c cannot reach d over the relay');
-    const cPath = (await w.show('c')).peers.find((p) => p.key === D.publicKey);
+    // (`relay` is printed once WireGuard received d through the link, at the next samples.)
+    let cPath = (await w.show('c')).peers.find((p) => p.key === D.publicKey);
+    for (let i = 0; i < 20 && cPath?.path !== 'relay'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      cPath = (await w.show('c')).peers.find((p) => p.key === D.publicKey);
+    }
     if (cPath?.path !== 'relay') throw new Error(`c reaches d by ${cPath?.path}, not by a relay`);
     log(`c -> d: ${cPath.path} via ${cPath.relay} (${cPath.endpoint})`);
     // The relay forwards in its kernel once both sides bound their session port (about a

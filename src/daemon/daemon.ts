@@ -95,7 +95,8 @@ export class Daemon implements NodeContext {
     this.handlers = new ControlHandlers(this, this.clock.now(), () => void this.stop());
     this.invites = new Invites(this, () => this.reload(), this.seams.wallNow);
     this.guard = new PathGuard({
-      peers: () => this.paths.all().map(({ peer, hex, view }) => ({ hex, keyB64: peer.keyB64, state: view.state, ...(view.endpoint ? { endpoint: view.endpoint } : {}) })),
+      peers: () => this.paths.all().map(({ peer, hex, view }) => ({ hex, keyB64: peer.keyB64, state: view.state, ...(view.endpoint ? { endpoint: view.endpoint } : {}),
+        ...(view.via ? { relayEndpoint: view.via.endpoint } : {}) })),
       step: (hex, ev) => this.paths.step(hex, ev),
       count: (w) => this.dht.counters.add(w),
     }, () => this.seams.localAddresses(), () => this.nat.mapping?.externalIp, () => [this.opts.listenPort, this.opts.daemonPort]);

@@ -18,10 +18,15 @@ export interface GuardPeer {
   state: PathState;
   /** The direct endpoint, while direct. */
   endpoint?: Addr;
+  /** While relayed: WireGuard's endpoint for the relay link (the loopback socket, or relay:port). */
+  relayEndpoint?: string;
 }
 
 /** The guard's verdicts, as path-machine events. */
-export type GuardEvent = { t: 'heard' } | { t: 'pathSuspect' } | { t: 'pathSilent' } | { t: 'pathDead'; why: string };
+export type GuardEvent = { t: 'heard' } | { t: 'pathHeard' } | { t: 'pathSuspect' } | { t: 'pathSilent' } | { t: 'pathDead'; why: string };
+
+/** An endpoint as text, compared with `wg`'s ("[v6]:port" or "v6:port" alike). */
+const endpointKey = (e: string) => e.replace(/^\[(.*)\]:(\d+)$/, '$1:$2').toLowerCase();
 
 export interface GuardHost {
   /** The trusted peers and their paths now. */
@@ -77,12 +82,20 @@ export class PathGuard {
     for (const p of this.host.peers()) {
       const w = dump.peers.find((x) => x.publicKey === p.keyB64);
       if (w === undefined) continue;
+      const first = !this.live.known(p.hex);
       const action = this.live.observe(p.hex, w, now);
       if (this.live.working(p.hex, now)) this.host.step(p.hex, { t: 'heard' });
       // WireGuard just got the peer's authenticated traffic from where it now sends (it roams
       // to the source): that address works, whatever was judged of it (a peer back after a
       // reboot at the address its dead path had).
       if (w.endpoint !== undefined && this.live.heardAt(p.hex, now)) this.bad.clear(p.hex, w.endpoint);
+      // WireGuard moves its endpoint to the source of every authenticated datagram: received
+      // since the last sample (or, at the first, since the WireGuard peer was made: a relayed
+      // pair's first packets may come before the daemon's first sample) with the relay link as
+      // its endpoint, the newest datagram came through the relay. (One that came another way
+      // just before WireGuard was given the link counts too: only a live peer sends anything.)
+      if (p.state === 'relayed' && p.relayEndpoint !== undefined && w.endpoint !== undefined && endpointKey(w.endpoint) === endpointKey(p.relayEndpoint)
+        && (this.live.heardAt(p.hex, now) || (first && w.rxBytes > 0))) this.host.step(p.hex, { t: 'pathHeard' });
       // Only a path the daemon chose is judged (a peer being searched has none).
       if (p.state !== 'direct' && p.state !== 'relayed') continue;
       if (action === 'poke') this.host.step(p.hex, { t: 'pathSuspect' });

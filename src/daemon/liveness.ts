@@ -104,6 +104,11 @@ export class WgLiveness {
     return at === undefined ? Infinity : now - at;
   }
 
+  /** Whether the peer was sampled before (its counters have a baseline). */
+  known(hex: string): boolean {
+    return this.tracks.has(hex);
+  }
+
   /** Whether the last sample (at `now`) showed the peer's rx counter grow. */
   heardAt(hex: string, now: number): boolean {
     return this.tracks.get(hex)?.heardAt === now;

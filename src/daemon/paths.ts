@@ -270,7 +270,7 @@ export class Paths {
     const link = this.ctx.traversal.links.get(pp.hex);
     if (link === undefined || link.relay.hex !== relay.hex) return;
     const v = pp.m.view();
-    if (v.state === 'relayed' && v.relay?.hex === relay.hex) return;
+    if (v.state === 'relayed' && v.via?.relay.hex === relay.hex) return;
     this.ctx.traversal.closeLink(pp.hex);
   }
 

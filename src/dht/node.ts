@@ -1,7 +1,7 @@
 // A Kademlia DHT node over the secure channel. Transport, clock and randomness are injected, so
 // the same code runs over real UDP (src/net/udp.ts) and in the in-memory network (src/sim).
 import type { Sodium } from '../crypto/sodium.js';
-import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
+import { addrKey, sameAddr, usableAddr, type Addr } from '../proto/addr.js';
 import { SecureChannel } from '../proto/channel.js';
 import { PONG_DIRECT, recordSize, type Message, type NodeRecord } from '../proto/messages.js';
 import type { Transport } from '../net/transport.js';
@@ -207,9 +207,13 @@ export class DhtNode {
                 if (isNew && this.table.get(c.hex) !== undefined) void this.ping(c.id, reply.from, 0);
                 if (c.hex === targetHex) answeredAt = c.addr;
               }
-              // Records of keys below the network's workbit are not even followed.
-              const records = reply.msg.n.filter((r) => this.channel.acceptsKey(r.key));
-              if (records.length < reply.msg.n.length) this.counters.add('records-below-workbit');
+              // Records of keys below the network's workbit are not even followed, nor records
+              // at an address no node may have (src/proto/addr.ts usableAddr: this host's
+              // loopback from a remote teller, multicast, link-local, NAT64 around a private IPv4).
+              const keyed = reply.msg.n.filter((r) => this.channel.acceptsKey(r.key));
+              if (keyed.length < reply.msg.n.length) this.counters.add('records-below-workbit');
+              const records = keyed.filter((r) => usableAddr(r.addr, reply.from));
+              if (records.length < keyed.length) this.counters.add('records-bad-addr');
               lk.answered(c, records.map((r) => ({ id: r.key, addr: r.addr })));
               const early = answeredAt ?? lk.targetAddr;
               if (early !== undefined && onFound !== undefined) {
@@ -219,7 +223,8 @@ export class DhtNode {
                 try { tell(early); } catch { /* the caller's to report */ }
               }
             } else {
-              if (reply === undefined) this.noAnswer(c.hex);
+              // (A silence at an address a record named, not the entry's own, is not the entry's.)
+              if (reply === undefined && sameAddr(this.table.get(c.hex)?.addr, c.addr)) this.noAnswer(c.hex);
               lk.failed(c);
             }
             pump();

@@ -1,9 +1,9 @@
 // The refusing side of the workbit refusal (src/proto/refusal.ts): which dropped datagrams get
 // one. Only datagrams dropped for their sender's workbit; never larger than the datagram; at
-// most one per source IP per REFUSAL_MIN_INTERVAL and REFUSALS_PER_SEC in all (token buckets),
+// most one per source (IPv4 address, IPv6 /64) per REFUSAL_MIN_INTERVAL and REFUSALS_PER_SEC in all (token buckets),
 // so that a flood of forged datagrams from spoofed sources reflects at most that much, each
 // reflection smaller than what caused it.
-import type { Addr } from '../proto/addr.js';
+import { sourceKey, type Addr } from '../proto/addr.js';
 import { HEADER_BYTES } from '../proto/packet.js';
 import { writeRefusal } from '../proto/refusal.js';
 import { RateLimiter } from '../util/ratelimit.js';
@@ -21,7 +21,7 @@ export class Refuser {
     const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const out = writeRefusal({ responder: this.self, epoch: dv.getBigUint64(36), counter: dv.getBigUint64(44), workbit: this.workbit, namespace: this.namespace });
     if (out === undefined || out.length > data.length) return undefined;
-    if (!this.perSource.take(from.host, now) || !this.all.take('', now)) return undefined;
+    if (!this.perSource.take(sourceKey(from.host), now) || !this.all.take('', now)) return undefined;
     return out;
   }
 }

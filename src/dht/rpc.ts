@@ -232,6 +232,9 @@ export class Rpc {
 
   private receiveUnsafe(data: Uint8Array, from: Addr): void {
     this.counters.add('rx');
+    // A link-local source (fe80::1%eth0): its zone cannot go into a record, and no other node
+    // could use the address; such a node is not served (nor let into the table).
+    if (from.host.includes('%')) return this.drop('zoned-source');
     if (!(this.isExempt?.(from, data) ?? false) && !this.packetLimiter.take(sourceKey(from.host), this.clock.now())) return this.drop('rate-limited');
     if (isCookieReply(data)) return this.onCookieReply(data, from);
     if (isRefusal(data)) return this.onRefusalFrame(data, from);

@@ -29,11 +29,14 @@ export interface NatVerdict {
 
 export function classifyNat(all: readonly NatSample[], opts: { localIps: readonly string[]; localPort: number; attempted?: number }): NatVerdict {
   const observed = [...new Set(all.map((s) => addrKey(s.observed)))];
-  const v4 = all.filter((s) => isIP(s.observed.host) === 4);
-  const samples = v4.length > 0 ? v4 : all;
+  // A responder saw us in the family it was reached in: an IPv4 address reported over IPv6 (or
+  // the reverse) is a lie, and would let one IPv6 responder decide an IPv6-only node's verdict.
+  const honest = all.filter((s) => isIP(s.observed.host) === isIP(s.responder.host));
+  const v4 = honest.filter((s) => isIP(s.observed.host) === 4);
+  const samples = v4.length > 0 ? v4 : honest;
   const responderIps = new Set(samples.map((s) => s.responder.host));
   const base = { observed, responders: responderIps.size };
-  if (samples.length === 0) return { ...base, type: (opts.attempted ?? 0) >= 2 ? 'blocked' : 'unknown' };
+  if (samples.length === 0) return { ...base, type: all.length === 0 && (opts.attempted ?? 0) >= 2 ? 'blocked' : 'unknown' };
   const local = new Set(opts.localIps);
   if (samples.every((s) => local.has(s.observed.host) && s.observed.port === opts.localPort)) {
     return { ...base, type: 'none', publicAddr: samples[0]!.observed };

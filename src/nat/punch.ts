@@ -9,7 +9,7 @@
 import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
 import { toHex } from '../dht/id.js';
-import type { Addr } from '../proto/addr.js';
+import { usableAddr, type Addr } from '../proto/addr.js';
 import type { Message, MessageOf } from '../proto/messages.js';
 import type { RelayRef } from '../relay/link.js';
 import type { Clock } from '../util/clock.js';
@@ -21,10 +21,10 @@ import {
 import { notifyProbes, openIntro, sealIntro } from './intro.js';
 
 /** Whether this node may ping `a` on another node's word (a checker's `reach`, a probe): not a
- *  loopback or unspecified address (of this host itself). */
+ *  loopback or unspecified address (of this host itself), nor multicast, link-local, NAT64 around
+ *  a private IPv4 (src/proto/addr.ts usableAddr). */
 export function reachable(a: Addr): boolean {
-  const h = a.host;
-  return !(h.startsWith('127.') || h.startsWith('0.') || h === '::1' || h === '::' || h.startsWith('::ffff:127.'));
+  return usableAddr(a);
 }
 
 export interface PunchHost {

@@ -67,6 +67,13 @@ export const PATH_PUNCH_AFTER = 300;
 /** A lookup, punch or relay-open the machine asked for and the driver did not report within this
  *  long counts as failed (the driver always reports; this bounds a lost report). */
 export const PATH_OP_TIMEOUT = 30_000;
+/** A relayed path counts (`wh show` prints `relay`) only once WireGuard received the peer's
+ *  packets through the relay link (src/daemon/guard.ts: its rx grew while its endpoint was the
+ *  link's); none within this long: that relay is dropped and held for the peer, and the attempt
+ *  failed (back-off, offline). A relay session opened from a stale DHT entry of a peer that is
+ *  gone reaches no one. Above PEER_SEARCH_MAX plus wireguard-go's 5 s REKEY_TIMEOUT: a live peer
+ *  that follows onto the relay only at its own next search is heard within it. */
+export const PATH_RELAY_HEARD_TIMEOUT = 15_000;
 /** Relays asked in turn in one attempt: the rendezvous that knew the peer first, then the other
  *  candidates (a relay held for this peer is skipped). */
 export const PATH_RELAY_TRIES = 3;

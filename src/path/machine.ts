@@ -5,21 +5,21 @@
 // and timers: src/path/types.ts and docs/NAT.md "The per-peer path machine".
 //
 // Relay and punch race: once a rendezvous knew the peer (punch-ok), a relay opens while the
-// probes go on; traffic takes the relay as soon as it is ready, and moves to the direct path
-// when a probe (or any ping) is answered through the path check; the relay closes after that.
-import type { Addr } from '../proto/addr.js';
+// probes go on; traffic takes the relay as soon as it is ready (it counts once the peer is heard
+// through it: heard.ts), and moves to the direct path when a probe (or any ping) is answered
+// through the path check; the relay closes after that.
+import { addrKey as show, sameAddr as same, type Addr } from '../proto/addr.js';
 import {
-  BAD_ENDPOINT_KEEP, DIRECT_RETRY_MAX, DIRECT_RETRY_MIN, HANDSHAKE_REPAIR_FIRST, HANDSHAKE_REPAIR_REPEATS, HANDSHAKE_REPAIR_SECOND, NAT_KEEPALIVE_SECONDS,
-  PATH_CHECK_FAILURES, PATH_OP_TIMEOUT, PATH_PUNCH_AFTER, PATH_RELAY_TRIES, PATH_SEARCH_JITTER, PEER_OFFLINE_AFTER, PEER_RECHECK,
-  PEER_SEARCH_MAX, PEER_SEARCH_MIN,
+  BAD_ENDPOINT_KEEP, DIRECT_RETRY_MAX, DIRECT_RETRY_MIN, NAT_KEEPALIVE_SECONDS, PATH_CHECK_FAILURES, PATH_OP_TIMEOUT, PATH_PUNCH_AFTER,
+  PATH_SEARCH_JITTER, PEER_OFFLINE_AFTER, PEER_RECHECK, PEER_SEARCH_MAX, PEER_SEARCH_MIN,
 } from '../params.js';
-import { RelayHolds } from './holds.js';
+import { HandshakeWatch } from './handshake.js';
+import { RelayHeard } from './heard.js';
+import { RelayAttempt } from './holds.js';
 import type { PathAction, PathEndpoint, PathEvent, PathOptions, PathState, PathView, RelayId, RelayTransport, ShownPath } from './types.js';
 
 export type * from './types.js';
 
-const same = (a: Addr | undefined, b: Addr | undefined) => a !== undefined && b !== undefined && a.host === b.host && a.port === b.port;
-const show = (a: Addr) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 const NEVER = Infinity;
 
 interface Relay<R> { r: R; endpoint: string; kernel: boolean; transport: RelayTransport }
@@ -35,18 +35,16 @@ export class PathMachine<R extends RelayId = RelayId> {
   private directFailures = 0;
   private checkFailures = 0;
   private endpoint: Addr | undefined;
+  /** The last direct pong's round trip (direct only: dropped when the path leaves direct). */
   private rtt: number | undefined;
   /** The relay WireGuard uses (ready), and the one being opened. */
   private relay: Relay<R> | undefined;
+  private readonly relayHeard = new RelayHeard(); // whether the peer was heard through `relay`
   private opening: R | undefined;
-  /** The rendezvous that knew the peer in this attempt, and the relays tried in it. */
-  private located: R | undefined;
-  private readonly tried = new Set<string>();
-  private readonly holds = new RelayHolds();
+  private readonly relays = new RelayAttempt<R>(); // this attempt's relays; the relays held for the peer
   /** The last direct endpoint whose path died, and when: not taken again for BAD_ENDPOINT_KEEP. */
   private deadDirect: { addr: Addr; at: number } | undefined;
-  private sessionSeen = false;
-  private repairs = 0; // handshake repairs since the endpoint was set
+  private readonly handshake: HandshakeWatch;
   private checking = false; // a re-check ping of the direct endpoint is out (only its silence counts)
   private punchAgain = false;
   // The timers (ms, NEVER when off).
@@ -55,13 +53,13 @@ export class PathMachine<R extends RelayId = RelayId> {
   private punchUntil = NEVER; // a punch is pending until then
   private relayUntil = NEVER; // `opening` is pending until then
   private punchAt = NEVER; // the punch after the pings of a lookup's addresses
-  private repairAt = NEVER; // the handshake check after an endpoint was set
   private out: PathAction<R>[] = [];
 
   constructor(private readonly opts: PathOptions<R>) {
     this.since = opts.now;
     this.hint = opts.hint;
     this.keepalive = opts.keepalive;
+    this.handshake = new HandshakeWatch(opts.initiator);
   }
 
   /** The actions to start with: the first search. */
@@ -76,21 +74,23 @@ export class PathMachine<R extends RelayId = RelayId> {
 
   /** When the machine next wants a tick (ms); Infinity once removed. */
   nextDeadline(): number {
-    return Math.min(this.wait, this.lookupUntil, this.punchUntil, this.relayUntil, this.punchAt, this.repairAt);
+    return Math.min(this.wait, this.lookupUntil, this.punchUntil, this.relayUntil, this.punchAt, this.handshake.at, this.relayHeard.by);
   }
 
   view(): PathView<R> {
+    const relayed = this.st === 'relayed' && this.relay !== undefined;
     return {
       state: this.st, shown: this.shown(), since: this.since,
       ...(this.st === 'direct' && this.endpoint ? { endpoint: this.endpoint } : {}),
-      ...(this.st === 'relayed' && this.relay ? { relay: this.relay.r, kernel: this.relay.kernel, transport: this.relay.transport } : {}),
-      ...(this.rtt !== undefined ? { rtt: this.rtt } : {}),
+      ...(relayed && this.relayHeard.heard ? { relay: this.relay!.r, kernel: this.relay!.kernel, transport: this.relay!.transport } : {}),
+      ...(relayed ? { via: { relay: this.relay!.r, endpoint: this.relay!.endpoint } } : {}),
+      ...(this.st === 'direct' && this.rtt !== undefined ? { rtt: this.rtt } : {}),
     };
   }
 
   /** Whether a relay may be opened through `relayHex` for this peer at `now`. */
   mayRelay(relayHex: string, now: number): boolean {
-    return this.holds.may(relayHex, now);
+    return this.relays.holds.may(relayHex, now);
   }
 
   /** One event at monotonic time `now`; the actions to perform, in order. */
@@ -115,19 +115,14 @@ export class PathMachine<R extends RelayId = RelayId> {
       case 'pathSuspect': if (this.onPath()) this.emit({ a: 'poke' }); break;
       case 'pathSilent': if (this.onPath()) this.emit({ a: 'recreate', why: 'silent' }); break;
       case 'pathDead': this.pathDead(ev.why, now); break;
-      case 'heard': this.holds.heard(); break;
-      case 'handshakeSeen': this.sessionSeen = true; break;
-      case 'restored':
-        if (!this.onPath()) break;
-        this.emit({ a: 'poke' });
-        this.watchHandshake(now);
-        break;
-      case 'configChanged': {
-        const before = this.hint;
+      case 'heard': this.relays.holds.heard(); break;
+      case 'pathHeard': this.pathHeard(now); break;
+      case 'handshakeSeen': this.handshake.sessionSeen(); break;
+      case 'restored': if (this.onPath()) { this.emit({ a: 'poke' }); this.handshake.watch(now); } break;
+      case 'configChanged':
+        if (ev.endpoint !== undefined && !same(this.hint, ev.endpoint) && !this.onPath()) this.emit({ a: 'ping', addr: ev.endpoint, why: 'hint' });
         this.hint = ev.endpoint;
-        if (ev.endpoint !== undefined && !same(before, ev.endpoint) && !this.onPath()) this.emit({ a: 'ping', addr: ev.endpoint, why: 'hint' });
         break;
-      }
       case 'keepalive':
         if (ev.seconds === this.keepalive) break;
         this.keepalive = ev.seconds;
@@ -137,8 +132,8 @@ export class PathMachine<R extends RelayId = RelayId> {
         for (const r of [this.relay?.r, this.opening]) if (r !== undefined) this.emit({ a: 'closeRelay', relay: r });
         this.relay = this.opening = undefined;
         this.enter('removed', now);
-        this.wait = this.lookupUntil = this.punchUntil = this.relayUntil = this.punchAt = this.repairAt = NEVER;
-        return this.flush(now);
+        this.wait = this.lookupUntil = this.punchUntil = this.relayUntil = this.punchAt = NEVER;
+        this.handshake.stop();
     }
     return this.flush(now);
   }
@@ -168,25 +163,25 @@ export class PathMachine<R extends RelayId = RelayId> {
     return out;
   }
 
+  /** A relayed path is shown `relay` only once the peer was heard through it; until then the
+   *  peer is still being searched for. */
   private shown(): ShownPath {
-    return this.st === 'direct' ? 'direct' : this.st === 'relayed' ? 'relay' : this.failures >= PEER_OFFLINE_AFTER ? 'offline' : 'searching';
+    if (this.st === 'direct') return 'direct';
+    if (this.st === 'relayed' && this.relayHeard.heard) return 'relay';
+    return this.failures >= PEER_OFFLINE_AFTER ? 'offline' : 'searching';
   }
 
   /** `since` is when the path `wh show` prints last changed (an offline peer's searches do not reset it). */
   private enter(st: PathState, now: number, before = this.shown()): void {
+    if (st !== 'direct') this.rtt = undefined; // measured on the direct path only
+    if (st !== 'relayed') this.relayHeard.clear();
     this.st = st;
     if (this.shown() !== before) this.since = now;
   }
 
   private tick(now: number): void {
-    if (this.repairAt <= now) {
-      this.repairAt = NEVER;
-      if (this.onPath() && !this.sessionSeen) {
-        this.emit({ a: 'recreate', why: 'handshake' });
-        // The side that did not poke checks again, twice as late each time (HANDSHAKE_REPAIR_REPEATS).
-        if (!this.opts.initiator && this.repairs < HANDSHAKE_REPAIR_REPEATS) this.repairAt = now + HANDSHAKE_REPAIR_FIRST * 2 ** ++this.repairs;
-      }
-    }
+    if (this.handshake.due(now, this.onPath())) this.emit({ a: 'recreate', why: 'handshake' });
+    if (this.relayHeard.due(now) && this.st === 'relayed' && this.relay) this.relayUnheard(now, 'the peer was not heard through it');
     if (this.lookupUntil <= now) this.lookedUp(undefined, now);
     if (this.punchAt <= now) { this.punchAt = NEVER; this.punch(now); }
     if (this.relayUntil <= now) {
@@ -209,7 +204,7 @@ export class PathMachine<R extends RelayId = RelayId> {
 
   /** A new search: lookup (and ping the config's hint). Relayed peers stay relayed meanwhile. */
   private search(now: number, fresh = false): void {
-    if (fresh) { this.failures = 0; this.tried.clear(); this.located = undefined; }
+    if (fresh) { this.failures = 0; this.relays.reset(); }
     if (this.st !== 'relayed' && this.st !== 'offline') this.enter('searching', now);
     this.wait = NEVER;
     // One lookup at a time (one under way serves the new attempt).
@@ -238,19 +233,15 @@ export class PathMachine<R extends RelayId = RelayId> {
 
   private punchAccepted(via: R, now: number): void {
     if (this.punchUntil === NEVER || this.onPath()) return; // a late punch-ok: that punch is over
-    this.located ??= via;
+    this.relays.locate(via);
     // The race: a relay opens now, while the probes go on.
     if (this.relay === undefined && this.opening === undefined) this.openRelay(now);
   }
 
   /** Opens the next untried, unheld relay of this attempt; false if none is left. */
   private openRelay(now: number): boolean {
-    if (this.tried.size >= PATH_RELAY_TRIES) return false;
-    const located = this.located;
-    const candidates = [...(located ? [located] : []), ...this.opts.rendezvous().filter((r) => r.hex !== located?.hex)];
-    const next = candidates.find((r) => !this.tried.has(r.hex) && this.mayRelay(r.hex, now));
+    const next = this.relays.next(this.opts.rendezvous(), now);
     if (next === undefined) return false;
-    this.tried.add(next.hex);
     this.opening = next;
     this.relayUntil = now + PATH_OP_TIMEOUT;
     this.emit({ a: 'openRelay', relay: next });
@@ -283,8 +274,7 @@ export class PathMachine<R extends RelayId = RelayId> {
   private searchFailed(now: number): void {
     const before = this.shown();
     this.failures++;
-    this.tried.clear();
-    this.located = undefined;
+    this.relays.reset();
     const offline = this.failures >= PEER_OFFLINE_AFTER;
     if (offline && this.st !== 'offline') this.log('info', 'offline (not found; searching goes on)');
     this.enter(offline ? 'offline' : 'backoff', now, before);
@@ -296,13 +286,16 @@ export class PathMachine<R extends RelayId = RelayId> {
     if (this.opening?.hex === link.r.hex) { this.opening = undefined; this.relayUntil = NEVER; }
     // A direct path won the race (or holds): the late link goes.
     if (this.st === 'direct') { this.emit({ a: 'closeRelay', relay: link.r }); return; }
-    const old = this.relay;
+    const old = this.relay, before = this.shown();
     this.relay = link;
-    if (old !== undefined && old.r.hex !== link.r.hex) this.since = now; // another relay
+    // A relay (another one) the peer is yet to be heard through; shown `relay` only then.
+    if (this.st !== 'relayed' || old?.r.hex !== link.r.hex) this.relayHeard.expect(now);
+    if (this.shown() !== before) this.since = now;
     if (this.st !== 'relayed') {
-      this.enter('relayed', now);
-      this.failures = this.directFailures = 0;
-      this.tried.clear();
+      // (The search's failures are forgotten only once the peer is heard through the relay.)
+      this.enter('relayed', now, before);
+      this.directFailures = 0;
+      this.relays.reset(true);
       // Direct retries from now on; a punch still under way counts as the first.
       if (this.punchUntil === NEVER && this.lookupUntil === NEVER) this.wait = now + Math.round(DIRECT_RETRY_MIN * (0.5 + this.opts.random()));
     }
@@ -331,8 +324,7 @@ export class PathMachine<R extends RelayId = RelayId> {
     this.checking = false;
     if (rtt !== undefined) this.rtt = rtt;
     this.failures = this.directFailures = this.checkFailures = 0;
-    this.tried.clear();
-    this.located = undefined;
+    this.relays.reset();
     this.punchAt = NEVER;
     this.wait = now + PEER_RECHECK;
     this.log('info', `direct ${show(addr)}`);
@@ -354,17 +346,33 @@ export class PathMachine<R extends RelayId = RelayId> {
     this.search(now, true);
   }
 
+  /** WireGuard received the peer's packets through the relay link in use: the relayed path counts. */
+  private pathHeard(now: number): void {
+    if (this.st !== 'relayed' || this.relay === undefined) return;
+    const before = this.shown();
+    if (!this.relayHeard.confirm()) return;
+    this.failures = 0;
+    if (this.shown() !== before) this.since = now;
+    this.log('info', `relay via ${this.relay.r.hex}: the peer is heard through it`);
+  }
+
+  /** The relay in use was not heard through (in time, or its path died first): it reached no one.
+   *  It is held for this peer; the attempt failed (the search goes on, or backs off: offline). */
+  private relayUnheard(now: number, why: string): void {
+    this.dropRelay(now, 'info', why);
+    this.wait = NEVER; // the direct retries
+    if (this.lookupUntil !== NEVER) this.enter('searching', now);
+    else if (this.punchAt !== NEVER || this.punchUntil !== NEVER || this.opening !== undefined) this.enter('punching', now);
+    else this.searchFailed(now);
+  }
+
   private pathDead(why: string, now: number): void {
+    if (this.st === 'relayed' && this.relay && !this.relayHeard.heard) { this.relayUnheard(now, `dropped: ${why}`); return; }
     if (this.st === 'direct' && this.endpoint) {
       this.deadDirect = { addr: this.endpoint, at: now };
       this.log('warn', `direct ${show(this.endpoint)} dropped: ${why}; searching again`);
     } else if (this.st === 'relayed' && this.relay) {
-      // Hold this relay (for this peer only): a relay opened from a stale DHT entry of a peer
-      // that is gone reaches no one. Other relays stay allowed.
-      const r = this.relay.r, len = this.holds.hold(r.hex, now);
-      this.log('warn', `relay via ${r.hex} dropped: ${why}; not through it for ${Math.round(len / 1000)} s; searching again`);
-      this.emit({ a: 'closeRelay', relay: r });
-      this.relay = undefined;
+      this.dropRelay(now, 'warn', `dropped: ${why}`);
     } else {
       return;
     }
@@ -372,26 +380,18 @@ export class PathMachine<R extends RelayId = RelayId> {
     this.search(now, true);
   }
 
+  /** Closes the relay in use and holds it for this peer only (other relays stay allowed). */
+  private dropRelay(now: number, level: 'info' | 'warn', why: string): void {
+    const r = this.relay!.r, len = this.relays.holds.hold(r.hex, now);
+    this.log(level, `relay via ${r.hex}: ${why}; not through it for ${Math.round(len / 1000)} s`);
+    this.emit({ a: 'closeRelay', relay: r });
+    this.relay = undefined;
+  }
+
   private setEndpoint(endpoint: PathEndpoint<R>, now: number): void {
     this.emit({ a: 'setEndpoint', endpoint, keepalive: endpoint.kind === 'relay' ? NAT_KEEPALIVE_SECONDS : this.keepalive });
-    // Crossed handshakes (docs/NODE.md "First handshake"): when both sides' WireGuard initiate at
-    // once, wireguard-go rejects both responses and neither has a session until its 5 s retry.
-    // So the smaller key initiates at once, and each side checks for a session after its own
-    // delay: without one, the WireGuard peer is re-created (a single fresh initiation, which
-    // the other side answers).
+    // The smaller key initiates at once; both watch for the session (src/path/handshake.ts).
     if (this.opts.initiator) this.emit({ a: 'poke' });
-    this.watchHandshake(now);
-  }
-
-  private watchHandshake(now: number): void {
-    this.sessionSeen = false;
-    this.repairs = 0;
-    this.repairAt = now + this.repairDelay();
-  }
-
-  /** The side that did not poke repairs first. wireguard-go sends no initiation within 5 s
-   *  (REKEY_TIMEOUT) of its last attempt, even one that failed for want of an endpoint. */
-  private repairDelay(): number {
-    return this.opts.initiator ? HANDSHAKE_REPAIR_SECOND : HANDSHAKE_REPAIR_FIRST;
+    this.handshake.watch(now);
   }
 }

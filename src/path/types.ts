@@ -16,7 +16,9 @@ export interface RelayId {
  * punching: the lookup is over, a punch (through rendezvous) is under way and, once a
  *   rendezvous knew the peer, a relay is opening in the same breath (they race);
  * relayed: WireGuard talks to the peer through a relay (the daemons or the relay's kernel);
- *   direct paths are still tried, with back-off;
+ *   direct paths are still tried, with back-off. It counts (shown `relay`) only once the peer
+ *   was heard through the relay (pathHeard); not within PATH_RELAY_HEARD_TIMEOUT, that relay
+ *   is dropped (and held) and the attempt failed;
  * direct: the peer answered at an address that passed the path check; WireGuard uses it;
  * backoff: the last search found no path; the next one is due after a jittered delay;
  * offline: as backoff, after PEER_OFFLINE_AFTER failed searches in a row (searching goes on);
@@ -56,6 +58,9 @@ export type PathEvent<R extends RelayId = RelayId> =
   | { t: 'pathDead'; why: string }
   /** WireGuard received from the peer lately (its path works): relay holds start afresh. */
   | { t: 'heard' }
+  /** WireGuard received the peer's packets through the relay link in use (its rx grew while its
+   *  endpoint was the link's, src/daemon/guard.ts): the relayed path counts. */
+  | { t: 'pathHeard' }
   /** WireGuard has a session with the peer (a handshake since the endpoint was set, or one
    *  still valid): no handshake repair is needed. */
   | { t: 'handshakeSeen' }
@@ -122,12 +127,18 @@ export interface PathOptions<R extends RelayId = RelayId> {
 export interface PathView<R extends RelayId = RelayId> {
   state: PathState;
   shown: ShownPath;
-  /** When the state last changed (ms, the driver's clock). */
+  /** When the shown path last changed (ms, the driver's clock). */
   since: number;
+  /** While direct. */
   endpoint?: Addr;
+  /** While relayed and the peer was heard through the relay (shown `relay`). */
   relay?: R;
   kernel?: boolean;
   /** While relayed: what carries it to the relay ('udp' unless a WebSocket link does). */
   transport?: RelayTransport;
+  /** While relayed, heard through or not: the relay link WireGuard was given (the guard's
+   *  evidence check, the driver's closeRelay). */
+  via?: { relay: R; endpoint: string };
+  /** The last direct pong's round trip (ms), while direct. */
   rtt?: number;
 }

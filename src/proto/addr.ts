@@ -19,14 +19,57 @@ export function sameAddr(a: Addr | undefined, b: Addr | undefined): boolean {
 /**
  * The key of a source for per-source limits and quotas: an IPv4 address itself; for IPv6, its
  * /64 (a site is given at least a /64, so one attacker holds 2^64 addresses but few /64s):
- * "2001:db8:1:2::/64". A text that is not an IPv6 address is its own key.
+ * "2001:db8:1:2::/64" (a 6to4 address its /48: one IPv4 address's). A text that is not an IPv6
+ * address is its own key.
  */
 export function sourceKey(host: string): string {
   if (!host.includes(':')) return host;
-  const v = parseIPv6(host);
+  // A link-local source comes with its zone (fe80::1%eth0): the key is its /64 all the same.
+  const v = parseIPv6(host.replace(/%.*$/, ''));
   if (v === undefined) return host;
   if (v >> 32n === 0xffffn) return `${v >> 24n & 0xffn}.${v >> 16n & 0xffn}.${v >> 8n & 0xffn}.${v & 0xffn}`; // IPv4-mapped
+  // 6to4 (2002:a.b.c.d::/48): a whole /48 is derived from one IPv4 address, so it is one source.
+  if (v >> 112n === 0x2002n) return `${formatIPv6((v >> 80n) << 80n)}/48`;
   return `${formatIPv6((v >> 64n) << 64n)}/64`;
+}
+
+/** IPv4 ranges no record may name: 0/8 (this host), multicast 224/4, reserved and broadcast 240/4. */
+function v4Never(v: number): boolean {
+  return v >>> 24 === 0 || v >>> 28 >= 0xe;
+}
+
+/** IPv4 ranges that are not global (RFC 1918, shared 100.64/10, link-local 169.254/16, loopback). */
+function v4Local(v: number): boolean {
+  const a = v >>> 24, b = (v >>> 16) & 0xff;
+  return a === 10 || a === 127 || (a === 172 && b >> 4 === 1) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >> 6 === 1);
+}
+
+function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host === '::1';
+}
+
+/**
+ * Whether a node may send to `a` on a third party's word (a `nodes` record, a rendezvous's or a
+ * checker's address; docs/PROTOCOL.md "Addresses a receiver refuses"): never an unspecified,
+ * multicast, broadcast or reserved address, an IPv6 link-local one (a record has no zone), an
+ * IPv4-compatible one (::a.b.c.d, deprecated) or a NAT64 one (64:ff9b::/96) that wraps an IPv4
+ * address that is not global; a loopback address only when the teller `from` is itself on
+ * loopback (nodes on one host, as in tests). The rest (private IPv4, ULA) stays: LANs use them.
+ */
+export function usableAddr(a: Addr, from?: Addr): boolean {
+  if (a.port === 0) return false;
+  if (isLoopback(a.host)) return from !== undefined && isLoopback(from.host);
+  const v4 = ipv4ToBytes(a.host);
+  if (v4 !== undefined) return !v4Never(((v4[0]! << 24) | (v4[1]! << 16) | (v4[2]! << 8) | v4[3]!) >>> 0);
+  const v = parseIPv6(a.host);
+  if (v === undefined) return false;
+  const low = Number(v & 0xffffffffn);
+  if (v >> 32n === 0n) return false; // ::, ::a.b.c.d (::1 was loopback above)
+  if (v >> 32n === 0xffffn) return !v4Never(low) && !(low >>> 24 === 127); // mapped: as its IPv4
+  if (v >> 120n === 0xffn) return false; // multicast ff00::/8
+  if (v >> 118n === 0x3fan) return false; // link-local fe80::/10
+  if (v >> 32n === 0x64ff9b0000000000000000n) return !v4Never(low) && !v4Local(low); // NAT64 well-known prefix
+  return true;
 }
 
 /** IPv4-mapped IPv6 (::ffff:a.b.c.d, as dual-stack sockets report) becomes plain IPv4. */

@@ -9,8 +9,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WhNet } from './whnet.js';
+import { PEER_TICK } from '../../src/params.js';
+import type { ShowPeer } from '../../src/control/show.js';
 
 const PORT = 62096;
+
+/** `from`'s view of the peer with key `key`; a relayed one is printed `relay` once WireGuard
+ *  received the peer through the link, at the daemon's next samples (every PEER_TICK) after
+ *  the first echo: waited for that long. */
+async function peerView(w: WhNet, from: string, key: string): Promise<ShowPeer> {
+  const end = Date.now() + 4 * PEER_TICK;
+  let p = (await w.show(from)).peers.find((q) => q.key === key)!;
+  while (p.path === 'searching' && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    p = (await w.show(from)).peers.find((q) => q.key === key)!;
+  }
+  return p;
+}
 
 test('IPv6: an IPv6-only pair and a dual-stack pair connect directly', {  timeout: 180_000 }, async (t) => {
   const w = await WhNet.create('v6');
@@ -78,7 +93,7 @@ test('IPv6: an IPv6-only pair and a dual-stack pair connect directly', {  timeou
         for (const y of names.filter((n) => n !== x)) {
           const ms = await w.pingUntil(x, w.nodes.get(y)!.overlayIp!, Math.max(30_000 - (Date.now() - lastUp), 1000));
           assert.ok(ms >= 0, `${x} -> ${y}: no overlay ping within 30 s`);
-          const p = (await w.show(x)).peers.find((q) => q.key === w.nodes.get(y)!.publicKey)!;
+          const p = await peerView(w, x, w.nodes.get(y)!.publicKey);
           t.diagnostic(`${x} -> ${y}: ping at ${Date.now() - lastUp} ms, path ${p.path}, endpoint ${p.endpoint}, forwarding ${p.relayForwarding}`);
           const pair = [fam(x), fam(y)].sort().join('-');
           const hy = host(y), boot = host('boot');
@@ -133,8 +148,7 @@ test('IPv6: an IPv6-only pair without a direct path is relayed through the daemo
     t.diagnostic(`six3 -> six4: first overlay ping ${Date.now() - t0} ms after wh up`);
     assert.ok(await w.ping('six4', w.nodes.get('six3')!.overlayIp!), 'six4 -> six3');
     for (const [a, b] of [['six3', 'six4'], ['six4', 'six3']] as const) {
-      const s = await w.show(a);
-      const p = s.peers.find((q) => q.key === w.nodes.get(b)!.publicKey)!;
+      const p = await peerView(w, a, w.nodes.get(b)!.publicKey);
       assert.equal(p.path, 'relay', `${a} -> ${b}: path ${p.path}`);
       assert.equal(p.relayForwarding, 'daemon', `${a} -> ${b}: an IPv6 session is relayed by the daemons`);
       assert.equal(p.endpoint, `[${host('boot').ip6}]:62096`, 'relayed by the boot node, over IPv6');

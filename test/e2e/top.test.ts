@@ -104,10 +104,19 @@ test('wh top in tmux: peers and paths, sort, filter, interface switch, resize, a
     await tmux.keys('I');
     s = await tmux.waitFor('back to a', (x) => x.startsWith(`wh top: ${a.iface} `) && row(x, 'b') !== undefined, 10_000);
 
-    // A peer goes down: its path changes from direct (no goodbye: a notices the silence).
+    // A peer goes down: its path changes from direct (no goodbye: a notices the silence), to
+    // searching or offline only: a relay opened from the boot nodes' stale entries of b reaches
+    // no one, and is never shown (nor is b's last round-trip time).
     assert.equal((await w.down('b')).code, 0);
-    // (Seen: searching or offline; once relay, the daemon trying a relay path to it.)
     s = await tmux.waitFor('b no longer direct', (x) => /^b +10\.77\.0\.2 +(searching|offline|relay) /m.test(x), 60_000);
+    assert.match(row(s, 'b')!, /^b +10\.77\.0\.2 +(searching|offline) +\S+ +- /, `b searching or offline, no rtt:\n${s}`);
+    // And it stays so while a's daemon tries the stale entries (a relay, then its hold: 20 s).
+    const until = Date.now() + 20_000;
+    while (Date.now() < until) {
+      s = await tmux.screen();
+      assert.match(row(s, 'b') ?? '', /^b +10\.77\.0\.2 +(searching|offline) +\S+ +- /, `b shown other than searching or offline, or with an rtt:\n${s}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
     assert.match(row(s, 'c')!, /relay/, 'c still relayed');
 
     // The daemon goes away: said so, and wh top keeps running until q.

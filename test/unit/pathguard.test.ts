@@ -101,3 +101,72 @@ test('guard: a peer whose path died comes back at the same address (a reboot): o
   guard.sample(at(tx + 148, 1000 + 92, '203.0.113.7:51820'), clock.now());
   assert.equal(guard.judge(st, hex, current(path), bobAt, view, clock.now()), undefined, 'Bob\'s address is still refused though WireGuard hears him there');
 });
+
+/** A relayed peer's dump: WireGuard's endpoint and its rx counter. */
+const relayedAt = (rx: number, endpoint: string | undefined): WgDump =>
+  ({ peers: [{ publicKey: keyB64, txBytes: 1000, rxBytes: rx, latestHandshake: 100, ...(endpoint ? { endpoint } : {}) }] } as unknown as WgDump);
+
+test('guard: pathHeard only when WireGuard received from the peer since the last sample and its endpoint is the relay link\'s', async () => {
+  const st = { key, keyB64 };
+  const clock = new VirtualClock();
+  const { host, path, events } = fakeHost(st);
+  const guard = new PathGuard(host, () => lan, () => undefined);
+  const heard = () => events.filter((e) => e.t === 'pathHeard').length;
+  const sample = async (rx: number, endpoint: string | undefined) => { await clock.run(500); guard.sample(relayedAt(rx, endpoint), clock.now()); };
+  // Searching (no path): rx grows at the link's address, nothing is claimed.
+  await sample(100, '127.0.0.1:5555');
+  await sample(200, '127.0.0.1:5555');
+  assert.equal(heard(), 0, 'not while searching');
+  // Relayed through the link 127.0.0.1:5555 (the path machine's view).
+  path.state = 'relayed';
+  path.relayEndpoint = '127.0.0.1:5555';
+  await sample(300, '203.0.113.7:51820'); // WireGuard roamed to (or still at) a direct address
+  await sample(400, '203.0.113.7:51820');
+  assert.equal(heard(), 0, 'rx from another endpoint is not the relay\'s');
+  await sample(400, '127.0.0.1:5555');
+  await sample(400, '127.0.0.1:5555');
+  await sample(400, undefined);
+  assert.equal(heard(), 0, 'nothing received: no evidence');
+  await sample(492, '127.0.0.1:5555');
+  assert.equal(heard(), 1, 'received through the link');
+  // The relay's kernel path: WireGuard's endpoint is relay:port (as wg prints it).
+  path.relayEndpoint = '198.51.100.1:41000';
+  await sample(600, '127.0.0.1:5555');
+  assert.equal(heard(), 1, 'the old link is not the one in use');
+  await sample(700, '198.51.100.1:41000');
+  assert.equal(heard(), 2);
+  // A re-created WireGuard peer (counters from 0): bytes since count.
+  await sample(0, '198.51.100.1:41000');
+  await sample(92, '198.51.100.1:41000');
+  assert.equal(heard(), 3);
+  // Direct again: never pathHeard.
+  path.state = 'direct';
+  delete path.relayEndpoint;
+  await sample(900, '198.51.100.1:41000');
+  assert.equal(heard(), 3);
+});
+
+test('guard: IPv6 relay endpoints compare with wg\'s bracketed form', async () => {
+  const st = { key, keyB64 };
+  const clock = new VirtualClock();
+  const { host, path, events } = fakeHost(st);
+  const guard = new PathGuard(host, () => lan, () => undefined);
+  path.state = 'relayed';
+  path.relayEndpoint = '2001:db8::1:41000';
+  guard.sample(relayedAt(0, '[2001:db8::1]:41000'), clock.now());
+  await clock.run(500);
+  guard.sample(relayedAt(200, '[2001:db8::1]:41000'), clock.now());
+  assert.equal(events.filter((e) => e.t === 'pathHeard').length, 1);
+});
+
+test('guard: the first sample of a relayed peer counts what WireGuard received since the peer was made (a pair\'s first packets may all come before it)', () => {
+  const clock = new VirtualClock();
+  for (const [rx, expected] of [[412, 1], [0, 0]] as const) {
+    const { host, path, events } = fakeHost({ key, keyB64 });
+    const guard = new PathGuard(host, () => lan, () => undefined);
+    path.state = 'relayed';
+    path.relayEndpoint = '127.0.0.1:5555';
+    guard.sample(relayedAt(rx, '127.0.0.1:5555'), clock.now());
+    assert.equal(events.filter((e) => e.t === 'pathHeard').length, expected, `rx ${rx} at the first sample`);
+  }
+});

@@ -23,13 +23,13 @@ const eventArb: fc.Arbitrary<PathEvent> = fc.oneof(
   fc.tuple(fc.constantFrom(...relays), fc.boolean()).map(([r, kernel]): PathEvent => ({ t: 'relayReady', relay: r, endpoint: kernel ? `${r.addr.host}:4000` : '127.0.0.1:9', kernel })),
   fc.constantFrom(...relays).map((r): PathEvent => ({ t: 'relayFailed', relay: r })),
   fc.constantFrom(...relays).map((r): PathEvent => ({ t: 'relayLost', relay: r })),
-  fc.constantFrom<PathEvent>({ t: 'pathSuspect' }, { t: 'pathSilent' }, { t: 'pathDead', why: 'p' }, { t: 'heard' }, { t: 'handshakeSeen' }),
+  fc.constantFrom<PathEvent>({ t: 'pathSuspect' }, { t: 'pathSilent' }, { t: 'pathDead', why: 'p' }, { t: 'heard' }, { t: 'pathHeard' }, { t: 'handshakeSeen' }),
   fc.option(fc.constantFrom(...addrs), { nil: undefined }).map((e): PathEvent => (e ? { t: 'configChanged', endpoint: e } : { t: 'configChanged' })),
   fc.constantFrom(0, 20).map((seconds): PathEvent => ({ t: 'keepalive', seconds })),
 );
 const stepArb = fc.tuple(fc.nat({ max: 40_000 }), fc.oneof({ weight: 30, arbitrary: eventArb }, { weight: 1, arbitrary: fc.constant<PathEvent>({ t: 'removed' }) }));
 
-test('property: from any event sequence, no relay endpoint while direct, no held relay opened, one lookup and one punch at a time, nothing left open after removal, and always a future deadline', () => {
+test('property: from any event sequence, no relay endpoint while direct, no held relay opened, one lookup and one punch at a time, nothing left open after removal, and always a future deadline; `relay` shown only after pathHeard on that relay, an rtt only while direct', () => {
   fc.assert(fc.property(fc.array(stepArb, { maxLength: 120 }), fc.integer(), (steps, seed) => {
     const m = new PathMachine({ now: 0, random: seededRandom(seed), rendezvous: () => relays, initiator: (seed & 1) === 0, keepalive: 0 });
     let now = 0;
@@ -42,6 +42,8 @@ test('property: from any event sequence, no relay endpoint while direct, no held
     const opening = new Set<string>();
     // One lookup and one punch at a time: when each was asked for, until reported.
     let lookupAt: number | undefined, punchAt: number | undefined;
+    // The relay (key hex) a pathHeard was sent for while it was the one in use.
+    let heardVia: string | undefined;
     for (const [dt, ev] of steps) {
       let directSet = before === 'direct';
       for (const x of acts) {
@@ -58,6 +60,10 @@ test('property: from any event sequence, no relay endpoint while direct, no held
       }
       if (m.state === 'direct') assert.equal(last, 'direct', 'WireGuard is left on a relay while the state is direct');
       if (m.state === 'relayed') assert.equal(last, 'relay');
+      const v = m.view();
+      if (v.via?.relay.hex !== heardVia) heardVia = undefined;
+      if (v.shown === 'relay') assert.ok(m.state === 'relayed' && heardVia !== undefined, 'relay shown without pathHeard through it');
+      if (v.rtt !== undefined) assert.equal(m.state, 'direct', 'an rtt shown off the direct path');
       if (m.state === 'removed') {
         assert.equal(m.nextDeadline(), Infinity);
         assert.equal(link, undefined, 'relay link left open after removal');
@@ -78,7 +84,9 @@ test('property: from any event sequence, no relay endpoint while direct, no held
       if (e.t === 'lookupResult') lookupAt = undefined;
       if (e.t === 'punchEnded') punchAt = undefined;
       if (e.t === 'relayLost' && link === e.relay.hex) link = undefined;
+      const via = m.state === 'relayed' ? m.view().via?.relay.hex : undefined;
       acts = m.step(e, now);
+      if (e.t === 'pathHeard' && via !== undefined && m.view().via?.relay.hex === via) heardVia = via;
     }
   }), { numRuns: 3000, seed: 10 });
 });

@@ -44,6 +44,7 @@ test('relay and punch race: punch-ok asks for the relay in the same step, traffi
   assert.equal(d.m.state, 'punching', 'the punch goes on');
   const ready = d.send({ t: 'relayReady', relay: R1, endpoint: '127.0.0.1:5555', kernel: false });
   assert.equal(d.m.state, 'relayed');
+  d.send({ t: 'pathHeard' }); // the peer's packets come through it (test/unit/pathheard.test.ts)
   assert.deepEqual(ready.find((x) => x.a === 'setEndpoint'), { a: 'setEndpoint', endpoint: { kind: 'relay', relay: R1, endpoint: '127.0.0.1:5555', kernel: false }, keepalive: NAT_KEEPALIVE_SECONDS });
   // The relay's kernel path: WireGuard moves to relay:port.
   const kernel = d.send({ t: 'relayReady', relay: R1, endpoint: '198.51.100.1:41000', kernel: true });
@@ -106,6 +107,7 @@ test('a relayed peer retries the direct path with jittered back-off between DIRE
   const d = new Driver();
   await toRace(d);
   d.send({ t: 'relayReady', relay: R1, endpoint: '127.0.0.1:5555', kernel: false });
+  d.send({ t: 'pathHeard' });
   d.send({ t: 'punchEnded' });
   const gaps: number[] = [];
   for (let i = 0; i < 8; i++) {
@@ -150,6 +152,7 @@ test('no flapping: a dead direct path goes back to searching, and its endpoint i
   assert.ok(has(dead, 'lookup') && dead.some((x) => x.a === 'log' && x.level === 'warn'));
   await toRace(d);
   d.send({ t: 'relayReady', relay: R1, endpoint: '127.0.0.1:5555', kernel: false });
+  d.send({ t: 'pathHeard' });
   let switches = 0;
   for (let i = 0; i < 20; i++) {
     switches += d.send({ t: 'answered', addr: A }).filter((x) => x.a === 'setEndpoint').length;
@@ -168,8 +171,8 @@ test('no flapping: a dead direct path goes back to searching, and its endpoint i
 
 test('the relay hold is per relay: a relay path that died holds that relay (doubling), others stay open, WireGuard hearing the peer resets the length', async () => {
   const d = new Driver();
-  await toRace(d);
-  d.send({ t: 'relayReady', relay: R1, endpoint: '127.0.0.1:5555', kernel: false });
+  await toRace(d); // (each relay below is heard through, then dies)
+  d.send({ t: 'relayReady', relay: R1, endpoint: '127.0.0.1:5555', kernel: false }); d.send({ t: 'pathHeard' });
   const t1 = d.now;
   const dead = d.send({ t: 'pathDead', why: 'WireGuard got no answer on it' });
   assert.deepEqual(dead.find((x) => x.a === 'closeRelay'), { a: 'closeRelay', relay: R1 });
@@ -181,20 +184,20 @@ test('the relay hold is per relay: a relay path that died holds that relay (doub
   const race = await toRace(d);
   assert.deepEqual(race.find((x) => x.a === 'openRelay'), { a: 'openRelay', relay: R2 });
   // R2 dies twice: its hold doubles.
-  d.send({ t: 'relayReady', relay: R2, endpoint: '127.0.0.1:1', kernel: false });
+  d.send({ t: 'relayReady', relay: R2, endpoint: '127.0.0.1:1', kernel: false }); d.send({ t: 'pathHeard' });
   let t0 = d.now;
   d.send({ t: 'pathDead', why: 'x' });
   assert.ok(!d.m.mayRelay(R2.hex, t0 + RELAY_HOLD_MIN - 1) && d.m.mayRelay(R2.hex, t0 + RELAY_HOLD_MIN));
   await d.run(RELAY_HOLD_MIN);
-  d.send({ t: 'relayReady', relay: R2, endpoint: '127.0.0.1:1', kernel: false });
+  d.send({ t: 'relayReady', relay: R2, endpoint: '127.0.0.1:1', kernel: false }); d.send({ t: 'pathHeard' });
   t0 = d.now;
   d.send({ t: 'pathDead', why: 'x' });
   assert.ok(!d.m.mayRelay(R2.hex, t0 + 2 * RELAY_HOLD_MIN - 1) && d.m.mayRelay(R2.hex, t0 + 2 * RELAY_HOLD_MIN));
-  for (let i = 0; i < 10; i++) { await d.run(RELAY_HOLD_MAX); d.send({ t: 'relayReady', relay: R2, endpoint: '127.0.0.1:1', kernel: false }); t0 = d.now; d.send({ t: 'pathDead', why: 'x' }); }
+  for (let i = 0; i < 10; i++) { await d.run(RELAY_HOLD_MAX); d.send({ t: 'relayReady', relay: R2, endpoint: '127.0.0.1:1', kernel: false }); d.send({ t: 'pathHeard' }); t0 = d.now; d.send({ t: 'pathDead', why: 'x' }); }
   assert.ok(!d.m.mayRelay(R2.hex, t0 + RELAY_HOLD_MAX - 1) && d.m.mayRelay(R2.hex, t0 + RELAY_HOLD_MAX), 'capped at RELAY_HOLD_MAX');
   // Heard: the next hold is the minimum again.
   await d.run(RELAY_HOLD_MAX);
-  d.send({ t: 'relayReady', relay: R2, endpoint: '127.0.0.1:1', kernel: false });
+  d.send({ t: 'relayReady', relay: R2, endpoint: '127.0.0.1:1', kernel: false }); d.send({ t: 'pathHeard' });
   d.send({ t: 'heard' });
   t0 = d.now;
   d.send({ t: 'pathDead', why: 'x' });
