@@ -155,7 +155,8 @@ export class Paths {
     const live = this.ctx.guard.live;
     // (Only a direct path that carried the peer's traffic and then went quiet: one just taken,
     // with the peer's relayed datagrams still coming, is not judged so.)
-    if (pp === undefined || pp.m.state !== 'direct' || !live.heardSinceSet(hex) || live.quietFor(hex, now) < WG_SILENT_POKE) return false;
+    if (pp === undefined || pp.m.state !== 'direct') return false;
+    if (!live.heardSinceSet(hex) || live.quietFor(hex, now) < WG_SILENT_POKE) { this.ctx.dht.counters.add('relayed-while-direct-heard'); return false; }
     this.step(hex, { t: 'pathDead', why: 'nothing heard over it, and the peer relays to us' });
     return pp.m.state !== 'direct';
   }

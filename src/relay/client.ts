@@ -84,6 +84,13 @@ export class RelayClient {
     this.relayedFrom({ sender: relay.key, senderHex: relay.hex, from }, key, { d: data.slice() });
   }
 
+  /** Whether the peer introduced itself through `relayHex` lately (counted when not). */
+  private introduced(peerHex: string, relayHex: string): boolean {
+    const yes = this.host.introducedVia(peerHex, relayHex);
+    if (!yes) this.host.dht.counters.add('relayed-while-direct-no-intro');
+    return yes;
+  }
+
   /** A relayed WireGuard datagram (or fragment) of `peerKey`, through the node `inc`. */
   private relayedFrom(inc: Pick<Incoming, 'sender' | 'senderHex' | 'from'>, peerKey: Uint8Array, frag: Fragment): void {
     const { dht } = this.host;
@@ -92,7 +99,7 @@ export class RelayClient {
     const link = this.links.get(peerHex);
     if (link !== undefined) {
       link.deliver(frag, inc.senderHex);
-    } else if (this.host.isDirect(peerHex) && !(this.host.isRendezvous(inc.senderHex) && this.host.introducedVia(peerHex, inc.senderHex) && this.host.directFailing?.(peerHex) === true)) {
+    } else if (this.host.isDirect(peerHex) && !(this.host.isRendezvous(inc.senderHex) && this.introduced(peerHex, inc.senderHex) && this.host.directFailing?.(peerHex) === true)) {
       // We reach this peer directly: its relayed packets are late, or it has not switched
       // yet (it will, as our direct probes reach it). Following it back would pull
       // WireGuard's endpoint onto the relay again.
@@ -238,11 +245,15 @@ export class RelayClient {
     for (const link of [...this.links.values()]) {
       if (this.closed) return;
       const r = await this.rpc.request(link.relay.addr, link.relay.key, (x) => ({ t: 'relay-open', x, k: link.peerKey }), opts);
+      // (A link closed meanwhile, a direct path having won, is left alone.)
+      const live = () => !this.closed && this.links.get(link.peerHex) === link;
+      if (!live()) continue;
       if (r?.msg.t === 'relay-ok') { link.confirmedAt = this.host.clock.now(); this.offered(link, r.msg.p); continue; }
       const dead = link.relay.hex, deadAddr = link.relay.addr;
       // (The same relay at another address counts: a boot node reached over UDP or WebSocket.)
       for (const next of this.host.relayCandidates([link.peerHex]).filter((c) => c.hex !== dead || !sameAddr(c.addr, deadAddr))) {
         const ok = await this.rpc.request(next.addr, next.key, (x) => ({ t: 'relay-open', x, k: link.peerKey }), opts);
+        if (!live()) break;
         if (ok?.msg.t !== 'relay-ok') continue;
         // Tell the peer (the new relay notifies it, and it opens its half there).
         this.host.notifyPeer(next, link.peerKey);

@@ -56,13 +56,18 @@ test('a node whose UDP is blocked reaches a public and a NATed peer, relayed ove
       process.stdout.write(`# a -> ${peer}: first overlay ping after ${ms} ms\n`);
       assert.ok(ms >= 0, `a -> ${peer} within 15 s:\n${w.nodes.get('a')!.log.slice(-3000)}`);
       assert.ok(await w.ping(peer, w.nodes.get('a')!.overlayIp!), `${peer} -> a`);
-      const ap = (await w.show('a')).peers.find((x) => x.key === w.nodes.get(peer)!.publicKey)!;
-      assert.equal(ap.path, 'relay', `a's path to ${peer}`);
+      // (A relayed path is shown once the peer was heard through it: the next WireGuard sample.)
+      const ap = await until(`a's path to ${peer} shown relayed`, 5000, async () => {
+        const x = (await w.show('a')).peers.find((y) => y.key === w.nodes.get(peer)!.publicKey)!;
+        return x.path === 'relay' ? x : undefined;
+      });
       assert.equal(ap.relay, boot.publicKey);
       assert.equal(ap.relayForwarding, 'websocket', `a's path to ${peer} is relay over WebSocket`);
       assert.match(ap.wgEndpoint ?? '', /^127\.0\.0\.1:/, 'WireGuard sends to the daemon loopback endpoint');
-      const pp = (await w.show(peer)).peers.find((x) => x.key === a.publicKey)!;
-      assert.equal(pp.path, 'relay', `${peer}'s path to a`);
+      const pp = await until(`${peer}'s path to a shown relayed`, 5000, async () => {
+        const x = (await w.show(peer)).peers.find((y) => y.key === a.publicKey)!;
+        return x.path === 'relay' ? x : undefined;
+      });
       assert.notEqual(pp.relayForwarding, 'websocket', `${peer} reaches the relay over UDP`);
       const text = await w.wh(a, ['show', a.iface]);
       assert.match(text.stdout, /relay over WebSocket/);
