@@ -84,8 +84,11 @@ test('UDP blocked: falls back to WebSocket by itself; unblocked: back to UDP wit
     t.diagnostic(`UDP blocked again: relayed over WebSocket in ${again} ms`);
     assert.ok(again <= 15_000, `back on WebSocket in ${again} ms`);
   } catch (e) {
-    const cc = await w.show('c', true).catch(() => undefined);
-    process.stdout.write(`# c's counters: ${JSON.stringify(Object.fromEntries(Object.entries(cc?.dht?.counters ?? {}).filter(([k]) => k.startsWith('relay'))))}\n`);
+    for (const n of ['a', 'c', 'boot']) {
+      const sh = await w.show(n, true).catch(() => undefined);
+      const pick = (c: Record<string, number> | undefined) => Object.fromEntries(Object.entries(c ?? {}).filter(([k]) => /^(relay|punch|intro|ws-)/.test(k)));
+      process.stdout.write(`# ${n}'s counters: ${JSON.stringify({ ...pick(sh?.dht?.counters), ...pick(sh?.dht?.rpc) })} transports: ${JSON.stringify(sh?.transports?.map((t) => pick(t.counters)))}\n`);
+    }
     for (const n of ['a', 'c']) process.stdout.write(`# ${n}'s log:\n${w.nodes.get(n)?.log.slice(-5000).replace(/^/gm, '# ')}\n`);
     throw e;
   } finally {
