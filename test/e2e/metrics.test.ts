@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WH, WhNet, type WhNode } from './whnet.js';
 import { parseProm, parserSkip, type PromFamily } from '../unit/promparse.js';
+import { until } from './until.js';
 
 const sample = (families: PromFamily[], family: string, labels: Record<string, string>): number | null | undefined =>
   families.find((f) => f.name === family)?.samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
@@ -20,17 +21,6 @@ async function curl(w: WhNet, n: WhNode, port: number): Promise<{ code: number; 
   const r = await w.net.exec(n.host, ['curl', '-sS', '--max-time', '10', '-D', '-', `http://127.0.0.1:${port}/metrics`], { timeoutMs: 15_000 });
   const cut = r.stdout.indexOf('\r\n\r\n');
   return { code: r.code ?? -1, head: cut >= 0 ? r.stdout.slice(0, cut) : '', body: cut >= 0 ? r.stdout.slice(cut + 4) : '', stderr: r.stderr };
-}
-
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    last = await f();
-    if (last !== undefined) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
 }
 
 test('wh metrics and the metrics endpoint: parsed by the real parser, moved and stopped by wh reload, closed by wh down', { timeout: 240_000, skip: parserSkip() }, async () => {

@@ -7,19 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { until } from './until.js';
 import { WhNet } from './whnet.js';
 
 const WS_PORT = 8080;
-
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
-}
 
 test('behind a router that drops all UDP, a node joins the DHT over WebSocket and wh show says ws', { timeout: 180_000 }, async () => {
   const w = await WhNet.create(`wsb${process.pid % 10000}`);

@@ -10,19 +10,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { until } from './until.js';
 import { WhNet } from './whnet.js';
 
 const WS_PORT = 8080;
-
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
-}
 
 test('a node whose UDP is blocked reaches a public and a NATed peer, relayed over WebSocket', { timeout: 240_000 }, async () => {
   const w = await WhNet.create(`wsr${process.pid % 10000}`);

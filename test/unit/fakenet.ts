@@ -1,9 +1,10 @@
 // Test doubles shared by the relay and traversal unit tests: an in-memory datagram network of
-// fake transports (delivery one macrotask later, as a socket would), and a logger that keeps
-// warnings and errors.
+// fake transports (delivery one macrotask later, as a socket would), a logger that keeps
+// warnings and errors, a virtual clock's stepping, and a WireGuard-shaped datagram.
 import { addrKey, type Addr } from '../../src/proto/addr.js';
 import type { Receiver, Transport } from '../../src/net/transport.js';
 import type { Logger } from '../../src/util/log.js';
+import type { VirtualClock } from '../../src/sim/clock.js';
 
 /** Routes datagrams between fake transports by address. */
 export class FakeNet {
@@ -59,4 +60,21 @@ export class FakeTransport implements Transport {
 /** A logger that drops debug and info, and keeps warnings and errors in `warns`. */
 export function quietLog(warns: string[] = []): Logger & { warns: string[] } {
   return { warns, debug: () => undefined, info: () => undefined, warn: (m) => warns.push(m), error: (m) => warns.push(m) };
+}
+
+/** Runs the virtual clock `ms` forward in 10 ms steps, letting the promises each step starts
+ *  settle (a few macrotasks), as the relay and traversal code awaits between timers. */
+export async function advance(clock: VirtualClock, ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += 10) {
+    await clock.run(10);
+    for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** A WireGuard handshake initiation's shape (148 bytes, type 1), told apart by `tag`. */
+export function initiation(tag: number): Uint8Array {
+  const d = new Uint8Array(148);
+  d[0] = 1;
+  d[100] = tag;
+  return d;
 }

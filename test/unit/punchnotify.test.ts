@@ -13,7 +13,7 @@ import { DhtNode } from '../../src/dht/node.js';
 import { addrKey, type Addr } from '../../src/proto/addr.js';
 import { SecureChannel } from '../../src/proto/channel.js';
 import { VirtualClock } from '../../src/sim/clock.js';
-import { FakeNet, FakeTransport, quietLog } from './fakenet.js';
+import { advance, FakeNet, FakeTransport, quietLog } from './fakenet.js';
 import { Traversal, type TraversalHost } from '../../src/nat/traversal.js';
 import { sealIntro } from '../../src/nat/intro.js';
 import { NOTIFY_MIN_INTERVAL, PING_PAD_TO, PUNCH_NOTIFY_BUDGET, PUNCH_NOTIFY_BURSTS_BURST, PUNCH_NOTIFY_PROBES } from '../../src/params.js';
@@ -59,13 +59,6 @@ function host(self: Peer, clock: VirtualClock, trusted: (hex: string) => boolean
 
 /** Moves virtual time on by `ms`, 10 ms at a time, letting the fake network (which delivers one
  *  macrotask later) and promise continuations settle at every step. */
-async function advance(clock: VirtualClock, ms: number): Promise<void> {
-  for (let t = 0; t < ms; t += 10) {
-    await clock.run(10);
-    for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
-  }
-}
-
 /** A port-restricted cone NAT in front of `p`: datagrams from an address reach it only once it
  *  has sent to that address. */
 function behindNat(p: Peer): void {

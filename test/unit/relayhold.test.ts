@@ -12,26 +12,11 @@ import type { MessageOf } from '../../src/proto/messages.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { Traversal } from '../../src/nat/traversal.js';
 import { RELAY_PENDING_HOLD } from '../../src/params.js';
-import { FakeNet, quietLog } from './fakenet.js';
+import { advance, FakeNet, initiation, quietLog } from './fakenet.js';
 
 const sodium = await sodiumReady();
 const NS = 'relayhold-test';
 const R_ADDR: Addr = { host: '192.0.2.1', port: 62096 };
-
-/** A WireGuard handshake initiation's shape (148 bytes, type 1). */
-function initiation(tag: number): Uint8Array {
-  const d = new Uint8Array(148);
-  d[0] = 1;
-  d[100] = tag;
-  return d;
-}
-
-async function advance(clock: VirtualClock, ms: number): Promise<void> {
-  for (let t = 0; t < ms; t += 10) {
-    await clock.run(10);
-    for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
-  }
-}
 
 function world() {
   const clock = new VirtualClock(), net = new FakeNet();

@@ -25,27 +25,13 @@ import { WsClientTransport } from '../../src/net/wsclient.js';
 import { WsServerTransport } from '../../src/net/wsserver.js';
 import type { RelayEndpoint } from '../../src/relay/link.js';
 import type { Receiver } from '../../src/net/transport.js';
-import { FakeNet, quietLog } from './fakenet.js';
+import { advance, FakeNet, initiation, quietLog } from './fakenet.js';
 
 const sodium = await sodiumReady();
 const NS = 'wsrelay-test';
 const R_ADDR: Addr = { host: '192.0.2.1', port: 8080 };
 const A_TCP: Addr = { host: '198.51.100.1', port: 40001 }; // A's WebSocket connection, as R sees it
 const WG_PORT = 51820;
-
-function initiation(tag: number): Uint8Array {
-  const d = new Uint8Array(148);
-  d[0] = 1;
-  d[100] = tag;
-  return d;
-}
-
-async function advance(clock: VirtualClock, ms: number): Promise<void> {
-  for (let t = 0; t < ms; t += 10) {
-    await clock.run(10);
-    for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
-  }
-}
 
 /** One end of an in-memory WebSocket connection: `peer`'s receiver gets what this end sends. */
 class Port implements WsRelayPort {
