@@ -9,17 +9,31 @@ export class RelayHeard {
   heard = false;
   /** Until when it may be unheard (ms), Infinity when not waited for. */
   by = Infinity;
+  private poked = false;
 
   /** A relay (another one) is in use from `now`: the peer is yet to be heard through it. */
   expect(now: number): void {
     this.heard = false;
+    this.poked = false;
     this.by = now + PATH_RELAY_HEARD_TIMEOUT;
   }
 
   /** The path is no longer relayed. */
   clear(): void {
     this.heard = false;
+    this.poked = false;
     this.by = Infinity;
+  }
+
+  /** WireGuard has a session with the peer while it is waited for: whether to send one packet
+   *  through the relay now (once per relay). The peer, still on its old direct path, follows us
+   *  onto the relay only once something of ours comes through it (src/daemon/paths.ts
+   *  directFailing); the side that does not initiate would otherwise send nothing until traffic
+   *  or a keepalive, and the relay would not be heard. */
+  pokeOnce(): boolean {
+    if (this.heard || this.by === Infinity || this.poked) return false;
+    this.poked = true;
+    return true;
   }
 
   /** Heard through it: whether that is news. */

@@ -76,11 +76,26 @@ test('UDP blocked: falls back to WebSocket by itself; unblocked: back to UDP wit
 
     await block();
     const t2 = Date.now();
+    let diagOn = process.env.WSF_DIAG === '1';
+    const diag = (async () => {
+      while (diagOn) {
+        for (const [n, other] of [['a', c], ['c', a]] as const) {
+          const s = await w.show(n).catch(() => undefined);
+          const p = s?.peers.find((x) => x.key === other.publicKey);
+          const wg = (await w.net.exec(w.nodes.get(n)!.host, ['wg', 'show', w.nodes.get(n)!.iface, 'dump']).catch(() => undefined))?.stdout.trim().split('\n').slice(1).map((l) => l.split('\t').slice(2, 7).join(' '));
+          process.stdout.write(`# DIAG +${Date.now() - t2} ${n}: ${JSON.stringify(p)} ws=${s && wsLink(s)?.state} wg=${JSON.stringify(wg)}\n`);
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    t.after(() => { diagOn = false; });
     await until('back on WebSocket', 40_000, async () => {
       const p = await toC();
       return wsLink(await w.show('a'))?.state === 'open' && p.relayForwarding === 'websocket' && (await pings()) ? true : undefined;
     });
     const again = Date.now() - t2;
+    diagOn = false;
+    await diag;
     t.diagnostic(`UDP blocked again: relayed over WebSocket in ${again} ms`);
     assert.ok(again <= 15_000, `back on WebSocket in ${again} ms`);
   } catch (e) {

@@ -156,3 +156,24 @@ test('rtt: the last direct pong\'s round trip is shown while direct only, not af
   assert.equal(d.m.view().shown, 'direct');
   assert.equal(d.m.view().rtt, undefined, 'the old round trip does not come back');
 });
+
+test('pathHeard: the side that does not initiate, with a session, sends one packet through a relay it was just given (the peer, still direct, follows only once something comes through); once per relay, not once heard', async () => {
+  const d = new Driver({ initiator: false });
+  d.send({ t: 'lookupResult', found: A });
+  d.send({ t: 'answered', addr: A, rtt: 5 });
+  d.send({ t: 'handshakeSeen' });
+  // UDP blocked (the WebSocket fallback's udpLost): the direct path is dead; a relay over WebSocket.
+  d.send({ t: 'pathDead', why: 'UDP to the boot nodes is blocked' });
+  await d.until('punch');
+  d.send({ t: 'punchAccepted', via: R1 });
+  const ready = d.send({ t: 'relayReady', relay: R1, endpoint: LINK, kernel: false, transport: 'ws' });
+  assert.ok(has(ready, 'setEndpoint') && !has(ready, 'poke'), 'no poke at once: without a session it would start a handshake that may cross the peer\'s');
+  // The daemon reports the session at every WireGuard sample (the one from the direct path is still valid).
+  const pokes: number[] = [];
+  for (let i = 0; i < 5; i++) { await d.run(1000); if (has(d.send({ t: 'handshakeSeen' }), 'poke')) pokes.push(i); }
+  assert.deepEqual(pokes, [0], 'one poke through the relay, at the first session report');
+  d.send({ t: 'pathHeard' });
+  assert.equal(d.m.view().shown, 'relay');
+  await d.run(1000);
+  assert.ok(!has(d.send({ t: 'handshakeSeen' }), 'poke'), 'heard: no more');
+});
