@@ -117,10 +117,8 @@ export class PathMachine<R extends RelayId = RelayId> {
       case 'pathDead': this.pathDead(ev.why, now); break;
       case 'heard': this.relays.holds.heard(); break;
       case 'pathHeard': this.pathHeard(now); break;
-      case 'handshakeSeen': // (with a session a poke is a data packet: no handshake to cross the peer's)
-        this.handshake.sessionSeen();
-        if (this.st === 'relayed' && this.relay !== undefined && this.relayHeard.pokeOnce()) this.emit({ a: 'poke' });
-        break;
+      case 'handshakeSeen': // with a session a poke is a data packet: no handshake to cross the peer's
+        this.handshake.sessionSeen(); if (this.st === 'relayed' && this.relay !== undefined && this.relayHeard.pokeOnce()) this.emit({ a: 'poke' }); break;
       case 'restored': if (this.onPath()) { this.emit({ a: 'poke' }); this.handshake.watch(now); } break;
       case 'configChanged':
         if (ev.endpoint !== undefined && !same(this.hint, ev.endpoint) && !this.onPath()) this.emit({ a: 'ping', addr: ev.endpoint, why: 'hint' });

@@ -11,21 +11,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { until } from './until.js';
 import { WhNet } from './whnet.js';
 import type { ShowResult } from '../../src/control/show.js';
 
 const WS_PORT = 8080;
 const BLOCK = 'table inet wsblock {\nchain blockudp {\ntype filter hook forward priority -300; policy accept;\nmeta l4proto udp counter drop\n}\n}\n';
-
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
-}
 
 test('UDP blocked: falls back to WebSocket by itself; unblocked: back to UDP within 30 s; blocked again: WebSocket within 15 s', { timeout: 300_000 }, async (t) => {
   const w = await WhNet.create(`wsf${process.pid % 10000}`);
