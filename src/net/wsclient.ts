@@ -127,12 +127,7 @@ export class WsClientTransport implements NodeTransport, WsRelayPort {
   /** The connection `ws` failed or closed: try again after the back-off (doubled, jittered). */
   private lost(ws: WebSocket | undefined, why: string): void {
     if (ws !== undefined && this.ws !== ws) return;
-    this.ws = undefined;
-    this.setup?.abort();
-    this.setup = undefined;
-    ws?.removeAllListeners();
-    ws?.on('error', () => undefined);
-    try { ws?.terminate(); } catch { /* never opened */ }
+    this.drop();
     if (this._state === 'closed') return;
     this.counters.add('ws-lost');
     const jitter = 0.75 + 0.5 * (this.opts.random ?? Math.random)();
@@ -143,9 +138,10 @@ export class WsClientTransport implements NodeTransport, WsRelayPort {
   }
 
   private sendNow(ws: WebSocket, data: Uint8Array, frame: WsFrame = { type: WS_DATAGRAM, data }): void {
-    if (ws.bufferedAmount + data.length + 1 > WS_SEND_BUFFER_MAX) { this.counters.add('ws-send-full'); return; }
+    const m = encodeWsFrame(frame);
+    if (ws.bufferedAmount + m.length > WS_SEND_BUFFER_MAX) { this.counters.add('ws-send-full'); return; }
     try {
-      ws.send(encodeWsFrame(frame), { binary: true });
+      ws.send(m, { binary: true });
       this.counters.add(frame.type === WS_TO ? 'ws-to-tx' : 'ws-tx');
     } catch {
       this.counters.add('ws-send-error');
@@ -179,15 +175,22 @@ export class WsClientTransport implements NodeTransport, WsRelayPort {
     return sameAddr(to, this.opts.addr);
   }
 
-  close(): void {
+  /** Ends the current attempt: its connection (silenced) and its dial through a proxy. */
+  private drop(): void {
     const ws = this.ws;
+    this.ws = undefined;
+    this.setup?.abort();
+    this.setup = undefined;
+    ws?.removeAllListeners();
+    ws?.on('error', () => undefined);
+    try { ws?.terminate(); } catch { /* never opened */ }
+  }
+
+  close(): void {
     this.setState('closed');
     this.queue = [];
     if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    this.ws = undefined;
-    this.setup?.abort();
-    this.setup = undefined;
-    if (ws) { ws.removeAllListeners(); ws.on('error', () => undefined); ws.terminate(); }
+    this.drop();
   }
 }
