@@ -89,9 +89,8 @@ export async function openWsTransports(args: {
     });
     // A key that also has a UDP line: the link is a fallback, off until UDP gets no answer.
     if (config.boots.some((o) => o.keyB64 === b.keyB64 && o.ws === undefined)) {
-      let open: ViewedTransport | undefined;
-      const sw = new SwitchableWsLink(addr, () => { open = connect(); return asRelayPort(open); });
-      const view = (): TransportView => ({ ...(open && sw.on ? open.view() : { kind: 'ws', role: 'client', state: 'closed', connections: null, counters: {} }), address: url });
+      const sw = new SwitchableWsLink(addr, () => asRelayPort(connect()));
+      const view = (): TransportView => ({ ...((sw.link as ViewedTransport | undefined)?.view() ?? { kind: 'ws', role: 'client', state: 'closed', connections: null, counters: {} }), address: url });
       const link = Object.assign(sw, { view });
       undo.push(async () => link.close());
       transports.push(link);
