@@ -44,6 +44,8 @@ function v4Local(v: number): boolean {
   return a === 10 || a === 127 || (a === 172 && b >> 4 === 1) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >> 6 === 1);
 }
 
+const V4_SCRATCH = new Uint8Array(4);
+
 function isLoopback(host: string): boolean {
   return host.startsWith('127.') || host === '::1';
 }
@@ -59,8 +61,8 @@ function isLoopback(host: string): boolean {
 export function usableAddr(a: Addr, from?: Addr): boolean {
   if (a.port === 0) return false;
   if (isLoopback(a.host)) return from !== undefined && isLoopback(from.host);
-  const v4 = ipv4ToBytes(a.host);
-  if (v4 !== undefined) return !v4Never(((v4[0]! << 24) | (v4[1]! << 16) | (v4[2]! << 8) | v4[3]!) >>> 0);
+  // Read into one scratch buffer: this runs for every record of every `nodes` answer.
+  if (ipv4Into(a.host, V4_SCRATCH, 0)) return !v4Never(((V4_SCRATCH[0]! << 24) | (V4_SCRATCH[1]! << 16) | (V4_SCRATCH[2]! << 8) | V4_SCRATCH[3]!) >>> 0);
   const v = parseIPv6(a.host);
   if (v === undefined) return false;
   const low = Number(v & 0xffffffffn);
