@@ -158,11 +158,18 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
   }
 
   private message(conn: Conn, data: Buffer, isBinary: boolean): void {
-    if (!conn.guard.message()) { this.counters.add('ws-rate'); return; }
+    // A relayed frame (its type byte, before anything is decoded) has a budget of its own.
+    const relayed = isBinary && data.length > 0 && data[0] === WS_TO;
+    if (relayed ? !conn.guard.relayed() : !conn.guard.message()) { this.counters.add(relayed ? 'ws-relay-rate' : 'ws-rate'); return; }
     if (!isBinary) { this.counters.add('ws-text'); return; }
     const r = decodeWsFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    if (!r.ok) { this.counters.add(r.why); return; }
-    if (r.frame.type === WS_TO && this.relayReceiver !== undefined) { this.counters.add('ws-to-rx'); this.relayReceiver('to', conn.addr, r.frame.key, r.frame.data); return; }
+    if (!r.ok) { if (relayed) conn.guard.refused(); this.counters.add(r.why); return; }
+    if (r.frame.type === WS_TO && this.relayReceiver !== undefined) {
+      this.counters.add('ws-to-rx');
+      if (!this.relayReceiver('to', conn.addr, r.frame.key, r.frame.data)) conn.guard.refused();
+      return;
+    }
+    if (relayed) conn.guard.refused();
     if (r.frame.type !== WS_DATAGRAM) { this.counters.add(r.frame.type === WS_TO ? 'ws-unrelayed' : 'ws-type'); return; }
     this.counters.add('ws-rx');
     this.receiver(r.frame.data, conn.addr);

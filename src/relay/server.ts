@@ -109,17 +109,20 @@ export class RelayServer {
   /** A WS_TO frame from the WebSocket connection at `from` (docs/PROTOCOL.md section 12.2): a
    *  WireGuard datagram for `toKey`, from the key whose relay-opens came over that connection.
    *  Then exactly as a `relay` message: only within a session both keys asked for (the latest
-   *  datagram of a half-open one held), within the same per-session and global limits. */
-  onWsTo(from: Addr, toKey: Uint8Array, data: Uint8Array, now: number): void {
+   *  datagram of a half-open one held), within the same per-session and global limits. False
+   *  when refused (not a relay, no such membership, not WireGuard): the transport then charges
+   *  the connection's message rate (a refused frame costs what any other message does). */
+  onWsTo(from: Addr, toKey: Uint8Array, data: Uint8Array, now: number): boolean {
     const { dht } = this.host;
-    if (!this.host.canRelay()) { dht.counters.add('relay-refused'); return; }
+    if (!this.host.canRelay()) { dht.counters.add('relay-refused'); return false; }
     const toHexKey = toHex(toKey), senderHex = this.sessions.memberAt(toHexKey, from, now);
-    if (senderHex === undefined) { dht.counters.add('relay-ws-no-session'); return; }
-    if (!isWireGuardShaped(data)) { dht.counters.add('relay-malformed'); return; }
+    if (senderHex === undefined) { dht.counters.add('relay-ws-no-session'); return false; }
+    if (!isWireGuardShaped(data)) { dht.counters.add('relay-malformed'); return false; }
     const m: MessageOf<'relay'> = { t: 'relay', k: toKey, d: data.slice() };
     const sender = new Uint8Array(Buffer.from(senderHex, 'hex'));
     if (this.sessions.halfOpenBy(senderHex, toHexKey, now)) this.hold({ senderHex, sender }, toHexKey, m, now);
     else this.forward(senderHex, sender, toHexKey, m, now);
+    return true;
   }
 
   private forward(fromHex: string, from: Uint8Array, toHex: string, m: MessageOf<'relay'>, now: number): void {

@@ -127,7 +127,7 @@ test('relay: a WS_TO into a half-open session is held and forwarded when the pee
     await advance(w.clock, 50);
     assert.deepEqual(w.got.map((m) => m.d[100]), [7], 'held, then forwarded');
     const seen: { key: Uint8Array; d: Uint8Array }[] = [];
-    w.clientPort.setRelayReceiver((type, _from, key, d) => { assert.equal(type, 'from'); seen.push({ key, d }); });
+    w.clientPort.setRelayReceiver((type, _from, key, d) => { assert.equal(type, 'from'); seen.push({ key, d }); return true; });
     w.B.rpc.send(R_ADDR, w.R.id, { t: 'relay', k: w.A.id, d: initiation(8) });
     await advance(w.clock, 50);
     assert.equal(seen.length, 1, 'B to A as one WS_FROM');
@@ -205,7 +205,7 @@ test('transports: WS_TO and WS_FROM cross a real connection to the relay receive
     assert.ok(client.sendRelay(boot, key, initiation(1)));
     await until(() => server.counters.get('ws-unrelayed') === 1);
     const atServer: { type: string; from: Addr; key: Uint8Array; d: Uint8Array }[] = [];
-    server.setRelayReceiver((type, from, k, d) => atServer.push({ type, from, key: k.slice(), d: d.slice() }));
+    server.setRelayReceiver((type, from, k, d) => atServer.push({ type, from, key: k.slice(), d: d.slice() }) > 0);
     client.sendRelay(boot, key, initiation(2));
     await until(() => atServer.length === 1);
     assert.equal(atServer[0]!.type, 'to');
@@ -216,7 +216,7 @@ test('transports: WS_TO and WS_FROM cross a real connection to the relay receive
     assert.ok(server.sendRelay(conn, key, initiation(3)));
     await until(() => client.counters.get('ws-unrelayed') === 1);
     const atClient: { type: string; from: Addr; d: Uint8Array }[] = [];
-    client.setRelayReceiver((type, from, _k, d) => atClient.push({ type, from, d: d.slice() }));
+    client.setRelayReceiver((type, from, _k, d) => atClient.push({ type, from, d: d.slice() }) > 0);
     server.sendRelay(conn, key, initiation(4));
     await until(() => atClient.length === 1);
     assert.deepEqual({ type: atClient[0]!.type, from: atClient[0]!.from, tag: atClient[0]!.d[100] }, { type: 'from', from: boot, tag: 4 });
