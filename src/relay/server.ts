@@ -16,6 +16,7 @@ import { RelaySessions } from './sessions.js';
 import { KernelRelay, type KernelForwardDeps } from './kernel.js';
 import { FairShare } from './fair.js';
 import { fragmentShapeOk, isWireGuardShaped } from './wgshape.js';
+import { fragment, type Fragment } from './fragment.js';
 
 export interface RelayServerHost {
   dht: DhtNode;
@@ -39,6 +40,8 @@ export class RelayServer {
    *  RELAY_MAX_SESSIONS in all), and when it came. */
   private readonly pending = new Map<string, { from: Uint8Array; m: MessageOf<'relay'>; at: number }>();
   closed = false;
+  /** Packet ids of the datagrams this relay splits itself (whole ones from WebSocket members). */
+  private nextPacket = 0;
 
   constructor(private readonly host: RelayServerHost) {
     const { clock } = host;
@@ -133,7 +136,12 @@ export class RelayServer {
     const sid = fromHex < toHex ? fromHex + toHex : toHex + fromHex;
     if (!this.sessionRelay.take(sid, this.sessions.establishedCount(now), now) || !this.globalRelay.take('all', now)) { dht.counters.add('relay-rate-limited'); return; }
     if (m.g === undefined && this.host.wsFrom?.(to, from, m.d) === true) { dht.counters.add('relay-forwarded-ws'); return; }
-    dht.rpc.send(to, m.k, { t: 'relayed', k: from, d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) });
+    // A whole datagram larger than one `relayed` carries (a WS_TO: WebSocket members send whole
+    // ones) goes to a UDP member as fragments, as a UDP member would have sent it.
+    const parts: Fragment[] = m.g === undefined ? fragment(m.d, this.nextPacket++) ?? [] : [{ d: m.d, g: m.g, i: m.i!, c: m.c! }];
+    if (parts.length === 0) { dht.counters.add('relay-malformed'); return; }
+    for (const f of parts) dht.rpc.send(to, m.k, { t: 'relayed', k: from, d: f.d, ...(f.g !== undefined ? { g: f.g, i: f.i!, c: f.c! } : {}) });
     dht.counters.add('relay-forwarded');
+    if (m.g === undefined && parts.length > 1) dht.counters.add('relay-split');
   }
 }

@@ -24,6 +24,7 @@ import { WsRelayPorts, type RelayFrameReceiver, type WsRelayPort } from '../../s
 import { WsClientTransport } from '../../src/net/wsclient.js';
 import { WsServerTransport } from '../../src/net/wsserver.js';
 import type { RelayEndpoint } from '../../src/relay/link.js';
+import { Reassembler } from '../../src/relay/fragment.js';
 import type { Receiver } from '../../src/net/transport.js';
 import { advance, FakeNet, initiation, quietLog } from './fakenet.js';
 
@@ -134,6 +135,26 @@ test('relay: a WS_TO into a half-open session is held and forwarded when the pee
     assert.deepEqual([...seen[0]!.key], [...w.B.id]);
     assert.equal(seen[0]!.d[100], 8);
     assert.equal(w.R.counters.get('relay-forwarded-ws'), 1);
+  } finally {
+    await w.close();
+  }
+});
+
+test('relay: a whole WS_TO larger than one relayed message reaches a UDP member as fragments it reassembles', async () => {
+  const w = world();
+  try {
+    await w.open(w.A, w.B);
+    await w.open(w.B, w.A);
+    // A full-size WireGuard transport datagram (1420-byte tunnel MTU): 1452 bytes, over MAX_RELAY_DATA.
+    const big = new Uint8Array(1452).map((_, i) => i & 0xff);
+    big.set([4, 0, 0, 0]);
+    w.wsTo(A_TCP, w.B, big);
+    await advance(w.clock, 50);
+    assert.equal(w.got.length, 2, `B got ${w.got.length} relayed messages`);
+    const r = new Reassembler(1000, 8);
+    const whole = w.got.map((m) => r.add('R', { d: m.d, g: m.g!, i: m.i!, c: m.c! }, 0)).find((x) => x !== undefined);
+    assert.deepEqual(whole && [...whole], [...big], 'B puts the datagram back together');
+    assert.equal(w.R.counters.get('relay-split'), 1);
   } finally {
     await w.close();
   }
