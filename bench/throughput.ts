@@ -96,7 +96,7 @@ async function main(): Promise<number> {
     // The boot node also serves WebSocket for the WebSocket-relayed row (idle until then).
     if (opts.ws) fs.appendFileSync(w.bootConfigFile, `listen ws://0.0.0.0:${WS_PORT}\n`);
     const profDir = opts.prof ? fs.mkdtempSync(path.join(os.tmpdir(), 'whbench-prof-')) : undefined;
-    await w.up('boot', 15_000, profDir !== undefined ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` } } : {});
+    await w.up('boot', 15_000, profDir !== undefined ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {});
     await w.up('a');
     await w.up('b');
     bench = new Bench(w, A, B);
@@ -194,7 +194,7 @@ async function main(): Promise<number> {
     let wsr: Awaited<ReturnType<typeof wsRow>> | undefined;
     if (E !== undefined && F !== undefined) {
       await blockUdp(w, E);
-      const env = profDir !== undefined ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` } } : {};
+      const env = profDir !== undefined ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {};
       await w.up('f', 30_000, env);
       await w.up('e', 30_000, { config: wsOnlyConfig(w, Boot), ...env });
       wsr = await wsRow(w, Boot, E, F, opts.seconds, Math.max(2, Math.ceil(opts.runs / 2)));

@@ -88,7 +88,7 @@ export class Traversal {
     this.rendezvous = new Rendezvous(host.dht, limiter);
     this.checker = new ReachChecker(host, limiter);
     const ws = host.ws;
-    this.server = new RelayServer({ ...host, ...(ws ? { wsFrom: (to, key, data) => ws.send(to, key, data) } : {}) });
+    this.server = new RelayServer({ ...host, ...(ws ? { wsFrom: (to, key, data) => ws.send(to, key, data), wsCarries: (a) => ws.carries(a) } : {}) });
     this.client = new RelayClient({
       ...host,
       notifyPeer: (relay, peerKey) => void this.puncher.punchReq(relay, peerKey),

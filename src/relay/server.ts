@@ -29,6 +29,8 @@ export interface RelayServerHost {
   /** The node's WebSocket connections (src/net/wsrelayport.ts): a whole datagram for a member
    *  connected over one goes as WS_FROM on it (true), else as a sealed `relayed`. */
   wsFrom?(to: Addr, fromKey: Uint8Array, data: Uint8Array): boolean;
+  /** Whether `addr` is one of the node's WebSocket connections. */
+  wsCarries?(addr: Addr): boolean;
 }
 
 export class RelayServer {
@@ -46,6 +48,8 @@ export class RelayServer {
   constructor(private readonly host: RelayServerHost) {
     const { clock } = host;
     this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log, () => clock.now(), clock) : undefined;
+    const { wsFrom, wsCarries } = host;
+    if (this.kernel !== undefined && wsFrom !== undefined && wsCarries !== undefined) this.kernel.ws = { carries: (a) => wsCarries(a), from: (to, k, d) => wsFrom(to, k, d) };
   }
 
   async close(): Promise<void> {
@@ -136,6 +140,13 @@ export class RelayServer {
     const sid = fromHex < toHex ? fromHex + toHex : toHex + fromHex;
     if (!this.sessionRelay.take(sid, this.sessions.establishedCount(now), now) || !this.globalRelay.take('all', now)) { dht.counters.add('relay-rate-limited'); return; }
     if (m.g === undefined && this.host.wsFrom?.(to, from, m.d) === true) { dht.counters.add('relay-forwarded-ws'); return; }
+    // From a WebSocket member to one bound to the session's port (half in the kernel): the
+    // datagram itself, from that port, as the kernel path would (the member's WireGuard takes it).
+    const wsCarries = this.host.wsCarries;
+    if (m.g === undefined && this.kernel !== undefined && wsCarries !== undefined) {
+      const h = this.sessions.wsHalfTo(fromHex, toHex, wsCarries, now);
+      if (h !== undefined && this.kernel.sendFromPort(h.port, h.to, m.d)) { dht.counters.add('relay-forwarded-port'); return; }
+    }
     // A whole datagram larger than one `relayed` carries (a WS_TO: WebSocket members send whole
     // ones) goes to a UDP member as fragments, as a UDP member would have sent it.
     const parts: Fragment[] = m.g === undefined ? fragment(m.d, this.nextPacket++) ?? [] : [{ d: m.d, g: m.g, i: m.i!, c: m.c! }];
