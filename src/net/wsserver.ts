@@ -21,6 +21,7 @@ import type { Clock } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import { WS_LIMITS, WsAdmission, WsConnGuard, type WsLimits } from './wsguard.js';
+import { WriteCoalescer } from './wscoalesce.js';
 import type { NodeTransport, Receiver } from './transport.js';
 import type { RelayFrameReceiver, WsRelayPort } from './wsrelayport.js';
 
@@ -37,7 +38,7 @@ export interface WsServerOptions {
 
 const remoteKey = (s: Socket): string => `${s.remoteAddress ?? ''}|${s.remotePort ?? 0}`;
 
-interface Conn { ws: WebSocket; guard: WsConnGuard; addr: Addr }
+interface Conn { ws: WebSocket; guard: WsConnGuard; addr: Addr; out: WriteCoalescer }
 
 export class WsServerTransport implements NodeTransport, WsRelayPort {
   readonly kind = 'ws';
@@ -146,7 +147,7 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
   private opened(ws: WebSocket, socket: Socket, guard: WsConnGuard): void {
     const addr = normalizeAddr({ host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
     const key = addrKey(addr);
-    const conn: Conn = { ws, guard, addr };
+    const conn: Conn = { ws, guard, addr, out: new WriteCoalescer(socket) };
     this.conns.set(key, conn);
     guard.opened();
     this.counters.add('ws-open');
@@ -199,7 +200,7 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
     const conn = this.conns.get(addrKey(to));
     if (conn === undefined || conn.ws.readyState !== conn.ws.OPEN) { this.counters.add('ws-no-connection'); return; }
     const m = encodeWsFrame(frame);
-    if (this.queue(conn, m.length, (done) => conn.ws.send(m, { binary: true }, done))) this.counters.add(frame.type === WS_FROM ? 'ws-from-tx' : 'ws-tx');
+    if (this.queue(conn, m.length, (done) => { conn.out.hold(); conn.ws.send(m, { binary: true }, done); })) this.counters.add(frame.type === WS_FROM ? 'ws-from-tx' : 'ws-tx');
   }
 
   /** A relayed WireGuard datagram from the node `key` to the connection at `to` (WS_FROM). */

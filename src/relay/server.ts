@@ -125,10 +125,11 @@ export class RelayServer {
     const toHexKey = toHex(toKey), senderHex = this.sessions.memberAt(toHexKey, from, now);
     if (senderHex === undefined) { dht.counters.add('relay-ws-no-session'); return false; }
     if (!isWireGuardShaped(data)) { dht.counters.add('relay-malformed'); return false; }
-    const m: MessageOf<'relay'> = { t: 'relay', k: toKey, d: data.slice() };
     const sender = new Uint8Array(Buffer.from(senderHex, 'hex'));
-    if (this.sessions.halfOpenBy(senderHex, toHexKey, now)) this.hold({ senderHex, sender }, toHexKey, m, now);
-    else this.forward(senderHex, sender, toHexKey, m, now);
+    // Forwarded at once, the frame's bytes are sent as they are; a held one is copied (the
+    // transport's buffer is not ours to keep).
+    if (this.sessions.halfOpenBy(senderHex, toHexKey, now)) this.hold({ senderHex, sender }, toHexKey, { t: 'relay', k: toKey.slice(), d: data.slice() }, now);
+    else this.forward(senderHex, sender, toHexKey, { t: 'relay', k: toKey, d: data }, now);
     return true;
   }
 
