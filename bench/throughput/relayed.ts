@@ -4,9 +4,10 @@
 //   node, over UDP (in its kernel once both bound their session port);
 // - `wsRow`: a node whose router drops every UDP datagram (only TCP leaves, as
 //   test/e2e/wsrelay.test.ts), whose only boot line is the boot node's `ws://` URL, and a public
-//   node: every WireGuard datagram crosses the boot node's daemon (WS_TO in, `relayed` over UDP
-//   out, and back as WS_FROM). During it, the CPU seconds of each process on the path and the
-//   drop counters of every stage say where the time goes.
+//   node: every WireGuard datagram crosses the boot node's daemon (WS_TO in, out of the
+//   session's port to f's WireGuard, and back as WS_FROM: a session half in the kernel,
+//   docs/NAT.md). During it, the CPU seconds of each process on the path and the relay and ws
+//   counters of every stage (drops included) say where the time goes.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { WhNet, WhNode } from '../../test/e2e/whnet.js';

@@ -74,8 +74,9 @@ export class WsAdmission {
   }
 }
 
-/** One connection's deadlines, message rate and relayed-frame rate. `expire` is called once, with the reason, when
- *  its handshake or an idle period lasts too long; the owner then closes the connection. */
+/** One connection's deadlines, message rate and relayed-frame rate. `expire` is called once,
+ *  with the reason, when its handshake or an idle period lasts too long; the owner then closes
+ *  the connection. */
 export class WsConnGuard {
   private timer: TimerHandle | undefined;
   private open = false;
