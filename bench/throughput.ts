@@ -42,7 +42,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { WhNet } from '../test/e2e/whnet.js';
 import { socketOwners, socketPath } from '../src/wg/index.js';
-import { log, parseArgs, sleep, usage, UsageError, type Options } from './throughput/args.js';
+import { log, parseArgs, usage, UsageError, type Options } from './throughput/args.js';
 import { allProcessCpu, cpuDeltas, cpuSeconds, machineCpu, median, pct, round } from './throughput/stats.js';
 import { Bench, BARE_PORT, BARE_SUBNET, WH_PORT, type Path } from './throughput/bench.js';
 import { blockUdp, symmetricRow, wsOnlyConfig, wsRow, WS_PORT } from './throughput/relayed.js';
