@@ -39,6 +39,14 @@ export class FallbackDriver {
     return this.udpBoots().find((b) => toHex(b.key) === hex)?.addr;
   }
 
+  /** Whether fallback boot node `hex` can take a request now: not while on WebSocket with its
+   *  link not open (a request sent into a link still connecting, or failing to, would wait for
+   *  its timeout). True for another key. */
+  reachableNow(hex: string): boolean {
+    if (this.m.state !== 'ws') return true;
+    return this.links.find((l) => toHex(l.key) === hex)?.open() ?? true;
+  }
+
   /** A node answered us at `addr` (the DHT's onVerified): a fallback boot node's UDP address counts. */
   heard(addr: Addr): void {
     if (this.closed || !this.udpBoots().some((b) => sameAddr(b.addr, addr))) return;
