@@ -88,7 +88,7 @@ export class Traversal {
     this.rendezvous = new Rendezvous(host.dht, limiter);
     this.checker = new ReachChecker(host, limiter);
     const ws = host.ws;
-    this.server = new RelayServer({ ...host, ...(ws ? { wsFrom: (to, key, data) => ws.send(to, key, data) } : {}) });
+    this.server = new RelayServer({ ...host, ...(ws ? { wsFrom: (to, key, data) => ws.send(to, key, data), wsCarries: (a) => ws.carries(a) } : {}) });
     this.client = new RelayClient({
       ...host,
       notifyPeer: (relay, peerKey) => void this.puncher.punchReq(relay, peerKey),
@@ -98,8 +98,10 @@ export class Traversal {
     host.dht.rpc.isExempt = relayExemption(this.sessions, () => this.links.values(), () => this.clock.now());
     // Relayed frames over WebSocket: WS_TO to the relay server, WS_FROM to the relay client.
     ws?.setReceiver((type, from, key, data) => {
-      if (this.closed) return;
-      if (type === 'to') this.server.onWsTo(from, key, data, this.clock.now()); else this.client.onWsFrom(from, key, data);
+      if (this.closed) return false;
+      if (type === 'to') return this.server.onWsTo(from, key, data, this.clock.now());
+      this.client.onWsFrom(from, key, data);
+      return true;
     });
     host.dht.extend({ request: (req, max) => this.onRequest(req, max), oneWay: (m) => this.onOneWay(m) });
     const renew = () => {

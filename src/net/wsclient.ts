@@ -4,6 +4,7 @@
 // It reconnects with a back-off and pings for keepalive, every timer on the injected clock.
 // While the connection opens, a few datagrams wait (WS_CONNECT_QUEUE); otherwise datagrams are
 // never queued beyond WS_SEND_BUFFER_MAX: dropped and counted (datagram semantics over TCP).
+import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { sameAddr, type Addr } from '../proto/addr.js';
 import { decodeWsFrame, encodeWsFrame, WS_DATAGRAM, WS_FROM, WS_TO, type WsFrame } from '../proto/wsframe.js';
@@ -14,6 +15,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
 import type { NodeTransport, Receiver } from './transport.js';
 import type { RelayFrameReceiver, WsRelayPort } from './wsrelayport.js';
+import { WriteCoalescer } from './wscoalesce.js';
 import { wsClientOptions, wsErrorOf, wsRefusalOf, type WsClientSetup } from './wsdial.js';
 import type { ProxyDirective, ProxyEnv } from './wsproxy.js';
 
@@ -40,6 +42,8 @@ export class WsClientTransport implements NodeTransport, WsRelayPort {
   readonly counters = new Counters();
   private receiver: Receiver = () => {};
   private relayReceiver: RelayFrameReceiver | undefined;
+  /** Coalesces the open connection's frames of one event-loop turn (src/net/wscoalesce.ts). */
+  private out: WriteCoalescer | undefined;
   private ws: WebSocket | undefined;
   private timer: TimerHandle | undefined;
   private backoff = WS_RECONNECT_MIN;
@@ -88,6 +92,8 @@ export class WsClientTransport implements NodeTransport, WsRelayPort {
     this.arm(() => this.lost(ws, 'handshake timeout'), WS_HANDSHAKE_TIMEOUT);
     ws.on('open', () => {
       if (this.ws !== ws) return;
+      // (ws keeps the TCP or TLS socket in _socket once open: ws 8 has no public accessor.)
+      this.out = new WriteCoalescer((ws as unknown as { _socket?: Duplex })._socket);
       this.backoff = WS_RECONNECT_MIN;
       this.setState('open');
       this.counters.add('ws-open');
@@ -141,6 +147,7 @@ export class WsClientTransport implements NodeTransport, WsRelayPort {
     const m = encodeWsFrame(frame);
     if (ws.bufferedAmount + m.length > WS_SEND_BUFFER_MAX) { this.counters.add('ws-send-full'); return; }
     try {
+      this.out?.hold();
       ws.send(m, { binary: true });
       this.counters.add(frame.type === WS_TO ? 'ws-to-tx' : 'ws-tx');
     } catch {
@@ -179,6 +186,7 @@ export class WsClientTransport implements NodeTransport, WsRelayPort {
   private drop(): void {
     const ws = this.ws;
     this.ws = undefined;
+    this.out = undefined;
     this.setup?.abort();
     this.setup = undefined;
     ws?.removeAllListeners();

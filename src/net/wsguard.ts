@@ -5,6 +5,7 @@
 // a datagram in a message is looked at.
 import {
   WS_ACCEPTS_BURST, WS_ACCEPTS_PER_SEC, WS_HANDSHAKE_TIMEOUT, WS_IDLE_TIMEOUT, WS_MAX_CONNECTIONS, WS_MAX_CONNECTIONS_PER_IP, WS_MESSAGES_BURST, WS_MESSAGES_PER_SEC,
+  WS_RELAY_FRAMES_BURST, WS_RELAY_FRAMES_PER_SEC,
 } from '../params.js';
 import { sourceKey } from '../proto/addr.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -16,6 +17,9 @@ export interface WsLimits {
   idleTimeout: number;
   messagesPerSec: number;
   messagesBurst: number;
+  /** Relayed datagrams (WS_TO) per second, and the burst: a budget of their own. */
+  relayPerSec: number;
+  relayBurst: number;
   /** New connections one source may open per second, and the burst (before a byte is read). */
   acceptsPerSec: number;
   acceptsBurst: number;
@@ -24,6 +28,7 @@ export interface WsLimits {
 export const WS_LIMITS: WsLimits = {
   maxConnections: WS_MAX_CONNECTIONS, maxPerIp: WS_MAX_CONNECTIONS_PER_IP, handshakeTimeout: WS_HANDSHAKE_TIMEOUT,
   idleTimeout: WS_IDLE_TIMEOUT, messagesPerSec: WS_MESSAGES_PER_SEC, messagesBurst: WS_MESSAGES_BURST,
+  relayPerSec: WS_RELAY_FRAMES_PER_SEC, relayBurst: WS_RELAY_FRAMES_BURST,
   acceptsPerSec: WS_ACCEPTS_PER_SEC, acceptsBurst: WS_ACCEPTS_BURST,
 };
 
@@ -69,19 +74,22 @@ export class WsAdmission {
   }
 }
 
-/** One connection's deadlines and message rate. `expire` is called once, with the reason, when
- *  its handshake or an idle period lasts too long; the owner then closes the connection. */
+/** One connection's deadlines, message rate and relayed-frame rate. `expire` is called once,
+ *  with the reason, when its handshake or an idle period lasts too long; the owner then closes
+ *  the connection. */
 export class WsConnGuard {
   private timer: TimerHandle | undefined;
   private open = false;
   private lastHeard: number;
   private tokens: number;
   private lastFill: number;
+  private relayTokens: number;
   private done = false;
 
   constructor(private readonly clock: Clock, private readonly limits: WsLimits, private readonly expire: (why: 'ws-handshake-timeout' | 'ws-idle') => void) {
     this.lastHeard = this.lastFill = clock.now();
     this.tokens = limits.messagesBurst;
+    this.relayTokens = limits.relayBurst;
     this.timer = clock.setTimeout(() => this.fire(), limits.handshakeTimeout);
   }
 
@@ -100,13 +108,33 @@ export class WsConnGuard {
 
   /** A message arrived: true when it is within the rate (then it counts as heard too). */
   message(): boolean {
-    const now = this.clock.now();
-    this.tokens = Math.min(this.limits.messagesBurst, this.tokens + ((now - this.lastFill) * this.limits.messagesPerSec) / 1000);
-    this.lastFill = now;
-    this.heard();
+    this.fill();
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  /** A relayed frame (WS_TO) arrived: true when it is within the relayed-frame rate and the
+   *  connection's refused frames have not spent its message budget (`refused`). */
+  relayed(): boolean {
+    this.fill();
+    if (this.relayTokens < 1 || this.tokens < 1) return false;
+    this.relayTokens -= 1;
+    return true;
+  }
+
+  /** The relay refused a frame `relayed` let through: it costs a message of the rate. */
+  refused(): void {
+    this.tokens = Math.max(0, this.tokens - 1);
+  }
+
+  /** Refills both buckets up to now; the connection counts as heard. */
+  private fill(): void {
+    const now = this.clock.now(), dt = now - this.lastFill;
+    this.tokens = Math.min(this.limits.messagesBurst, this.tokens + (dt * this.limits.messagesPerSec) / 1000);
+    this.relayTokens = Math.min(this.limits.relayBurst, this.relayTokens + (dt * this.limits.relayPerSec) / 1000);
+    this.lastFill = now;
+    this.lastHeard = now;
   }
 
   /** The connection is gone: no timer stays armed. */

@@ -7,8 +7,10 @@ import type { Addr } from '../proto/addr.js';
 
 /** `type`: 'to' (a server got WS_TO: `key` is the destination) or 'from' (a client got
  *  WS_FROM: `key` is the source); `from`: the far end's address as the DHT knows it (the
- *  server's for a client, the connection's TCP source for a server). */
-export type RelayFrameReceiver = (type: 'to' | 'from', from: Addr, key: Uint8Array, data: Uint8Array) => void;
+ *  server's for a client, the connection's TCP source for a server). Returns false when the
+ *  frame was refused (a WS_TO outside any session of the connection's key, not WireGuard, ...):
+ *  a server then charges the connection's message rate (src/net/wsguard.ts `refused`). */
+export type RelayFrameReceiver = (type: 'to' | 'from', from: Addr, key: Uint8Array, data: Uint8Array) => boolean;
 
 export interface WsRelayPort {
   carries(to: Addr): boolean;

@@ -21,6 +21,7 @@ import type { Clock } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import { WS_LIMITS, WsAdmission, WsConnGuard, type WsLimits } from './wsguard.js';
+import { WriteCoalescer } from './wscoalesce.js';
 import type { NodeTransport, Receiver } from './transport.js';
 import type { RelayFrameReceiver, WsRelayPort } from './wsrelayport.js';
 
@@ -37,7 +38,7 @@ export interface WsServerOptions {
 
 const remoteKey = (s: Socket): string => `${s.remoteAddress ?? ''}|${s.remotePort ?? 0}`;
 
-interface Conn { ws: WebSocket; guard: WsConnGuard; addr: Addr }
+interface Conn { ws: WebSocket; guard: WsConnGuard; addr: Addr; out: WriteCoalescer }
 
 export class WsServerTransport implements NodeTransport, WsRelayPort {
   readonly kind = 'ws';
@@ -146,7 +147,7 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
   private opened(ws: WebSocket, socket: Socket, guard: WsConnGuard): void {
     const addr = normalizeAddr({ host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
     const key = addrKey(addr);
-    const conn: Conn = { ws, guard, addr };
+    const conn: Conn = { ws, guard, addr, out: new WriteCoalescer(socket) };
     this.conns.set(key, conn);
     guard.opened();
     this.counters.add('ws-open');
@@ -158,11 +159,18 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
   }
 
   private message(conn: Conn, data: Buffer, isBinary: boolean): void {
-    if (!conn.guard.message()) { this.counters.add('ws-rate'); return; }
+    // A relayed frame (its type byte, before anything is decoded) has a budget of its own.
+    const relayed = isBinary && data.length > 0 && data[0] === WS_TO;
+    if (relayed ? !conn.guard.relayed() : !conn.guard.message()) { this.counters.add(relayed ? 'ws-relay-rate' : 'ws-rate'); return; }
     if (!isBinary) { this.counters.add('ws-text'); return; }
     const r = decodeWsFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    if (!r.ok) { this.counters.add(r.why); return; }
-    if (r.frame.type === WS_TO && this.relayReceiver !== undefined) { this.counters.add('ws-to-rx'); this.relayReceiver('to', conn.addr, r.frame.key, r.frame.data); return; }
+    if (!r.ok) { if (relayed) conn.guard.refused(); this.counters.add(r.why); return; }
+    if (r.frame.type === WS_TO && this.relayReceiver !== undefined) {
+      this.counters.add('ws-to-rx');
+      if (!this.relayReceiver('to', conn.addr, r.frame.key, r.frame.data)) conn.guard.refused();
+      return;
+    }
+    if (relayed) conn.guard.refused();
     if (r.frame.type !== WS_DATAGRAM) { this.counters.add(r.frame.type === WS_TO ? 'ws-unrelayed' : 'ws-type'); return; }
     this.counters.add('ws-rx');
     this.receiver(r.frame.data, conn.addr);
@@ -192,7 +200,7 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
     const conn = this.conns.get(addrKey(to));
     if (conn === undefined || conn.ws.readyState !== conn.ws.OPEN) { this.counters.add('ws-no-connection'); return; }
     const m = encodeWsFrame(frame);
-    if (this.queue(conn, m.length, (done) => conn.ws.send(m, { binary: true }, done))) this.counters.add(frame.type === WS_FROM ? 'ws-from-tx' : 'ws-tx');
+    if (this.queue(conn, m.length, (done) => { conn.out.hold(); conn.ws.send(m, { binary: true }, done); })) this.counters.add(frame.type === WS_FROM ? 'ws-from-tx' : 'ws-tx');
   }
 
   /** A relayed WireGuard datagram from the node `key` to the connection at `to` (WS_FROM). */

@@ -25,7 +25,7 @@ export class SwitchableWsLink implements NodeTransport, WsRelayPort {
     if (this.inner !== undefined) return;
     const l = this.connect();
     l.setReceiver((d, from) => this.receiver(d, from));
-    l.setRelayReceiver((t, from, k, d) => this.relayReceiver?.(t, from, k, d));
+    l.setRelayReceiver((t, from, k, d) => this.relayReceiver?.(t, from, k, d) ?? false);
     this.inner = l;
   }
 

@@ -13,6 +13,17 @@ export const WS_MAX_MESSAGE = 1485; // @protocol
 export const WS_MESSAGES_PER_SEC = 400; // @protocol
 /** ... and the burst. */
 export const WS_MESSAGES_BURST = 800; // @protocol
+/** Relayed WireGuard datagrams (`WS_TO` frames) one connection may send per second (its own token
+ *  bucket, taken on the type byte before the frame is decoded or its session looked up); beyond
+ *  it a frame is dropped and counted (`ws-relay-rate`). They do not count against
+ *  `WS_MESSAGES_PER_SEC`: the relay's per-session fair share and `RELAY_GLOBAL_PPS` govern them,
+ *  as they govern relayed UDP; one connection is worth at most what the relay forwards in all.
+ *  A `WS_TO` the relay refuses (no live session of the connection's key with the named key, not
+ *  WireGuard) costs a message of `WS_MESSAGES_PER_SEC` too, and none is taken while that budget
+ *  is spent: refused frames are looked up at most at the message rate. */
+export const WS_RELAY_FRAMES_PER_SEC = 100_000; // @protocol
+/** ... and the burst (a tenth of a second). */
+export const WS_RELAY_FRAMES_BURST = 10_000; // @protocol
 /** A connection must complete its WebSocket upgrade within this long after the TCP connect. */
 export const WS_HANDSHAKE_TIMEOUT = 5000; // @protocol
 /** A server closes a connection that sent nothing (no message, no ping) for this long: a client

@@ -44,6 +44,14 @@ export interface KernelForwardDeps {
   refresh?(ports: readonly number[]): Promise<void>;
 }
 
+/** The relay's WebSocket connections, for sessions half in the kernel (one member bound to the
+ *  port, the other over WebSocket: RelaySessions.wsHalfAt). */
+export interface KernelWs {
+  carries(addr: Addr): boolean;
+  /** Sends `data` as WS_FROM naming `fromKey` on the connection at `to`; false without one. */
+  from(to: Addr, fromKey: Uint8Array, data: Uint8Array): boolean;
+}
+
 interface PortSocket {
   transport: Transport;
   rpc: Rpc;
@@ -52,6 +60,8 @@ interface PortSocket {
 export class KernelRelay {
   /** False once the system refused the rules: sessions are then relayed by the daemon only. */
   enabled = true;
+  /** Set by the relay server when it has WebSocket connections (sessions half in the kernel). */
+  ws: KernelWs | undefined;
   private readonly sockets = new Map<number, PortSocket>();
   private readonly allocating = new Map<string, Promise<number | undefined>>();
   private readonly routes = new Map<string, { hop: Hop | undefined; at: number }>();
@@ -136,11 +146,35 @@ export class KernelRelay {
     if (!isWireGuardShaped(data)) { this.parent.counters.add('relay-port-malformed'); return true; }
     const f = this.installed.get(port);
     const to = f === undefined ? undefined : sameAddr(f.a, from) ? f.b : sameAddr(f.b, from) ? f.a : undefined;
-    if (to === undefined) { this.parent.counters.add('relay-port-not-member'); return true; }
+    if (to === undefined) return this.forwardToWs(port, data, from);
     if (!this.userLimiter.take(String(port), this.installed.size, this.now())) { this.parent.counters.add('relay-port-rate-limited'); return true; }
     socket.send({ host: to.host, port: to.port }, data);
     this.parent.counters.add('relay-port-forwarded');
     return true;
+  }
+
+  /** A WireGuard datagram on `port` from the member bound there, whose session's other member
+   *  is over WebSocket: to that connection as WS_FROM naming the sender, within the share. */
+  private forwardToWs(port: number, data: Uint8Array, from: Addr): boolean {
+    const h = this.ws === undefined ? undefined : this.sessions.wsHalfAt(port, from, (a) => this.ws!.carries(a), this.now());
+    if (h === undefined) { this.parent.counters.add('relay-port-not-member'); return true; }
+    if (!this.userLimiter.take(String(port), this.installed.size + 1, this.now())) { this.parent.counters.add('relay-port-rate-limited'); return true; }
+    if (this.ws!.from(h.ws, Buffer.from(h.boundHex, 'hex'), data)) this.parent.counters.add('relay-port-forwarded-ws');
+    return true;
+  }
+
+  /** Sends a WireGuard datagram from session port `port` to `to` (a member bound there, for a
+   *  WebSocket member's datagram); false when the port has no socket. */
+  sendFromPort(port: number, to: Addr, data: Uint8Array): boolean {
+    const s = this.sockets.get(port);
+    if (s === undefined) return false;
+    s.transport.send(to, data);
+    return true;
+  }
+
+  /** Whether `addr`, bound to `port`, is forwarded half in the kernel (the other member over WebSocket). */
+  private halfForwards(port: number, addr: Addr): boolean {
+    return this.ws !== undefined && this.sessions.wsHalfAt(port, addr, (a) => this.ws!.carries(a), this.now()) !== undefined;
   }
 
   private async onBind(port: number, req: Incoming): Promise<void> {
@@ -154,7 +188,7 @@ export class KernelRelay {
     }
     await this.syncedAfterNow();
     if (this.closed || !this.sockets.has(port)) return;
-    s.rpc.send(req.from, req.sender, { t: 'relay-bound', x: m.x, a: req.from, r: this.forwards(port, req.from) ? 1 : 0 });
+    s.rpc.send(req.from, req.sender, { t: 'relay-bound', x: m.x, a: req.from, r: this.forwards(port, req.from) || this.halfForwards(port, req.from) ? 1 : 0 });
   }
 
   /** Brings the kernel's rules and the session sockets in line with the sessions. Serialized;

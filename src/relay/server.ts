@@ -16,6 +16,7 @@ import { RelaySessions } from './sessions.js';
 import { KernelRelay, type KernelForwardDeps } from './kernel.js';
 import { FairShare } from './fair.js';
 import { fragmentShapeOk, isWireGuardShaped } from './wgshape.js';
+import { fragment, type Fragment } from './fragment.js';
 
 export interface RelayServerHost {
   dht: DhtNode;
@@ -28,6 +29,8 @@ export interface RelayServerHost {
   /** The node's WebSocket connections (src/net/wsrelayport.ts): a whole datagram for a member
    *  connected over one goes as WS_FROM on it (true), else as a sealed `relayed`. */
   wsFrom?(to: Addr, fromKey: Uint8Array, data: Uint8Array): boolean;
+  /** Whether `addr` is one of the node's WebSocket connections. */
+  wsCarries?(addr: Addr): boolean;
 }
 
 export class RelayServer {
@@ -39,10 +42,14 @@ export class RelayServer {
    *  RELAY_MAX_SESSIONS in all), and when it came. */
   private readonly pending = new Map<string, { from: Uint8Array; m: MessageOf<'relay'>; at: number }>();
   closed = false;
+  /** Packet ids of the datagrams this relay splits itself (whole ones from WebSocket members). */
+  private nextPacket = 0;
 
   constructor(private readonly host: RelayServerHost) {
     const { clock } = host;
     this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log, () => clock.now(), clock) : undefined;
+    const { wsFrom, wsCarries } = host;
+    if (this.kernel !== undefined && wsFrom !== undefined && wsCarries !== undefined) this.kernel.ws = { carries: (a) => wsCarries(a), from: (to, k, d) => wsFrom(to, k, d) };
   }
 
   async close(): Promise<void> {
@@ -109,17 +116,21 @@ export class RelayServer {
   /** A WS_TO frame from the WebSocket connection at `from` (docs/PROTOCOL.md section 12.2): a
    *  WireGuard datagram for `toKey`, from the key whose relay-opens came over that connection.
    *  Then exactly as a `relay` message: only within a session both keys asked for (the latest
-   *  datagram of a half-open one held), within the same per-session and global limits. */
-  onWsTo(from: Addr, toKey: Uint8Array, data: Uint8Array, now: number): void {
+   *  datagram of a half-open one held), within the same per-session and global limits. False
+   *  when refused (not a relay, no such membership, not WireGuard): the transport then charges
+   *  the connection's message rate (a refused frame costs what any other message does). */
+  onWsTo(from: Addr, toKey: Uint8Array, data: Uint8Array, now: number): boolean {
     const { dht } = this.host;
-    if (!this.host.canRelay()) { dht.counters.add('relay-refused'); return; }
+    if (!this.host.canRelay()) { dht.counters.add('relay-refused'); return false; }
     const toHexKey = toHex(toKey), senderHex = this.sessions.memberAt(toHexKey, from, now);
-    if (senderHex === undefined) { dht.counters.add('relay-ws-no-session'); return; }
-    if (!isWireGuardShaped(data)) { dht.counters.add('relay-malformed'); return; }
-    const m: MessageOf<'relay'> = { t: 'relay', k: toKey, d: data.slice() };
+    if (senderHex === undefined) { dht.counters.add('relay-ws-no-session'); return false; }
+    if (!isWireGuardShaped(data)) { dht.counters.add('relay-malformed'); return false; }
     const sender = new Uint8Array(Buffer.from(senderHex, 'hex'));
-    if (this.sessions.halfOpenBy(senderHex, toHexKey, now)) this.hold({ senderHex, sender }, toHexKey, m, now);
-    else this.forward(senderHex, sender, toHexKey, m, now);
+    // Forwarded at once, the frame's bytes are sent as they are; a held one is copied (the
+    // transport's buffer is not ours to keep).
+    if (this.sessions.halfOpenBy(senderHex, toHexKey, now)) this.hold({ senderHex, sender }, toHexKey, { t: 'relay', k: toKey.slice(), d: data.slice() }, now);
+    else this.forward(senderHex, sender, toHexKey, { t: 'relay', k: toKey, d: data }, now);
+    return true;
   }
 
   private forward(fromHex: string, from: Uint8Array, toHex: string, m: MessageOf<'relay'>, now: number): void {
@@ -130,7 +141,19 @@ export class RelayServer {
     const sid = fromHex < toHex ? fromHex + toHex : toHex + fromHex;
     if (!this.sessionRelay.take(sid, this.sessions.establishedCount(now), now) || !this.globalRelay.take('all', now)) { dht.counters.add('relay-rate-limited'); return; }
     if (m.g === undefined && this.host.wsFrom?.(to, from, m.d) === true) { dht.counters.add('relay-forwarded-ws'); return; }
-    dht.rpc.send(to, m.k, { t: 'relayed', k: from, d: m.d, ...(m.g !== undefined ? { g: m.g, i: m.i!, c: m.c! } : {}) });
+    // From a WebSocket member to one bound to the session's port (half in the kernel): the
+    // datagram itself, from that port, as the kernel path would (the member's WireGuard takes it).
+    const wsCarries = this.host.wsCarries;
+    if (m.g === undefined && this.kernel !== undefined && wsCarries !== undefined) {
+      const h = this.sessions.wsHalfTo(fromHex, toHex, wsCarries, now);
+      if (h !== undefined && this.kernel.sendFromPort(h.port, h.to, m.d)) { dht.counters.add('relay-forwarded-port'); return; }
+    }
+    // A whole datagram larger than one `relayed` carries (a WS_TO: WebSocket members send whole
+    // ones) goes to a UDP member as fragments, as a UDP member would have sent it.
+    const parts: Fragment[] = m.g === undefined ? fragment(m.d, this.nextPacket++) ?? [] : [{ d: m.d, g: m.g, i: m.i!, c: m.c! }];
+    if (parts.length === 0) { dht.counters.add('relay-malformed'); return; }
+    for (const f of parts) dht.rpc.send(to, m.k, { t: 'relayed', k: from, d: f.d, ...(f.g !== undefined ? { g: f.g, i: f.i!, c: f.c! } : {}) });
     dht.counters.add('relay-forwarded');
+    if (m.g === undefined && parts.length > 1) dht.counters.add('relay-split');
   }
 }

@@ -55,6 +55,8 @@ export class RelaySessions {
   private readonly sessions = new Map<string, Session>();
   /** Session ids by member key (bounded by the per-key quota). */
   private readonly byKey = new Map<string, Set<string>>();
+  /** Session ids by port (setPort; stale ones go at `ports`, and a lookup checks the port). */
+  private readonly byPort = new Map<number, string>();
   /** Session ids by a member's address (its relay-opens' source), for memberAt. */
   private readonly byAddr = new Map<string, Set<string>>();
   /** Sessions evicted to make room (a caller syncs the kernel when this moves). */
@@ -173,6 +175,7 @@ export class RelaySessions {
     const s = this.sessions.get(RelaySessions.id(aHex, bHex));
     if (s === undefined) return false;
     s.port = port;
+    this.byPort.set(port, RelaySessions.id(aHex, bHex));
     return true;
   }
 
@@ -184,6 +187,28 @@ export class RelaySessions {
     if (s === undefined || m === undefined || s.port !== port || m.until < now) return false;
     m.bound = addr;
     return true;
+  }
+
+  /** A session half in the kernel (docs/NAT.md "Relay over WebSocket"): `port`'s session when
+   *  a live member is bound there from exactly `from` and the other member, live and not bound,
+   *  reaches the relay over a WebSocket connection (`overWs` of its relay-open address). Then
+   *  the relay's daemon forwards between the port's socket and that connection, no sealing. */
+  wsHalfAt(port: number, from: Addr, overWs: (a: Addr) => boolean, now: number): { ws: Addr; boundHex: string } | undefined {
+    const id = this.byPort.get(port), s = id === undefined ? undefined : this.sessions.get(id);
+    if (s === undefined || s.port !== port || s.members.size !== 2) return undefined;
+    const [[ha, a], [hb, b]] = [...s.members] as [[string, Member], [string, Member]];
+    const [boundHex, bm, wm] = a.bound !== undefined && sameAddr(a.bound, from) ? [ha, a, b] : b.bound !== undefined && sameAddr(b.bound, from) ? [hb, b, a] : [undefined, undefined, undefined];
+    if (boundHex === undefined || bm.until < now || wm.until < now || wm.bound !== undefined || !overWs(wm.addr)) return undefined;
+    return { ws: wm.addr, boundHex };
+  }
+
+  /** The other direction: `toHex` bound to the session's port, `fromHex` (live, not bound) over
+   *  WebSocket at `fromAddr`: the port and `toHex`'s bound address. */
+  wsHalfTo(fromHex: string, toHex: string, overWs: (a: Addr) => boolean, now: number): { port: number; to: Addr } | undefined {
+    const s = this.sessions.get(RelaySessions.id(fromHex, toHex));
+    const f = s?.members.get(fromHex), t = s?.members.get(toHex);
+    if (s?.port === undefined || f === undefined || t?.bound === undefined || f.bound !== undefined || f.until < now || t.until < now || !overWs(f.addr)) return undefined;
+    return { port: s.port, to: t.bound };
   }
 
   /** Sessions whose two members are live and bound, by port. */
@@ -202,6 +227,7 @@ export class RelaySessions {
     this.expire(now);
     const out = new Set<number>();
     for (const s of this.sessions.values()) if (s.port !== undefined) out.add(s.port);
+    for (const port of this.byPort.keys()) if (!out.has(port)) this.byPort.delete(port);
     return out;
   }
 

@@ -90,15 +90,15 @@ export class WhNet {
 
   /** `wh up --foreground` in the node's namespace; resolves once its control socket answers.
    *  `opts.args` are added to the command line, `opts.env` to the environment; `opts.config`:
-   *  another network file than the shared one. */
-  async up(name: string, timeoutMs = 15_000, opts: { args?: string[]; env?: NodeJS.ProcessEnv; config?: string } = {}): Promise<WhNode> {
+   *  another network file than the shared one; `opts.nodeArgs`: node's own flags (--cpu-prof). */
+  async up(name: string, timeoutMs = 15_000, opts: { args?: string[]; env?: NodeJS.ProcessEnv; config?: string; nodeArgs?: string[] } = {}): Promise<WhNode> {
     const n = this.nodes.get(name)!;
     const config = opts.config ?? (n.role === 'boot' ? this.bootConfigFile : this.configFile);
     // A socket left by a killed daemon of this node would look like readiness.
     if (n.iface && (n.daemon === undefined || n.daemon.exitCode !== null || n.daemon.signalCode !== null)) {
       fs.rmSync(`/var/run/wirehub/${n.iface}.sock`, { force: true });
     }
-    n.daemon = this.net.spawn(n.host, process.execPath, [WH, 'up', config, 'private-key', n.keyFile, '--foreground', ...(opts.args ?? [])],
+    n.daemon = this.net.spawn(n.host, process.execPath, [...(opts.nodeArgs ?? []), WH, 'up', config, 'private-key', n.keyFile, '--foreground', ...(opts.args ?? [])],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
     let stderr = '';
     n.daemon.stderr?.on('data', (d: Buffer) => {

@@ -24,6 +24,7 @@ import { WsRelayPorts, type RelayFrameReceiver, type WsRelayPort } from '../../s
 import { WsClientTransport } from '../../src/net/wsclient.js';
 import { WsServerTransport } from '../../src/net/wsserver.js';
 import type { RelayEndpoint } from '../../src/relay/link.js';
+import { Reassembler } from '../../src/relay/fragment.js';
 import type { Receiver } from '../../src/net/transport.js';
 import { advance, FakeNet, initiation, quietLog } from './fakenet.js';
 
@@ -127,13 +128,33 @@ test('relay: a WS_TO into a half-open session is held and forwarded when the pee
     await advance(w.clock, 50);
     assert.deepEqual(w.got.map((m) => m.d[100]), [7], 'held, then forwarded');
     const seen: { key: Uint8Array; d: Uint8Array }[] = [];
-    w.clientPort.setRelayReceiver((type, _from, key, d) => { assert.equal(type, 'from'); seen.push({ key, d }); });
+    w.clientPort.setRelayReceiver((type, _from, key, d) => { assert.equal(type, 'from'); seen.push({ key, d }); return true; });
     w.B.rpc.send(R_ADDR, w.R.id, { t: 'relay', k: w.A.id, d: initiation(8) });
     await advance(w.clock, 50);
     assert.equal(seen.length, 1, 'B to A as one WS_FROM');
     assert.deepEqual([...seen[0]!.key], [...w.B.id]);
     assert.equal(seen[0]!.d[100], 8);
     assert.equal(w.R.counters.get('relay-forwarded-ws'), 1);
+  } finally {
+    await w.close();
+  }
+});
+
+test('relay: a whole WS_TO larger than one relayed message reaches a UDP member as fragments it reassembles', async () => {
+  const w = world();
+  try {
+    await w.open(w.A, w.B);
+    await w.open(w.B, w.A);
+    // A full-size WireGuard transport datagram (1420-byte tunnel MTU): 1452 bytes, over MAX_RELAY_DATA.
+    const big = new Uint8Array(1452).map((_, i) => i & 0xff);
+    big.set([4, 0, 0, 0]);
+    w.wsTo(A_TCP, w.B, big);
+    await advance(w.clock, 50);
+    assert.equal(w.got.length, 2, `B got ${w.got.length} relayed messages`);
+    const r = new Reassembler(1000, 8);
+    const whole = w.got.map((m) => r.add('R', { d: m.d, g: m.g!, i: m.i!, c: m.c! }, 0)).find((x) => x !== undefined);
+    assert.deepEqual(whole && [...whole], [...big], 'B puts the datagram back together');
+    assert.equal(w.R.counters.get('relay-split'), 1);
   } finally {
     await w.close();
   }
@@ -205,7 +226,7 @@ test('transports: WS_TO and WS_FROM cross a real connection to the relay receive
     assert.ok(client.sendRelay(boot, key, initiation(1)));
     await until(() => server.counters.get('ws-unrelayed') === 1);
     const atServer: { type: string; from: Addr; key: Uint8Array; d: Uint8Array }[] = [];
-    server.setRelayReceiver((type, from, k, d) => atServer.push({ type, from, key: k.slice(), d: d.slice() }));
+    server.setRelayReceiver((type, from, k, d) => atServer.push({ type, from, key: k.slice(), d: d.slice() }) > 0);
     client.sendRelay(boot, key, initiation(2));
     await until(() => atServer.length === 1);
     assert.equal(atServer[0]!.type, 'to');
@@ -216,7 +237,7 @@ test('transports: WS_TO and WS_FROM cross a real connection to the relay receive
     assert.ok(server.sendRelay(conn, key, initiation(3)));
     await until(() => client.counters.get('ws-unrelayed') === 1);
     const atClient: { type: string; from: Addr; d: Uint8Array }[] = [];
-    client.setRelayReceiver((type, from, _k, d) => atClient.push({ type, from, d: d.slice() }));
+    client.setRelayReceiver((type, from, _k, d) => atClient.push({ type, from, d: d.slice() }) > 0);
     server.sendRelay(conn, key, initiation(4));
     await until(() => atClient.length === 1);
     assert.deepEqual({ type: atClient[0]!.type, from: atClient[0]!.from, tag: atClient[0]!.d[100] }, { type: 'from', from: boot, tag: 4 });
