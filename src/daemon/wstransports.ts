@@ -46,7 +46,7 @@ export interface ViewedTransport extends NodeTransport {
 }
 
 export interface WsSeams {
-  listenWs(opts: { host: string; port: number; clock: Clock; tls?: { cert: Buffer; key: Buffer } }): Promise<ViewedTransport>;
+  listenWs(opts: { host: string; port: number; clock: Clock; tls?: { cert: Buffer; key: Buffer }; trustedProxies?: readonly string[] }): Promise<ViewedTransport>;
   connectWs(opts: { url: string; addr: Addr; clock: Clock; random: () => number; onState: (s: WsClientState, why?: string) => void; proxy?: ProxyDirective }): ViewedTransport;
 }
 
@@ -66,7 +66,7 @@ export async function openWsTransports(args: {
     const where = `${config.file}:${l.line}: listen`;
     const read = (f: string) => readFile(f).catch((e: NodeJS.ErrnoException) => { throw new Error(`${where}: cannot read ${f}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`); });
     const tls = l.tls ? { cert: await read(l.cert!), key: await read(l.key!) } : undefined;
-    const server = await seams.listenWs({ host: l.host, port: l.port, clock, ...(tls ? { tls } : {}) })
+    const server = await seams.listenWs({ host: l.host, port: l.port, clock, ...(tls ? { tls } : {}), ...(l.trustedProxies ? { trustedProxies: l.trustedProxies } : {}) })
       .catch((e: NodeJS.ErrnoException) => { throw new Error(`${where}: cannot listen on ${addrKey(l)}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}`); });
     undo.push(async () => server.close());
     transports.push(server);
