@@ -115,6 +115,12 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
   /** Connections held (in their handshake or open). */
   get connections(): number { return this.admission.size; }
 
+  /** Replaces the certificate and key of a wss:// server (a reload: a renewed certificate);
+   *  open connections keep theirs. */
+  setTls(tls: { cert: string | Buffer; key: string | Buffer }): void {
+    if (this.server instanceof https.Server) this.server.setSecureContext({ cert: tls.cert, key: tls.key });
+  }
+
   /** Replaces the trusted proxies (a reload): connections already upgraded keep their place. */
   setTrustedProxies(list: readonly string[] | undefined): void {
     this.trusted = trustedSet(list);
