@@ -180,3 +180,34 @@ test('reload opens a new boot ws:// link and joins over it; an unchanged link ke
   assert.equal(await opens(b.d), 2);
   assert.deepEqual(await links(), [`ws://127.0.0.1:${wb}/ open`]);
 });
+
+test('a fallback ws:// line changed by a reload: its link re-created as a fallback, the key\'s UDP line kept', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wh-wsreload-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const wa = await freePort();
+  const a = await startPublic(dir, 'fa', `name pub\nworkbit 0\nlisten ws://127.0.0.1:${wa}\n`);
+  t.after(() => a.d.stop());
+  const nodeSecret = generateSecret(sodium);
+  const keyA = keyToBase64(a.d.dht.id);
+  const conf = (port: number) => ['name t', 'workbit 0', 'subnet 10.0.0.0/24', `trust n ${pub(nodeSecret)}`,
+    `boot ${keyA} 127.0.0.1:${a.d.opts.listenPort}`, `boot ${keyA} ws://127.0.0.1:${port}/`].join('\n') + '\n';
+  const file = join(dir, 't.conf');
+  writeFileSync(file, conf(wa));
+  const node = await Daemon.start({
+    sodium, configPath: file, config: parseConfig(conf(wa), file, sodium), secret: nodeSecret, iface: 'whtstwsrf',
+    listenPort: await freePort(), daemonPort: await freePort(), log: quietLog(), deps: fakeDeps(), seams: noSystem,
+  });
+  t.after(() => node.stop());
+  const udpBoots = () => node.join.boots.filter((b) => b.addr.port === a.d.opts.listenPort).length;
+  await until(() => node.join.boots.length === 2);
+  assert.equal(udpBoots(), 1);
+  // Another port (A's listener moves there, say): the seed changes too.
+  const wb = await freePort();
+  writeFileSync(file, conf(wb));
+  const r = (await node.reload()) as Answer;
+  assert.deepEqual(r.transports, [`link ws://127.0.0.1:${wa}/ closed`, `link ws://127.0.0.1:${wb}/ opened (fallback)`]);
+  assert.ok(node.fallback !== undefined, 'the fallback driver has the new link');
+  // The UDP line of the same key is still a boot node (it was dropped with the ws:// line before).
+  await until(() => node.join.boots.length === 2);
+  assert.equal(udpBoots(), 1);
+});
