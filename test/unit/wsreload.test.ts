@@ -7,7 +7,8 @@
 // unchanged link keeps its connection; a `proxy` line re-creates the links.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import type { DataPlane, SystemDeps } from '../../src/daemon/dataplane.js';
 import type { NodeTransport, Receiver } from '../../src/net/transport.js';
 import { WS_SUBPROTOCOL } from '../../src/params.js';
+import { makeTestCert } from '../micronet/tlscert.js';
 import { quietLog } from './fakenet.js';
 import { freePort } from './freeport.js';
 
@@ -210,4 +212,31 @@ test('a fallback ws:// line changed by a reload: its link re-created as a fallba
   // The UDP line of the same key is still a boot node (it was dropped with the ws:// line before).
   await until(() => node.join.boots.length === 2);
   assert.equal(udpBoots(), 1);
+});
+
+test('a renewed wss:// certificate: reload reads it again in place (connections kept); an unusable one refuses', { skip: spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0 ? false : 'openssl missing' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wh-wsreload-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const d of ['old', 'new', 'live']) mkdirSync(join(dir, d));
+  const oldCert = makeTestCert(join(dir, 'old'), ['127.0.0.1']), newCert = makeTestCert(join(dir, 'new'), ['127.0.0.1']);
+  const live = (c: { certFile: string; keyFile: string }) => { copyFileSync(c.certFile, join(dir, 'live/cert.pem')); copyFileSync(c.keyFile, join(dir, 'live/key.pem')); };
+  live(oldCert);
+  const p = await freePort();
+  const text = `name pub\nworkbit 0\nlisten wss://127.0.0.1:${p} cert ${join(dir, 'live/cert.pem')} key ${join(dir, 'live/key.pem')}\n`;
+  const { d, file } = await startPublic(dir, 'w', text);
+  t.after(() => d.stop());
+  const dialTls = (ca: string) => {
+    const c = new WebSocket(`wss://127.0.0.1:${p}/`, [WS_SUBPROTOCOL], { ca });
+    t.after(() => c.terminate());
+    return new Promise<WebSocket>((resolve, reject) => { c.once('open', () => resolve(c)); c.once('error', reject); });
+  };
+  const first = await dialTls(oldCert.cert);
+  live(newCert);
+  assert.deepEqual(((await d.reload()) as Answer).transports, [`listen wss://127.0.0.1:${p}/ kept (certificate read again), its connections too`]);
+  await dialTls(newCert.cert);
+  await assert.rejects(dialTls(oldCert.cert), /self-signed|certificate/);
+  assert.equal(first.readyState, WebSocket.OPEN, 'a connection made with the old certificate stays');
+  writeFileSync(join(dir, 'live/key.pem'), 'not a key\n');
+  await assert.rejects(d.reload(), new RegExp(`^Error: ${file}:3: listen: .*not a usable certificate and key`));
+  await dialTls(newCert.cert);
 });
