@@ -190,7 +190,9 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
     const place = this.proxied.get(rk);
     if (place === undefined) return undefined;
     this.proxied.delete(rk);
-    const client = forwardedClient(req.headers['x-forwarded-for'], canonicalIp(place.ip) ?? place.ip, this.trusted);
+    const peer = canonicalIp(place.ip) ?? place.ip;
+    // (A reload may have stopped trusting the proxy since the accept: then it is its own client.)
+    const client = this.trusted.has(peer) ? forwardedClient(req.headers['x-forwarded-for'], peer, this.trusted) : { ip: peer };
     if (client.why !== undefined) this.counters.add(client.why);
     if (!this.accepts.take(sourceKey(client.ip), this.clock.now())) return 'ws-accept-rate';
     const full = this.admission.assign(client.ip);
