@@ -71,7 +71,8 @@ export class WsTransports {
     const added = next.boots.filter((b) => b.ws === undefined || (want.has(wsLinkId(next, b)) && !this.links.has(wsLinkId(next, b))));
     const opened = added.some((b) => b.ws !== undefined)
       ? await this.open({ ...next, listen: undefined, boots: added } as NetworkConfig)
-      : { links: [], failed: [] };
+        .catch((e: unknown) => ({ links: [] as WsLinkEntry[], failed: [`WebSocket links: ${e instanceof Error ? e.message : String(e)}`] }))
+      : { links: [] as WsLinkEntry[], failed: [] as string[] };
     errors.push(...opened.failed);
     return () => {
       for (const s of steps) s();
