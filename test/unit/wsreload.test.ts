@@ -120,6 +120,16 @@ test('reload opens, moves and closes the listen ws:// server; an unchanged one k
   assert.deepEqual((await servers(d)).map((s) => s.address), [`ws://127.0.0.1:${p2}/`]);
   assert.match(d.config.listen ? `${d.config.listen.port}` : '', new RegExp(`^${p2}$`), 'the config in effect is still the old one');
 
+  // The same port on another address, taken there: the old listener had to close first, is
+  // open again, and the reload refused (saying its connections were closed).
+  const squat2 = createServer();
+  await new Promise<void>((r) => squat2.listen(p2, '127.0.0.2', r));
+  writeFileSync(file, `name pub\nworkbit 0\nlisten ws://127.0.0.2:${p2}\n`);
+  await assert.rejects(d.reload(), (e: Error) => e.message === `${file}:3: listen: cannot listen on 127.0.0.2:${p2}: the port is in use; ws://127.0.0.1:${p2}/ was closed to free the port and is open again (its connections were closed)`);
+  await new Promise<void>((r) => squat2.close(() => r()));
+  (await dial(p2)).terminate();
+  assert.deepEqual((await servers(d)).map((s) => s.address), [`ws://127.0.0.1:${p2}/`]);
+
   // The same port on another address (it must be let go first): 127.0.0.1 -> 0.0.0.0.
   writeFileSync(file, `name pub\nworkbit 0\nlisten ws://0.0.0.0:${p2}\n`);
   assert.deepEqual(((await d.reload()) as Answer).transports, [`listen ws://127.0.0.1:${p2}/ closed, ws://0.0.0.0:${p2}/ opened`]);
