@@ -52,7 +52,8 @@ export function seedsOf(config: NetworkConfig, selfB64: string): Seed[] {
   return out;
 }
 
-const seedId = (s: Seed) => `${s.boot ? 'boot' : 'peer'} ${s.keyB64} ${seedLabel(s)}`;
+/** What makes two seeds the same line: kind, key, address as written and ws:// URL. */
+export const seedId = (s: Seed) => `${s.boot ? 'boot' : 'peer'} ${s.keyB64} ${seedLabel(s)}${s.ws !== undefined ? ` ${s.ws}` : ''}`;
 
 /** The seeds a new config adds and removes. */
 export function seedDiff(before: NetworkConfig, after: NetworkConfig, selfB64: string): { added: Seed[]; removed: Seed[] } {

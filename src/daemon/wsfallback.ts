@@ -18,7 +18,7 @@ export class FallbackDriver {
   private timer: TimerHandle | undefined;
   private closed = false;
 
-  constructor(private readonly ctx: NodeContext, private readonly links: readonly FallbackLink[]) {
+  constructor(private readonly ctx: NodeContext, private links: readonly FallbackLink[]) {
     this.m = new WsFallback(ctx.clock.now());
     this.arm();
   }
@@ -51,6 +51,16 @@ export class FallbackDriver {
   heard(addr: Addr): void {
     if (this.closed || !this.udpBoots().some((b) => sameAddr(b.addr, addr))) return;
     this.perform(this.m.udpAnswered(this.ctx.clock.now()));
+  }
+
+  /** A reload's fallback links (src/daemon/wsreload.ts closes those it removed): while on
+   *  WebSocket, the new ones open at once and the node joins through them. */
+  setLinks(links: readonly FallbackLink[]): void {
+    const added = links.filter((l) => !this.links.includes(l));
+    this.links = links;
+    if (this.closed || this.m.state !== 'ws' || added.length === 0) return;
+    for (const l of added) l.link.switchOn();
+    void this.ctx.dht.bootstrap(added.map((l) => ({ key: l.key, addr: l.addr }))).then(() => this.ctx.traversal.renewNow());
   }
 
   close(): void {
