@@ -18,6 +18,7 @@ import { DhtNode } from '../../src/dht/node.js';
 import { toHex } from '../../src/dht/id.js';
 import type { NodeTransport, Receiver } from '../../src/net/transport.js';
 import { UdpTransport } from '../../src/net/udp.js';
+import { Puncher } from '../../src/nat/punch.js';
 import { usableAddr, type Addr } from '../../src/proto/addr.js';
 import { SecureChannel } from '../../src/proto/channel.js';
 import { encodeBody, type MessageOf } from '../../src/proto/messages.js';
@@ -111,6 +112,12 @@ test('a WS client is never handed out at its TCP address: not in nodes answers, 
   const ok = await third.node.rpc.request(bootUdp, bootKey, (x) => ({ t: 'punch-req', x, k: nodeKey }));
   assert.equal(ok?.msg.t, 'punch-ok');
   assert.equal((ok!.msg as MessageOf<'punch-ok'>).e, undefined, 'punch-ok names the WS client at its TCP address');
+  // The initiator takes such a punch-ok (the relay there) and probes nothing.
+  const puncher = new Puncher({ dht: third.node, clock: realClock, isTrusted: () => false, isRendezvous: () => true, announceAddr: () => undefined });
+  let accepted = 0;
+  const tx0 = third.udp.counters.get('tx');
+  const punched = await puncher.punch(nodeKey, [{ key: bootKey, hex: toHex(bootKey), addr: bootUdp }], () => false, () => accepted++);
+  assert.deepEqual({ accepted, direct: punched.direct, sent: third.udp.counters.get('tx') - tx0 }, { accepted: 1, direct: false, sent: 1 }, 'one punch-req, no probe');
 
   // (3) the other way: a WS client asks to punch a UDP node; the notify names no address the
   // UDP node could probe (it reaches the client through the relay only).
@@ -124,7 +131,8 @@ test('a WS client is never handed out at its TCP address: not in nodes answers, 
   const ok2 = await node.dht.rpc.request(viaWs, bootKey, (x) => ({ t: 'punch-req', x, k: third.node.id }));
   assert.equal(ok2?.msg.t, 'punch-ok');
   await until(() => notified.length > 0);
-  assert.equal(usableAddr(notified[0]!.a), false, `punch-notify gives the WS client's TCP address ${notified[0]!.a.host}:${notified[0]!.a.port} to probe`);
+  const a = notified[0]!.a;
+  assert.ok(!(a.host === tcp.host && a.port === tcp.port) && !usableAddr(a, a), `punch-notify gives the WS client's TCP address ${a.host}:${a.port} to probe`);
 });
 
 test('UDP from a WS client\'s exact TCP ip:port is answered over UDP, never over that WebSocket', async (t) => {
