@@ -5,6 +5,8 @@
 //   contact: not in `nodes` answers, not in a rendezvous's `punch-ok`/`punch-notify`;
 // - a UDP datagram from a WS client's exact TCP ip:port is a UDP datagram: answered over UDP,
 //   never over that client's connection.
+// - a WebSocket connection from a UDP relay member's exact ip:port is not that member: its
+//   WS_TO frames are not relayed as the member's.
 // (The fallback's key check is test/unit/wsfallbackdriver.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +26,7 @@ import { SecureChannel } from '../../src/proto/channel.js';
 import { encodeBody, type MessageOf } from '../../src/proto/messages.js';
 import { PING_PAD_TO, WS_SUBPROTOCOL } from '../../src/params.js';
 import { realClock } from '../../src/util/clock.js';
-import { quietLog } from './fakenet.js';
+import { initiation, quietLog } from './fakenet.js';
 import { freePort } from './freeport.js';
 
 const sodium = await sodiumReady();
@@ -160,4 +162,32 @@ test('UDP from a WS client\'s exact TCP ip:port is answered over UDP, never over
   assert.deepEqual({ overUdp, overWs }, { overUdp: 1, overWs: 0 }, 'the pong to a UDP source went over the WebSocket of the client at that TCP address');
   const server = (await boot.d.show(true)).transports?.find((x) => x.role === 'server');
   assert.equal(server?.counters?.['ws-tx'] ?? 0, 0);
+});
+
+test('a WebSocket connection from a UDP relay member\'s exact ip:port cannot send WS_TO as that member', async (t) => {
+  const bootSecret = generateSecret(sodium);
+  const boot = await startBoot(bootSecret);
+  t.after(() => boot.d.stop());
+  const bootKey = sodium.crypto_scalarmult_base(bootSecret), bootUdp: Addr = { host: '127.0.0.1', port: boot.udpPort };
+  const a = await thirdParty(), b = await thirdParty();
+  t.after(() => { for (const x of [a, b]) { x.node.close(); x.udp.close(); } });
+  let atB = 0;
+  b.node.extend({ oneWay: (m) => { if (m.msg.t === 'relayed') atB++; return true; } });
+  // A and B open a relay session at the boot node over UDP.
+  for (const [x, y] of [[a, b], [b, a]] as const) {
+    const r = await x.node.rpc.request(bootUdp, bootKey, (tx) => ({ t: 'relay-open', x: tx, k: y.node.id }));
+    assert.equal(r?.msg.t, 'relay-ok');
+  }
+  // The session works: A's relay message reaches B.
+  a.node.rpc.send(bootUdp, bootKey, { t: 'relay', k: b.node.id, d: initiation(1) });
+  await until(() => atB === 1);
+  // An attacker's WebSocket connection from A's exact ip:port (TCP port = A's UDP port).
+  const ws = new WebSocket(`ws://127.0.0.1:${boot.wsPort}/`, [WS_SUBPROTOCOL], { localAddress: '127.0.0.1', localPort: a.udp.local.port });
+  t.after(() => ws.terminate());
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  ws.send(Buffer.concat([Buffer.from([2]), Buffer.from(b.node.id), initiation(2)]));
+  await until(async () => ((await boot.d.show(true)).transports?.find((x) => x.role === 'server')?.counters?.['ws-to-rx'] ?? 0) === 1);
+  await sleep(100);
+  assert.equal(atB, 1, 'a WS_TO from a connection at A\'s UDP ip:port was relayed to B as A\'s');
+  assert.equal(boot.d.dht.counters.get('relay-ws-no-session'), 1);
 });
