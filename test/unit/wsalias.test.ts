@@ -96,6 +96,9 @@ test('a WS client is never handed out at its TCP address: not in nodes answers, 
   // The boot node verified the WS client over its connection: it is in the boot node's table.
   await until(() => boot.d.dht.table.get(toHex(nodeKey)) !== undefined);
   const tcp = boot.d.dht.table.get(toHex(nodeKey))!.addr;
+  // (What the boot node saw of the client over the connection, a TCP source, is not taken as
+  // the client's UDP address: NAT detection builds on `observed`.)
+  assert.deepEqual([...node.dht.observed.values()], [], 'a pong over WebSocket was taken as our UDP address');
 
   const third = await thirdParty();
   t.after(() => { third.node.close(); third.udp.close(); });
