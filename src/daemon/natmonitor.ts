@@ -73,6 +73,7 @@ export class NatMonitor {
   relayCandidates(exclude: string[]): RelayRef[] {
     const { ctx } = this;
     const out: RelayRef[] = [];
+    const later: RelayRef[] = [];
     const seen = new Set([...exclude, ctx.dht.hex]);
     // A boot key with several lines (a dual-stack boot node): the address it last answered us
     // at (its table entry), else its first line; one we cannot reach (IPv4 from an IPv6-only
@@ -84,8 +85,12 @@ export class NatMonitor {
       const answered = ctx.dht.table.get(hex)?.addr;
       // (A boot node with a fallback ws:// line: the address of the underlay in use.)
       const addr = ctx.fallback?.addrFor(hex) ?? ctx.join.boots.find((o) => toHex(o.key) === hex && sameAddr(o.addr, answered))?.addr ?? b.addr;
-      out.push({ key: b.key, hex, addr });
+      // On WebSocket, a boot node whose link is not open comes after those whose link is: a
+      // punch takes the first punch-ok in the order asked (src/nat/punch.ts), and would wait
+      // for this one's request to time out (docs/NAT.md "The WebSocket rows").
+      (ctx.fallback?.reachableNow(hex) === false ? later : out).push({ key: b.key, hex, addr });
     }
+    out.push(...later);
     const now = ctx.clock.now();
     for (const e of ctx.dht.table.entries()) {
       if (e.direct && isUdpAddr(e.addr) && !seen.has(e.hex) && !ctx.paths.has(e.hex) && this.claims.confirmed(e.hex, e.addr, now)) {

@@ -40,6 +40,14 @@ export class FallbackDriver {
     return this.udpBoots().find((b) => toHex(b.key) === hex)?.addr;
   }
 
+  /** Whether fallback boot node `hex` can take a request now: not while on WebSocket with its
+   *  link not open (a request sent into a link still connecting, or failing to, would wait for
+   *  its timeout). True for another key. */
+  reachableNow(hex: string): boolean {
+    if (this.m.state !== 'ws') return true;
+    return this.links.find((l) => toHex(l.key) === hex)?.open() ?? true;
+  }
+
   /** Node `id` answered us at `addr` (the DHT's onVerified, a verified reply sealed by `id`):
    *  only a fallback boot node's own key at one of its UDP addresses says "UDP works". A third
    *  party at that address (spoofing it, or there after a change) and an answer over a

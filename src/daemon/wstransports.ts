@@ -24,6 +24,8 @@ export interface FallbackLink {
   /** The link's address (the URL's host, pinned, and port; a 'ws' address). */
   addr: Addr;
   link: SwitchableWsLink;
+  /** Whether the link's connection is open now (off, connecting or waiting: not). */
+  open(): boolean;
 }
 
 /** What `wh show` says of a transport. */
@@ -94,7 +96,7 @@ export async function openWsTransports(args: {
       const link = Object.assign(sw, { view });
       undo.push(async () => link.close());
       transports.push(link);
-      fallback.push({ key: b.key, addr, link });
+      fallback.push({ key: b.key, addr, link, open: () => view().state === 'open' });
       continue;
     }
     const link = connect();
