@@ -154,7 +154,7 @@ export class Daemon implements NodeContext {
       const dht = new DhtNode({
         sodium: opts.sodium, secret: opts.secret, workbit: config.workbit, namespace: config.namespace,
         transport: transports, clock, direct: publicNode,
-        onVerified: (id, addr, rtt, seenAs) => { daemon?.join.heard(toHex(id), addr); daemon?.fallback?.heard(addr); daemon?.paths.heard(id, addr, rtt, seenAs); },
+        onVerified: (id, addr, rtt, seenAs) => { daemon?.join.heard(toHex(id), addr); daemon?.fallback?.heard(addr, id); daemon?.paths.heard(id, addr, rtt, seenAs); },
         isKnown: (hex) => daemon?.paths.has(hex) ?? false,
       });
       undo.push(async () => dht.close());

@@ -10,7 +10,7 @@ import type { NodeTransport } from '../net/transport.js';
 import type { WsClientState } from '../net/wsclient.js';
 import type { ProxyDirective } from '../net/wsproxy.js';
 import type { Addr } from '../proto/addr.js';
-import { addrKey } from '../proto/addr.js';
+import { addrKey, normalizeAddr, wsAddr } from '../proto/addr.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { Lookup } from './seeds.js';
@@ -21,7 +21,7 @@ import { SwitchableWsLink, type SwitchedLink } from '../net/wsswitch.js';
  *  answer (src/daemon/wsfallback.ts). */
 export interface FallbackLink {
   key: Uint8Array;
-  /** The link's address (the URL's host, pinned, and port). */
+  /** The link's address (the URL's host, pinned, and port; a 'ws' address). */
   addr: Addr;
   link: SwitchableWsLink;
   /** Whether the link's connection is open now (off, connecting or waiting: not). */
@@ -108,7 +108,7 @@ export async function openWsTransports(args: {
       }
       pinned.set(b.host, host);
     }
-    const url = b.ws.url, addr = { host, port: b.port };
+    const url = b.ws.url, addr = wsAddr(normalizeAddr({ host, port: b.port })); // (as src/daemon/seeds.ts's)
     const connect = () => seams.connectWs({
       url, addr, clock, random: args.random, ...(config.proxy ? { proxy: config.proxy } : {}),
       onState: (s, why) => log[s === 'waiting' ? 'warn' : 'info'](`WebSocket link to ${url}: ${s}${why ? ` (${why})` : ''}`),

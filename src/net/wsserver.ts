@@ -17,7 +17,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { addrKey, normalizeAddr, sourceKey, type Addr } from '../proto/addr.js';
+import { addrKey, normalizeAddr, sourceKey, wsAddr, type Addr } from '../proto/addr.js';
 import { decodeWsFrame, encodeWsFrame, WS_DATAGRAM, WS_FROM, WS_TO, type WsFrame } from '../proto/wsframe.js';
 import { RATE_LIMIT_SOURCES, WS_MAX_HEADER_BYTES, WS_MAX_MESSAGE, WS_SEND_BUFFER_MAX, WS_SEND_BUFFER_TOTAL, WS_SUBPROTOCOL } from '../params.js';
 import type { Clock } from '../util/clock.js';
@@ -205,7 +205,8 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
   }
 
   private opened(ws: WebSocket, socket: Socket, guard: WsConnGuard): void {
-    const addr = normalizeAddr({ host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
+    // A 'ws' address: a UDP datagram from the same ip:port is another address (src/proto/addr.ts).
+    const addr = wsAddr(normalizeAddr({ host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }));
     const key = addrKey(addr);
     const conn: Conn = { ws, guard, addr, out: new WriteCoalescer(socket) };
     this.conns.set(key, conn);
@@ -284,7 +285,7 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
     this.receiver = receiver;
   }
 
-  /** The addresses of its open connections (their TCP source addresses). */
+  /** The addresses of its open connections ('ws' addresses at their TCP source addresses). */
   carries(to: Addr): boolean {
     return this.conns.has(addrKey(to));
   }
