@@ -1,6 +1,7 @@
 // What the in-process daemon tests (wsdaemon, wsalias, wsreload) give a real Daemon in place of
 // the system: a data plane that does nothing, no port sharing, no gateway, DNS or control
 // socket, and a UDP socket behind a router that drops all UDP.
+import assert from 'node:assert/strict';
 import type { DataPlane, SystemDeps } from '../../src/daemon/dataplane.js';
 import type { NodeTransport, Receiver } from '../../src/net/transport.js';
 
@@ -31,3 +32,12 @@ export const noSystem = {
   lookup: async (h: string) => { throw new Error(`no DNS in this test (${h})`); },
   listenControl: async () => ({ close: () => undefined }), bindOverlay: undefined,
 };
+
+/** Waits (real time, 25 ms steps) until `f` holds; fails the test after `ms`. */
+export async function until(f: () => boolean | Promise<boolean>, ms = 8000): Promise<void> {
+  for (let t = 0; t < ms; t += 25) {
+    if (await f()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail('condition not met in time');
+}

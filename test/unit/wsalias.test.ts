@@ -25,15 +25,11 @@ import { encodeBody, type MessageOf } from '../../src/proto/messages.js';
 import { PING_PAD_TO, WS_SUBPROTOCOL } from '../../src/params.js';
 import { realClock } from '../../src/util/clock.js';
 import { initiation, quietLog } from './fakenet.js';
-import { BlockedUdp, fakeDeps, noSystem } from './fakedaemon.js';
+import { BlockedUdp, fakeDeps, noSystem, until } from './fakedaemon.js';
 import { freePort } from './freeport.js';
 
 const sodium = await sodiumReady();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(f: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  for (let t = 0; t < ms; t += 25) { if (await f()) return; await sleep(25); }
-  assert.fail('condition not met in time');
-}
 const pub = (s: Uint8Array) => keyToBase64(sodium.crypto_scalarmult_base(s));
 
 /** A public boot node serving `listen ws://` and UDP on 127.0.0.1. */

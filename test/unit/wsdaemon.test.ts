@@ -17,15 +17,11 @@ import { encodeBody } from '../../src/proto/messages.js';
 import { PING_PAD_TO, WS_SUBPROTOCOL } from '../../src/params.js';
 import { formatShow } from '../../src/cli/commands/show.js';
 import { quietLog } from './fakenet.js';
-import { BlockedUdp, fakeDeps, noSystem } from './fakedaemon.js';
+import { BlockedUdp, fakeDeps, noSystem, until } from './fakedaemon.js';
 import { freePort } from './freeport.js';
 
 const sodium = await sodiumReady();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(f: () => boolean | Promise<boolean>, ms = 8000): Promise<void> {
-  for (let t = 0; t < ms; t += 25) { if (await f()) return; await sleep(25); }
-  assert.fail('condition not met in time');
-}
 const pub = (s: Uint8Array) => keyToBase64(sodium.crypto_scalarmult_base(s));
 
 async function startBoot(secret: Uint8Array, wsPort: number, udpPort: number): Promise<Daemon> {

@@ -20,15 +20,11 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { WS_SUBPROTOCOL } from '../../src/params.js';
 import { makeTestCert } from '../micronet/tlscert.js';
 import { quietLog } from './fakenet.js';
-import { BlockedUdp, fakeDeps, noSystem } from './fakedaemon.js';
+import { BlockedUdp, fakeDeps, noSystem, until } from './fakedaemon.js';
 import { freePort } from './freeport.js';
 
 const sodium = await sodiumReady();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(f: () => boolean | Promise<boolean>, ms = 8000): Promise<void> {
-  for (let t = 0; t < ms; t += 25) { if (await f()) return; await sleep(25); }
-  assert.fail('condition not met in time');
-}
 const pub = (s: Uint8Array) => keyToBase64(sodium.crypto_scalarmult_base(s));
 
 /** What a reload answered, loosely typed (the field is new). */
