@@ -45,6 +45,7 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
   readonly counters = new Counters();
   private receiver: Receiver = () => {};
   private relayReceiver: RelayFrameReceiver | undefined;
+  private closeReceiver: ((addr: Addr) => void) | undefined;
   private readonly conns = new Map<string, Conn>();
   /** Each accepted TCP connection, with its source IP and the release of its place (once). */
   private readonly sockets = new Map<Socket, { ip: string; release: () => void }>();
@@ -155,7 +156,12 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
     ws.on('pong', () => guard.heard());
     ws.on('message', (data: Buffer, isBinary: boolean) => this.message(conn, data, isBinary));
     ws.on('error', (e: Error & { code?: string }) => this.counters.add(e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'ws-oversize' : 'ws-error'));
-    ws.on('close', () => { if (this.conns.get(key) === conn) this.conns.delete(key); guard.close(); });
+    ws.on('close', () => {
+      guard.close();
+      if (this.conns.get(key) !== conn) return;
+      this.conns.delete(key);
+      this.closeReceiver?.(addr);
+    });
   }
 
   private message(conn: Conn, data: Buffer, isBinary: boolean): void {
@@ -213,6 +219,10 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
 
   setRelayReceiver(receiver: RelayFrameReceiver): void {
     this.relayReceiver = receiver;
+  }
+
+  setCloseReceiver(receiver: (addr: Addr) => void): void {
+    this.closeReceiver = receiver;
   }
 
   /** Bytes queued towards the connection at `to` (ws's bufferedAmount; 0 without one). */

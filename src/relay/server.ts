@@ -100,6 +100,12 @@ export class RelayServer {
     this.host.dht.counters.add('relay-held');
   }
 
+  /** The WebSocket connection at `addr` ended: whoever opened sessions over it is no longer
+   *  there (a later connection from the same address is someone else until it opens again). */
+  onWsClosed(addr: Addr): void {
+    if (this.sessions.detachAt(addr) > 0) this.host.dht.counters.add('relay-ws-gone');
+  }
+
   /** A `relay` datagram: forwarded as `relayed` to the other member of the session. */
   onRelay(inc: Incoming, m: MessageOf<'relay'>, now: number): void {
     const { dht } = this.host;
