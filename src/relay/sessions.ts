@@ -196,13 +196,13 @@ export class RelaySessions {
    *  a live member is bound there from exactly `from` and the other member, live and not bound,
    *  reaches the relay over a WebSocket connection (`overWs` of its relay-open address). Then
    *  the relay's daemon forwards between the port's socket and that connection, no sealing. */
-  wsHalfAt(port: number, from: Addr, overWs: (a: Addr) => boolean, now: number): { ws: Addr; boundHex: string } | undefined {
+  wsHalfAt(port: number, from: Addr, overWs: (a: Addr) => boolean, now: number): { ws: Addr; boundHex: string; wsHex: string } | undefined {
     const id = this.byPort.get(port), s = id === undefined ? undefined : this.sessions.get(id);
     if (s === undefined || s.port !== port || s.members.size !== 2) return undefined;
     const [[ha, a], [hb, b]] = [...s.members] as [[string, Member], [string, Member]];
-    const [boundHex, bm, wm] = a.bound !== undefined && sameAddr(a.bound, from) ? [ha, a, b] : b.bound !== undefined && sameAddr(b.bound, from) ? [hb, b, a] : [undefined, undefined, undefined];
+    const [boundHex, bm, wsHex, wm] = a.bound !== undefined && sameAddr(a.bound, from) ? [ha, a, hb, b] : b.bound !== undefined && sameAddr(b.bound, from) ? [hb, b, ha, a] : [undefined, undefined, undefined, undefined];
     if (boundHex === undefined || bm.until < now || wm.until < now || wm.bound !== undefined || wm.gone || !overWs(wm.addr)) return undefined;
-    return { ws: wm.addr, boundHex };
+    return { ws: wm.addr, boundHex, wsHex };
   }
 
   /** The other direction: `toHex` bound to the session's port, `fromHex` (live, not bound) over
