@@ -30,7 +30,7 @@ export const WS_RELAY_FRAMES_BURST = 10_000; // @protocol
  *  every frame a flood sends, as fast as TCP carries them (docs/NODE.md "WebSocket relay
  *  throughput"); paused, a flooding connection is read about one socket read (64 KiB) per
  *  pause. A connection within its rates is never paused. */
-export const WS_RATE_PAUSE = 50;
+export const WS_RATE_PAUSE = 50; // @protocol
 /** A connection must complete its WebSocket upgrade within this long after the TCP connect. */
 export const WS_HANDSHAKE_TIMEOUT = 5000; // @protocol
 /** A server closes a connection that sent nothing (no message, no ping) for this long: a client
