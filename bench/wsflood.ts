@@ -16,7 +16,7 @@ import WebSocket from 'ws';
 import { sodiumReady } from '../src/crypto/sodium.js';
 import { generateSecret } from '../src/crypto/keys.js';
 import { DhtNode } from '../src/dht/node.js';
-import type { Addr } from '../src/proto/addr.js';
+import { wsAddr, type Addr } from '../src/proto/addr.js';
 import { encodeWsFrame, WS_TO } from '../src/proto/wsframe.js';
 import { Traversal } from '../src/nat/traversal.js';
 import { WsRelayPorts } from '../src/net/wsrelayport.js';
@@ -63,7 +63,7 @@ if (values.role === 'client') {
     const port = await new Promise<number>((res) => child.once('message', (m: { port: number }) => res(m.port)));
     let A: DhtNode | undefined;
     if (member) {
-      A = node({ host: '127.0.0.1', port });
+      A = node(wsAddr({ host: '127.0.0.1', port }));
       await open(A, B);
       await open(B, A);
     }

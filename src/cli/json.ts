@@ -80,13 +80,13 @@ export function checkJSON(cfg: NetworkConfigJSON) {
   return { schema: 'wirehub.check', schemaVersion: SCHEMA_VERSION, ...cfg };
 }
 
-export interface ReloadAnswer { added: string[]; removed: string[]; changed: string[]; bootsAdded?: string[]; bootsRemoved?: string[]; errors?: string[] }
+export interface ReloadAnswer { added: string[]; removed: string[]; changed: string[]; bootsAdded?: string[]; bootsRemoved?: string[]; transports?: string[]; errors?: string[] }
 
 export function reloadJSON(iface: string, r: ReloadAnswer) {
   return {
     schema: 'wirehub.reload', schemaVersion: SCHEMA_VERSION, interface: iface,
     added: r.added, removed: r.removed, changed: r.changed,
-    bootsAdded: r.bootsAdded ?? [], bootsRemoved: r.bootsRemoved ?? [], errors: r.errors ?? [],
+    bootsAdded: r.bootsAdded ?? [], bootsRemoved: r.bootsRemoved ?? [], transports: r.transports ?? [], errors: r.errors ?? [],
   };
 }
 

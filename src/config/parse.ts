@@ -226,10 +226,10 @@ export function parseConfig(text: string, file: string, sodium: Sodium): Network
     else peerKeys.set(p.keyB64, p.line);
   }
   // A boot key may have one line per address (a dual-stack boot node: its IPv4 and its IPv6
-  // address), never the same address twice.
+  // address), never the same address twice; a ws:// line's TCP port is not a UDP line's port.
   const bootKeys = new Map<string, number>();
   for (const b of boots) {
-    const id = `${b.keyB64} ${formatHostPort({ host: b.host.toLowerCase(), kind: b.hostKind, port: b.port })}`;
+    const id = `${b.keyB64} ${b.ws !== undefined ? 'ws ' : ''}${formatHostPort({ host: b.host.toLowerCase(), kind: b.hostKind, port: b.port })}`;
     const first = bootKeys.get(id);
     if (first !== undefined) fail(b.line, `boot key ${b.keyB64} is already listed with this address on line ${first}`);
     else bootKeys.set(id, b.line);

@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import { quoteToken } from './errors.js';
 import { hostnameError, type HostKind } from './host.js';
+import { canonicalIp } from '../net/wsforwarded.js';
 
 export interface WsListen {
   /** wss:// (TLS with `cert` and `key`) or ws:// (plain, or behind a TLS-terminating proxy). */
@@ -13,6 +14,9 @@ export interface WsListen {
   port: number;
   cert?: string;
   key?: string;
+  /** `trusted-proxy IP` (repeatable): reverse proxies whose X-Forwarded-For names the client
+   *  (src/net/wsforwarded.ts); canonical addresses. Absent: the header is never read. */
+  trustedProxies?: string[];
   line: number;
 }
 
@@ -26,7 +30,7 @@ export interface WsUrl {
   url: string;
 }
 
-const LISTEN_USAGE = '(usage: listen ws://IP:PORT, or listen wss://IP:PORT cert FILE key FILE)';
+const LISTEN_USAGE = '(usage: listen ws://IP:PORT [trusted-proxy IP]..., or listen wss://IP:PORT cert FILE key FILE [trusted-proxy IP]...)';
 
 /** Reads a ws:// or wss:// URL (the port defaults to 80 / 443); an error text when it is not one. */
 export function parseWsUrl(text: string): { ok: true; value: WsUrl } | { ok: false; error: string } {
@@ -57,9 +61,18 @@ export function parseListenLine(args: string[], line: number, fail: (line: numbe
   if (kind === 'hostname') { fail(line, `"listen" takes an IP address, not a hostname (${quoteToken(host)}) ${LISTEN_USAGE}`); return undefined; }
   if (!/^wss?:\/\/[^/]+\/?$/i.test(args[0]!)) { fail(line, `"listen" takes no path (the server answers on every path) ${LISTEN_USAGE}`); return undefined; }
   const opts: Record<string, string> = {};
+  const trusted: string[] = [];
   const rest = args.slice(1);
   for (let i = 0; i < rest.length; i += 2) {
     const name = rest[i]!, value = rest[i + 1];
+    if (name === 'trusted-proxy') {
+      if (value === undefined) { fail(line, `"trusted-proxy" needs an IP address ${LISTEN_USAGE}`); return undefined; }
+      const ip = canonicalIp(value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value);
+      if (ip === undefined) { fail(line, `"trusted-proxy" takes an IP address, not ${quoteToken(value)} (no hostname, range or port) ${LISTEN_USAGE}`); return undefined; }
+      if (trusted.includes(ip)) { fail(line, `trusted-proxy ${ip} given twice ${LISTEN_USAGE}`); return undefined; }
+      trusted.push(ip);
+      continue;
+    }
     if (name !== 'cert' && name !== 'key') { fail(line, `unknown listen option ${quoteToken(name)} ${LISTEN_USAGE}`); return undefined; }
     if (value === undefined) { fail(line, `"${name}" needs a file ${LISTEN_USAGE}`); return undefined; }
     if (opts[name] !== undefined) { fail(line, `"${name}" given twice ${LISTEN_USAGE}`); return undefined; }
@@ -67,5 +80,6 @@ export function parseListenLine(args: string[], line: number, fail: (line: numbe
   }
   if (tls && (opts.cert === undefined || opts.key === undefined)) { fail(line, `wss:// needs "cert FILE" and "key FILE" (behind a TLS-terminating proxy, listen on ws://) ${LISTEN_USAGE}`); return undefined; }
   if (!tls && (opts.cert !== undefined || opts.key !== undefined)) { fail(line, `ws:// is plain: "cert" and "key" go with wss:// ${LISTEN_USAGE}`); return undefined; }
-  return { tls, host, port, ...(opts.cert !== undefined ? { cert: opts.cert } : {}), ...(opts.key !== undefined ? { key: opts.key } : {}), line };
+  return { tls, host, port, ...(opts.cert !== undefined ? { cert: opts.cert } : {}), ...(opts.key !== undefined ? { key: opts.key } : {}),
+    ...(trusted.length > 0 ? { trustedProxies: trusted } : {}), line };
 }

@@ -20,6 +20,7 @@ import type { Invites } from './invites.js';
 import type { HostNames } from './hostnames.js';
 import type { MetricsServer } from './metricsserver.js';
 import type { Transports } from '../net/transport.js';
+import type { WsTransports } from './wsreload.js';
 
 export interface DaemonOptions {
   sodium: Sodium;
@@ -57,6 +58,8 @@ export interface NodeContext {
   readonly wg: SupervisedDataPlane | undefined;
   readonly traversal: Traversal;
   readonly join: Join;
+  /** The WebSocket server and links, and a reload's difference (src/daemon/wsreload.ts). */
+  readonly ws: WsTransports;
   /** The UDP/WebSocket fallback (src/daemon/wsfallback.ts), when boot nodes have both lines. */
   readonly fallback?: FallbackDriver | undefined;
   readonly nat: NatMonitor;

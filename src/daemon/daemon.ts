@@ -40,6 +40,7 @@ import { DNS_PORT } from '../params.js';
 import { MetricsServer } from './metricsserver.js';
 import { formatMetrics } from './metrics.js';
 import { openWsTransports } from './wstransports.js';
+import { WsTransports } from './wsreload.js';
 import { FallbackDriver } from './wsfallback.js';
 import { isWsRelayPort, WsRelayPorts, type WsRelayPort } from '../net/wsrelayport.js';
 
@@ -66,6 +67,8 @@ export class Daemon implements NodeContext {
   readonly invites: Invites;
   names: HostNames | undefined;
   metrics: MetricsServer | undefined;
+  /** The WebSocket server and links, and a reload's difference (src/daemon/wsreload.ts). */
+  ws!: WsTransports;
   private readonly handlers: ControlHandlers;
   private timer: TimerHandle | undefined;
   stopping = false;
@@ -80,7 +83,7 @@ export class Daemon implements NodeContext {
     readonly opts: DaemonOptions,
     readonly dht: DhtNode,
     /** The node's transports; the DHT runs on all of them (src/net/transport.ts TransportSet). */
-    readonly transports: Transports,
+    private readonly transportSet: TransportSet,
     readonly wg: SupervisedDataPlane | undefined,
   ) {
     this.config = opts.config;
@@ -101,6 +104,9 @@ export class Daemon implements NodeContext {
       count: (w) => this.dht.counters.add(w),
     }, () => this.seams.localAddresses(), () => this.nat.mapping?.externalIp, () => [this.opts.listenPort, this.opts.daemonPort]);
   }
+
+  /** The node's transports now (a reload adds and removes WebSocket ones). */
+  get transports(): Transports { return this.transportSet.list; }
 
   /** Starts everything; on any failure, undoes what was done and throws. */
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -129,7 +135,7 @@ export class Daemon implements NodeContext {
       // nodes (src/daemon/wstransports.ts): the DHT sends and hears through all of them.
       const ws = await openWsTransports({ config, selfB64, clock, log, lookup: seams.lookup, random: seams.random, seams, undo })
         .catch((e: unknown) => { throw e instanceof DaemonError ? e : new DaemonError(e instanceof Error ? e.message : String(e)); });
-      const transports: Transports = [transport, ...ws.transports];
+      const transports = new TransportSet([transport, ...ws.transports]);
       if (!publicNode && self !== undefined) {
         const plane = { name: opts.iface, privateKey: keyToBase64(opts.secret), listenPort: opts.listenPort, addresses: ownAddresses(config, self), log: (l: string) => log.info(`wireguard: ${l}`) };
         wg = await SupervisedDataPlane.start({ create: () => opts.deps.createDataPlane(plane), log, clock });
@@ -144,10 +150,11 @@ export class Daemon implements NodeContext {
       // leftovers; the first install replaces the table anyway.)
       const forward = opts.deps.relayForward?.(portShareTable(opts.iface));
       let daemon: Daemon | undefined;
+      const relayPorts = new WsRelayPorts(ws.transports.filter((t): t is typeof t & WsRelayPort => isWsRelayPort(t)));
       const dht = new DhtNode({
         sodium: opts.sodium, secret: opts.secret, workbit: config.workbit, namespace: config.namespace,
-        transport: new TransportSet(transports), clock, direct: publicNode,
-        onVerified: (id, addr, rtt, seenAs) => { daemon?.join.heard(toHex(id), addr); daemon?.fallback?.heard(addr); daemon?.paths.heard(id, addr, rtt, seenAs); },
+        transport: transports, clock, direct: publicNode,
+        onVerified: (id, addr, rtt, seenAs) => { daemon?.join.heard(toHex(id), addr); daemon?.fallback?.heard(addr, id); daemon?.paths.heard(id, addr, rtt, seenAs); },
         isKnown: (hex) => daemon?.paths.has(hex) ?? false,
       });
       undo.push(async () => dht.close());
@@ -170,16 +177,21 @@ export class Daemon implements NodeContext {
         ...(forward ? { forward } : {}),
         ...(opts.deps.openPort ? { openPort: () => opts.deps.openPort!() } : {}),
         openRelayEndpoint: seams.openRelayEndpoint,
-        ws: new WsRelayPorts(ws.transports.filter((t): t is typeof t & WsRelayPort => isWsRelayPort(t))),
+        ws: relayPorts,
         isInvited: (hex) => d.invites.isIssued(hex),
         onAlias: (req, m, max) => d.invites.onAlias(req, m, max),
         onRelayedFrame: (inc, m) => d.invites.relay.onFrame(inc, m),
       });
       undo.push(() => d.traversal.close());
-      if (ws.fallback.length > 0) {
-        d.fallback = new FallbackDriver(d, ws.fallback);
-        undo.push(async () => d.fallback?.close());
-      }
+      if (ws.fallback.length > 0) d.fallback = new FallbackDriver(d, ws.fallback);
+      undo.push(async () => d.fallback?.close());
+      d.ws = new WsTransports({
+        clock, log, lookup: seams.lookup, random: seams.random, seams, selfB64, set: transports, ports: relayPorts,
+        setFallback: (links) => {
+          if (links.length === 0) { d.fallback?.close(); d.fallback = undefined; } else if (d.fallback) d.fallback.setLinks(links); else d.fallback = new FallbackDriver(d, links);
+        },
+        renew: () => void d.traversal.renewNow().catch((e: unknown) => log.warn(`reload: renewing the relay links: ${e instanceof Error ? e.message : String(e)}`)),
+      }, config, ws, ws.pinned);
       await d.invites.store.load().catch((e: unknown) => { throw new DaemonError(e instanceof Error ? e.message : String(e)); });
       if (!publicNode && self !== undefined) {
         // Names for the host's programs: after the data plane, whose addresses DNS listens on.

@@ -19,11 +19,15 @@ import { ResolveError, resolveTrustEndpoints, seedDiff, seedLabel } from './seed
 import { answerResolve } from './resolvehandler.js';
 import { dhtNodes } from './dhtview.js';
 import { allowedIpsOf, isPublicNodeConfig, trustedPeersOf } from './trusted.js';
+import { WsReloadError } from './wsreload.js';
 
 export class DaemonError extends Error {}
 
 export interface ReloadResult {
-  added: string[]; removed: string[]; changed: string[]; bootsAdded: string[]; bootsRemoved: string[]; errors?: string[];
+  added: string[]; removed: string[]; changed: string[]; bootsAdded: string[]; bootsRemoved: string[];
+  /** The WebSocket listener and links opened, closed or changed in place (src/daemon/wsreload.ts). */
+  transports: string[];
+  errors?: string[];
 }
 
 export class ControlHandlers {
@@ -140,13 +144,17 @@ export class ControlHandlers {
     if (selfNow?.ipv4 !== selfNext?.ipv4 || selfNow?.ipv6 !== selfNext?.ipv6) throw new DaemonError(`${next.file}: this node's own overlay address changed; use wh down and wh up`);
     if (next.workbit !== ctx.config.workbit || next.namespace !== ctx.config.namespace) throw new DaemonError(`${next.file}: workbit or namespace changed; use wh down and wh up`);
     const peers = trustedPeersOf(next, ctx.publicB64);
+    // The last check: a listener that cannot bind (a certificate that cannot be read) refuses.
+    const commitWs = await ctx.ws.prepare(next).catch((e: unknown) => { throw e instanceof WsReloadError ? new DaemonError(e.message) : e; });
     // Applied from here on, all of it.
     const seeds = seedDiff(ctx.config, next, ctx.publicB64);
     ctx.config = next;
+    // The links first: a new ws:// boot node is then joined over its link.
+    const ws = commitWs();
     ctx.join.joinSeeds(seeds);
     const diff = ctx.paths.setPeers(peers);
     const name = (p: TrustedPeer) => p.hostname ?? p.keyB64;
-    const errors: string[] = [];
+    const errors: string[] = [...ws.errors];
     const attempt = (p: TrustedPeer, op: () => Promise<void>) =>
       op().catch((e: unknown) => { errors.push(`${name(p)}: ${e instanceof Error ? e.message : String(e)}`); });
     const wg = ctx.wg;
@@ -170,7 +178,7 @@ export class ControlHandlers {
       .catch((e: unknown) => { errors.push(`names: ${e instanceof Error ? e.message : String(e)}`); });
     await ctx.metrics?.apply(next.metrics, next.file).catch((e: unknown) => { errors.push(e instanceof Error ? e.message : String(e)); });
     const result = { added: diff.added.map(name), removed: diff.removed.map(name), changed: diff.changed.map((c) => name(c.after)),
-      bootsAdded: seeds.added.map(seedLabel), bootsRemoved: seeds.removed.map(seedLabel), ...(errors.length > 0 ? { errors } : {}) };
+      bootsAdded: seeds.added.map(seedLabel), bootsRemoved: seeds.removed.map(seedLabel), transports: ws.changes, ...(errors.length > 0 ? { errors } : {}) };
     ctx.log.info(`reload: ${JSON.stringify(result)}`);
     return result;
   }

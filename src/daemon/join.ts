@@ -6,7 +6,7 @@ import type { BootNode } from '../dht/node.js';
 import { sameAddr, type Addr } from '../proto/addr.js';
 import { BootContact } from './contact.js';
 import type { NodeContext } from './context.js';
-import { resolveSeeds, seedsOf, type Seed } from './seeds.js';
+import { resolveSeeds, seedId, seedsOf, type Seed } from './seeds.js';
 
 export class Join {
   /** The boot nodes of the config, resolved (with the fallback ws:// lines: src/daemon/wsfallback.ts). */
@@ -17,6 +17,8 @@ export class Join {
   contact: BootContact | undefined;
   private firstHeard: (() => void) | undefined;
   private readonly heardOnce = new Promise<void>((resolve) => { this.firstHeard = resolve; });
+  /** The line each boot node came from (`seedId`): a reload removes exactly the lines it removed. */
+  private readonly lineOf = new WeakMap<BootNode, string>();
 
   constructor(private readonly ctx: NodeContext) {}
 
@@ -35,8 +37,9 @@ export class Join {
   private async resolveSeeds(seeds: Seed[]): Promise<BootNode[]> {
     const { nodes, failed } = await resolveSeeds(seeds, this.ctx.seams.lookup);
     for (const f of failed) this.ctx.log.warn(f);
-    this.boots.push(...nodes.filter((n) => n.seed.boot).map((n) => ({ key: n.key, addr: n.addr })));
-    this.fallback.push(...nodes.filter((n) => n.seed.fallback === true).map((n) => ({ key: n.key, addr: n.addr })));
+    const node = (n: (typeof nodes)[number]): BootNode => { const b = { key: n.key, addr: n.addr }; this.lineOf.set(b, seedId(n.seed)); return b; };
+    this.boots.push(...nodes.filter((n) => n.seed.boot).map(node));
+    this.fallback.push(...nodes.filter((n) => n.seed.fallback === true).map(node));
     return nodes.filter((n) => n.seed.fallback !== true).map((n) => ({ key: n.key, addr: n.addr }));
   }
 
@@ -68,11 +71,13 @@ export class Join {
   }
 
   /** A reload's new seeds join the DHT (then the NAT is checked again: more observers); removed
-   *  boot lines stop being rendezvous/relay candidates. In the background: reload answers now. */
+   *  boot lines stop being rendezvous/relay candidates (those lines only: another line of the
+   *  same key stays). In the background: reload answers now. */
   joinSeeds(seeds: { added: Seed[]; removed: Seed[] }): void {
     const { ctx } = this;
-    const gone = new Set(seeds.removed.filter((r) => r.boot).map((r) => r.keyB64));
-    this.boots = this.boots.filter((b) => !gone.has(keyToBase64(b.key)));
+    const gone = new Set(seeds.removed.filter((r) => r.boot).map(seedId));
+    this.boots = this.boots.filter((b) => !gone.has(this.lineOf.get(b) ?? ''));
+    this.fallback = this.fallback.filter((b) => !gone.has(this.lineOf.get(b) ?? ''));
     this.contact?.sync(this.joined);
     if (seeds.added.length === 0) return;
     void (async () => {

@@ -7,7 +7,7 @@ import { toHex } from '../dht/id.js';
 import { classifyNat, type NatSample, type NatVerdict } from '../nat/classify.js';
 import { ReachVerdicts } from '../nat/reach.js';
 import type { MapResult } from '../nat/upnp.js';
-import { addrKey, sameAddr } from '../proto/addr.js';
+import { addrKey, isUdpAddr, sameAddr } from '../proto/addr.js';
 import type { RelayRef } from '../relay/link.js';
 import {
   ADDRESS_CHECK_INTERVAL, NAT_CHECK_INTERVAL, NAT_CHECK_NODES, NAT_KEEPALIVE_SECONDS, PING_PAD_TO, PORTMAP_DISCOVER_TIMEOUT,
@@ -93,7 +93,7 @@ export class NatMonitor {
     out.push(...later);
     const now = ctx.clock.now();
     for (const e of ctx.dht.table.entries()) {
-      if (e.direct && !seen.has(e.hex) && !ctx.paths.has(e.hex) && this.claims.confirmed(e.hex, e.addr, now)) {
+      if (e.direct && isUdpAddr(e.addr) && !seen.has(e.hex) && !ctx.paths.has(e.hex) && this.claims.confirmed(e.hex, e.addr, now)) {
         seen.add(e.hex);
         out.push({ key: e.id, hex: e.hex, addr: e.addr });
       }
@@ -114,7 +114,8 @@ export class NatMonitor {
       const bootHex = new Set(ctx.join.boots.map((b) => toHex(b.key)));
       const keys = new Map<string, Uint8Array>();
       const claims = ctx.dht.table.entries()
-        .filter((e) => e.direct && !bootHex.has(e.hex) && !ctx.paths.has(e.hex))
+        // (A client of our `listen ws://` is at a TCP address: never checked, never a relay.)
+        .filter((e) => e.direct && isUdpAddr(e.addr) && !bootHex.has(e.hex) && !ctx.paths.has(e.hex))
         .map((e) => { keys.set(e.hex, e.id); return { hex: e.hex, addr: e.addr }; });
       for (const c of this.claims.due(claims, ctx.clock.now(), REACH_CHECKS_PER_ROUND)) {
         let verdict: boolean | undefined;

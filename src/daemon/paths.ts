@@ -6,7 +6,7 @@
 // links (src/nat/traversal.ts), WireGuard endpoints, pokes and re-creations (src/daemon/wgsync.ts).
 import { toHex } from '../dht/id.js';
 import { PathMachine, type PathAction, type PathEndpoint, type PathEvent, type PathState, type PathView } from '../path/machine.js';
-import { addrKey, type Addr } from '../proto/addr.js';
+import { addrKey, isUdpAddr, type Addr } from '../proto/addr.js';
 import type { RelayLink, RelayRef } from '../relay/link.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { NodeContext } from './context.js';
@@ -118,6 +118,9 @@ export class Paths {
   /** A node answered us directly: if it is a trusted peer whose answer passes the path check
    *  (src/daemon/pathcheck.ts), that is where it is. A boot node's pong says where we are. */
   heard(id: Uint8Array, addr: Addr, rtt: number | undefined, seenAs: Addr | undefined): void {
+    // An answer over a WebSocket connection is no direct WireGuard path, and what it saw of
+    // us is a TCP source, not our UDP address.
+    if (!isUdpAddr(addr)) return;
     const { ctx } = this;
     const hex = toHex(id), now = ctx.clock.now();
     if (seenAs !== undefined && ctx.join.boots.some((b) => toHex(b.key) === hex)) ctx.guard.self.observed(seenAs.host, now);

@@ -10,6 +10,7 @@ import dns from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { formatHostPort, type HostKind, type NetworkConfig } from '../config/index.js';
 import type { BootNode } from '../dht/node.js';
+import { normalizeAddr, wsAddr } from '../proto/addr.js';
 import { RESOLVE_TIMEOUT } from '../params.js';
 import { withTimeout } from '../util/deadline.js';
 
@@ -52,7 +53,8 @@ export function seedsOf(config: NetworkConfig, selfB64: string): Seed[] {
   return out;
 }
 
-const seedId = (s: Seed) => `${s.boot ? 'boot' : 'peer'} ${s.keyB64} ${seedLabel(s)}`;
+/** What makes two seeds the same line: kind, key, address as written and ws:// URL. */
+export const seedId = (s: Seed) => `${s.boot ? 'boot' : 'peer'} ${s.keyB64} ${seedLabel(s)}${s.ws !== undefined ? ` ${s.ws}` : ''}`;
 
 /** The seeds a new config adds and removes. */
 export function seedDiff(before: NetworkConfig, after: NetworkConfig, selfB64: string): { added: Seed[]; removed: Seed[] } {
@@ -69,7 +71,10 @@ export async function resolveSeeds(seeds: readonly Seed[], lookup: Lookup): Prom
   await Promise.all(seeds.map(async (s) => {
     try {
       const host = s.kind === 'hostname' ? await lookup(s.host) : s.host;
-      nodes.push({ key: s.key, addr: { host, port: s.port }, seed: s });
+      // A ws:// line's address is its link's ('ws': src/daemon/wstransports.ts), never UDP's;
+      // an IPv4-mapped one is the IPv4 address its answers come from (normalizeAddr).
+      const addr = normalizeAddr({ host, port: s.port });
+      nodes.push({ key: s.key, addr: s.ws !== undefined ? wsAddr(addr) : addr, seed: s });
     } catch (e) {
       failed.push(`${seedLabel(s)}: cannot resolve ${s.host} (${e instanceof Error ? e.message : String(e)})`);
     }

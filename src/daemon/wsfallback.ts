@@ -8,7 +8,7 @@
 // endpoint unchanged.
 import { toHex } from '../dht/id.js';
 import { WsFallback, type FallbackAction, type Underlay } from '../nat/wsfallback.js';
-import { addrKey, sameAddr, type Addr } from '../proto/addr.js';
+import { addrKey, isUdpAddr, sameAddr, type Addr } from '../proto/addr.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { NodeContext } from './context.js';
 import type { FallbackLink } from './wstransports.js';
@@ -18,7 +18,7 @@ export class FallbackDriver {
   private timer: TimerHandle | undefined;
   private closed = false;
 
-  constructor(private readonly ctx: NodeContext, private readonly links: readonly FallbackLink[]) {
+  constructor(private readonly ctx: NodeContext, private links: readonly FallbackLink[]) {
     this.m = new WsFallback(ctx.clock.now());
     this.arm();
   }
@@ -26,10 +26,11 @@ export class FallbackDriver {
   get state(): Underlay { return this.m.state; }
   get since(): number { return this.m.changedAt; }
 
-  /** The fallback boot nodes' UDP addresses (their lines without ws://, resolved by the join). */
+  /** The fallback boot nodes' UDP addresses (their lines without ws://, resolved by the join;
+   *  a ws:// line's address is a 'ws' one even where the UDP line has the same host and port). */
   private udpBoots(): { key: Uint8Array; addr: Addr }[] {
     const keys = new Set(this.links.map((l) => toHex(l.key)));
-    return this.ctx.join.boots.filter((b) => keys.has(toHex(b.key)) && !this.links.some((l) => sameAddr(l.addr, b.addr)));
+    return this.ctx.join.boots.filter((b) => keys.has(toHex(b.key)) && isUdpAddr(b.addr));
   }
 
   /** Where to reach fallback boot node `hex` now (its ws:// line's address while on WebSocket,
@@ -47,10 +48,24 @@ export class FallbackDriver {
     return this.links.find((l) => toHex(l.key) === hex)?.open() ?? true;
   }
 
-  /** A node answered us at `addr` (the DHT's onVerified): a fallback boot node's UDP address counts. */
-  heard(addr: Addr): void {
-    if (this.closed || !this.udpBoots().some((b) => sameAddr(b.addr, addr))) return;
+  /** Node `id` answered us at `addr` (the DHT's onVerified, a verified reply sealed by `id`):
+   *  only a fallback boot node's own key at one of its UDP addresses says "UDP works". A third
+   *  party at that address (spoofing it, or there after a change) and an answer over a
+   *  WebSocket link do not count. */
+  heard(addr: Addr, id: Uint8Array): void {
+    const hex = toHex(id);
+    if (this.closed || !this.udpBoots().some((b) => toHex(b.key) === hex && sameAddr(b.addr, addr))) return;
     this.perform(this.m.udpAnswered(this.ctx.clock.now()));
+  }
+
+  /** A reload's fallback links (src/daemon/wsreload.ts closes those it removed): while on
+   *  WebSocket, the new ones open at once and the node joins through them. */
+  setLinks(links: readonly FallbackLink[]): void {
+    const added = links.filter((l) => !this.links.includes(l));
+    this.links = links;
+    if (this.closed || this.m.state !== 'ws' || added.length === 0) return;
+    for (const l of added) l.link.switchOn();
+    void this.ctx.dht.bootstrap(added.map((l) => ({ key: l.key, addr: l.addr }))).then(() => this.ctx.traversal.renewNow());
   }
 
   close(): void {

@@ -1,9 +1,9 @@
 // A Kademlia DHT node over the secure channel. Transport, clock and randomness are injected, so
 // the same code runs over real UDP (src/net/udp.ts) and in the in-memory network (src/sim).
 import type { Sodium } from '../crypto/sodium.js';
-import { addrKey, sameAddr, usableAddr, type Addr } from '../proto/addr.js';
+import { addrKey, isUdpAddr, sameAddr, usableAddr, type Addr } from '../proto/addr.js';
 import { SecureChannel } from '../proto/channel.js';
-import { PONG_DIRECT, recordSize, type Message, type NodeRecord } from '../proto/messages.js';
+import { PONG_DIRECT, type Message } from '../proto/messages.js';
 import type { Transport } from '../net/transport.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
@@ -15,7 +15,8 @@ import {
 } from '../params.js';
 import { randomIdInBucket, toHex } from './id.js';
 import { Lookup } from './lookup.js';
-import { Rpc, SEAL_OVERHEAD, type Incoming, type Reply } from './rpc.js';
+import { nodesRecords } from './records.js';
+import { Rpc, type Incoming, type Reply } from './rpc.js';
 import { RoutingTable } from './table.js';
 
 export interface DhtNodeOptions {
@@ -136,10 +137,13 @@ export class DhtNode {
     const k = addrKey(reply.from);
     // Responders mostly see us at one address: equal ones share one object (64 kept a node).
     const seenAs = this.lastObserved !== undefined && sameAddr(this.lastObserved, reply.msg.a) ? this.lastObserved : reply.msg.a;
-    this.lastObserved = seenAs;
-    this.observed.delete(k);
-    this.observed.set(k, seenAs);
-    if (this.observed.size > OBSERVED_ADDRS_KEPT) this.observed.delete(this.observed.keys().next().value!);
+    // (Over a WebSocket link it saw our TCP source, which says nothing of our UDP address.)
+    if (isUdpAddr(reply.from)) {
+      this.lastObserved = seenAs;
+      this.observed.delete(k);
+      this.observed.set(k, seenAs);
+      if (this.observed.size > OBSERVED_ADDRS_KEPT) this.observed.delete(this.observed.keys().next().value!);
+    }
     // The entry keeps the address the answer came from (equal to `addr`): one object per datagram
     // source, not one per record that named it.
     if (sameAddr(reply.from, addr)) this.learn(key, reply.from, { direct: (reply.msg.f & PONG_DIRECT) !== 0, rtt: reply.rtt, seenAs });
@@ -275,19 +279,10 @@ export class DhtNode {
       case 'ping':
         return this.rpc.send(req.from, req.sender, { t: 'pong', x: msg.x, a: req.from, f: this.direct ? PONG_DIRECT : 0 }, Math.max(maxSize, Math.min(req.size, MAX_PACKET)));
       case 'find': {
-        const records = this.table.closest(msg.k, this.k, req.senderHex).map((e): NodeRecord => ({
-          key: e.id, addr: e.addr, direct: e.direct, ...(e.relay ? { relay: e.relay } : {}),
-        }));
-        // Keep the closest records that fit: bencode overhead of the body is under 64 bytes.
-        let budget = maxSize - SEAL_OVERHEAD - 64;
-        const fit: NodeRecord[] = [];
-        for (const r of records) {
-          budget -= recordSize(r);
-          if (budget < 0) break;
-          fit.push(r);
-        }
-        if (fit.length < records.length) this.counters.add('nodes-truncated');
-        return this.rpc.send(req.from, req.sender, { t: 'nodes', x: msg.x, n: fit }, maxSize);
+        // The closest UDP contacts that fit (src/dht/records.ts: never a WebSocket client's TCP address).
+        const { records, truncated } = nodesRecords(this.table.closest(msg.k, this.k, req.senderHex), maxSize);
+        if (truncated) this.counters.add('nodes-truncated');
+        return this.rpc.send(req.from, req.sender, { t: 'nodes', x: msg.x, n: records }, maxSize);
       }
       default: {
         // Hole punching, relaying and aliases are handled by the layers above (src/nat,

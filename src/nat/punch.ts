@@ -139,16 +139,20 @@ export class Puncher {
     // rendezvous, and so the same relay), without waiting for the later ones' answers.
     const answers = asked.map(async (r) => {
       const reply = await this.punchReq(r, peerKey, announce);
-      // The peer's address is the rendezvous's word: never this host's own loopback.
-      return reply?.msg.t === 'punch-ok' && reply.msg.e !== undefined && reachable(reply.msg.e) ? { r, target: reply.msg.e } : undefined;
+      // The peer's address is the rendezvous's word: never this host's own loopback. A
+      // punch-ok without `e`: the rendezvous reaches the peer over a WebSocket connection only
+      // (no UDP address to probe): it is taken, the relay there, without probes.
+      if (reply?.msg.t !== 'punch-ok') return undefined;
+      const e = reply.msg.e;
+      return e === undefined ? { r, target: undefined } : reachable(e) ? { r, target: e } : undefined;
     });
     // (The answers not waited for still settle: a failure there is nobody's to report.)
     for (const a of answers) a.catch(() => undefined);
-    let ok: { r: RelayRef; target: Addr } | undefined;
+    let ok: { r: RelayRef; target: Addr | undefined } | undefined;
     for (const a of answers) if ((ok = await a) !== undefined) break;
     if (ok === undefined || this.closed) return { direct: false };
     onAccepted?.(ok.r);
-    const direct = await this.probe(peerKey, ok.target, done);
+    const direct = ok.target !== undefined && await this.probe(peerKey, ok.target, done);
     return { direct, via: ok.r };
   }
 }

@@ -4,7 +4,7 @@
 import type { DhtNode } from '../dht/node.js';
 import type { Incoming } from '../dht/rpc.js';
 import { toHex } from '../dht/id.js';
-import { sourceKey } from '../proto/addr.js';
+import { isUdpAddr, NO_UDP_ADDR, sourceKey } from '../proto/addr.js';
 import { ERR_BUSY, ERR_UNKNOWN, type Message, type MessageOf } from '../proto/messages.js';
 import type { RateLimiter } from '../util/ratelimit.js';
 
@@ -19,8 +19,11 @@ export class Rendezvous {
     if (target === undefined) return reply({ t: 'error', x: m.x, c: ERR_UNKNOWN });
     // The introduction (at most MAX_INTRO bytes) goes along as it came: the notify is larger
     // than the request by a few bytes at most, and goes to a verified node of our table only.
-    const seenAt = m.a ?? req.from;
+    // A node reached only over a WebSocket connection of ours has no UDP address to probe:
+    // its TCP source is never given out (docs/NAT.md "WebSocket contacts"); it is reached
+    // through us (the relay) only.
+    const seenAt = m.a ?? (isUdpAddr(req.from) ? req.from : NO_UDP_ADDR);
     void this.dht.rpc.request(target.addr, target.id, (x) => ({ t: 'punch-notify', x, k: req.sender, a: seenAt, ...(m.i ? { i: m.i } : {}) }));
-    return reply({ t: 'punch-ok', x: m.x, a: req.from, e: target.addr });
+    return reply({ t: 'punch-ok', x: m.x, a: req.from, ...(isUdpAddr(target.addr) ? { e: target.addr } : {}) });
   }
 }

@@ -32,10 +32,29 @@ export type Transports = readonly NodeTransport[];
 /** Several transports as one: a datagram goes out through the last transport that carries its
  *  address (one added for some addresses, such as a WebSocket link to a relay, takes them over
  *  from the UDP socket before it; else the first transport), and every transport's datagrams
- *  reach the receiver. */
+ *  reach the receiver. A reload adds and removes transports (never the first). */
 export class TransportSet implements Transport {
-  constructor(private readonly transports: Transports) {
+  private transports: NodeTransport[];
+  private receiver: Receiver | undefined;
+
+  constructor(transports: Transports) {
     if (transports.length === 0) throw new Error('a node needs a transport');
+    this.transports = [...transports];
+  }
+
+  /** The transports held, in order. */
+  get list(): Transports { return this.transports; }
+
+  /** Adds a transport at the end (it hears for the receiver installed). */
+  add(t: NodeTransport): void {
+    this.transports.push(t);
+    if (this.receiver !== undefined) t.setReceiver(this.receiver);
+  }
+
+  /** Removes a transport (not the first); the caller closes it. */
+  remove(t: NodeTransport): void {
+    const i = this.transports.indexOf(t);
+    if (i > 0) this.transports.splice(i, 1);
   }
 
   send(to: Addr, data: Uint8Array): void {
@@ -45,6 +64,7 @@ export class TransportSet implements Transport {
   }
 
   setReceiver(receiver: Receiver): void {
+    this.receiver = receiver;
     for (const t of this.transports) t.setReceiver(receiver);
   }
 

@@ -75,6 +75,8 @@ export class UdpTransport implements NodeTransport {
   }
 
   send(to: Addr, data: Uint8Array): void {
+    // A WebSocket connection's address (its TCP ip:port) is never sent to over UDP.
+    if (to.via !== undefined) { this.counters.add('not-udp'); return; }
     this.counters.add('tx');
     // A dual-stack socket reaches IPv4 through the mapped form.
     const host = this.family === 'dual' && isIP(to.host) === 4 ? `::ffff:${to.host}` : to.host;
@@ -92,8 +94,10 @@ export class UdpTransport implements NodeTransport {
     this.receiver = receiver;
   }
 
-  /** An IP address of a family the socket carries; a host name is never sent to. */
+  /** A UDP endpoint (not a WebSocket connection's address) of a family the socket carries; a
+   *  host name is never sent to. */
   carries(to: Addr): boolean {
+    if (to.via !== undefined) return false;
     const f = isIP(to.host);
     return f !== 0 && (this.family === 'dual' || f === this.family);
   }

@@ -6,7 +6,7 @@
 // never queued beyond WS_SEND_BUFFER_MAX: dropped and counted (datagram semantics over TCP).
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
-import { sameAddr, type Addr } from '../proto/addr.js';
+import { sameAddr, wsAddr, type Addr } from '../proto/addr.js';
 import { decodeWsFrame, encodeWsFrame, WS_DATAGRAM, WS_FROM, WS_TO, type WsFrame } from '../proto/wsframe.js';
 import {
   WS_CONNECT_QUEUE, WS_HANDSHAKE_TIMEOUT, WS_KEEPALIVE, WS_MAX_MESSAGE, WS_RECONNECT_MAX, WS_RECONNECT_MIN, WS_SEND_BUFFER_MAX, WS_SUBPROTOCOL,
@@ -21,8 +21,8 @@ import type { ProxyDirective, ProxyEnv } from './wsproxy.js';
 
 export interface WsClientOptions {
   url: string;
-  /** The far node's address as the DHT knows it: datagrams to it go over the connection, and
-   *  datagrams from the connection come from it. */
+  /** The far node's address as the DHT knows it (its IP and TCP port, as a 'ws' address):
+   *  datagrams to it go over the connection, and datagrams from the connection come from it. */
   addr: Addr;
   clock: Clock;
   /** Uniform in [0, 1): the back-off's jitter (seeded in tests). */
@@ -53,7 +53,12 @@ export class WsClientTransport implements NodeTransport, WsRelayPort {
   /** The current attempt's dial (its proxy, if any). */
   private setup: WsClientSetup | undefined;
 
-  constructor(private readonly opts: WsClientOptions) {
+  private readonly opts: WsClientOptions;
+
+  constructor(opts: WsClientOptions) {
+    // Its datagrams come from (and go to) a 'ws' address: a UDP datagram from the server's IP
+    // and TCP port is not from this connection (src/proto/addr.ts).
+    this.opts = { ...opts, addr: wsAddr(opts.addr) };
     this.connect();
   }
 

@@ -52,8 +52,27 @@ export class WsAdmission {
     return undefined;
   }
 
-  /** Gives back the place of a connection `admit` accepted. */
-  release(ip: string): void {
+  /** Takes a place for a new connection from a trusted proxy (`listen ... trusted-proxy`): counted
+   *  in all only, until `assign` names the client it stands for (at its upgrade request). */
+  admitPending(): 'ws-full' | undefined {
+    if (this.total >= this.limits.maxConnections) return 'ws-full';
+    this.total++;
+    return undefined;
+  }
+
+  /** Counts a pending place (`admitPending`) against client `ip`'s share; a reason (the place
+   *  is then still pending: `release()` gives it back) when the share is full. */
+  assign(ip: string): 'ws-full-ip' | undefined {
+    const src = sourceKey(ip);
+    const n = this.perIp.get(src) ?? 0;
+    if (n >= this.limits.maxPerIp) return 'ws-full-ip';
+    this.perIp.set(src, n + 1);
+    return undefined;
+  }
+
+  /** Gives back the place of a connection `admit` accepted (or, without `ip`, a pending one). */
+  release(ip?: string): void {
+    if (ip === undefined) { if (this.total > 0) this.total--; return; }
     const src = sourceKey(ip);
     const n = this.perIp.get(src);
     if (n === undefined) return;

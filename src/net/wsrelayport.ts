@@ -31,9 +31,23 @@ export function isWsRelayPort(t: object): t is WsRelayPort {
   return typeof (t as Partial<WsRelayPort>).sendRelay === 'function' && typeof (t as Partial<WsRelayPort>).setRelayReceiver === 'function';
 }
 
-/** Several ports as one: a frame goes out through the (last) port that carries its address. */
+/** Several ports as one: a frame goes out through the (last) port that carries its address. A
+ *  reload adds and removes ports. */
 export class WsRelayPorts {
-  constructor(private readonly ports: readonly WsRelayPort[]) {}
+  private readonly ports: WsRelayPort[];
+  private receiver: RelayFrameReceiver | undefined;
+
+  constructor(ports: readonly WsRelayPort[]) { this.ports = [...ports]; }
+
+  add(p: WsRelayPort): void {
+    this.ports.push(p);
+    if (this.receiver !== undefined) p.setRelayReceiver(this.receiver);
+  }
+
+  remove(p: WsRelayPort): void {
+    const i = this.ports.indexOf(p);
+    if (i >= 0) this.ports.splice(i, 1);
+  }
 
   get empty(): boolean { return this.ports.length === 0; }
 
@@ -47,6 +61,7 @@ export class WsRelayPorts {
   }
 
   setReceiver(receiver: RelayFrameReceiver): void {
+    this.receiver = receiver;
     for (const p of this.ports) p.setRelayReceiver(receiver);
   }
 

@@ -6,7 +6,10 @@
 // (pings included: each is answered only within it and within the send buffer); a connection
 // beyond a rate is also not read for WS_RATE_PAUSE (TCP then holds the flood back). When the
 // table is full, the source holding the most connections gives its newest one up (wsguard.ts).
-// New connections are also rate-limited per source at the accept. A datagram that passes goes to the node's receiver with the connection's TCP source address,
+// New connections are also rate-limited per source at the accept. Behind a reverse proxy named
+// by `trusted-proxy` (src/net/wsforwarded.ts), a connection from the proxy is counted in all at
+// the accept, and against its client's share (and accept rate) at the upgrade request, once its
+// X-Forwarded-For names the client. A datagram that passes goes to the node's receiver with the connection's TCP source address,
 // exactly as a UDP datagram with its source: the DHT's own checks (sections 5-6, 9.9) follow.
 // Answers to that address go back over the connection (carries), dropped and counted when the
 // connection has more than WS_SEND_BUFFER_MAX queued, or all connections together more than
@@ -15,7 +18,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { addrKey, normalizeAddr, sourceKey, type Addr } from '../proto/addr.js';
+import { addrKey, normalizeAddr, sourceKey, wsAddr, type Addr } from '../proto/addr.js';
 import { decodeWsFrame, encodeWsFrame, WS_DATAGRAM, WS_FROM, WS_TO, type WsFrame } from '../proto/wsframe.js';
 import { RATE_LIMIT_SOURCES, WS_MAX_HEADER_BYTES, WS_MAX_MESSAGE, WS_SEND_BUFFER_MAX, WS_SEND_BUFFER_TOTAL, WS_SUBPROTOCOL, WS_RATE_PAUSE } from '../params.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -23,6 +26,7 @@ import { Counters } from '../util/counters.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import { WS_LIMITS, WsAdmission, WsConnGuard, type WsLimits } from './wsguard.js';
 import { WriteCoalescer } from './wscoalesce.js';
+import { canonicalIp, forwardedClient } from './wsforwarded.js';
 import type { NodeTransport, Receiver } from './transport.js';
 import type { RelayFrameReceiver, WsRelayPort } from './wsrelayport.js';
 
@@ -32,6 +36,8 @@ export interface WsServerOptions {
   clock: Clock;
   /** PEM certificate and key: serve wss:// (else plain ws://). */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Reverse proxies whose X-Forwarded-For names the client (IP addresses; none: never read). */
+  trustedProxies?: readonly string[];
   limits?: Partial<WsLimits>;
   sendBufferMax?: number;
   sendBufferTotal?: number;
@@ -43,6 +49,10 @@ const remoteKey = (s: Socket): string => `${s.remoteAddress ?? ''}|${s.remotePor
 
 interface Conn { ws: WebSocket; guard: WsConnGuard; addr: Addr; out: WriteCoalescer; paused?: TimerHandle }
 
+/** An accepted TCP connection's place: its source IP (a trusted proxy's client once known), and
+ *  whether it is still counted in all only (from a trusted proxy, before its upgrade request). */
+interface Place { ip: string; pending: boolean; release: () => void }
+
 export class WsServerTransport implements NodeTransport, WsRelayPort {
   readonly kind = 'ws';
   readonly counters = new Counters();
@@ -51,7 +61,10 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
   private closeReceiver: ((addr: Addr) => void) | undefined;
   private readonly conns = new Map<string, Conn>();
   /** Each accepted TCP connection, with its source IP and the release of its place (once). */
-  private readonly sockets = new Map<Socket, { ip: string; release: () => void }>();
+  private readonly sockets = new Map<Socket, Place>();
+  /** The places of connections from trusted proxies, by remote address, until their upgrade. */
+  private readonly proxied = new Map<string, Place>();
+  private trusted: ReadonlySet<string>;
   /** Each accepted TCP connection's guard, by remote address (`remoteKey`). */
   private readonly guards = new Map<string, WsConnGuard>();
   private readonly wss: WebSocketServer;
@@ -70,6 +83,7 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
     this.sendBufferMax = opts.sendBufferMax ?? WS_SEND_BUFFER_MAX;
     this.sendBufferTotal = opts.sendBufferTotal ?? WS_SEND_BUFFER_TOTAL;
     this.ratePause = opts.ratePause ?? WS_RATE_PAUSE;
+    this.trusted = trustedSet(opts.trustedProxies);
     this.admission = new WsAdmission(this.limits);
     this.accepts = new RateLimiter(this.limits.acceptsPerSec, this.limits.acceptsBurst, RATE_LIMIT_SOURCES);
     this.wss = new WebSocketServer({
@@ -108,20 +122,39 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
   /** Connections held (in their handshake or open). */
   get connections(): number { return this.admission.size; }
 
+  /** Replaces the certificate and key of a wss:// server (a reload: a renewed certificate);
+   *  open connections keep theirs. */
+  setTls(tls: { cert: string | Buffer; key: string | Buffer }): void {
+    if (this.server instanceof https.Server) this.server.setSecureContext({ cert: tls.cert, key: tls.key });
+  }
+
+  /** Replaces the trusted proxies (a reload): connections already upgraded keep their place. */
+  setTrustedProxies(list: readonly string[] | undefined): void {
+    this.trusted = trustedSet(list);
+  }
+
   private accept(socket: Socket): void {
     const ip = normalizeAddr({ host: socket.remoteAddress ?? '', port: 0 }).host;
-    if (!this.accepts.take(sourceKey(ip), this.clock.now())) { this.counters.add('ws-accept-rate'); socket.destroy(); return; }
-    let full = this.admission.admit(ip);
-    if (full === 'ws-full' && this.evictFor(ip)) full = this.admission.admit(ip);
+    // From a trusted proxy: its clients' shares and accept rates are taken at the upgrade.
+    const pending = this.trusted.has(canonicalIp(ip) ?? ip);
+    if (!pending && !this.accepts.take(sourceKey(ip), this.clock.now())) { this.counters.add('ws-accept-rate'); socket.destroy(); return; }
+    const admit = () => (pending ? this.admission.admitPending() : this.admission.admit(ip));
+    let full = admit();
+    if (full === 'ws-full' && this.evictFor(ip)) full = admit();
     if (full !== undefined) { this.counters.add(full); socket.destroy(); return; }
     this.counters.add('ws-accept');
     let placed = true;
-    const release = (): void => { if (placed) { placed = false; this.admission.release(ip); } };
-    this.sockets.set(socket, { ip, release });
+    const place: Place = { ip, pending, release: () => { if (placed) { placed = false; this.admission.release(place.pending ? undefined : place.ip); } } };
+    this.sockets.set(socket, place);
     const guard = new WsConnGuard(this.clock, this.limits, (why) => { this.counters.add(why); socket.destroy(); });
     const rk = remoteKey(socket);
     this.guards.set(rk, guard);
-    socket.once('close', () => { guard.close(); release(); this.sockets.delete(socket); if (this.guards.get(rk) === guard) this.guards.delete(rk); });
+    if (pending) this.proxied.set(rk, place);
+    socket.once('close', () => {
+      guard.close(); place.release(); this.sockets.delete(socket);
+      if (this.guards.get(rk) === guard) this.guards.delete(rk);
+      if (this.proxied.get(rk) === place) this.proxied.delete(rk);
+    });
     socket.on('error', () => this.counters.add('ws-socket-error'));
   }
 
@@ -147,11 +180,39 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    const refused = this.forwarded(req, socket);
+    if (refused !== undefined) {
+      this.counters.add(refused);
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.opened(ws, socket, guard));
   }
 
+  /** A connection from a trusted proxy: its place moves to the client its X-Forwarded-For names
+   *  (the proxy's own address when the header is missing or malformed, counted), within that
+   *  client's accept rate and share; the reason when it is refused. Other connections: nothing. */
+  private forwarded(req: http.IncomingMessage, socket: Socket): 'ws-accept-rate' | 'ws-full-ip' | undefined {
+    const rk = remoteKey(socket);
+    const place = this.proxied.get(rk);
+    if (place === undefined) return undefined;
+    this.proxied.delete(rk);
+    const peer = canonicalIp(place.ip) ?? place.ip;
+    // (A reload may have stopped trusting the proxy since the accept: then it is its own client.)
+    const client = this.trusted.has(peer) ? forwardedClient(req.headers['x-forwarded-for'], peer, this.trusted) : { ip: peer };
+    if (client.why !== undefined) this.counters.add(client.why);
+    if (!this.accepts.take(sourceKey(client.ip), this.clock.now())) return 'ws-accept-rate';
+    const full = this.admission.assign(client.ip);
+    if (full !== undefined) return full;
+    place.ip = client.ip;
+    place.pending = false;
+    this.counters.add('ws-forwarded');
+    return undefined;
+  }
+
   private opened(ws: WebSocket, socket: Socket, guard: WsConnGuard): void {
-    const addr = normalizeAddr({ host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
+    // A 'ws' address: a UDP datagram from the same ip:port is another address (src/proto/addr.ts).
+    const addr = wsAddr(normalizeAddr({ host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }));
     const key = addrKey(addr);
     const conn: Conn = { ws, guard, addr, out: new WriteCoalescer(socket) };
     this.conns.set(key, conn);
@@ -252,7 +313,7 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
     this.receiver = receiver;
   }
 
-  /** The addresses of its open connections (their TCP source addresses). */
+  /** The addresses of its open connections ('ws' addresses at their TCP source addresses). */
   carries(to: Addr): boolean {
     return this.conns.has(addrKey(to));
   }
@@ -261,9 +322,14 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
     for (const c of this.conns.values()) if (c.paused !== undefined) this.clock.clearTimeout(c.paused);
     for (const s of this.sockets.keys()) s.destroy();
     this.sockets.clear();
+    this.proxied.clear();
     this.conns.clear();
     this.guards.clear();
     this.wss.close();
     this.server.close();
   }
+}
+
+function trustedSet(list: readonly string[] | undefined): ReadonlySet<string> {
+  return new Set((list ?? []).map((ip) => canonicalIp(ip) ?? ip));
 }

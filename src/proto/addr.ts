@@ -1,19 +1,44 @@
-// UDP endpoint addresses: the in-memory form, a stable text key, and the compact wire form.
+// Endpoint addresses: the in-memory form, a stable text key, and the compact wire form.
 //   compact IPv4: 4 address bytes, 2 port bytes (big-endian)   = 6 bytes
 //   compact IPv6: 16 address bytes, 2 port bytes (big-endian)  = 18 bytes
+// The transport is part of an address's identity: a UDP endpoint and a WebSocket connection
+// with the same IP and port number are different addresses (docs/NAT.md "WebSocket contacts"),
+// so a UDP datagram from a WebSocket client's TCP ip:port never selects its connection.
 import { formatIPv6, parseIPv6 } from '../util/ip.js';
 
 export interface Addr {
   readonly host: string; // IPv4 dotted quad or IPv6 text (no brackets)
   readonly port: number;
+  /** Absent: a UDP endpoint. 'ws': a WebSocket connection, named by its TCP address (a
+   *  server's connection from a client: the client's TCP source; a client's link: the
+   *  server's IP and TCP port). Never on the wire: the compact form has no place for it, and
+   *  a node never gives such an address to a third party. */
+  readonly via?: 'ws';
+}
+
+/** What a rendezvous names as a `punch-notify`'s `a` for an initiator it reaches only over a
+ *  WebSocket connection (docs/PROTOCOL.md section 7.4): the unspecified address, which a
+ *  receiver refuses to send to (usableAddr), so the target probes nothing and follows the
+ *  initiator to the relay. */
+export const NO_UDP_ADDR: Addr = { host: '0.0.0.0', port: 1 };
+
+/** A WebSocket connection's address at `a`'s IP and TCP port. */
+export function wsAddr(a: Addr): Addr {
+  return { host: a.host, port: a.port, via: 'ws' };
+}
+
+/** Whether `a` is a UDP endpoint (not a WebSocket connection). */
+export function isUdpAddr(a: Addr): boolean {
+  return a.via === undefined;
 }
 
 export function addrKey(a: Addr): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  const hp = a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  return a.via === undefined ? hp : `${a.via}:${hp}`;
 }
 
 export function sameAddr(a: Addr | undefined, b: Addr | undefined): boolean {
-  return a !== undefined && b !== undefined && a.port === b.port && a.host === b.host;
+  return a !== undefined && b !== undefined && a.port === b.port && a.host === b.host && a.via === b.via;
 }
 
 /**
@@ -59,7 +84,7 @@ function isLoopback(host: string): boolean {
  * loopback (nodes on one host, as in tests). The rest (private IPv4, ULA) stays: LANs use them.
  */
 export function usableAddr(a: Addr, from?: Addr): boolean {
-  if (a.port === 0) return false;
+  if (a.port === 0 || a.via !== undefined) return false; // (a WebSocket connection is no UDP endpoint)
   if (isLoopback(a.host)) return from !== undefined && isLoopback(from.host);
   // Read into one scratch buffer: this runs for every record of every `nodes` answer.
   if (ipv4Into(a.host, V4_SCRATCH, 0)) return !v4Never(((V4_SCRATCH[0]! << 24) | (V4_SCRATCH[1]! << 16) | (V4_SCRATCH[2]! << 8) | V4_SCRATCH[3]!) >>> 0);
@@ -74,10 +99,15 @@ export function usableAddr(a: Addr, from?: Addr): boolean {
   return true;
 }
 
-/** IPv4-mapped IPv6 (::ffff:a.b.c.d, as dual-stack sockets report) becomes plain IPv4. */
+/** IPv4-mapped IPv6 becomes plain IPv4: ::ffff:a.b.c.d as dual-stack sockets report it, and
+ *  ::ffff:XXXX:XXXX as a config's [::ffff:a.b.c.d] reads canonically (src/util/ip.ts), so a
+ *  boot line in that form is the address its answers come from. */
 export function normalizeAddr(a: Addr): Addr {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a.host);
-  return m ? { host: m[1]!, port: a.port } : a;
+  if (a.host.charCodeAt(0) !== 0x3a || !/^::ffff:/i.test(a.host)) return a; // (every datagram: a cheap test first)
+  const v = parseIPv6(a.host);
+  if (v === undefined || v >> 32n !== 0xffffn) return a;
+  const host = `${v >> 24n & 0xffn}.${v >> 16n & 0xffn}.${v >> 8n & 0xffn}.${v & 0xffn}`;
+  return { host, port: a.port, ...(a.via !== undefined ? { via: a.via } : {}) };
 }
 
 export function ipv4ToBytes(host: string): Uint8Array | undefined {

@@ -3,7 +3,10 @@
 // drop every UDP datagram it would forward (only TCP gets out), whose only boot line is
 // `boot KEY ws://BOOT:8080/`. The node joins the DHT over the WebSocket; `wh show` (text and
 // --json) says the transport is ws and the boot node answered; the router's counter shows a
-// UDP datagram from the node really is dropped. Every wait is bounded; everything is removed in `finally`.
+// UDP datagram from the node really is dropped. Then `wh reload` (the real CLI) on both sides:
+// the boot node's listener to a port in use is refused (exit 1, running state kept, the link
+// stays open), to a free port it moves; the node's boot line to the new URL re-creates its
+// link and it joins again, without a restart. Every wait is bounded; everything is removed in `finally`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -56,6 +59,35 @@ test('behind a router that drops all UDP, a node joins the DHT over WebSocket an
     const packets = Number(/counter packets (\d+)/.exec(counted.stdout)?.[1] ?? 0);
     process.stdout.write(`# the router dropped ${packets} UDP datagrams\n`);
     assert.ok(packets > 0, counted.stdout);
+
+    // wh reload applies listen and ws:// boot lines. A port in use: refused, state kept.
+    const squatter = w.net.spawn(boot.host, process.execPath, ['-e', `require('net').createServer().listen(${WS_PORT + 2}, '0.0.0.0', () => console.log('ready'))`]);
+    await new Promise<void>((resolve, reject) => { squatter.stdout!.once('data', () => resolve()); squatter.once('exit', () => reject(new Error('the squatter exited'))); });
+    const bootText = fs.readFileSync(w.bootConfigFile, 'utf8');
+    const listenLine = bootText.split('\n').findIndex((l) => l.startsWith('listen ')) + 1;
+    fs.writeFileSync(w.bootConfigFile, bootText.replace(`listen ws://0.0.0.0:${WS_PORT}`, `listen ws://0.0.0.0:${WS_PORT + 2}`));
+    const refused = await w.wh(boot, ['reload', boot.iface]);
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stderr, new RegExp(`refused, running state kept: .*public\\.conf:${listenLine}: listen: cannot listen on 0\\.0\\.0\\.0:${WS_PORT + 2}: the port is in use`));
+    assert.equal((await w.show('boot')).transports?.find((t) => t.role === 'server')?.connections, 1, 'the link stayed');
+    squatter.kill();
+    // A free port: the listener moves (the node's link to the old one is cut).
+    fs.writeFileSync(w.bootConfigFile, bootText.replace(`listen ws://0.0.0.0:${WS_PORT}`, `listen ws://0.0.0.0:${WS_PORT + 1}`));
+    const moved = await w.wh(boot, ['reload', boot.iface]);
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.match(moved.stdout, new RegExp(`WebSocket: listen ws://0\\.0\\.0\\.0:${WS_PORT}/ closed, ws://0\\.0\\.0\\.0:${WS_PORT + 1}/ opened`));
+    const url2 = `ws://${boot.host.publicIp}:${WS_PORT + 1}/`;
+    fs.writeFileSync(w.configFile, conf.replace(url, url2));
+    const t1 = Date.now();
+    const relinked = await w.wh(a, ['reload', a.iface]);
+    assert.equal(relinked.code, 0, relinked.stderr);
+    assert.match(relinked.stdout, new RegExp(`link ${url.replace(/[.]/g, '\\.')} closed, link ${url2.replace(/[.]/g, '\\.')} opened`));
+    await until('a joins again over the new link', 15_000, async () => {
+      const s = await w.show('a');
+      const links = s.transports?.filter((t) => t.kind === 'ws') ?? [];
+      return links.length === 1 && links[0]!.address === url2 && links[0]!.state === 'open' && s.boots?.[0]?.state === 'answered' ? s : undefined;
+    });
+    process.stdout.write(`# after wh reload of both sides: joined over ${url2} in ${Date.now() - t1} ms\n`);
   } finally {
     await w.destroy();
   }

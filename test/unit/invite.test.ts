@@ -17,6 +17,7 @@ import { Invites } from '../../src/daemon/invites.js';
 import { fetchNetworkFile, JoinError } from '../../src/daemon/invitejoin.js';
 import type { NodeContext } from '../../src/daemon/context.js';
 import { parseConfig } from '../../src/config/index.js';
+import { inviteBoots } from '../../src/cli/commands/invite.js';
 import { realClock } from '../../src/util/clock.js';
 import { ALIAS_BURST, ALIAS_CHUNK } from '../../src/params.js';
 import { FakeNet, quietLog } from './fakenet.js';
@@ -257,4 +258,14 @@ test('wh join writes a hostile inviter\'s hosts/dns lines turned off: its names 
   assert.ok(parseConfig(sent, 'com.conf', sodium).names?.hosts, 'the file as sent would have published its names');
   assert.match(written, /^# hosts yes {3}# turned off by wh join/m);
   assert.equal(namesOff('hosts no\n'), 'hosts no\n', 'a line that turns them off is kept');
+});
+
+test('an invitation carries the boot nodes\' UDP lines only: a ws:// line\'s TCP port is never given as a UDP address', async () => {
+  const pubB64 = () => keyToBase64(sodium.crypto_scalarmult_base(generateSecret(sodium)));
+  const [k1, k2] = [pubB64(), pubB64()];
+  const cfg = parseConfig(['name t', 'workbit 0', 'subnet 10.0.0.0/24', `boot ${k1} 192.0.2.1:62096`, `boot ${k1} ws://192.0.2.1:443/`, `boot ${k2} ws://192.0.2.2/`].join('\n') + '\n', 't.conf', sodium);
+  const warned: string[] = [];
+  const boots = await inviteBoots(cfg.boots, 'self', async (h) => h, (m) => warned.push(m));
+  assert.deepEqual(boots.map((b) => [keyToBase64(b.key), b.addr]), [[k1, { host: '192.0.2.1', port: 62096 }]]);
+  assert.deepEqual(warned, []);
 });

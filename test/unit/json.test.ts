@@ -47,7 +47,7 @@ describe('wh --json: one schema', { concurrency: true }, () => {
     dir = mkdtempSync(join(tmpdir(), 'whjson-'));
     server = await ControlServer.listen(join(dir, 'whjson0.sock'), async (req) => {
       if (req.cmd === 'show') return SHOW;
-      if (req.cmd === 'reload') return { added: ['carol'], removed: [], changed: [], bootsAdded: ['20.0.1.1:62096'], bootsRemoved: [] };
+      if (req.cmd === 'reload') return { added: ['carol'], removed: [], changed: [], bootsAdded: ['20.0.1.1:62096'], bootsRemoved: [], transports: ['listen ws://127.0.0.1:8000/ opened'] };
       return {};
     });
   });
@@ -132,11 +132,12 @@ describe('wh --json: one schema', { concurrency: true }, () => {
     assert.equal(r.code, 0, r.stderr);
     const v = assertSchema(r.stdout, 'wirehub.reload');
     assert.deepEqual(v.bootsAdded, ['20.0.1.1:62096']);
+    assert.deepEqual(v.transports, ['listen ws://127.0.0.1:8000/ opened']);
   });
 
   test('the schema checker refuses what does not fit', () => {
     assert.notDeepEqual(validate(SCHEMA, { schema: 'wirehub.show', schemaVersion: 1, interfaces: [{ interface: 'x' }] }), []);
     assert.notDeepEqual(validate(SCHEMA, { schema: 'wirehub.reload', schemaVersion: 1, interface: 'x', added: [], removed: [], changed: [], bootsAdded: [], bootsRemoved: [], errors: [], extra: 1 }), []);
-    assert.deepEqual(validate(SCHEMA, { schema: 'wirehub.reload', schemaVersion: 1, interface: 'x', added: [], removed: [], changed: [], bootsAdded: [], bootsRemoved: [], errors: [] }), []);
+    assert.deepEqual(validate(SCHEMA, { schema: 'wirehub.reload', schemaVersion: 1, interface: 'x', added: [], removed: [], changed: [], bootsAdded: [], bootsRemoved: [], transports: [], errors: [] }), []);
   });
 });

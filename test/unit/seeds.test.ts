@@ -54,3 +54,13 @@ test('seeds: a ws:// boot line of a key that also has a UDP line is a fallback; 
     ['192.0.2.1:62096', null, false], ['192.0.2.1:8080', 'ws://192.0.2.1:8080/', true], ['192.0.2.2:80', 'ws://192.0.2.2/', false],
   ]);
 });
+
+test('resolveSeeds: a ws:// line is a WebSocket address, never a UDP one (even at the same ip:port); an IPv4-mapped line is its IPv4 address', async () => {
+  const c = cfg(`boot ${K[0]} 192.0.2.1:443`, `boot ${K[0]} ws://192.0.2.1:443/`, `boot ${K[1]} [::ffff:192.0.2.2]:62096`, `boot ${K[3]} ws://[::ffff:192.0.2.3]:80/`, `trust a ${K[2]}`);
+  const r = await resolveSeeds(seedsOf(c, K[2]!), lookup);
+  const by = (k: string) => r.nodes.filter((n) => n.seed.keyB64 === k).map((n) => n.addr);
+  // (A dual-stack socket reports an IPv4 source as 192.0.2.2: the line must be that address.)
+  assert.deepEqual(by(K[0]!), [{ host: '192.0.2.1', port: 443 }, { host: '192.0.2.1', port: 443, via: 'ws' }]);
+  assert.deepEqual(by(K[1]!), [{ host: '192.0.2.2', port: 62096 }]);
+  assert.deepEqual(by(K[3]!), [{ host: '192.0.2.3', port: 80, via: 'ws' }]);
+});

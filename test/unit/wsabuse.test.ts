@@ -20,7 +20,7 @@ import { WsServerTransport } from '../../src/net/wsserver.js';
 import { WsAdmission, WS_LIMITS } from '../../src/net/wsguard.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { realClock, type Clock } from '../../src/util/clock.js';
-import type { Addr } from '../../src/proto/addr.js';
+import { wsAddr, type Addr } from '../../src/proto/addr.js';
 import { WS_HANDSHAKE_TIMEOUT, WS_MAX_MESSAGE, WS_SUBPROTOCOL } from '../../src/params.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -255,7 +255,7 @@ test('two source IPs holding every place do not lock a third out: the largest ho
     assert.equal(fresh.readyState, WebSocket.OPEN);
     await until(() => c.s.connections === 40);
     assert.equal(c.s.counters.get('ws-evicted'), 1);
-    assert.ok(c.s.carries({ host: '127.0.0.4', port: (fresh as unknown as { _socket: net.Socket })._socket.localPort! }));
+    assert.ok(c.s.carries(wsAddr({ host: '127.0.0.4', port: (fresh as unknown as { _socket: net.Socket })._socket.localPort! })));
   });
 });
 

@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { DhtNode } from '../../src/dht/node.js';
-import type { Addr } from '../../src/proto/addr.js';
+import { wsAddr, type Addr } from '../../src/proto/addr.js';
 import { encodeWsFrame, WS_TO } from '../../src/proto/wsframe.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { Traversal } from '../../src/nat/traversal.js';
@@ -39,12 +39,12 @@ async function world() {
   // at the same instant of the clock, so that these counts are the budgets' alone.
   const server = await WsServerTransport.listen({ host: '127.0.0.1', port: 0, clock, ratePause: 0 });
   const clients: WebSocket[] = [];
-  /** A real client connection, and its address as the server sees it. */
+  /** A real client connection, and its address as the server sees it (a WebSocket address). */
   const connect = async (): Promise<{ ws: WebSocket; addr: Addr }> => {
     const ws = new WebSocket(`ws://127.0.0.1:${server.local.port}/`, WS_SUBPROTOCOL, { perMessageDeflate: false });
     clients.push(ws);
     await new Promise<void>((res, rej) => { ws.once('open', () => res()); ws.once('error', rej); });
-    return { ws, addr: { host: '127.0.0.1', port: (ws as unknown as { _socket: { localPort: number } })._socket.localPort } };
+    return { ws, addr: wsAddr({ host: '127.0.0.1', port: (ws as unknown as { _socket: { localPort: number } })._socket.localPort }) };
   };
   const node = (addr: Addr) => new DhtNode({ sodium, secret: generateSecret(sodium), workbit: 0, namespace: NS, transport: net.bind(addr), clock, refresh: false });
   const a = await connect(), m = await connect();

@@ -11,7 +11,7 @@ import { WsClientTransport } from '../../src/net/wsclient.js';
 import { WsServerTransport } from '../../src/net/wsserver.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { realClock } from '../../src/util/clock.js';
-import type { Addr } from '../../src/proto/addr.js';
+import { wsAddr, type Addr } from '../../src/proto/addr.js';
 import { Tinyproxy, tinyproxyMissing } from '../micronet/tinyproxy.js';
 import { WS_IDLE_TIMEOUT, WS_KEEPALIVE, WS_RECONNECT_MIN } from '../../src/params.js';
 import { freePort } from './freeport.js';
@@ -25,7 +25,7 @@ const d = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 
 test('datagrams queued while connecting go out once open; answers come from the boot address', async () => {
   const server = await WsServerTransport.listen({ host: '127.0.0.1', port: 0, clock: realClock });
-  const boot: Addr = { host: '127.0.0.1', port: server.local.port };
+  const boot: Addr = wsAddr({ host: '127.0.0.1', port: server.local.port });
   const client = new WsClientTransport({ url: `ws://127.0.0.1:${boot.port}/any/path`, addr: boot, clock: realClock, random: () => 0.5 });
   try {
     const atServer: { data: Uint8Array; from: Addr }[] = [];
@@ -33,7 +33,8 @@ test('datagrams queued while connecting go out once open; answers come from the 
     const atClient: { data: Uint8Array; from: Addr }[] = [];
     client.setReceiver((data, from) => atClient.push({ data: data.slice(), from }));
     assert.ok(client.carries(boot));
-    assert.ok(!client.carries({ host: '127.0.0.1', port: boot.port + 1 }));
+    assert.ok(!client.carries(wsAddr({ host: '127.0.0.1', port: boot.port + 1 })));
+    assert.ok(!client.carries({ host: '127.0.0.1', port: boot.port }), 'a UDP address at the same ip:port is not the link');
     client.send(boot, d(60, 1));
     client.send(boot, d(61, 2));
     await until(() => atServer.length === 2);
@@ -51,7 +52,7 @@ test('datagrams queued while connecting go out once open; answers come from the 
 test('keepalive pings hold the connection past the server idle deadline (one virtual clock)', async () => {
   const clock = new VirtualClock();
   const server = await WsServerTransport.listen({ host: '127.0.0.1', port: 0, clock });
-  const boot: Addr = { host: '127.0.0.1', port: server.local.port };
+  const boot: Addr = wsAddr({ host: '127.0.0.1', port: server.local.port });
   const client = new WsClientTransport({ url: `ws://127.0.0.1:${boot.port}/`, addr: boot, clock, random: () => 0.5 });
   try {
     await until(() => client.state === 'open');
@@ -71,7 +72,7 @@ test('keepalive pings hold the connection past the server idle deadline (one vir
 test('the server goes away: the client waits with a doubling back-off, and reconnects when it is back', async () => {
   const clock = new VirtualClock();
   const port = await freePort();
-  const boot: Addr = { host: '127.0.0.1', port };
+  const boot: Addr = wsAddr({ host: '127.0.0.1', port });
   const states: string[] = [];
   const client = new WsClientTransport({ url: `ws://127.0.0.1:${port}/`, addr: boot, clock, random: () => 0.5, onState: (s) => states.push(s) });
   let server: WsServerTransport | undefined;
@@ -112,7 +113,7 @@ test('the server goes away: the client waits with a doubling back-off, and recon
 test('through a real tinyproxy: the transport dials with CONNECT (http_proxy), the `proxy` line overrides the environment, a refusal is said with its status', { skip: tinyproxyMissing() ?? false }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'whwsc-'));
   const server = await WsServerTransport.listen({ host: '127.0.0.1', port: 0, clock: realClock });
-  const boot: Addr = { host: '127.0.0.1', port: server.local.port };
+  const boot: Addr = wsAddr({ host: '127.0.0.1', port: server.local.port });
   const proxy = await Tinyproxy.start({ listen: '127.0.0.1', port: await freePort(), allow: ['127.0.0.1'], connectPorts: [boot.port], dir });
   const why: string[] = [];
   const opts = { url: `ws://127.0.0.1:${boot.port}/`, addr: boot, clock: realClock, random: () => 0.5, onState: (_s: string, w?: string) => { if (w) why.push(w); } };

@@ -47,6 +47,23 @@ test('listen: what is refused, with the line and a reason', () => {
   assert.match(errors('name a\nlisten ws://0.0.0.0:1\nlisten ws://0.0.0.0:2\n')[0]!, /t\.conf:3: duplicate "listen"/);
 });
 
+test('listen ... trusted-proxy IP: repeatable, canonical; refused with the line and a reason', () => {
+  assert.deepEqual(parse('name a\nlisten ws://127.0.0.1:8000 trusted-proxy 127.0.0.1 trusted-proxy [0::1]\n').listen,
+    { tls: false, host: '127.0.0.1', port: 8000, trustedProxies: ['127.0.0.1', '::1'], line: 2 });
+  assert.deepEqual(parse('name a\nlisten wss://0.0.0.0:443 cert c.pem trusted-proxy ::ffff:10.0.0.1 key k.pem\n').listen?.trustedProxies, ['10.0.0.1']);
+  for (const [line, re] of [
+    ['listen ws://0.0.0.0:80 trusted-proxy', /"trusted-proxy" needs an IP address/],
+    ['listen ws://0.0.0.0:80 trusted-proxy nginx.local', /takes an IP address, not "nginx\.local"/],
+    ['listen ws://0.0.0.0:80 trusted-proxy 10.0.0.0/8', /takes an IP address/],
+    ['listen ws://0.0.0.0:80 trusted-proxy 10.0.0.1 trusted-proxy 10.0.0.1', /given twice/],
+  ] as const) {
+    const e = errors(`name a\n${line}\n`);
+    assert.equal(e.length, 1, `${line}: ${e.join('; ')}`);
+    assert.ok(e[0]!.startsWith('t.conf:2: '), e[0]);
+    assert.match(e[0]!, re, line);
+  }
+});
+
 test('boot KEY ws://HOST[:PORT][/PATH]: the boot node over WebSocket', () => {
   const c = parse(`name a\nboot ${K(1)} ws://192.0.2.1:8080\nboot ${K(2)} wss://boot.example.org/wirehub\nboot ${K(3)} 192.0.2.3\n`);
   assert.deepEqual(c.boots.map((b) => [b.host, b.hostKind, b.port, b.ws?.tls, b.ws?.url]), [

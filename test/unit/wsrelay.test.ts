@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { DhtNode } from '../../src/dht/node.js';
-import { sameAddr, type Addr } from '../../src/proto/addr.js';
+import { sameAddr, wsAddr, type Addr } from '../../src/proto/addr.js';
 import type { MessageOf } from '../../src/proto/messages.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { realClock } from '../../src/util/clock.js';
@@ -216,7 +216,7 @@ test('client: a relay that stops answering at its UDP address moves to the same 
 
 test('transports: WS_TO and WS_FROM cross a real connection to the relay receivers; without one they are counted ws-unrelayed', async () => {
   const server = await WsServerTransport.listen({ host: '127.0.0.1', port: 0, clock: realClock });
-  const boot: Addr = { host: '127.0.0.1', port: server.local.port };
+  const boot: Addr = wsAddr({ host: '127.0.0.1', port: server.local.port });
   const client = new WsClientTransport({ url: `ws://127.0.0.1:${boot.port}/`, addr: boot, clock: realClock, random: () => 0.5 });
   const until = async (f: () => boolean) => { for (let t = 0; t < 3000 && !f(); t += 10) await new Promise((r) => setTimeout(r, 10)); assert.ok(f()); };
   try {

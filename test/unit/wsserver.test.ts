@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { WsServerTransport } from '../../src/net/wsserver.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { realClock } from '../../src/util/clock.js';
-import type { Addr } from '../../src/proto/addr.js';
+import { wsAddr, type Addr } from '../../src/proto/addr.js';
 import { WS_HANDSHAKE_TIMEOUT, WS_IDLE_TIMEOUT, WS_MAX_MESSAGE, WS_SUBPROTOCOL } from '../../src/params.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,10 +48,11 @@ test('a datagram goes to the receiver with the TCP source address, and the answe
     c.send(msg(1, dgram(100)));
     await until(() => got.length === 1);
     const local = (c as unknown as { _socket: net.Socket })._socket.localPort!;
-    assert.deepEqual(got[0]!.from, { host: '127.0.0.1', port: local });
+    assert.deepEqual(got[0]!.from, wsAddr({ host: '127.0.0.1', port: local }));
     assert.deepEqual(got[0]!.data, dgram(100));
     assert.ok(s.carries(got[0]!.from));
-    assert.ok(!s.carries({ host: '127.0.0.1', port: local + 1 }));
+    assert.ok(!s.carries(wsAddr({ host: '127.0.0.1', port: local + 1 })));
+    assert.ok(!s.carries({ host: '127.0.0.1', port: local }), 'a UDP address at the same ip:port is not the connection');
     s.send(got[0]!.from, dgram(50, 9));
     await until(() => answers.length === 1);
     assert.deepEqual(new Uint8Array(answers[0]!), new Uint8Array(msg(1, dgram(50, 9))));

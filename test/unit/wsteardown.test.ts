@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { DhtNode } from '../../src/dht/node.js';
-import { sameAddr, type Addr } from '../../src/proto/addr.js';
+import { sameAddr, wsAddr, type Addr } from '../../src/proto/addr.js';
 import type { MessageOf } from '../../src/proto/messages.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { Traversal } from '../../src/nat/traversal.js';
@@ -26,8 +26,8 @@ import { advance, FakeNet, initiation, quietLog } from './fakenet.js';
 const sodium = await sodiumReady();
 const NS = 'wsteardown-test';
 const R_ADDR: Addr = { host: '192.0.2.1', port: 8080 };
-const A_TCP: Addr = { host: '127.0.0.1', port: 40001 }; // A's connection (through a proxy on R's host)
-const A_TCP2: Addr = { host: '127.0.0.1', port: 40002 }; // A's next connection
+const A_TCP: Addr = wsAddr({ host: '127.0.0.1', port: 40001 }); // A's connection (through a proxy on R's host)
+const A_TCP2: Addr = wsAddr({ host: '127.0.0.1', port: 40002 }); // A's next connection
 
 /** The relay's WebSocket server as the relay code sees it: which addresses have a connection. */
 class ServerPort implements WsRelayPort {
@@ -114,7 +114,7 @@ test('a real server tells the relay the address of each connection that ends, on
   const connect = async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${server.local.port}/`, WS_SUBPROTOCOL, { perMessageDeflate: false });
     await new Promise<void>((res, rej) => { ws.once('open', () => res()); ws.once('error', rej); });
-    return { ws, addr: { host: '127.0.0.1', port: (ws as unknown as { _socket: { localPort: number } })._socket.localPort } };
+    return { ws, addr: wsAddr({ host: '127.0.0.1', port: (ws as unknown as { _socket: { localPort: number } })._socket.localPort }) };
   };
   try {
     const a = await connect(), b = await connect();

@@ -6,12 +6,13 @@ import type { Command } from 'commander';
 import { callDaemon, ControlError, listDaemons } from '../../control/client.js';
 import { socketPath } from '../../control/protocol.js';
 import type { ShowResult } from '../../control/show.js';
-import { ConfigError, loadConfig, peerNameError } from '../../config/index.js';
+import { ConfigError, loadConfig, peerNameError, type Boot } from '../../config/index.js';
 import { keyToBase64, parseKey } from '../../crypto/keys.js';
 import { searchKey } from '../../crypto/keysearch.js';
 import { systemLookup } from '../../daemon/seeds.js';
 import { INVITE_DEFAULT_EXPIRY, INVITE_MAX_EXPIRY } from '../../params.js';
 import { encodeInvitation } from '../../proto/alias.js';
+import type { NodeRecord } from '../../proto/messages.js';
 import { isIP } from 'node:net';
 import { socketAccepts } from '../../util/unixsocket.js';
 import { CliError, USAGE_EXIT } from '../errors.js';
@@ -19,6 +20,19 @@ import { CliError, USAGE_EXIT } from '../errors.js';
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
 
 /** "90s", "30m", "1h", "7d" → milliseconds. */
+/** The joiner meets the inviter through its boot nodes: they go in the invitation, resolved,
+ *  as node records, which carry UDP addresses only: a ws:// line (its host and TCP port) is
+ *  left out, never given as a UDP address (docs/PROTOCOL.md section 12.1). */
+export async function inviteBoots(boots: readonly Boot[], selfB64: string, lookup: (h: string) => Promise<string>, warn: (m: string) => void): Promise<NodeRecord[]> {
+  const out: NodeRecord[] = [];
+  for (const b of boots.filter((x) => x.keyB64 !== selfB64 && x.ws === undefined)) {
+    const host = isIP(b.host) ? b.host : await lookup(b.host).catch(() => undefined);
+    if (host === undefined) { warn(`boot node ${b.host} does not resolve; left out of the invitation`); continue; }
+    out.push({ key: b.key, addr: { host, port: b.port }, direct: true });
+  }
+  return out;
+}
+
 export function parseDuration(text: string): number {
   const m = /^(\d{1,6})([smhd])$/.exec(text);
   if (!m) throw new CliError(`--expires takes a number and a unit (s, m, h or d), e.g. 1h; got ${JSON.stringify(text)}`, USAGE_EXIT);
@@ -50,13 +64,7 @@ async function invite(target: string, hostname: string | undefined, opts: { expi
   if (show.role === 'public') throw new CliError(`${iface} is a public DHT node: it has no network to invite to`);
   let cfg;
   try { cfg = await loadConfig(show.config); } catch (e) { throw new CliError(e instanceof ConfigError ? e.message : String(e)); }
-  // The joiner meets the inviter through its boot nodes: they go in the invitation, resolved.
-  const boots = [];
-  for (const b of cfg.boots.filter((x) => x.keyB64 !== show.publicKey)) {
-    const host = isIP(b.host) ? b.host : await systemLookup(b.host).catch(() => undefined);
-    if (host === undefined) { process.stderr.write(`wh: boot node ${b.host} does not resolve; left out of the invitation\n`); continue; }
-    boots.push({ key: b.key, addr: { host, port: b.port }, direct: true });
-  }
+  const boots = await inviteBoots(cfg.boots, show.publicKey, systemLookup, (m) => process.stderr.write(`wh: ${m}\n`));
   if (boots.length === 0) throw new CliError(`${show.config} has no boot line (other than this node): a joiner could not reach this node`);
   const alias = await searchKey({ workbit: cfg.workbit, namespace: cfg.namespace });
   const expires = Date.now() + ms;

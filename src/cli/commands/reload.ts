@@ -29,13 +29,13 @@ export function register(program: Command): void {
       if (opts.json) process.stdout.write(jsonText(reloadJSON(iface, r)));
       else {
         const parts = [['added', r.added], ['removed', r.removed], ['changed', r.changed],
-          ['boot nodes added', r.bootsAdded ?? []], ['boot nodes removed', r.bootsRemoved ?? []]]
+          ['boot nodes added', r.bootsAdded ?? []], ['boot nodes removed', r.bootsRemoved ?? []], ['WebSocket', r.transports ?? []]]
           .filter(([, v]) => (v as string[]).length > 0).map(([k, v]) => `${k as string}: ${(v as string[]).join(', ')}`);
         process.stdout.write(`${iface}: ${parts.length > 0 ? parts.join('; ') : 'no change'}\n`);
       }
       // The new config is in effect, but WireGuard did not take all of it: say so, and fail.
       if (r.errors !== undefined && r.errors.length > 0) {
-        throw new CliError(`reload of ${iface}: the new config is in effect, but ${r.errors.length} change(s) failed (WireGuard, names or metrics): ${r.errors.join('; ')}`);
+        throw new CliError(`reload of ${iface}: the new config is in effect, but ${r.errors.length} change(s) failed (WireGuard, names, metrics or WebSocket): ${r.errors.join('; ')}`);
       }
     });
 }
