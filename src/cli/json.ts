@@ -15,6 +15,7 @@ export function isoTime(unixSeconds: number | null): string | null {
 
 /** Why the NAT type is not known yet, for `wh show` and its JSON (undefined when it is). */
 export function natReason(nat: string, observers: number): string | undefined {
+  if (nat === 'blocked') return 'no boot node answers over UDP (WebSocket, where a boot line offers it)';
   if (nat !== 'unknown') return undefined;
   if (observers === 0) return 'no node has answered yet';
   if (observers < 2) return `seen by ${observers} node only: telling the NAT type takes 2 observers with different IP addresses (2 boot nodes, or other public nodes)`;

@@ -151,11 +151,14 @@ export class NatMonitor {
     }
     const targets = this.relayCandidates([]).slice(0, NAT_CHECK_NODES);
     const replies = await Promise.all(targets.map((t) => ctx.dht.ping(t.key, t.addr)));
+    // Only pongs over UDP are evidence of our UDP mapping: over a WebSocket link a boot node sees
+    // the TCP source of our connection (a new port per connection, which reads as symmetric).
     const samples: NatSample[] = [];
-    for (const r of replies) if (r !== undefined && r.msg.t === 'pong') samples.push({ responder: r.from, observed: r.msg.a });
+    for (const r of replies) if (r !== undefined && r.msg.t === 'pong' && isUdpAddr(r.from)) samples.push({ responder: r.from, observed: r.msg.a });
     const localIps = ctx.seams.localAddresses();
     const before = this.verdict.type;
-    this.verdict = classifyNat(samples, { localIps, localPort: ctx.opts.listenPort, attempted: targets.length });
+    this.verdict = ctx.fallback?.state === 'ws' ? { type: 'blocked', observed: [], responders: 0 }
+      : classifyNat(samples, { localIps, localPort: ctx.opts.listenPort, attempted: targets.filter((t) => isUdpAddr(t.addr)).length });
     if (this.verdict.type !== 'none' && this.verdict.type !== 'blocked') await this.ensurePortMapping();
     ctx.dht.direct = this.verdict.type === 'none' || this.mapping !== undefined;
     void this.verifyClaims();

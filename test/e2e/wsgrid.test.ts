@@ -31,6 +31,7 @@ test('WebSocket grid rows: blocked UDP x public / port-restricted / symmetric, t
       assert.equal(r.seen, 'relay websocket', `${r.pair}: the blocked side's path`);
       assert.match(r.peerSeen, /^relay/, `${r.pair}: the peer's path`);
       assert.ok(r.text, `${r.pair}: wh show says relay over WebSocket`);
+      assert.equal(r.nat, 'blocked', `${r.pair}: the blocked side's NAT verdict`);
     }
     // The proxy-only node went through tinyproxy to nginx; w2 (boot2 only) through nginx.
     const boot2 = world.w.nodes.get('boot2')!;

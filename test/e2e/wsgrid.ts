@@ -55,6 +55,8 @@ export interface WsRow {
   via: string;
   /** `wh show IFACE PEER` (text) said "relay over WebSocket". */
   text: boolean;
+  /** The blocked side's NAT verdict then (`blocked`: no pong over WebSocket is taken as a UDP mapping). */
+  nat: string;
   /** Seconds from the later `wh up` of the two to the first ping blocked -> peer, and until the
    *  peer -> blocked ping went through too; null when it did not within PING_GIVE_UP_MS. */
   seconds: number | null;
@@ -186,6 +188,7 @@ async function runRow(world: WsWorld, row: (typeof WS_ROWS)[number]): Promise<Ws
     peerSeen,
     via: `${relay}; open links: ${links.join(', ') || 'none'}`,
     text: /path: relay via .*relay over WebSocket/.test(text.stdout),
+    nat: (await w.show(row.blocked)).nat,
     seconds: secs(first),
     bothSeconds: secs(back),
   };

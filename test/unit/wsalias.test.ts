@@ -15,10 +15,8 @@ import { parseConfig } from '../../src/config/index.js';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret, keyToBase64 } from '../../src/crypto/keys.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import type { DataPlane, SystemDeps } from '../../src/daemon/dataplane.js';
 import { DhtNode } from '../../src/dht/node.js';
 import { toHex } from '../../src/dht/id.js';
-import type { NodeTransport, Receiver } from '../../src/net/transport.js';
 import { UdpTransport } from '../../src/net/udp.js';
 import { Puncher } from '../../src/nat/punch.js';
 import { usableAddr, type Addr } from '../../src/proto/addr.js';
@@ -27,6 +25,7 @@ import { encodeBody, type MessageOf } from '../../src/proto/messages.js';
 import { PING_PAD_TO, WS_SUBPROTOCOL } from '../../src/params.js';
 import { realClock } from '../../src/util/clock.js';
 import { initiation, quietLog } from './fakenet.js';
+import { BlockedUdp, fakeDeps, noSystem } from './fakedaemon.js';
 import { freePort } from './freeport.js';
 
 const sodium = await sodiumReady();
@@ -36,32 +35,6 @@ async function until(f: () => boolean | Promise<boolean>, ms = 5000): Promise<vo
   assert.fail('condition not met in time');
 }
 const pub = (s: Uint8Array) => keyToBase64(sodium.crypto_scalarmult_base(s));
-
-class BlockedUdp implements NodeTransport {
-  readonly kind = 'udp';
-  send(): void {}
-  setReceiver(_r: Receiver): void {}
-  carries(): boolean { return true; }
-  close(): void {}
-}
-
-function fakeDeps(): SystemDeps {
-  return {
-    createDataPlane: async (o) => ({
-      name: o.name, backend: 'fake', setPeer: async () => undefined, removePeer: async () => undefined,
-      dump: async () => ({ publicKey: '', listenPort: o.listenPort, peers: [] }), destroy: async () => undefined,
-    } as DataPlane),
-    installPortShare: async () => undefined,
-    removePortShare: async () => undefined,
-  };
-}
-
-const noSystem = {
-  discoverMapper: async () => undefined, localAddresses: () => ['127.0.0.1'],
-  poker: () => ({ send: () => undefined, close: () => undefined }),
-  lookup: async (h: string) => { throw new Error(`no DNS in this test (${h})`); },
-  listenControl: async () => ({ close: () => undefined }), bindOverlay: undefined,
-};
 
 /** A public boot node serving `listen ws://` and UDP on 127.0.0.1. */
 async function startBoot(secret: Uint8Array): Promise<{ d: Daemon; wsPort: number; udpPort: number }> {

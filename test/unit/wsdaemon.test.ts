@@ -11,14 +11,13 @@ import { parseConfig } from '../../src/config/index.js';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret, keyToBase64 } from '../../src/crypto/keys.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import type { DataPlane, SystemDeps } from '../../src/daemon/dataplane.js';
-import type { NodeTransport, Receiver } from '../../src/net/transport.js';
 import { UdpTransport } from '../../src/net/udp.js';
 import { SecureChannel } from '../../src/proto/channel.js';
 import { encodeBody } from '../../src/proto/messages.js';
 import { PING_PAD_TO, WS_SUBPROTOCOL } from '../../src/params.js';
 import { formatShow } from '../../src/cli/commands/show.js';
 import { quietLog } from './fakenet.js';
+import { BlockedUdp, fakeDeps, noSystem } from './fakedaemon.js';
 import { freePort } from './freeport.js';
 
 const sodium = await sodiumReady();
@@ -28,34 +27,6 @@ async function until(f: () => boolean | Promise<boolean>, ms = 8000): Promise<vo
   assert.fail('condition not met in time');
 }
 const pub = (s: Uint8Array) => keyToBase64(sodium.crypto_scalarmult_base(s));
-
-/** A UDP socket behind a router that drops all outbound UDP: it sends nothing, hears nothing. */
-class BlockedUdp implements NodeTransport {
-  readonly kind = 'udp';
-  dropped = 0;
-  send(): void { this.dropped++; }
-  setReceiver(_r: Receiver): void {}
-  carries(): boolean { return true; }
-  close(): void {}
-}
-
-function fakeDeps(): SystemDeps {
-  return {
-    createDataPlane: async (o) => ({
-      name: o.name, backend: 'fake', setPeer: async () => undefined, removePeer: async () => undefined,
-      dump: async () => ({ publicKey: '', listenPort: o.listenPort, peers: [] }), destroy: async () => undefined,
-    } as DataPlane),
-    installPortShare: async () => undefined,
-    removePortShare: async () => undefined,
-  };
-}
-
-const noSystem = {
-  discoverMapper: async () => undefined, localAddresses: () => ['127.0.0.1'],
-  poker: () => ({ send: () => undefined, close: () => undefined }),
-  lookup: async (h: string) => { throw new Error(`no DNS in this test (${h})`); },
-  listenControl: async () => ({ close: () => undefined }), bindOverlay: undefined,
-};
 
 async function startBoot(secret: Uint8Array, wsPort: number, udpPort: number): Promise<Daemon> {
   const text = `name pub\nworkbit 0\nlisten ws://127.0.0.1:${wsPort}\n`;

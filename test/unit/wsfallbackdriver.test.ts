@@ -30,6 +30,7 @@ function world(udp: Addr, ws: Addr) {
     dht: { ping: async (_k: Uint8Array, a: Addr) => { pings.push(a); return undefined; }, bootstrap: async () => 0 },
     paths: { udpLost: () => undefined },
     traversal: { renewNow: () => undefined },
+    nat: { checkNat: async () => undefined },
   } as unknown as NodeContext;
   const links = [{ key: K, addr: ws, link }] as unknown as FallbackLink[];
   const d = new FallbackDriver(ctx, links);

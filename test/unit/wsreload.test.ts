@@ -17,11 +17,10 @@ import { parseConfig } from '../../src/config/index.js';
 import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret, keyToBase64 } from '../../src/crypto/keys.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import type { DataPlane, SystemDeps } from '../../src/daemon/dataplane.js';
-import type { NodeTransport, Receiver } from '../../src/net/transport.js';
 import { WS_SUBPROTOCOL } from '../../src/params.js';
 import { makeTestCert } from '../micronet/tlscert.js';
 import { quietLog } from './fakenet.js';
+import { BlockedUdp, fakeDeps, noSystem } from './fakedaemon.js';
 import { freePort } from './freeport.js';
 
 const sodium = await sodiumReady();
@@ -31,33 +30,6 @@ async function until(f: () => boolean | Promise<boolean>, ms = 8000): Promise<vo
   assert.fail('condition not met in time');
 }
 const pub = (s: Uint8Array) => keyToBase64(sodium.crypto_scalarmult_base(s));
-
-/** A UDP socket behind a router that drops all outbound UDP. */
-class BlockedUdp implements NodeTransport {
-  readonly kind = 'udp';
-  send(): void {}
-  setReceiver(_r: Receiver): void {}
-  carries(): boolean { return true; }
-  close(): void {}
-}
-
-function fakeDeps(): SystemDeps {
-  return {
-    createDataPlane: async (o) => ({
-      name: o.name, backend: 'fake', setPeer: async () => undefined, removePeer: async () => undefined,
-      dump: async () => ({ publicKey: '', listenPort: o.listenPort, peers: [] }), destroy: async () => undefined,
-    } as DataPlane),
-    installPortShare: async () => undefined,
-    removePortShare: async () => undefined,
-  };
-}
-
-const noSystem = {
-  discoverMapper: async () => undefined, localAddresses: () => ['127.0.0.1'],
-  poker: () => ({ send: () => undefined, close: () => undefined }),
-  lookup: async (h: string) => { throw new Error(`no DNS in this test (${h})`); },
-  listenControl: async () => ({ close: () => undefined }), bindOverlay: undefined,
-};
 
 /** What a reload answered, loosely typed (the field is new). */
 type Answer = { transports?: string[]; errors?: string[] };

@@ -13,13 +13,13 @@ import { NatMonitor } from '../../src/daemon/natmonitor.js';
 import { FallbackDriver } from '../../src/daemon/wsfallback.js';
 import type { FallbackLink } from '../../src/daemon/wstransports.js';
 import { WS_FALLBACK_AFTER } from '../../src/params.js';
-import type { Addr } from '../../src/proto/addr.js';
+import { wsAddr, type Addr } from '../../src/proto/addr.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 
 const key = (b: number) => new Uint8Array(32).fill(b);
 const K1 = key(1), K2 = key(2);
-const udp1: Addr = { host: '20.0.1.1', port: 62096 }, ws1: Addr = { host: '20.0.1.1', port: 80 };
-const udp2: Addr = { host: '20.0.1.2', port: 62096 }, ws2: Addr = { host: '20.0.1.2', port: 443 };
+const udp1: Addr = { host: '20.0.1.1', port: 62096 }, ws1: Addr = wsAddr({ host: '20.0.1.1', port: 80 });
+const udp2: Addr = { host: '20.0.1.2', port: 62096 }, ws2: Addr = wsAddr({ host: '20.0.1.2', port: 443 });
 
 function world() {
   const clock = new VirtualClock();
@@ -37,14 +37,18 @@ function world() {
     // Boot lines in the network file's order: boot1 (UDP, then ws://), boot2 (UDP, then wss://).
     join: { boots: [{ key: K1, addr: udp1 }, { key: K1, addr: ws1 }, { key: K2, addr: udp2 }, { key: K2, addr: ws2 }] },
     dht: { hex: toHex(key(9)), ping: async () => undefined, bootstrap: async () => 0, table: { get: () => undefined, entries: () => [] } },
-    paths: { udpLost: quiet, has: () => false },
+    paths: { udpLost: quiet, has: () => false, natChanged: quiet },
     traversal: { renewNow: quiet },
+    config: { peers: [{ trusted: true }] },
+    seams: { localAddresses: () => ['192.168.7.2'], discoverMapper: async () => undefined },
+    opts: { listenPort: 62096 },
   } as unknown as { fallback?: FallbackDriver } & NodeContext;
   const driver = new FallbackDriver(ctx, links);
   (ctx as { fallback?: FallbackDriver }).fallback = driver;
   const monitor = new NatMonitor(ctx);
+  (ctx as { nat?: NatMonitor }).nat = monitor;
   const order = () => monitor.relayCandidates([]).map((r) => `${r.hex === toHex(K1) ? 'boot1' : 'boot2'} ${r.addr.host}:${r.addr.port}`);
-  return { clock, open, driver, order };
+  return { clock, open, driver, order, ctx, monitor };
 }
 
 test('on WebSocket, a boot node whose link is not open is asked after one whose link is', async () => {
@@ -63,5 +67,28 @@ test('on WebSocket, a boot node whose link is not open is asked after one whose 
   w.open.set(toHex(K1), false);
   w.open.set(toHex(K2), false);
   assert.deepEqual(w.order(), ['boot1 20.0.1.1:80', 'boot2 20.0.1.2:443']);
+  w.driver.close();
+});
+
+test('on WebSocket, the NAT check takes no pong over a WebSocket link as NAT evidence: UDP is blocked, not "symmetric"', async () => {
+  const w = world();
+  // Each boot node answers over its link with the TCP source it sees, a new port per
+  // connection: as UDP samples these read as a symmetric NAT (the grid's web-only node showed that).
+  let tcpPort = 40000;
+  const ctx = w.ctx as unknown as Record<string, unknown>;
+  Object.assign(ctx.dht as object, {
+    direct: false,
+    ping: async (_key: Uint8Array, addr: Addr) => ({ from: addr, msg: { t: 'pong', a: { host: '30.0.0.7', port: tcpPort++ } } }),
+  });
+  let changed = 0;
+  (ctx.paths as { natChanged: () => void }).natChanged = () => { changed++; };
+  await w.clock.run(WS_FALLBACK_AFTER);
+  assert.equal(w.driver.state, 'ws');
+  w.open.set(toHex(K1), true);
+  w.open.set(toHex(K2), true);
+  await w.monitor.checkNat();
+  assert.equal(w.monitor.verdict.type, 'blocked', JSON.stringify(w.monitor.verdict));
+  assert.deepEqual(w.monitor.verdict.observed, [], 'no TCP source taken as an observed UDP address');
+  assert.equal(changed, 1, 'the verdict changed once (unknown -> blocked)');
   w.driver.close();
 });
