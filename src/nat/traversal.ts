@@ -103,6 +103,7 @@ export class Traversal {
       this.client.onWsFrom(from, key, data);
       return true;
     });
+    ws?.setCloseReceiver((addr) => { if (!this.closed) this.server.onWsClosed(addr); });
     host.dht.extend({ request: (req, max) => this.onRequest(req, max), oneWay: (m) => this.onOneWay(m) });
     const renew = () => {
       this.renewTimer = this.clock.setTimeout(() => { if (this.closed) return; renew(); void this.client.renewAll(); void this.kernel?.sync(); }, RELAY_RENEW);

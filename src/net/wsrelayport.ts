@@ -22,6 +22,9 @@ export interface WsRelayPort {
   /** Installs the function that gets every relayed frame received; none: they are dropped and
    *  counted (`ws-unrelayed`). */
   setRelayReceiver(receiver: RelayFrameReceiver): void;
+  /** A server's: installs the function told the address of each connection that ends (the
+   *  relay then forgets who was behind it: another connection may come from that address). */
+  setCloseReceiver?(receiver: (addr: Addr) => void): void;
 }
 
 export function isWsRelayPort(t: object): t is WsRelayPort {
@@ -60,5 +63,9 @@ export class WsRelayPorts {
   setReceiver(receiver: RelayFrameReceiver): void {
     this.receiver = receiver;
     for (const p of this.ports) p.setRelayReceiver(receiver);
+  }
+
+  setCloseReceiver(receiver: (addr: Addr) => void): void {
+    for (const p of this.ports) p.setCloseReceiver?.(receiver);
   }
 }

@@ -3,7 +3,8 @@
 // frames src/proto/wsframe.ts's. Every bound is applied before a datagram is looked at: the
 // connection count at the TCP accept, the handshake deadline, the subprotocol, the message size
 // (ws's maxPayload: the connection is closed without reading the message), the message rate
-// (pings included: each is answered only within it and within the send buffer). When the
+// (pings included: each is answered only within it and within the send buffer); a connection
+// beyond a rate is also not read for WS_RATE_PAUSE (TCP then holds the flood back). When the
 // table is full, the source holding the most connections gives its newest one up (wsguard.ts).
 // New connections are also rate-limited per source at the accept. Behind a reverse proxy named
 // by `trusted-proxy` (src/net/wsforwarded.ts), a connection from the proxy is counted in all at
@@ -19,8 +20,8 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { addrKey, normalizeAddr, sourceKey, wsAddr, type Addr } from '../proto/addr.js';
 import { decodeWsFrame, encodeWsFrame, WS_DATAGRAM, WS_FROM, WS_TO, type WsFrame } from '../proto/wsframe.js';
-import { RATE_LIMIT_SOURCES, WS_MAX_HEADER_BYTES, WS_MAX_MESSAGE, WS_SEND_BUFFER_MAX, WS_SEND_BUFFER_TOTAL, WS_SUBPROTOCOL } from '../params.js';
-import type { Clock } from '../util/clock.js';
+import { RATE_LIMIT_SOURCES, WS_MAX_HEADER_BYTES, WS_MAX_MESSAGE, WS_SEND_BUFFER_MAX, WS_SEND_BUFFER_TOTAL, WS_SUBPROTOCOL, WS_RATE_PAUSE } from '../params.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
 import { Counters } from '../util/counters.js';
 import { RateLimiter } from '../util/ratelimit.js';
 import { WS_LIMITS, WsAdmission, WsConnGuard, type WsLimits } from './wsguard.js';
@@ -40,11 +41,13 @@ export interface WsServerOptions {
   limits?: Partial<WsLimits>;
   sendBufferMax?: number;
   sendBufferTotal?: number;
+  /** How long a connection beyond a rate is not read (WS_RATE_PAUSE). */
+  ratePause?: number;
 }
 
 const remoteKey = (s: Socket): string => `${s.remoteAddress ?? ''}|${s.remotePort ?? 0}`;
 
-interface Conn { ws: WebSocket; guard: WsConnGuard; addr: Addr; out: WriteCoalescer }
+interface Conn { ws: WebSocket; guard: WsConnGuard; addr: Addr; out: WriteCoalescer; paused?: TimerHandle }
 
 /** An accepted TCP connection's place: its source IP (a trusted proxy's client once known), and
  *  whether it is still counted in all only (from a trusted proxy, before its upgrade request). */
@@ -55,6 +58,7 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
   readonly counters = new Counters();
   private receiver: Receiver = () => {};
   private relayReceiver: RelayFrameReceiver | undefined;
+  private closeReceiver: ((addr: Addr) => void) | undefined;
   private readonly conns = new Map<string, Conn>();
   /** Each accepted TCP connection, with its source IP and the release of its place (once). */
   private readonly sockets = new Map<Socket, Place>();
@@ -70,6 +74,7 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
   private readonly limits: WsLimits;
   private readonly sendBufferMax: number;
   private readonly sendBufferTotal: number;
+  private readonly ratePause: number;
   /** Bytes handed to ws and not yet written to the kernel, over all connections. */
   private pending = 0;
 
@@ -77,6 +82,7 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
     this.limits = { ...WS_LIMITS, ...opts.limits };
     this.sendBufferMax = opts.sendBufferMax ?? WS_SEND_BUFFER_MAX;
     this.sendBufferTotal = opts.sendBufferTotal ?? WS_SEND_BUFFER_TOTAL;
+    this.ratePause = opts.ratePause ?? WS_RATE_PAUSE;
     this.trusted = trustedSet(opts.trustedProxies);
     this.admission = new WsAdmission(this.limits);
     this.accepts = new RateLimiter(this.limits.acceptsPerSec, this.limits.acceptsBurst, RATE_LIMIT_SOURCES);
@@ -216,13 +222,19 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
     ws.on('pong', () => guard.heard());
     ws.on('message', (data: Buffer, isBinary: boolean) => this.message(conn, data, isBinary));
     ws.on('error', (e: Error & { code?: string }) => this.counters.add(e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'ws-oversize' : 'ws-error'));
-    ws.on('close', () => { if (this.conns.get(key) === conn) this.conns.delete(key); guard.close(); });
+    ws.on('close', () => {
+      guard.close();
+      if (conn.paused !== undefined) { this.clock.clearTimeout(conn.paused); conn.paused = undefined; }
+      if (this.conns.get(key) !== conn) return;
+      this.conns.delete(key);
+      this.closeReceiver?.(addr);
+    });
   }
 
   private message(conn: Conn, data: Buffer, isBinary: boolean): void {
     // A relayed frame (its type byte, before anything is decoded) has a budget of its own.
     const relayed = isBinary && data.length > 0 && data[0] === WS_TO;
-    if (relayed ? !conn.guard.relayed() : !conn.guard.message()) { this.counters.add(relayed ? 'ws-relay-rate' : 'ws-rate'); return; }
+    if (relayed ? !conn.guard.relayed() : !conn.guard.message()) { this.counters.add(relayed ? 'ws-relay-rate' : 'ws-rate'); this.throttle(conn); return; }
     if (!isBinary) { this.counters.add('ws-text'); return; }
     const r = decodeWsFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     if (!r.ok) { if (relayed) conn.guard.refused(); this.counters.add(r.why); return; }
@@ -239,8 +251,20 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
 
   /** A ping costs a message of the rate; answered only within it and the send buffer. */
   private ping(conn: Conn, data: Buffer): void {
-    if (!conn.guard.message()) { this.counters.add('ws-ping-rate'); return; }
+    if (!conn.guard.message()) { this.counters.add('ws-ping-rate'); this.throttle(conn); return; }
     this.queue(conn, data.length + 2, (done) => conn.ws.pong(data, false, done));
+  }
+
+  /** A message beyond a rate: the connection is not read for `ratePause` (what its socket has
+   *  read already is still parsed, and dropped as it is beyond the rate). */
+  private throttle(conn: Conn): void {
+    if (conn.paused !== undefined || conn.ws.readyState !== conn.ws.OPEN) return;
+    this.counters.add('ws-paused');
+    conn.ws.pause();
+    conn.paused = this.clock.setTimeout(() => {
+      conn.paused = undefined;
+      if (conn.ws.readyState === conn.ws.OPEN) conn.ws.resume();
+    }, this.ratePause);
   }
 
   /** Hands `bytes` to ws within the connection's and the total bound (else drops and counts);
@@ -276,6 +300,10 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
     this.relayReceiver = receiver;
   }
 
+  setCloseReceiver(receiver: (addr: Addr) => void): void {
+    this.closeReceiver = receiver;
+  }
+
   /** Bytes queued towards the connection at `to` (ws's bufferedAmount; 0 without one). */
   queued(to: Addr): number {
     return this.conns.get(addrKey(to))?.ws.bufferedAmount ?? 0;
@@ -291,6 +319,7 @@ export class WsServerTransport implements NodeTransport, WsRelayPort {
   }
 
   close(): void {
+    for (const c of this.conns.values()) if (c.paused !== undefined) this.clock.clearTimeout(c.paused);
     for (const s of this.sockets.keys()) s.destroy();
     this.sockets.clear();
     this.proxied.clear();

@@ -24,6 +24,13 @@ export const WS_MESSAGES_BURST = 800; // @protocol
 export const WS_RELAY_FRAMES_PER_SEC = 100_000; // @protocol
 /** ... and the burst (a tenth of a second). */
 export const WS_RELAY_FRAMES_BURST = 10_000; // @protocol
+/** A connection that sent a message beyond one of its rates (`ws-rate`, `ws-relay-rate`,
+ *  `ws-ping-rate`) is not read for this long (the server pauses its socket: TCP's window then
+ *  holds the sender back). Dropping alone still costs the server the framing and unmasking of
+ *  every frame a flood sends, as fast as TCP carries them (docs/NODE.md "WebSocket relay
+ *  throughput"); paused, a flooding connection is read about one socket read (64 KiB) per
+ *  pause. A connection within its rates is never paused. */
+export const WS_RATE_PAUSE = 50; // @protocol
 /** A connection must complete its WebSocket upgrade within this long after the TCP connect. */
 export const WS_HANDSHAKE_TIMEOUT = 5000; // @protocol
 /** A server closes a connection that sent nothing (no message, no ping) for this long: a client

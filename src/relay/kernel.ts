@@ -50,6 +50,9 @@ export interface KernelWs {
   carries(addr: Addr): boolean;
   /** Sends `data` as WS_FROM naming `fromKey` on the connection at `to`; false without one. */
   from(to: Addr, fromKey: Uint8Array, data: Uint8Array): boolean;
+  /** Takes one datagram of session {aHex, bHex}'s budget: the daemon path's (its fair share
+   *  among the live sessions, and the relay's global rate), as the other direction takes. */
+  take(aHex: string, bHex: string): boolean;
 }
 
 interface PortSocket {
@@ -154,11 +157,12 @@ export class KernelRelay {
   }
 
   /** A WireGuard datagram on `port` from the member bound there, whose session's other member
-   *  is over WebSocket: to that connection as WS_FROM naming the sender, within the share. */
+   *  is over WebSocket: to that connection as WS_FROM naming the sender, within the daemon
+   *  path's budget (the kernel's fair share counts only what the kernel forwards). */
   private forwardToWs(port: number, data: Uint8Array, from: Addr): boolean {
     const h = this.ws === undefined ? undefined : this.sessions.wsHalfAt(port, from, (a) => this.ws!.carries(a), this.now());
     if (h === undefined) { this.parent.counters.add('relay-port-not-member'); return true; }
-    if (!this.userLimiter.take(String(port), this.installed.size + 1, this.now())) { this.parent.counters.add('relay-port-rate-limited'); return true; }
+    if (!this.ws!.take(h.boundHex, h.wsHex)) { this.parent.counters.add('relay-port-rate-limited'); return true; }
     if (this.ws!.from(h.ws, Buffer.from(h.boundHex, 'hex'), data)) this.parent.counters.add('relay-port-forwarded-ws');
     return true;
   }

@@ -49,7 +49,9 @@ export class RelayServer {
     const { clock } = host;
     this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log, () => clock.now(), clock) : undefined;
     const { wsFrom, wsCarries } = host;
-    if (this.kernel !== undefined && wsFrom !== undefined && wsCarries !== undefined) this.kernel.ws = { carries: (a) => wsCarries(a), from: (to, k, d) => wsFrom(to, k, d) };
+    if (this.kernel !== undefined && wsFrom !== undefined && wsCarries !== undefined) {
+      this.kernel.ws = { carries: (a) => wsCarries(a), from: (to, k, d) => wsFrom(to, k, d), take: (a, b) => this.budget(a, b, clock.now()) };
+    }
   }
 
   async close(): Promise<void> {
@@ -100,6 +102,19 @@ export class RelayServer {
     this.host.dht.counters.add('relay-held');
   }
 
+  /** The WebSocket connection at `addr` ended: whoever opened sessions over it is no longer
+   *  there (a later connection from the same address is someone else until it opens again). */
+  onWsClosed(addr: Addr): void {
+    if (this.sessions.detachAt(addr) > 0) this.host.dht.counters.add('relay-ws-gone');
+  }
+
+  /** One datagram of session {aHex, bHex}: its fair share among the live sessions, and the
+   *  relay's global rate (both directions of the daemon path, and of a session half in the kernel). */
+  private budget(aHex: string, bHex: string, now: number): boolean {
+    const sid = aHex < bHex ? aHex + bHex : bHex + aHex;
+    return this.sessionRelay.take(sid, this.sessions.establishedCount(now), now) && this.globalRelay.take('all', now);
+  }
+
   /** A `relay` datagram: forwarded as `relayed` to the other member of the session. */
   onRelay(inc: Incoming, m: MessageOf<'relay'>, now: number): void {
     const { dht } = this.host;
@@ -138,8 +153,7 @@ export class RelayServer {
     const to = this.sessions.route(fromHex, toHex, now);
     if (to === undefined) { dht.counters.add('relay-no-session'); return; }
     // The session's fair share first, so that a session over it takes nothing from the rest.
-    const sid = fromHex < toHex ? fromHex + toHex : toHex + fromHex;
-    if (!this.sessionRelay.take(sid, this.sessions.establishedCount(now), now) || !this.globalRelay.take('all', now)) { dht.counters.add('relay-rate-limited'); return; }
+    if (!this.budget(fromHex, toHex, now)) { dht.counters.add('relay-rate-limited'); return; }
     if (m.g === undefined && this.host.wsFrom?.(to, from, m.d) === true) { dht.counters.add('relay-forwarded-ws'); return; }
     // From a WebSocket member to one bound to the session's port (half in the kernel): the
     // datagram itself, from that port, as the kernel path would (the member's WireGuard takes it).

@@ -20,6 +20,9 @@ interface Member {
   until: number;
   /** Where its datagrams to the session port come from (after a relay-bind). */
   bound?: Addr;
+  /** Its WebSocket connection ended (detachAt): nothing goes to or from `addr` until it opens
+   *  the session again (from its next connection). */
+  gone?: true;
 }
 
 interface Session {
@@ -117,7 +120,7 @@ export class RelaySessions {
     const s = this.sessions.get(RelaySessions.id(fromHex, toHex));
     if (s === undefined) return undefined;
     const from = s.members.get(fromHex), to = s.members.get(toHex);
-    if (from === undefined || to === undefined || from.until < now || to.until < now) return undefined;
+    if (from === undefined || to === undefined || from.until < now || to.until < now || from.gone || to.gone) return undefined;
     s.usedAt = now;
     return to.addr;
   }
@@ -129,7 +132,7 @@ export class RelaySessions {
     for (const id of this.byAddr.get(addrKey(addr)) ?? []) {
       const s = this.sessions.get(id);
       for (const [hex, m] of s?.members ?? []) {
-        if (hex !== toHex && m.until >= now && sameAddr(m.addr, addr) && RelaySessions.id(hex, toHex) === id) return hex;
+        if (hex !== toHex && m.until >= now && !m.gone && sameAddr(m.addr, addr) && RelaySessions.id(hex, toHex) === id) return hex;
       }
     }
     return undefined;
@@ -140,7 +143,7 @@ export class RelaySessions {
   halfOpenBy(fromHex: string, toHex: string, now: number): boolean {
     const s = this.sessions.get(RelaySessions.id(fromHex, toHex));
     const m = s?.members.get(fromHex);
-    return s !== undefined && m !== undefined && m.until >= now && !s.members.has(toHex);
+    return s !== undefined && m !== undefined && m.until >= now && !m.gone && !s.members.has(toHex);
   }
 
   /** Whether `hex`, at exactly `addr` (where its relay-opens come from), is a live member of a
@@ -149,7 +152,7 @@ export class RelaySessions {
     for (const id of this.byKey.get(hex) ?? []) {
       const s = this.sessions.get(id);
       const m = s?.members.get(hex);
-      if (s !== undefined && m !== undefined && sameAddr(m.addr, addr) && RelaySessions.live(s, now)) return true;
+      if (s !== undefined && m !== undefined && !m.gone && sameAddr(m.addr, addr) && RelaySessions.live(s, now)) return true;
     }
     return false;
   }
@@ -193,13 +196,13 @@ export class RelaySessions {
    *  a live member is bound there from exactly `from` and the other member, live and not bound,
    *  reaches the relay over a WebSocket connection (`overWs` of its relay-open address). Then
    *  the relay's daemon forwards between the port's socket and that connection, no sealing. */
-  wsHalfAt(port: number, from: Addr, overWs: (a: Addr) => boolean, now: number): { ws: Addr; boundHex: string } | undefined {
+  wsHalfAt(port: number, from: Addr, overWs: (a: Addr) => boolean, now: number): { ws: Addr; boundHex: string; wsHex: string } | undefined {
     const id = this.byPort.get(port), s = id === undefined ? undefined : this.sessions.get(id);
     if (s === undefined || s.port !== port || s.members.size !== 2) return undefined;
     const [[ha, a], [hb, b]] = [...s.members] as [[string, Member], [string, Member]];
-    const [boundHex, bm, wm] = a.bound !== undefined && sameAddr(a.bound, from) ? [ha, a, b] : b.bound !== undefined && sameAddr(b.bound, from) ? [hb, b, a] : [undefined, undefined, undefined];
-    if (boundHex === undefined || bm.until < now || wm.until < now || wm.bound !== undefined || !overWs(wm.addr)) return undefined;
-    return { ws: wm.addr, boundHex };
+    const [boundHex, bm, wsHex, wm] = a.bound !== undefined && sameAddr(a.bound, from) ? [ha, a, hb, b] : b.bound !== undefined && sameAddr(b.bound, from) ? [hb, b, ha, a] : [undefined, undefined, undefined, undefined];
+    if (boundHex === undefined || bm.until < now || wm.until < now || wm.bound !== undefined || wm.gone || !overWs(wm.addr)) return undefined;
+    return { ws: wm.addr, boundHex, wsHex };
   }
 
   /** The other direction: `toHex` bound to the session's port, `fromHex` (live, not bound) over
@@ -207,8 +210,20 @@ export class RelaySessions {
   wsHalfTo(fromHex: string, toHex: string, overWs: (a: Addr) => boolean, now: number): { port: number; to: Addr } | undefined {
     const s = this.sessions.get(RelaySessions.id(fromHex, toHex));
     const f = s?.members.get(fromHex), t = s?.members.get(toHex);
-    if (s?.port === undefined || f === undefined || t?.bound === undefined || f.bound !== undefined || f.until < now || t.until < now || !overWs(f.addr)) return undefined;
+    if (s?.port === undefined || f === undefined || t?.bound === undefined || f.bound !== undefined || f.gone || f.until < now || t.until < now || !overWs(f.addr)) return undefined;
     return { port: s.port, to: t.bound };
+  }
+
+  /** The WebSocket connection at `addr` ended: its members are `gone` (another connection from
+   *  the same address later, a reused port or a proxy's, is not them) until each opens the
+   *  session again. The memberships stay (their quota, the session and its port for the peer). */
+  detachAt(addr: Addr): number {
+    const at = this.byAddr.get(addrKey(addr));
+    if (at === undefined) return 0;
+    this.byAddr.delete(addrKey(addr));
+    let n = 0;
+    for (const id of at) for (const m of this.sessions.get(id)?.members.values() ?? []) if (sameAddr(m.addr, addr) && !m.gone) { m.gone = true; n++; }
+    return n;
   }
 
   /** Sessions whose two members are live and bound, by port. */

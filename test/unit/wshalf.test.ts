@@ -38,7 +38,7 @@ async function world() {
   }, quietLog(), () => 0);
   let connected = true;
   const wsSent: { to: Addr; key: Uint8Array; data: Uint8Array }[] = [];
-  kernel.ws = { carries: (a) => connected && sameAddr(a, W_TCP), from: (to, key, data) => { wsSent.push({ to, key, data }); return true; } };
+  kernel.ws = { carries: (a) => connected && sameAddr(a, W_TCP), from: (to, key, data) => { wsSent.push({ to, key, data }); return true; }, take: () => true };
   const aCh = channel(), wCh = channel();
   const A = { hex: aCh.publicHex, key: aCh.publicKey, addr: { host: '203.0.113.9', port: 51820 }, rpc: new Rpc(aCh, net.bind({ host: '203.0.113.9', port: 51820 }), clock, randomBytes, noHandler) };
   const W = { hex: wCh.publicHex, key: wCh.publicKey };
@@ -53,7 +53,7 @@ async function world() {
     return (r.msg as Extract<Message, { t: 'relay-bound' }>).r;
   };
   const close = async () => { await kernel.close(); parent.close(); A.rpc.close(); };
-  return { sessions, kernel, parent, A, W, port, sock, bind, wsSent, disconnect: () => { connected = false; }, close };
+  return { sessions, kernel, parent, A, W, port, sock, bind, wsSent, disconnect: () => { connected = false; }, reconnect: () => { connected = true; }, close };
 }
 
 const wg = (n: number) => { const d = new Uint8Array(48).fill(n); d.set([4, 0, 0, 0]); return d; };
@@ -96,6 +96,15 @@ test('attack: datagrams on a half session\'s port from another address, or after
     assert.equal(w.parent.counters.get('relay-port-not-member'), 3);
     assert.equal(await w.bind(), 0);
     assert.equal(w.sessions.wsHalfTo(w.W.hex, w.A.hex, () => false, 0), undefined);
+    // Another client's connection from the address the ended one had (src/relay/server.ts
+    // onWsClosed detached W): the port forwards nothing to it, and it cannot send as W.
+    w.sessions.detachAt(W_TCP);
+    w.reconnect();
+    w.sock.receiver!(wg(5), w.A.addr);
+    assert.equal(w.wsSent.length, 0);
+    assert.equal(w.sessions.wsHalfTo(w.W.hex, w.A.hex, (a) => sameAddr(a, W_TCP), 0), undefined);
+    assert.equal(w.sessions.memberAt(w.A.hex, W_TCP, 0), undefined);
+    assert.equal(await w.bind(), 0);
   } finally {
     await w.close();
   }
