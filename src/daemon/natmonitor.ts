@@ -149,6 +149,9 @@ export class NatMonitor {
       this.verdict = { type: 'none', observed: [], responders: 0 };
       return;
     }
+    // On WebSocket (the fallback found UDP blocked) there is no UDP mapping to check or keep open.
+    const onWs = (): boolean => ctx.fallback?.state === 'ws';
+    if (onWs()) return this.verdictIs({ type: 'blocked', observed: [], responders: 0 });
     const targets = this.relayCandidates([]).slice(0, NAT_CHECK_NODES);
     const replies = await Promise.all(targets.map((t) => ctx.dht.ping(t.key, t.addr)));
     // Only pongs over UDP are evidence of our UDP mapping: over a WebSocket link a boot node sees
@@ -156,9 +159,15 @@ export class NatMonitor {
     const samples: NatSample[] = [];
     for (const r of replies) if (r !== undefined && r.msg.t === 'pong' && isUdpAddr(r.from)) samples.push({ responder: r.from, observed: r.msg.a });
     const localIps = ctx.seams.localAddresses();
+    // (A switch to WebSocket while the pings were out: that verdict wins.)
+    if (onWs()) return this.verdictIs({ type: 'blocked', observed: [], responders: 0 });
+    await this.verdictIs(classifyNat(samples, { localIps, localPort: ctx.opts.listenPort, attempted: targets.filter((t) => isUdpAddr(t.addr)).length }));
+  }
+
+  private async verdictIs(verdict: NatVerdict): Promise<void> {
+    const { ctx } = this;
     const before = this.verdict.type;
-    this.verdict = ctx.fallback?.state === 'ws' ? { type: 'blocked', observed: [], responders: 0 }
-      : classifyNat(samples, { localIps, localPort: ctx.opts.listenPort, attempted: targets.filter((t) => isUdpAddr(t.addr)).length });
+    this.verdict = verdict;
     if (this.verdict.type !== 'none' && this.verdict.type !== 'blocked') await this.ensurePortMapping();
     ctx.dht.direct = this.verdict.type === 'none' || this.mapping !== undefined;
     void this.verifyClaims();

@@ -94,8 +94,10 @@ export class FallbackDriver {
         ctx.log.warn(`${a.why}: reaching the boot nodes over WebSocket (${this.links.map((l) => addrKey(l.addr)).join(', ')}); UDP is probed every few seconds`);
         for (const l of this.links) l.link.switchOn();
         ctx.paths.udpLost('UDP to the boot nodes is blocked');
-        // (The NAT verdict is checked again at each switch: 'blocked' on WebSocket, UDP's own after.)
-        void ctx.dht.bootstrap(this.links.map((l) => ({ key: l.key, addr: l.addr }))).then(() => { ctx.traversal.renewNow(); return ctx.nat.checkNat(); });
+        // (The NAT verdict is checked again at each switch: 'blocked' on WebSocket at once, UDP's
+        // own once the boot nodes answered over UDP again.)
+        void ctx.nat.checkNat();
+        void ctx.dht.bootstrap(this.links.map((l) => ({ key: l.key, addr: l.addr }))).then(() => ctx.traversal.renewNow());
       } else {
         ctx.log.info('a boot node answered over UDP again: back to UDP, WebSocket links closed');
         for (const l of this.links) l.link.switchOff();

@@ -233,7 +233,7 @@ export async function runWsRecovery(world: WsWorld, blocked = 'w', peer = 'p'): 
 }
 
 /** The daemons' logs, for a failure. */
-export function wsGridLogs(world: WsWorld, names = ['w', 'x', 'w2', 'p']): string {
+export function wsGridLogs(world: WsWorld, names = ['w', 'x', 'w2', 'p', 'r', 's']): string {
   return names.map((n) => `--- ${n}'s log\n${world.w.nodes.get(n)?.log.slice(-4000) ?? ''}`).join('\n');
 }
 
