@@ -29,6 +29,13 @@ export const RELAY_SESSION_SECONDS = 30; // @protocol
 /** Members renew their relay session this often; a renewal that fails moves them to another
  *  relay (so a dead relay costs at most about this long plus one request timeout). */
 export const RELAY_RENEW = 4000; // @protocol
+/** A relay link follows its peer to another relay of ours when this many of the peer's relayed
+ *  datagrams in a row came through that relay rather than the link's own (the peer moved there,
+ *  and the link's relay no longer has the peer: src/relay/stray.ts) ... */
+export const RELAY_STRAY_DATAGRAMS = 3;
+/** ... and the link has been on its relay for at least this long (the side with the smaller key;
+ *  the other waits twice as long, so that two sides that crossed do not swap relays in step). */
+export const RELAY_STRAY_HOLD = 2000;
 /** Relay sessions one relay keeps at once, and packets per second per session and in all; a
  *  session gets at most its fair share, RELAY_GLOBAL_PPS / sessions forwarded (src/relay/fair.ts). */
 export const RELAY_MAX_SESSIONS = 256; // @protocol

@@ -12,6 +12,7 @@ import type { Logger } from '../util/log.js';
 import { RELAY_BIND_BACKOFF, RELAY_BIND_INTERVAL, RELAY_BIND_REFRESH_TRIES, RELAY_BIND_TRIES, RELAY_RENEW, RELAY_RENEW_RETRIES, RELAY_RENEW_TIMEOUT } from '../params.js';
 import { RelayLink, type OpenRelayEndpoint, type RelayRef, type WsRelaySend } from './link.js';
 import type { Fragment } from './fragment.js';
+import { strayStep } from './stray.js';
 import { isSealedFrameShaped, isWireGuardShaped } from './wgshape.js';
 
 export interface RelayClientHost {
@@ -99,6 +100,7 @@ export class RelayClient {
     const link = this.links.get(peerHex);
     if (link !== undefined) {
       link.deliver(frag, inc.senderHex);
+      this.strayed(link, inc);
     } else if (this.host.isDirect(peerHex) && !(this.host.isRendezvous(inc.senderHex) && this.introduced(peerHex, inc.senderHex) && this.host.directFailing?.(peerHex) === true)) {
       // We reach this peer directly: its relayed packets are late, or it has not switched
       // yet (it will, as our direct probes reach it). Following it back would pull
@@ -115,6 +117,22 @@ export class RelayClient {
     } else {
       dht.counters.add('relayed-refused');
     }
+  }
+
+  /** The peer's datagram came through `inc` (src/relay/stray.ts): follow it there once it is
+   *  plain that the peer relays through that node and not through ours. Only to a node that may
+   *  relay for us and through which the peer introduced itself lately (its own sealed
+   *  punch-req): anyone can send us `relayed` messages naming the peer, and following them
+   *  would let any public node pull our WireGuard traffic to itself. */
+  private strayed(link: RelayLink, inc: Pick<Incoming, 'sender' | 'senderHex' | 'from'>): void {
+    const now = this.host.clock.now();
+    const r = strayStep(link.stray, inc.senderHex, link.relay.hex, link.setAt, now, this.host.dht.hex < link.peerHex);
+    link.stray = r.state;
+    if (!r.follow || !this.host.isRendezvous(inc.senderHex) || !this.introduced(link.peerHex, inc.senderHex)) return;
+    this.host.log.warn(`relay: ${link.peerHex.slice(0, 8)} moved from ${link.relay.hex.slice(0, 8)} (${addrKey(link.relay.addr)}) to ${inc.senderHex.slice(0, 8)} (${addrKey(inc.from)}): the peer's datagrams come through it`);
+    this.host.dht.counters.add('relay-followed-stray');
+    link.switchTo({ key: inc.sender, hex: inc.senderHex, addr: inc.from });
+    this.host.relayReady(link.peerHex, link);
   }
 
   /** The peer asked through `rendezvous` to punch: open our half of a relay session there, so

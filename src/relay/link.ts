@@ -14,6 +14,7 @@ import type { Rpc } from '../dht/rpc.js';
 import type { Receiver } from '../net/transport.js';
 import { REASSEMBLY_MAX_PENDING, REASSEMBLY_TIMEOUT } from '../params.js';
 import { fragment, Reassembler, type Fragment } from './fragment.js';
+import type { StrayState } from './stray.js';
 
 /** The node's WebSocket links that carry relayed frames (src/net/wsrelayport.ts WsRelayPorts). */
 export interface WsRelaySend {
@@ -66,6 +67,10 @@ export class RelayLink {
   private readonly reassembler = new Reassembler(REASSEMBLY_TIMEOUT, REASSEMBLY_MAX_PENDING);
   /** When the current relay last confirmed our session (relay-ok), on the link's clock. */
   confirmedAt: number;
+  /** When the link moved to its current relay (opened, or switched). */
+  setAt: number;
+  /** The peer's datagrams coming through another relay (src/relay/stray.ts). */
+  stray: StrayState | undefined = undefined;
   relay: RelayRef;
   /** The current relay's session port, while the relay forwards this session in the kernel. */
   kernelPort: number | undefined;
@@ -78,6 +83,7 @@ export class RelayLink {
     private readonly wgPort: number, private readonly now: () => number, private readonly ws?: WsRelaySend) {
     this.relay = relay;
     this.confirmedAt = now();
+    this.setAt = this.confirmedAt;
   }
 
   /** `now`: the monotonic clock of the caller (confirmedAt and kernelRetryAt are on it);
@@ -106,6 +112,8 @@ export class RelayLink {
    *  path is bound; WireGuard does not notice. */
   switchTo(relay: RelayRef): void {
     this.confirmedAt = this.now();
+    this.setAt = this.confirmedAt;
+    this.stray = undefined;
     this.relay = relay;
     this.kernelPort = undefined;
     this.kernelRetryAt = 0;
