@@ -1,6 +1,9 @@
 // Test doubles shared by the relay and traversal unit tests: an in-memory datagram network of
 // fake transports (delivery one macrotask later, as a socket would), a logger that keeps
 // warnings and errors, a virtual clock's stepping, and a WireGuard-shaped datagram.
+import assert from 'node:assert/strict';
+import type { DhtNode } from '../../src/dht/node.js';
+import type { MessageOf } from '../../src/proto/messages.js';
 import { addrKey, type Addr } from '../../src/proto/addr.js';
 import type { Receiver, Transport } from '../../src/net/transport.js';
 import type { Logger } from '../../src/util/log.js';
@@ -77,4 +80,19 @@ export function initiation(tag: number): Uint8Array {
   d[0] = 1;
   d[100] = tag;
   return d;
+}
+
+/** Opens `from`'s half of a relay session with `to` at relay `relay` (at `relayAddr`), and checks
+ *  the relay said relay-ok (the relay tests' session set-up). */
+export async function openRelaySession(clock: VirtualClock, relayAddr: Addr, relay: DhtNode, from: DhtNode, to: DhtNode): Promise<void> {
+  const r = from.rpc.request(relayAddr, relay.id, (x) => ({ t: 'relay-open', x, k: to.id }));
+  await advance(clock, 50);
+  assert.equal((await r)?.msg.t, 'relay-ok');
+}
+
+/** The `relayed` messages `node` receives, collected. */
+export function collectRelayed(node: DhtNode): MessageOf<'relayed'>[] {
+  const got: MessageOf<'relayed'>[] = [];
+  node.extend({ oneWay: (inc) => { if (inc.msg.t !== 'relayed') return false; got.push(inc.msg); return true; } });
+  return got;
 }

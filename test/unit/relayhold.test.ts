@@ -8,11 +8,10 @@ import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { DhtNode } from '../../src/dht/node.js';
 import type { Addr } from '../../src/proto/addr.js';
-import type { MessageOf } from '../../src/proto/messages.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { Traversal } from '../../src/nat/traversal.js';
 import { RELAY_PENDING_HOLD } from '../../src/params.js';
-import { advance, FakeNet, initiation, quietLog } from './fakenet.js';
+import { advance, collectRelayed, FakeNet, initiation, openRelaySession, quietLog } from './fakenet.js';
 
 const sodium = await sodiumReady();
 const NS = 'relayhold-test';
@@ -26,13 +25,8 @@ function world() {
     dht: R, clock, log: quietLog(), isTrusted: () => false, canRelay: () => true, wgPort: undefined, relayReady: () => undefined,
     announceAddr: () => undefined, isDirect: () => false, isRendezvous: () => false, relayCandidates: () => [],
   });
-  const got: MessageOf<'relayed'>[] = [];
-  B.extend({ oneWay: (inc) => { if (inc.msg.t !== 'relayed') return false; got.push(inc.msg); return true; } });
-  const open = async (from: DhtNode, to: DhtNode) => {
-    const r = from.rpc.request(R_ADDR, R.id, (x) => ({ t: 'relay-open', x, k: to.id }));
-    await advance(clock, 50);
-    assert.equal((await r)?.msg.t, 'relay-ok');
-  };
+  const got = collectRelayed(B);
+  const open = (from: DhtNode, to: DhtNode) => openRelaySession(clock, R_ADDR, R, from, to);
   const send = (d: Uint8Array) => A.rpc.send(R_ADDR, R.id, { t: 'relay', k: B.id, d });
   const close = async () => { await relay.close(); for (const n of [R, A, B]) n.close(); };
   return { clock, R, A, B, got, open, send, close };

@@ -22,7 +22,7 @@ import { Traversal } from '../../src/nat/traversal.js';
 import { WsRelayPorts } from '../../src/net/wsrelayport.js';
 import { WsServerTransport } from '../../src/net/wsserver.js';
 import { RELAY_SESSION_PPS, WS_MESSAGES_BURST, WS_MESSAGES_PER_SEC, WS_RELAY_FRAMES_BURST, WS_SUBPROTOCOL } from '../../src/params.js';
-import { advance, FakeNet, initiation, quietLog } from './fakenet.js';
+import { advance, FakeNet, initiation, openRelaySession, quietLog } from './fakenet.js';
 
 const sodium = await sodiumReady();
 const NS = 'wsbudget-test';
@@ -59,11 +59,7 @@ async function world() {
   let got = 0;
   B.rpc.isExempt = () => true; // B's relay link would exempt R's relayed traffic (src/relay/exempt.ts)
   B.extend({ oneWay: (inc) => { if (inc.msg.t !== 'relayed') return false; got++; return true; } });
-  const open = async (from: DhtNode, to: DhtNode) => {
-    const r = from.rpc.request(R_ADDR, R.id, (x) => ({ t: 'relay-open', x, k: to.id }));
-    await advance(clock, 50);
-    assert.equal((await r)?.msg.t, 'relay-ok');
-  };
+  const open = (from: DhtNode, to: DhtNode) => openRelaySession(clock, R_ADDR, R, from, to);
   await open(A, B);
   await open(B, A);
   /** `n` WS_TO frames naming B from `ws`, until the server has taken each one (passed or dropped). */

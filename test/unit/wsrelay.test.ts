@@ -16,7 +16,6 @@ import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { DhtNode } from '../../src/dht/node.js';
 import { sameAddr, wsAddr, type Addr } from '../../src/proto/addr.js';
-import type { MessageOf } from '../../src/proto/messages.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { realClock } from '../../src/util/clock.js';
 import { Traversal } from '../../src/nat/traversal.js';
@@ -26,7 +25,7 @@ import { WsServerTransport } from '../../src/net/wsserver.js';
 import type { RelayEndpoint } from '../../src/relay/link.js';
 import { Reassembler } from '../../src/relay/fragment.js';
 import type { Receiver } from '../../src/net/transport.js';
-import { advance, FakeNet, initiation, quietLog } from './fakenet.js';
+import { advance, collectRelayed, FakeNet, initiation, openRelaySession, quietLog } from './fakenet.js';
 
 const sodium = await sodiumReady();
 const NS = 'wsrelay-test';
@@ -76,13 +75,8 @@ function world() {
     relayReady: (_hex, link) => ready.push({ ws: link.overWs, endpoint: link.endpoint }),
     isRendezvous: (hex) => hex === R.hex, relayCandidates: (ex) => candidates.filter((c) => !ex.includes(c.hex)), openRelayEndpoint: async () => endpoint, ws: new WsRelayPorts([clientPort]),
   });
-  const got: MessageOf<'relayed'>[] = [];
-  B.extend({ oneWay: (inc) => { if (inc.msg.t !== 'relayed') return false; got.push(inc.msg); return true; } });
-  const open = async (from: DhtNode, to: DhtNode) => {
-    const r = from.rpc.request(R_ADDR, R.id, (x) => ({ t: 'relay-open', x, k: to.id }));
-    await advance(clock, 50);
-    assert.equal((await r)?.msg.t, 'relay-ok');
-  };
+  const got = collectRelayed(B);
+  const open = (from: DhtNode, to: DhtNode) => openRelaySession(clock, R_ADDR, R, from, to);
   const wsTo = (from: Addr, to: DhtNode, d: Uint8Array) => serverPort.receiver!('to', from, to.id, d);
   const close = async () => { await relay.close(); await client.close(); for (const n of [R, A, B, M]) n.close(); };
   return { candidates, clock, R, A, B, M, got, open, wsTo, close, client, rRef, toWg, fromWg: (d: Uint8Array) => fromWg(d, { host: '127.0.0.1', port: WG_PORT }), ready, serverPort, clientPort };

@@ -14,14 +14,13 @@ import { sodiumReady } from '../../src/crypto/sodium.js';
 import { generateSecret } from '../../src/crypto/keys.js';
 import { DhtNode } from '../../src/dht/node.js';
 import { sameAddr, wsAddr, type Addr } from '../../src/proto/addr.js';
-import type { MessageOf } from '../../src/proto/messages.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { Traversal } from '../../src/nat/traversal.js';
 import { realClock } from '../../src/util/clock.js';
 import { WsServerTransport } from '../../src/net/wsserver.js';
 import { WS_SUBPROTOCOL } from '../../src/params.js';
 import { WsRelayPorts, type RelayFrameReceiver, type WsRelayPort } from '../../src/net/wsrelayport.js';
-import { advance, FakeNet, initiation, quietLog } from './fakenet.js';
+import { advance, collectRelayed, FakeNet, initiation, openRelaySession, quietLog } from './fakenet.js';
 
 const sodium = await sodiumReady();
 const NS = 'wsteardown-test';
@@ -63,13 +62,8 @@ test('attack: a connection from the address a WebSocket member\'s ended connecti
     dht: R, isTrusted: () => false, canRelay: () => true, wgPort: undefined, relayReady: () => undefined,
     isRendezvous: () => false, relayCandidates: () => [], ws: new WsRelayPorts([port]),
   });
-  const got: MessageOf<'relayed'>[] = [];
-  B.extend({ oneWay: (inc) => { if (inc.msg.t !== 'relayed') return false; got.push(inc.msg); return true; } });
-  const open = async (from: DhtNode, to: DhtNode) => {
-    const r = from.rpc.request(R_ADDR, R.id, (x) => ({ t: 'relay-open', x, k: to.id }));
-    await advance(clock, 50);
-    assert.equal((await r)?.msg.t, 'relay-ok');
-  };
+  const got = collectRelayed(B);
+  const open = (from: DhtNode, to: DhtNode) => openRelaySession(clock, R_ADDR, R, from, to);
   const wsTo = (from: Addr, d: Uint8Array) => port.receiver!('to', from, B.id, d);
   const fromB = async (n: number) => { B.rpc.send(R_ADDR, R.id, { t: 'relay', k: A.id, d: initiation(n) }); await advance(clock, 50); };
   try {
