@@ -99,7 +99,8 @@ export class Daemon implements NodeContext {
     this.invites = new Invites(this, () => this.reload(), this.seams.wallNow);
     this.guard = new PathGuard({
       peers: () => this.paths.all().map(({ peer, hex, view }) => ({ hex, keyB64: peer.keyB64, state: view.state, ...(view.endpoint ? { endpoint: view.endpoint } : {}),
-        ...(view.via ? { relayEndpoint: view.via.endpoint } : {}) })),
+        ...(view.via ? { relayEndpoint: view.via.endpoint } : {}),
+        ...(view.via ? { relayLoopback: this.traversal?.links.get(hex)?.loopbackEndpoint } : {}) })),
       step: (hex, ev) => this.paths.step(hex, ev),
       count: (w) => this.dht.counters.add(w),
     }, () => this.seams.localAddresses(), () => this.nat.mapping?.externalIp, () => [this.opts.listenPort, this.opts.daemonPort]);

@@ -20,6 +20,9 @@ export interface GuardPeer {
   endpoint?: Addr;
   /** While relayed: WireGuard's endpoint for the relay link (the loopback socket, or relay:port). */
   relayEndpoint?: string;
+  /** ... and the link's loopback socket in the kernel path: the peer's datagrams that the
+   *  daemons relayed (before, or besides, the kernel's) come through the relay from there. */
+  relayLoopback?: string;
 }
 
 /** The guard's verdicts, as path-machine events. */
@@ -94,7 +97,8 @@ export class PathGuard {
       // pair's first packets may come before the daemon's first sample) with the relay link as
       // its endpoint, the newest datagram came through the relay. (One that came another way
       // just before WireGuard was given the link counts too: only a live peer sends anything.)
-      if (p.state === 'relayed' && p.relayEndpoint !== undefined && w.endpoint !== undefined && endpointKey(w.endpoint) === endpointKey(p.relayEndpoint)
+      const viaRelay = w.endpoint !== undefined && [p.relayEndpoint, p.relayLoopback].some((e) => e !== undefined && endpointKey(w.endpoint!) === endpointKey(e));
+      if (p.state === 'relayed' && p.relayEndpoint !== undefined && viaRelay
         && (this.live.heardAt(p.hex, now) || (first && w.rxBytes > 0))) this.host.step(p.hex, { t: 'pathHeard' });
       // Only a path the daemon chose is judged (a peer being searched has none).
       if (p.state !== 'direct' && p.state !== 'relayed') continue;

@@ -101,6 +101,12 @@ export class RelayLink {
     return link;
   }
 
+  /** The loopback socket's endpoint (where the daemon path hands WireGuard the peer's datagrams,
+   *  in the kernel path too: a datagram relayed by the daemons makes WireGuard roam to it). */
+  get loopbackEndpoint(): string | undefined {
+    return this.socket === undefined ? undefined : `127.0.0.1:${this.socket.port}`;
+  }
+
   /** WireGuard's endpoint for the peer: relay:port in the kernel path, else the loopback socket. */
   get endpoint(): string {
     if (this.kernelPort !== undefined) return `${this.relay.addr.host}:${this.kernelPort}`;

@@ -170,3 +170,20 @@ test('guard: the first sample of a relayed peer counts what WireGuard received s
     assert.equal(events.filter((e) => e.t === 'pathHeard').length, expected, `rx ${rx} at the first sample`);
   }
 });
+
+test('guard: in the relay\'s kernel path, the peer\'s datagrams the daemons relayed (WireGuard roamed to the link\'s loopback socket) count as heard through the relay', async () => {
+  const clock = new VirtualClock();
+  const { host, path, events } = fakeHost({ key, keyB64 });
+  const guard = new PathGuard(host, () => lan, () => undefined);
+  const heard = () => events.filter((e) => e.t === 'pathHeard').length;
+  const sample = async (rx: number, endpoint: string) => { await clock.run(500); guard.sample(relayedAt(rx, endpoint), clock.now()); };
+  path.state = 'relayed';
+  path.relayEndpoint = '198.51.100.1:41000';
+  path.relayLoopback = '127.0.0.1:5555';
+  await sample(0, '127.0.0.1:5555');
+  await sample(300, '127.0.0.1:5555');
+  assert.equal(heard(), 1, 'received through the link\'s loopback socket while the kernel path is set');
+  await sample(300, '127.0.0.1:6666');
+  await sample(400, '127.0.0.1:6666');
+  assert.equal(heard(), 1, 'another loopback socket is not this link\'s');
+});
