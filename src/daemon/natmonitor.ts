@@ -18,6 +18,9 @@ import type { NodeContext } from './context.js';
 import type { GatewayMapper } from './seams.js';
 import { isPublicNodeConfig } from './trusted.js';
 
+/** The verdict while the fallback is on WebSocket: nothing is asked over UDP. */
+const UDP_BLOCKED: NatVerdict = { type: 'blocked', observed: [], responders: 0 };
+
 export class NatMonitor {
   verdict: NatVerdict = { type: 'unknown', observed: [], responders: 0 };
   /** Which nodes' claims to be directly reachable were confirmed by a checker. */
@@ -151,7 +154,7 @@ export class NatMonitor {
     }
     // On WebSocket (the fallback found UDP blocked) there is no UDP mapping to check or keep open.
     const onWs = (): boolean => ctx.fallback?.state === 'ws';
-    if (onWs()) return this.verdictIs({ type: 'blocked', observed: [], responders: 0 });
+    if (onWs()) return this.verdictIs(UDP_BLOCKED);
     const targets = this.relayCandidates([]).slice(0, NAT_CHECK_NODES);
     const replies = await Promise.all(targets.map((t) => ctx.dht.ping(t.key, t.addr)));
     // Only pongs over UDP are evidence of our UDP mapping: over a WebSocket link a boot node sees
@@ -160,7 +163,7 @@ export class NatMonitor {
     for (const r of replies) if (r !== undefined && r.msg.t === 'pong' && isUdpAddr(r.from)) samples.push({ responder: r.from, observed: r.msg.a });
     const localIps = ctx.seams.localAddresses();
     // (A switch to WebSocket while the pings were out: that verdict wins.)
-    if (onWs()) return this.verdictIs({ type: 'blocked', observed: [], responders: 0 });
+    if (onWs()) return this.verdictIs(UDP_BLOCKED);
     await this.verdictIs(classifyNat(samples, { localIps, localPort: ctx.opts.listenPort, attempted: targets.filter((t) => isUdpAddr(t.addr)).length }));
   }
 
