@@ -159,12 +159,15 @@ test('4. a liar naming an honest entry\'s key at a dead address cannot evict it'
   // among the K the lookup starts from: it first meets the honest key in the liar's record.
   let victim: DhtNode;
   for (;;) {
-    victim = new DhtNode({ sodium, secret: generateSecret(sodium), workbit: 0, namespace: 'p', transport: net.bind(simAddr(0)), clock, refresh: false, k: 4 });
+    const t = net.bind(simAddr(0));
+    victim = new DhtNode({ sodium, secret: generateSecret(sodium), workbit: 0, namespace: 'p', transport: t, clock, refresh: false, k: 4 });
     victim.table.verified(l.key, simAddr(2), 0);
     victim.table.verified(honest.id, simAddr(1), 0);
     for (let i = 0; i < 3; i++) victim.table.verified(randomBytes(32), simAddr(10 + i), 0);
     if (victim.table.size === 5) break;
+    // (A node does not close its transport: the next try binds the same address.)
     victim.close();
+    t.close();
   }
   const target = honest.id.map((b) => b ^ 0xff);
   let done = false;
