@@ -7,12 +7,15 @@
 // grows) and receives nothing back (rx stands still), the path is suspect:
 //   - from the start, and then every WG_SILENT_POKE: poke (one data packet into the tunnel: a
 //     live peer's WireGuard answers it, with its kernel's ICMP or its passive keepalive);
+//   - after WG_FRESH_REPAIR, when a handshake completed on this endpoint and nothing was received
+//     since: re-create the WireGuard peer, once per endpoint (the two sides hold different keys,
+//     which crossed handshakes can leave behind);
 //   - after WG_SILENT_REPAIR (past the peer's passive keepalive): re-create the WireGuard peer (a fresh handshake, in case the
 //     peer lost its session: a live peer answers that within a round trip);
 //   - after WG_SILENT_DEAD: the path is dead.
 // Anything received ends the suspicion. An idle tunnel (neither counter moves) is never judged.
 // A new endpoint starts a new judgement (counts from its own sends only).
-import { WG_SILENT_DEAD, WG_SILENT_POKE, WG_SILENT_REPAIR, WG_WORKING_WINDOW } from '../params.js';
+import { WG_FRESH_REPAIR, WG_SILENT_DEAD, WG_SILENT_POKE, WG_SILENT_REPAIR, WG_WORKING_WINDOW } from '../params.js';
 
 export interface WgSample {
   txBytes: number;
@@ -33,6 +36,8 @@ interface Track {
   silentSince: number | undefined;
   pokedAt: number;
   repaired: boolean;
+  /** Whether the fresh-handshake repair (WG_FRESH_REPAIR) was spent on the current endpoint. */
+  freshRepaired: boolean;
   /** The handshake time when the current endpoint was set, and whether rx grew since. */
   handshakeAtSet: number;
   heardSinceSet: boolean;
@@ -47,6 +52,7 @@ export class WgLiveness {
     if (t === undefined) return; // the first sample sets everything
     t.silentSince = undefined;
     t.repaired = false;
+    t.freshRepaired = false;
     t.handshakeAtSet = t.handshake;
     t.heardSinceSet = false;
   }
@@ -60,7 +66,7 @@ export class WgLiveness {
     const t = this.tracks.get(hex);
     if (t === undefined) {
       this.tracks.set(hex, { tx: s.txBytes, rx: s.rxBytes, handshake: s.latestHandshake, heardAt: undefined, silentSince: undefined,
-        pokedAt: -Infinity, repaired: false, handshakeAtSet: s.latestHandshake, heardSinceSet: false });
+        pokedAt: -Infinity, repaired: false, freshRepaired: false, handshakeAtSet: s.latestHandshake, heardSinceSet: false });
       return 'none';
     }
     // Counters only grow, except when the WireGuard peer was re-created (they restart at 0).
@@ -85,6 +91,12 @@ export class WgLiveness {
       t.silentSince = undefined; // judged once; the caller moves on to another path
       t.repaired = false;
       return 'dead';
+    }
+    // (The silence began after the handshake: the last rx growth was the handshake, or later.)
+    if (silent >= WG_FRESH_REPAIR && !t.freshRepaired && t.handshake > 0 && t.handshake !== t.handshakeAtSet) {
+      t.freshRepaired = true;
+      t.pokedAt = now;
+      return 'repair';
     }
     if (silent >= WG_SILENT_REPAIR && !t.repaired) {
       t.repaired = true;

@@ -222,6 +222,7 @@ export class Paths {
         case 'openRelay': void this.openRelay(pp, a.relay); break;
         case 'closeRelay': this.closeRelay(pp, a.relay); break;
         case 'setEndpoint': await this.setEndpoint(pp, a.endpoint, a.keepalive); break;
+        case 'keepalive': await ctx.wgSync.keepalive(pp.hex, a.seconds); break;
         case 'poke': ctx.wgSync.poke(pp.peer); break;
         case 'recreate': await this.recreate(pp, a.why); break;
         case 'log': ctx.log[a.level](`peer ${name(pp.peer)}: ${a.msg}`); break;

@@ -46,6 +46,16 @@ export class WgSync {
     await this.peerOp(hex, () => this.ctx.wg!.setPeer(config));
   }
 
+  /** The current endpoint's keepalive, once the peer has a session (the path machine holds it
+   *  back until then on the side that does not initiate): the endpoint stays. */
+  async keepalive(hex: string, seconds: number): Promise<void> {
+    const before = this.wanted.get(hex);
+    if (before === undefined || this.ctx.wg === undefined || before.keepalive === seconds) return;
+    const config = { ...before, keepalive: seconds };
+    this.wanted.set(hex, config);
+    await this.peerOp(hex, () => this.ctx.wg!.setPeer(config));
+  }
+
   /** A peer left the config: WireGuard forgets it. */
   async remove(hex: string, publicKey: string): Promise<void> {
     this.wanted.delete(hex);

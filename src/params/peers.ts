@@ -16,6 +16,13 @@ export const PEER_RECHECK = 20_000;
  *  other, so that the two sides never repair at once. */
 export const HANDSHAKE_REPAIR_FIRST = 500;
 export const HANDSHAKE_REPAIR_SECOND = 750;
+/** The side that initiates pokes a relay endpoint this long after it set it, not at once: a peer
+ *  that opened its half of the relay session first has sent its repair's initiation, which the
+ *  relay holds and delivers as our half opens; our poke at that moment would cross it (and
+ *  wireguard-go, taking the crossed initiation and response in two handshake workers at once,
+ *  can derive keys the peer does not hold: docs/NODE.md "First handshake"). By then WireGuard
+ *  answered it and has the session, and the poke is only data. ms. */
+export const RELAY_POKE_DELAY = 200;
 /** The side that repairs first checks again after a repair, this many more times (each
  *  twice the previous delay: 0.5, 1.5, 3.5 s after the endpoint was set): its repair may have
  *  gone out before the peer had a path back (its relay link not open yet), or crossed the
@@ -39,6 +46,12 @@ export const WG_SILENT_POKE = 3000;
  *  a live peer within a round trip even when its session was lost). Above the peer's 10 s
  *  passive keepalive, so that a live peer whose kernel sends no ICMP is not repaired. */
 export const WG_SILENT_REPAIR = 11_000;
+/** Sends unanswered this long right after a handshake on the current endpoint: the WireGuard
+ *  peer is re-created, once per endpoint. A live peer answers the pokes (WG_SILENT_POKE apart,
+ *  the first at once) within a round trip; one that cannot decrypt us holds keys from crossed
+ *  handshakes (docs/NODE.md "First handshake"). A peer whose kernel sends no ICMP costs one
+ *  extra handshake. ms. */
+export const WG_FRESH_REPAIR = 3500;
 /** Sends unanswered this long: the path is dead (the peer is searched again; a direct endpoint
  *  is remembered as bad, a relay is not opened again for a while). ms. */
 export const WG_SILENT_DEAD = 18_000;

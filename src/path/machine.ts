@@ -19,7 +19,6 @@ import { RelayAttempt } from './holds.js';
 import type { PathAction, PathEndpoint, PathEvent, PathOptions, PathState, PathView, RelayId, RelayTransport, ShownPath } from './types.js';
 
 export type * from './types.js';
-
 const NEVER = Infinity;
 
 interface Relay<R> { r: R; endpoint: string; kernel: boolean; transport: RelayTransport }
@@ -31,9 +30,7 @@ export class PathMachine<R extends RelayId = RelayId> {
   private keepalive: number;
   /** Failed searches in a row (back-off, offline), failed direct retries while relayed, and
    *  unanswered re-checks of the direct endpoint. */
-  private failures = 0;
-  private directFailures = 0;
-  private checkFailures = 0;
+  private failures = 0; private directFailures = 0; private checkFailures = 0;
   private endpoint: Addr | undefined;
   /** The last direct pong's round trip (direct only: dropped when the path leaves direct). */
   private rtt: number | undefined;
@@ -68,13 +65,11 @@ export class PathMachine<R extends RelayId = RelayId> {
     return this.flush(now);
   }
 
-  get state(): PathState {
-    return this.st;
-  }
+  get state(): PathState { return this.st; }
 
   /** When the machine next wants a tick (ms); Infinity once removed. */
   nextDeadline(): number {
-    return Math.min(this.wait, this.lookupUntil, this.punchUntil, this.relayUntil, this.punchAt, this.handshake.at, this.relayHeard.by);
+    return Math.min(this.wait, this.lookupUntil, this.punchUntil, this.relayUntil, this.punchAt, this.handshake.next(), this.relayHeard.by);
   }
 
   view(): PathView<R> {
@@ -117,8 +112,7 @@ export class PathMachine<R extends RelayId = RelayId> {
       case 'pathDead': this.pathDead(ev.why, now); break;
       case 'heard': this.relays.holds.heard(); break;
       case 'pathHeard': this.pathHeard(now); break;
-      case 'handshakeSeen': // with a session a poke is a data packet: no handshake to cross the peer's
-        this.handshake.sessionSeen(); if (this.st === 'relayed' && this.relay !== undefined && this.relayHeard.pokeOnce()) this.emit({ a: 'poke' }); break;
+      case 'handshakeSeen': this.sessionSeen(); break;
       case 'restored': if (this.onPath()) { this.emit({ a: 'poke' }); this.handshake.watch(now); } break;
       case 'configChanged':
         if (ev.endpoint !== undefined && !same(this.hint, ev.endpoint) && !this.onPath()) this.emit({ a: 'ping', addr: ev.endpoint, why: 'hint' });
@@ -141,9 +135,7 @@ export class PathMachine<R extends RelayId = RelayId> {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  private onPath(): boolean {
-    return this.st === 'direct' || this.st === 'relayed';
-  }
+  private onPath(): boolean { return this.st === 'direct' || this.st === 'relayed'; }
 
   private emit(a: PathAction<R>): void {
     this.out.push(a);
@@ -182,6 +174,7 @@ export class PathMachine<R extends RelayId = RelayId> {
 
   private tick(now: number): void {
     if (this.handshake.due(now, this.onPath())) this.emit({ a: 'recreate', why: 'handshake' });
+    if (this.handshake.pokeDue(now) && this.onPath()) this.emit({ a: 'poke' });
     if (this.relayHeard.due(now) && this.st === 'relayed' && this.relay) this.relayUnheard(now, 'the peer was not heard through it');
     if (this.lookupUntil <= now) this.lookedUp(undefined, now);
     if (this.punchAt <= now) { this.punchAt = NEVER; this.punch(now); }
@@ -389,10 +382,18 @@ export class PathMachine<R extends RelayId = RelayId> {
     this.relay = undefined;
   }
 
+  /** A session: the held keepalive goes to WireGuard; a relayed path pokes once (a data packet). */
+  private sessionSeen(): void {
+    const keepalive = this.handshake.sessionSeen();
+    if (keepalive !== undefined && this.onPath()) this.emit({ a: 'keepalive', seconds: keepalive });
+    if (this.st === 'relayed' && this.relay !== undefined && this.relayHeard.pokeOnce()) this.emit({ a: 'poke' });
+  }
+
   private setEndpoint(endpoint: PathEndpoint<R>, now: number): void {
-    this.emit({ a: 'setEndpoint', endpoint, keepalive: endpoint.kind === 'relay' ? NAT_KEEPALIVE_SECONDS : this.keepalive });
-    // The smaller key initiates at once; both watch for the session (src/path/handshake.ts).
-    if (this.opts.initiator) this.emit({ a: 'poke' });
-    this.handshake.watch(now);
+    // Who initiates, when, and with what keepalive: src/path/handshake.ts.
+    const relay = endpoint.kind === 'relay';
+    const first = this.handshake.endpointSet(now, relay, relay ? NAT_KEEPALIVE_SECONDS : this.keepalive);
+    this.emit({ a: 'setEndpoint', endpoint, keepalive: first.keepalive });
+    if (first.poke) this.emit({ a: 'poke' });
   }
 }

@@ -98,6 +98,9 @@ export type PathAction<R extends RelayId = RelayId> =
   | { a: 'closeRelay'; relay: R }
   /** Give WireGuard this endpoint and keepalive (s). */
   | { a: 'setEndpoint'; endpoint: PathEndpoint<R>; keepalive: number }
+  /** The current endpoint's WireGuard keepalive (s), held back until a session exists on the
+   *  side that does not initiate (src/path/machine.ts setEndpoint). */
+  | { a: 'keepalive'; seconds: number }
   /** One data packet into the tunnel: WireGuard initiates a handshake at once. */
   | { a: 'poke' }
   /** Re-create the WireGuard peer (fresh handshake state), then poke it. `handshake`: the

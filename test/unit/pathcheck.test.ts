@@ -7,7 +7,7 @@ import { SelfView } from '../../src/daemon/selfview.js';
 import { BadEndpoints, judgeAnswer, type AcceptInput } from '../../src/daemon/pathcheck.js';
 import { WgLiveness, type LivenessAction } from '../../src/daemon/liveness.js';
 import {
-  BAD_ENDPOINT_KEEP, PEER_TICK, RELAY_HOLD_MAX, RELAY_HOLD_MIN, SELF_VIEW_KEEP, WG_SILENT_DEAD, WG_SILENT_POKE, WG_SILENT_REPAIR, WG_WORKING_WINDOW,
+  BAD_ENDPOINT_KEEP, PEER_TICK, RELAY_HOLD_MAX, RELAY_HOLD_MIN, SELF_VIEW_KEEP, WG_FRESH_REPAIR, WG_SILENT_DEAD, WG_SILENT_POKE, WG_SILENT_REPAIR, WG_WORKING_WINDOW,
 } from '../../src/params.js';
 
 const HEX = 'ab'.repeat(32);
@@ -119,4 +119,38 @@ test('liveness: a new endpoint is judged afresh, from its own sends', async () =
   assert.ok(!acts.some((x) => x.a === 'dead'), 'the old endpoint\'s silence does not count against the new one');
   live.observe(HEX, { txBytes: c.tx, rxBytes: c.rx + 148, latestHandshake: 160 }, clock.now());
   assert.ok(live.handshakeSinceSet(HEX) && live.heardSinceSet(HEX));
+});
+
+test('liveness: right after a handshake on this endpoint, sends unanswered for WG_FRESH_REPAIR re-create the peer, once per endpoint', async () => {
+  const clock = new VirtualClock();
+  const live = new WgLiveness();
+  const c = { tx: 0, rx: 0 };
+  live.observe(HEX, { txBytes: 0, rxBytes: 0, latestHandshake: 0 }, 0);
+  live.endpointSet(HEX);
+  // The handshake completes (its response counts as received), then nothing the peer sends decrypts.
+  await clock.run(PEER_TICK);
+  c.rx += 92; c.tx += 148;
+  live.observe(HEX, { txBytes: c.tx, rxBytes: c.rx, latestHandshake: 1000 }, clock.now());
+  const start = clock.now() + PEER_TICK;
+  const acts: { t: number; a: LivenessAction }[] = [];
+  for (let i = 0; i < (WG_SILENT_REPAIR + PEER_TICK) / PEER_TICK; i++) {
+    await clock.run(PEER_TICK);
+    c.tx += 32;
+    const a = live.observe(HEX, { txBytes: c.tx, rxBytes: c.rx, latestHandshake: 1000 }, clock.now());
+    if (a !== 'none') acts.push({ t: clock.now() - start, a });
+  }
+  assert.deepEqual(acts.filter((x) => x.a === 'repair').map((x) => x.t), [WG_FRESH_REPAIR, WG_SILENT_REPAIR], JSON.stringify(acts));
+  // The repair's handshake is heard, then silence again: no second fresh repair on this endpoint.
+  c.rx += 92;
+  live.observe(HEX, { txBytes: c.tx, rxBytes: c.rx, latestHandshake: 1012 }, clock.now());
+  const again = await drive(live, clock, WG_FRESH_REPAIR + 2 * PEER_TICK, () => false, c);
+  assert.ok(!again.some((x) => x.a === 'repair'), JSON.stringify(again));
+  // Without a handshake on the endpoint (an old session): only the WG_SILENT_REPAIR one.
+  const old = new WgLiveness();
+  const d = { tx: 0, rx: 0 };
+  old.observe(HEX, { txBytes: 0, rxBytes: 0, latestHandshake: 900 }, clock.now());
+  old.endpointSet(HEX);
+  const first = clock.now() + PEER_TICK;
+  const late = (await drive(old, clock, WG_SILENT_REPAIR + PEER_TICK, () => false, d)).filter((x) => x.a === 'repair').map((x) => x.t - first);
+  assert.deepEqual(late, [WG_SILENT_REPAIR]);
 });

@@ -15,7 +15,7 @@ test('pathHeard: a ready relay link is not shown as relay until the peer is hear
   await toRace(d);
   d.send({ t: 'relayReady', relay: R1, endpoint: LINK, kernel: false });
   assert.equal(d.m.state, 'relayed', 'WireGuard is given the link at once');
-  assert.deepEqual(d.log.filter((x) => x.a === 'setEndpoint').at(-1), { a: 'setEndpoint', endpoint: { kind: 'relay', relay: R1, endpoint: LINK, kernel: false }, keepalive: 20 });
+  assert.deepEqual(d.log.filter((x) => x.a === 'setEndpoint').at(-1), { a: 'setEndpoint', endpoint: { kind: 'relay', relay: R1, endpoint: LINK, kernel: false }, keepalive: 0 }, "the keepalive follows the first session (src/path/handshake.ts)");
   let v = d.m.view();
   assert.equal(v.shown, 'searching', 'not relay without evidence');
   assert.equal(v.relay, undefined);

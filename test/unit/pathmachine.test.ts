@@ -6,7 +6,7 @@ import type { PathAction, RelayId } from '../../src/path/machine.js';
 import {
   BAD_ENDPOINT_KEEP, DIRECT_RETRY_MAX, DIRECT_RETRY_MIN, HANDSHAKE_REPAIR_FIRST, HANDSHAKE_REPAIR_REPEATS, HANDSHAKE_REPAIR_SECOND, NAT_KEEPALIVE_SECONDS,
   PATH_CHECK_FAILURES, PATH_OP_TIMEOUT, PATH_PUNCH_AFTER, PATH_RELAY_TRIES, PATH_SEARCH_JITTER, PEER_OFFLINE_AFTER, PEER_RECHECK,
-  PEER_SEARCH_MAX, PEER_SEARCH_MIN, RELAY_HOLD_MAX, RELAY_HOLD_MIN,
+  PEER_SEARCH_MAX, PEER_SEARCH_MIN, RELAY_HOLD_MAX, RELAY_HOLD_MIN, RELAY_POKE_DELAY,
 } from '../../src/params.js';
 import { A, B, Driver, HINT, R1, R2, R3, R4, has, kinds, relay, toRace } from './pathdriver.js';
 
@@ -45,7 +45,7 @@ test('relay and punch race: punch-ok asks for the relay in the same step, traffi
   const ready = d.send({ t: 'relayReady', relay: R1, endpoint: '127.0.0.1:5555', kernel: false });
   assert.equal(d.m.state, 'relayed');
   d.send({ t: 'pathHeard' }); // the peer's packets come through it (test/unit/pathheard.test.ts)
-  assert.deepEqual(ready.find((x) => x.a === 'setEndpoint'), { a: 'setEndpoint', endpoint: { kind: 'relay', relay: R1, endpoint: '127.0.0.1:5555', kernel: false }, keepalive: NAT_KEEPALIVE_SECONDS });
+  assert.deepEqual(ready.find((x) => x.a === 'setEndpoint'), { a: 'setEndpoint', endpoint: { kind: 'relay', relay: R1, endpoint: '127.0.0.1:5555', kernel: false }, keepalive: 0 }, 'the keepalive follows the first session');
   // The relay's kernel path: WireGuard moves to relay:port.
   const kernel = d.send({ t: 'relayReady', relay: R1, endpoint: '198.51.100.1:41000', kernel: true });
   assert.ok(has(kernel, 'setEndpoint'));
@@ -254,6 +254,41 @@ test('handshake repair repeats on the side that repairs first: HANDSHAKE_REPAIR_
   await h.until('recreate');
   h.send({ t: 'handshakeSeen' });
   assert.ok(!has(await h.run(PEER_RECHECK - 1), 'recreate'), 'a session seen after the first repair stops the repeats');
+});
+
+test('a relay endpoint, or any on the side that does not initiate, is set without the keepalive (turning it on would initiate), which follows once a session is seen; the initiator pokes a relay endpoint RELAY_POKE_DELAY late', async () => {
+  // Relayed (NAT_KEEPALIVE_SECONDS) on the side that waits for the initiation.
+  const e = new Driver({ initiator: false });
+  await toRace(e);
+  const ready = e.send({ t: 'relayReady', relay: R1, endpoint: '127.0.0.1:5555', kernel: false });
+  assert.deepEqual(ready.filter((x) => x.a === 'setEndpoint' || x.a === 'poke' || x.a === 'keepalive'),
+    [{ a: 'setEndpoint', endpoint: { kind: 'relay', relay: R1, endpoint: '127.0.0.1:5555', kernel: false }, keepalive: 0 }]);
+  const seen = e.send({ t: 'handshakeSeen' });
+  assert.deepEqual(seen.filter((x) => x.a === 'keepalive'), [{ a: 'keepalive', seconds: NAT_KEEPALIVE_SECONDS }]);
+  assert.ok(!has(e.send({ t: 'handshakeSeen' }), 'keepalive'), 'once per endpoint');
+  // Moved to the relay's kernel path before any session: held again, given once a session is seen.
+  const kernel = e.send({ t: 'relayReady', relay: R1, endpoint: '198.51.100.1:41000', kernel: true });
+  assert.equal(kernel.find((x) => x.a === 'setEndpoint')?.keepalive, 0);
+  assert.ok(has(e.send({ t: 'handshakeSeen' }), 'keepalive'));
+  // The initiator holds a relay endpoint's keepalive too, and pokes it RELAY_POKE_DELAY later (the
+  // peer's held initiation is answered first); a direct endpoint gets both at once.
+  const d = new Driver({ initiator: true });
+  await toRace(d);
+  const dready = d.send({ t: 'relayReady', relay: R1, endpoint: '127.0.0.1:5555', kernel: false });
+  assert.equal(dready.find((x) => x.a === 'setEndpoint')?.keepalive, 0, 'a relay endpoint: held on the initiator too');
+  assert.ok(!has(dready, 'poke'), 'no poke as the relay link comes up');
+  const at = d.now;
+  assert.equal((await d.until('poke')).at - at, RELAY_POKE_DELAY);
+  assert.deepEqual(d.send({ t: 'handshakeSeen' }).filter((x) => x.a === 'keepalive'), [{ a: 'keepalive', seconds: NAT_KEEPALIVE_SECONDS }]);
+  const i = new Driver({ initiator: true, keepalive: 25 });
+  i.send({ t: 'lookupResult', found: A });
+  const direct = i.send({ t: 'answered', addr: A });
+  assert.equal(direct.find((x) => x.a === 'setEndpoint')?.keepalive, 25, 'the initiator, direct: at once, with its poke');
+  assert.ok(has(direct, 'poke'));
+  const n = new Driver({ initiator: false, keepalive: 25 });
+  n.send({ t: 'lookupResult', found: A });
+  assert.equal(n.send({ t: 'answered', addr: A }).find((x) => x.a === 'setEndpoint')?.keepalive, 0, 'behind a NAT, direct: held too');
+  assert.deepEqual(n.send({ t: 'handshakeSeen' }).filter((x) => x.a === 'keepalive'), [{ a: 'keepalive', seconds: 25 }]);
 });
 
 test('offline after long silence: a peer that goes away is dropped by WireGuard\'s silence and shown offline after PEER_OFFLINE_AFTER searches', async () => {
