@@ -47,7 +47,7 @@ export class WgSync {
   }
 
   /** The current endpoint's keepalive, once the peer has a session (the path machine holds it
-   *  back until then on the side that does not initiate): the endpoint stays. */
+   *  back until then: src/path/handshake.ts endpointSet): the endpoint stays. */
   async keepalive(hex: string, seconds: number): Promise<void> {
     const before = this.wanted.get(hex);
     if (before === undefined || this.ctx.wg === undefined || before.keepalive === seconds) return;

@@ -26,7 +26,7 @@ export class HandshakeWatch {
   private repairs = 0; // repairs since the watch started
   /** The initiator's poke of a relay endpoint (ms), Infinity when none is due. */
   private pokeAt = Infinity;
-  /** The keepalive (s) held back until a session is seen (the side that does not initiate). */
+  /** The keepalive (s) held back until a session is seen (endpointSet says when). */
   private held: number | undefined;
 
   /** `initiator`: our key is the smaller one (this side pokes first). */
