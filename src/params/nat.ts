@@ -118,9 +118,14 @@ export const RELAY_FOLLOW_WINDOW = 60_000; // @protocol
  *  session's bucket is never pushed out), and routes it caches for the kernel path. */
 export const RELAY_FAIR_BUCKETS = 1024;
 export const RELAY_ROUTE_CACHE_ENTRIES = 1024;
-/** A relay recounts its established sessions (the divisor of the fair share) at most this
- *  often (ms): the count is read for every relayed datagram. */
+/** A relay recounts its sessions (the divisors of the fair share) at most this often (ms): the
+ *  counts are read for every relayed datagram. */
 export const RELAY_SHARE_RECOUNT = 1000;
+/** The daemon path's rate is shared among the sessions that relayed a datagram through the
+ *  daemon in the last this long (ms), its burst among all established ones (src/relay/fair.ts):
+ *  an idle session does not halve a busy one's rate, and the bursts still add up to at most the
+ *  global one. */
+export const RELAY_SHARE_ACTIVE = 2000;
 /** A relay replaces its kernel forwarding table (one `nft -f` of every session's rules, which
  *  also starts every nftables limit afresh) at most once per this long (ms): each bind from a
  *  new source address changes the table, so a member rebinding from ever new ports could

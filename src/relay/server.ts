@@ -108,11 +108,13 @@ export class RelayServer {
     if (this.sessions.detachAt(addr) > 0) this.host.dht.counters.add('relay-ws-gone');
   }
 
-  /** One datagram of session {aHex, bHex}: its fair share among the live sessions, and the
-   *  relay's global rate (both directions of the daemon path, and of a session half in the kernel). */
+  /** One datagram of session {aHex, bHex}: its fair share (the rate among the sessions the
+   *  daemon relayed lately, the burst among the live ones), and the relay's global rate (both
+   *  directions of the daemon path, and of a session half in the kernel). */
   private budget(aHex: string, bHex: string, now: number): boolean {
     const sid = aHex < bHex ? aHex + bHex : bHex + aHex;
-    return this.sessionRelay.take(sid, this.sessions.establishedCount(now), now) && this.globalRelay.take('all', now);
+    const n = this.sessions.shareCounts(now);
+    return this.sessionRelay.take(sid, n.established, now, n.active) && this.globalRelay.take('all', now);
   }
 
   /** A `relay` datagram: forwarded as `relayed` to the other member of the session. */

@@ -12,6 +12,7 @@
 import { addrKey, sameAddr, sourceKey, type Addr } from '../proto/addr.js';
 import {
   RELAY_ACTIVE, RELAY_HALF_OPEN_SECONDS, RELAY_MAX_SESSIONS, RELAY_SESSION_SECONDS, RELAY_SESSIONS_PER_KEY, RELAY_SESSIONS_PER_SOURCE,
+  RELAY_SHARE_ACTIVE,
   RELAY_SHARE_RECOUNT,
 } from '../params.js';
 
@@ -64,7 +65,7 @@ export class RelaySessions {
   private readonly byAddr = new Map<string, Set<string>>();
   /** Sessions evicted to make room (a caller syncs the kernel when this moves). */
   evictions = 0;
-  private counted = 0;
+  private counted = { established: 0, active: 0 };
   private countedAt = -Infinity;
 
   constructor(
@@ -157,12 +158,19 @@ export class RelaySessions {
     return false;
   }
 
-  /** Sessions both members opened and are live (counted at most once a second: it is read for
-   *  every relayed datagram, to share the relay's budget). */
-  establishedCount(now: number): number {
+  /** The divisors of the relay's fair share (src/relay/fair.ts): `established`, the sessions
+   *  both members opened that are live; `active`, those of them that relayed a datagram through
+   *  the daemon in the last RELAY_SHARE_ACTIVE (counted at most once per RELAY_SHARE_RECOUNT:
+   *  read for every relayed datagram). */
+  shareCounts(now: number): { established: number; active: number } {
     if (now - this.countedAt >= RELAY_SHARE_RECOUNT || now < this.countedAt) {
-      this.counted = 0;
-      for (const s of this.sessions.values()) if (RelaySessions.live(s, now)) this.counted++;
+      let established = 0, active = 0;
+      for (const s of this.sessions.values()) {
+        if (!RelaySessions.live(s, now)) continue;
+        established++;
+        if (now - s.usedAt < RELAY_SHARE_ACTIVE) active++;
+      }
+      this.counted = { established, active };
       this.countedAt = now;
     }
     return this.counted;
@@ -202,6 +210,7 @@ export class RelaySessions {
     const [[ha, a], [hb, b]] = [...s.members] as [[string, Member], [string, Member]];
     const [boundHex, bm, wsHex, wm] = a.bound !== undefined && sameAddr(a.bound, from) ? [ha, a, hb, b] : b.bound !== undefined && sameAddr(b.bound, from) ? [hb, b, ha, a] : [undefined, undefined, undefined, undefined];
     if (boundHex === undefined || bm.until < now || wm.until < now || wm.bound !== undefined || wm.gone || !overWs(wm.addr)) return undefined;
+    s.usedAt = now; // the daemon relays this one (as route() for the other direction)
     return { ws: wm.addr, boundHex, wsHex };
   }
 
