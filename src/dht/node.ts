@@ -279,8 +279,9 @@ export class DhtNode {
       case 'ping':
         return this.rpc.send(req.from, req.sender, { t: 'pong', x: msg.x, a: req.from, f: this.direct ? PONG_DIRECT : 0 }, Math.max(maxSize, Math.min(req.size, MAX_PACKET)));
       case 'find': {
-        // The closest UDP contacts that fit (src/dht/records.ts: never a WebSocket client's TCP address).
-        const { records, truncated } = nodesRecords(this.table.closest(msg.k, this.k, req.senderHex), maxSize);
+        // The closest UDP contacts that fit (src/dht/records.ts: never a WebSocket client's TCP
+        // address), chosen among the UDP ones so that WebSocket clients do not shorten the answer.
+        const { records, truncated } = nodesRecords(this.table.closest(msg.k, this.k, req.senderHex, (e) => isUdpAddr(e.addr)), maxSize);
         if (truncated) this.counters.add('nodes-truncated');
         return this.rpc.send(req.from, req.sender, { t: 'nodes', x: msg.x, n: records }, maxSize);
       }

@@ -179,19 +179,21 @@ export class RoutingTable {
     return promoted;
   }
 
-  /** Up to n entries closest to target, closest first; failing entries are ranked last. */
-  closest(target: Uint8Array, n = this.k, exclude?: string): Entry[] {
+  /** Up to n entries closest to target, closest first; failing entries are ranked last. Not
+   *  the one whose hex is `exclude`, and only those `only` accepts (when given). */
+  closest(target: Uint8Array, n = this.k, exclude?: string, only?: (e: Entry) => boolean): Entry[] {
     // Buckets give the order of the distances' first bits: with j = our common prefix with the
     // target, bucket j's entries are the closest, then those of every deeper bucket, then bucket
     // j - 1, j - 2, ... 0. So only the buckets needed to reach n are sorted (usually just the
     // target's: most targets fall in bucket 0 or 1), not the whole table for every `find`.
     const j = this.bucketIndex(target);
-    if (j === ID_BITS - 1) return this.sortedAll(target, n, exclude); // the target is (next to) us
+    const keep = (e: Entry): boolean => e.hex !== exclude && (only === undefined || only(e));
+    if (j === ID_BITS - 1) return this.sortedAll(target, n, keep); // the target is (next to) us
     const out: Entry[] = [];
     let stale = 0;
     const take = (group: readonly Entry[]): void => {
-      const fresh = group.filter((e) => e.hex !== exclude && e.failures < STALE_AFTER_FAILURES);
-      stale += group.length - fresh.length;
+      const kept = group.filter(keep), fresh = kept.filter((e) => e.failures < STALE_AFTER_FAILURES);
+      stale += kept.length - fresh.length;
       for (const e of sortByDistance(target, fresh)) out.push(e);
     };
     take(this.entriesOf(j));
@@ -201,14 +203,14 @@ export class RoutingTable {
       take(deeper);
     }
     for (let i = j - 1; i >= 0 && out.length < n; i--) take(this.entriesOf(i));
-    if (out.length < n && stale > 0) return this.sortedAll(target, n, exclude); // failing ones come last
+    if (out.length < n && stale > 0) return this.sortedAll(target, n, keep); // failing ones come last
     return out.length > n ? out.slice(0, n) : out;
   }
 
   /** The whole table in closest() order (failing entries last), first n. */
-  private sortedAll(target: Uint8Array, n: number, exclude?: string): Entry[] {
+  private sortedAll(target: Uint8Array, n: number, keep: (e: Entry) => boolean): Entry[] {
     const all: Entry[] = [];
-    for (const e of this.byHex.values()) if (e.hex !== exclude) all.push(e);
+    for (const e of this.byHex.values()) if (keep(e)) all.push(e);
     const fresh = sortByDistance(target, all.filter((e) => e.failures < STALE_AFTER_FAILURES));
     const failing = sortByDistance(target, all.filter((e) => e.failures >= STALE_AFTER_FAILURES));
     return [...fresh, ...failing].slice(0, n);
