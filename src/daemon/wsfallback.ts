@@ -65,7 +65,12 @@ export class FallbackDriver {
     this.links = links;
     if (this.closed || this.m.state !== 'ws' || added.length === 0) return;
     for (const l of added) l.link.switchOn();
-    void this.ctx.dht.bootstrap(added.map((l) => ({ key: l.key, addr: l.addr }))).then(() => this.ctx.traversal.renewNow());
+    this.joinThrough(added);
+  }
+
+  /** Joins through `links` (switched on); then the relay links renew, over them. */
+  private joinThrough(links: readonly FallbackLink[]): void {
+    void this.ctx.dht.bootstrap(links.map((l) => ({ key: l.key, addr: l.addr }))).then(() => this.ctx.traversal.renewNow());
   }
 
   close(): void {
@@ -97,7 +102,7 @@ export class FallbackDriver {
         // (The NAT verdict is checked again at each switch: 'blocked' on WebSocket at once, UDP's
         // own once the boot nodes answered over UDP again.)
         void ctx.nat.checkNat();
-        void ctx.dht.bootstrap(this.links.map((l) => ({ key: l.key, addr: l.addr }))).then(() => ctx.traversal.renewNow());
+        this.joinThrough(this.links);
       } else {
         ctx.log.info('a boot node answered over UDP again: back to UDP, WebSocket links closed');
         for (const l of this.links) l.link.switchOff();
