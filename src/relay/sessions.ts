@@ -30,8 +30,12 @@ interface Session {
   members: Map<string, Member>; // by key hex
   port?: number;
   createdAt: number;
-  /** Last time the session relayed a datagram through the daemon, or was made. */
+  /** Last time the session relayed a datagram through the daemon (or a relay-bind found it
+   *  half in the kernel), or was made. */
   usedAt: number;
+  /** The share recounts (RelaySessions `epoch`) that counted it established, and active. */
+  establishedIn?: number;
+  activeIn?: number;
 }
 
 /** A session both members have bound to its port: what the kernel forwards. */
@@ -67,6 +71,7 @@ export class RelaySessions {
   evictions = 0;
   private counted = { established: 0, active: 0 };
   private countedAt = -Infinity;
+  private epoch = 0;
 
   constructor(
     private readonly maxSessions = RELAY_MAX_SESSIONS,
@@ -122,7 +127,7 @@ export class RelaySessions {
     if (s === undefined) return undefined;
     const from = s.members.get(fromHex), to = s.members.get(toHex);
     if (from === undefined || to === undefined || from.until < now || to.until < now || from.gone || to.gone) return undefined;
-    s.usedAt = now;
+    this.used(s, now);
     return to.addr;
   }
 
@@ -164,16 +169,31 @@ export class RelaySessions {
    *  read for every relayed datagram). */
   shareCounts(now: number): { established: number; active: number } {
     if (now - this.countedAt >= RELAY_SHARE_RECOUNT || now < this.countedAt) {
+      const epoch = ++this.epoch;
       let established = 0, active = 0;
       for (const s of this.sessions.values()) {
         if (!RelaySessions.live(s, now)) continue;
         established++;
-        if (now - s.usedAt < RELAY_SHARE_ACTIVE) active++;
+        s.establishedIn = epoch;
+        if (now - s.usedAt < RELAY_SHARE_ACTIVE) { active++; s.activeIn = epoch; }
       }
       this.counted = { established, active };
       this.countedAt = now;
     }
     return this.counted;
+  }
+
+  /** Session `s` relays a datagram through the daemon. One the last recount did not count
+   *  active (idle then, or new since) is counted from this datagram on, not from the next
+   *  recount: else sessions kept idle for RELAY_SHARE_ACTIVE could all flood right after a
+   *  recount, each at the share of the few counted, past the global rate together
+   *  (test/unit/fairsqueeze.test.ts). The counts only grow until the next recount. */
+  private used(s: Session, now: number): void {
+    s.usedAt = now;
+    if (s.activeIn === this.epoch) return;
+    s.activeIn = this.epoch;
+    this.counted.active++;
+    if (s.establishedIn !== this.epoch) { s.establishedIn = this.epoch; this.counted.established++; }
   }
 
   /** The session's own port, if it has one. */
@@ -210,7 +230,7 @@ export class RelaySessions {
     const [[ha, a], [hb, b]] = [...s.members] as [[string, Member], [string, Member]];
     const [boundHex, bm, wsHex, wm] = a.bound !== undefined && sameAddr(a.bound, from) ? [ha, a, hb, b] : b.bound !== undefined && sameAddr(b.bound, from) ? [hb, b, ha, a] : [undefined, undefined, undefined, undefined];
     if (boundHex === undefined || bm.until < now || wm.until < now || wm.bound !== undefined || wm.gone || !overWs(wm.addr)) return undefined;
-    s.usedAt = now; // the daemon relays this one (as route() for the other direction)
+    this.used(s, now); // the daemon relays this one (as route() for the other direction)
     return { ws: wm.addr, boundHex, wsHex };
   }
 
