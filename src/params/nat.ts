@@ -126,6 +126,11 @@ export const RELAY_SHARE_RECOUNT = 1000;
  *  an idle session does not halve a busy one's rate, and the bursts still add up to at most the
  *  global one. */
 export const RELAY_SHARE_ACTIVE = 2000;
+/** The burst of the relay's global bucket over every datagram its daemon relays (the rate is
+ *  RELAY_GLOBAL_PPS): a tenth of a second's worth, the bound the sessions' bursts add up to, so
+ *  that sessions made one after another, each starting with the burst of the count at its first
+ *  datagram, cannot take more at once (test/unit/fairwave.test.ts). */
+export const RELAY_GLOBAL_BURST = RELAY_GLOBAL_PPS / 10;
 /** A relay replaces its kernel forwarding table (one `nft -f` of every session's rules, which
  *  also starts every nftables limit afresh) at most once per this long (ms): each bind from a
  *  new source address changes the table, so a member rebinding from ever new ports could

@@ -3,7 +3,10 @@
 // active sessions), so that the rates of the sessions that use the budget add up to at most the
 // global one and flooding sessions cannot take it from the others, while idle ones take nothing.
 // A bucket's burst is a tenth of the share among all the sessions that may use it, so that the
-// bursts add up to at most a tenth of the global rate even when idle sessions wake at once. The
+// bursts add up to at most a tenth of the global rate even when idle sessions wake at once
+// (sessions made one after another each start with the burst of the count at their first
+// packet, together past it: the relay's global bucket, whose burst is that tenth, bounds them:
+// src/relay/server.ts). The
 // kernel path shares among the sessions it forwards in nftables (src/firewall/relayforward.ts,
 // sessionShare).
 import { sessionShare } from '../firewall/relayforward.js';

@@ -50,9 +50,6 @@ export interface KernelWs {
   carries(addr: Addr): boolean;
   /** Sends `data` as WS_FROM naming `fromKey` on the connection at `to`; false without one. */
   from(to: Addr, fromKey: Uint8Array, data: Uint8Array): boolean;
-  /** Takes one datagram of session {aHex, bHex}'s budget: the daemon path's (its fair share
-   *  among the live sessions, and the relay's global rate), as the other direction takes. */
-  take(aHex: string, bHex: string): boolean;
 }
 
 interface PortSocket {
@@ -65,6 +62,11 @@ export class KernelRelay {
   enabled = true;
   /** Set by the relay server when it has WebSocket connections (sessions half in the kernel). */
   ws: KernelWs | undefined;
+  /** Set by the relay server: takes one datagram of session {aHex, bHex}'s budget, the daemon
+   *  path's (its fair share and the relay's global rate: RelayServer.budget), for every datagram
+   *  the daemon forwards from a session port. Absent: a share of RELAY_GLOBAL_PPS among the
+   *  installed sessions (a KernelRelay on its own, in tests). */
+  take: ((aHex: string, bHex: string) => boolean) | undefined;
   private readonly sockets = new Map<number, PortSocket>();
   private readonly allocating = new Map<string, Promise<number | undefined>>();
   private readonly routes = new Map<string, { hop: Hop | undefined; at: number }>();
@@ -150,7 +152,9 @@ export class KernelRelay {
     const f = this.installed.get(port);
     const to = f === undefined ? undefined : sameAddr(f.a, from) ? f.b : sameAddr(f.b, from) ? f.a : undefined;
     if (to === undefined) return this.forwardToWs(port, data, from);
-    if (!this.userLimiter.take(String(port), this.installed.size, this.now())) { this.parent.counters.add('relay-port-rate-limited'); return true; }
+    const keys = this.take === undefined ? undefined : this.sessions.keysAt(port, this.now());
+    const ok = keys !== undefined ? this.take!(keys[0], keys[1]) : this.userLimiter.take(String(port), this.installed.size, this.now());
+    if (!ok) { this.parent.counters.add('relay-port-rate-limited'); return true; }
     socket.send({ host: to.host, port: to.port }, data);
     this.parent.counters.add('relay-port-forwarded');
     return true;
@@ -162,7 +166,7 @@ export class KernelRelay {
   private forwardToWs(port: number, data: Uint8Array, from: Addr): boolean {
     const h = this.ws === undefined ? undefined : this.sessions.wsHalfAt(port, from, (a) => this.ws!.carries(a), this.now());
     if (h === undefined) { this.parent.counters.add('relay-port-not-member'); return true; }
-    if (!this.ws!.take(h.boundHex, h.wsHex)) { this.parent.counters.add('relay-port-rate-limited'); return true; }
+    if (!(this.take?.(h.boundHex, h.wsHex) ?? true)) { this.parent.counters.add('relay-port-rate-limited'); return true; }
     if (this.ws!.from(h.ws, Buffer.from(h.boundHex, 'hex'), data)) this.parent.counters.add('relay-port-forwarded-ws');
     return true;
   }

@@ -11,7 +11,7 @@ import { ERR_BUSY, ERR_REFUSED, type Message, type MessageOf } from '../proto/me
 import { RateLimiter } from '../util/ratelimit.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { RELAY_FAIR_BUCKETS, RELAY_GLOBAL_PPS, RELAY_MAX_SESSIONS, RELAY_PENDING_HOLD, RELAY_SESSION_PPS, RELAY_SESSION_SECONDS } from '../params.js';
+import { RELAY_FAIR_BUCKETS, RELAY_GLOBAL_BURST, RELAY_GLOBAL_PPS, RELAY_MAX_SESSIONS, RELAY_PENDING_HOLD, RELAY_SESSION_PPS, RELAY_SESSION_SECONDS } from '../params.js';
 import { RelaySessions } from './sessions.js';
 import { KernelRelay, type KernelForwardDeps } from './kernel.js';
 import { FairShare } from './fair.js';
@@ -36,7 +36,7 @@ export interface RelayServerHost {
 export class RelayServer {
   readonly sessions = new RelaySessions();
   readonly kernel: KernelRelay | undefined;
-  private readonly globalRelay = new RateLimiter(RELAY_GLOBAL_PPS, RELAY_GLOBAL_PPS, 1);
+  private readonly globalRelay = new RateLimiter(RELAY_GLOBAL_PPS, RELAY_GLOBAL_BURST, 1);
   private readonly sessionRelay = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, RELAY_FAIR_BUCKETS);
   /** The latest datagram of each half-open session, by "sender>peer" (at most one per session:
    *  RELAY_MAX_SESSIONS in all), and when it came. */
@@ -49,8 +49,9 @@ export class RelayServer {
     const { clock } = host;
     this.kernel = host.forward ? new KernelRelay(this.sessions, host.dht.rpc, host.forward, host.log, () => clock.now(), clock) : undefined;
     const { wsFrom, wsCarries } = host;
+    if (this.kernel !== undefined) this.kernel.take = (a, b) => this.budget(a, b, clock.now());
     if (this.kernel !== undefined && wsFrom !== undefined && wsCarries !== undefined) {
-      this.kernel.ws = { carries: (a) => wsCarries(a), from: (to, k, d) => wsFrom(to, k, d), take: (a, b) => this.budget(a, b, clock.now()) };
+      this.kernel.ws = { carries: (a) => wsCarries(a), from: (to, k, d) => wsFrom(to, k, d) };
     }
   }
 

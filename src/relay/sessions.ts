@@ -183,6 +183,15 @@ export class RelaySessions {
     return this.counted;
   }
 
+  /** The two member keys of `port`'s session (as shareCounts counts it: used by the caller's
+   *  budget), if it has both; marks it used. */
+  keysAt(port: number, now: number): [string, string] | undefined {
+    const id = this.byPort.get(port), s = id === undefined ? undefined : this.sessions.get(id);
+    if (s === undefined || s.port !== port || s.members.size !== 2) return undefined;
+    this.used(s, now);
+    return [...s.members.keys()] as [string, string];
+  }
+
   /** Session `s` relays a datagram through the daemon. One the last recount did not count
    *  active (idle then, or new since) is counted from this datagram on, not from the next
    *  recount: else sessions kept idle for RELAY_SHARE_ACTIVE could all flood right after a
@@ -334,6 +343,7 @@ export class RelaySessions {
   }
 
   private removeMember(id: string, s: Session, hex: string): void {
+    if (s.members.size === 2) this.uncount(s);
     const m = s.members.get(hex);
     if (m !== undefined) this.unindex(id, s, hex, m.addr);
     s.members.delete(hex);
@@ -341,6 +351,14 @@ export class RelaySessions {
     ids?.delete(id);
     if (ids?.size === 0) this.byKey.delete(hex);
     if (s.members.size === 0) this.sessions.delete(id);
+  }
+
+  /** Session `s` stops being established: out of the counts of this recount, if it was in them
+   *  (else sessions made, used once and closed between recounts would pile up in the counts). */
+  private uncount(s: Session): void {
+    if (s.establishedIn === this.epoch) this.counted.established = Math.max(0, this.counted.established - 1);
+    if (s.activeIn === this.epoch) this.counted.active = Math.max(0, this.counted.active - 1);
+    s.establishedIn = s.activeIn = undefined;
   }
 
   private deleteSession(id: string, s: Session): void {

@@ -38,7 +38,7 @@ async function world() {
   }, quietLog(), () => 0);
   let connected = true;
   const wsSent: { to: Addr; key: Uint8Array; data: Uint8Array }[] = [];
-  kernel.ws = { carries: (a) => connected && sameAddr(a, W_TCP), from: (to, key, data) => { wsSent.push({ to, key, data }); return true; }, take: () => true };
+  kernel.ws = { carries: (a) => connected && sameAddr(a, W_TCP), from: (to, key, data) => { wsSent.push({ to, key, data }); return true; } };
   const aCh = channel(), wCh = channel();
   const A = { hex: aCh.publicHex, key: aCh.publicKey, addr: { host: '203.0.113.9', port: 51820 }, rpc: new Rpc(aCh, net.bind({ host: '203.0.113.9', port: 51820 }), clock, randomBytes, noHandler) };
   const W = { hex: wCh.publicHex, key: wCh.publicKey };
