@@ -1,28 +1,35 @@
 // Fair sharing of a relay's packet budget between its sessions (pure; the clock is passed in):
 // a token bucket per session whose rate is the session's share, min(per-session cap, global /
-// active sessions), so that the rates of the sessions that use the budget add up to at most the
-// global one and flooding sessions cannot take it from the others, while idle ones take nothing.
-// A bucket's burst is a tenth of the share among all the sessions that may use it, so that the
-// bursts add up to at most a tenth of the global rate even when idle sessions wake at once
-// (sessions made one after another each start with the burst of the count at their first
-// packet, together past it: the relay's global bucket, whose burst is that tenth, bounds them:
-// src/relay/server.ts). The
-// kernel path shares among the sessions it forwards in nftables (src/firewall/relayforward.ts,
-// sessionShare).
+// active sessions), so that flooding sessions cannot take the budget from the others while idle
+// ones take nothing. A session is active while its bucket took a packet (passed or refused) in
+// the last RELAY_SHARE_ACTIVE: counted by bucket, not by session, so that a session closed and
+// opened again (the same two keys, the same bucket) stays counted while its bucket can hold
+// tokens, and one waking up is counted from its first packet (the count is rebuilt every
+// RELAY_SHARE_RECOUNT and only grows in between). A bucket's burst is a tenth of the share among
+// all the sessions that may use it (the caller's established sessions, or the active buckets if
+// more); buckets woken one after another each start with the burst of the count at their first
+// packet, together past that tenth: the relay's global bucket, whose burst is that tenth
+// (src/relay/server.ts, RELAY_GLOBAL_BURST), bounds them. The kernel path shares among the
+// sessions it forwards in nftables (src/firewall/relayforward.ts, sessionShare).
 import { sessionShare } from '../firewall/relayforward.js';
+import { RELAY_SHARE_ACTIVE, RELAY_SHARE_RECOUNT } from '../params.js';
 
 export class FairShare {
   private readonly buckets = new Map<string, { tokens: number; last: number }>();
+  /** Buckets that took a packet in the last RELAY_SHARE_ACTIVE (rebuilt at each recount). */
+  private active = 0;
+  private countedAt = -Infinity;
 
   constructor(private readonly sessionPps: number, private readonly globalPps: number, private readonly maxKeys: number) {}
 
-  /** Takes one packet for session `key` at time `now` (ms): its rate shared among `active`
-   *  sessions, its burst among `sessions` (all that may use the budget; active ones among them). */
-  take(key: string, sessions: number, now: number, active = sessions): boolean {
-    const limits = { sessionPps: this.sessionPps, globalPps: this.globalPps };
-    const rate = sessionShare(limits, Math.min(active, sessions));
-    const burst = Math.max(1, Math.round(sessionShare(limits, sessions) / 10));
+  /** Takes one packet for session `key` among `sessions` that may use the budget, at `now` (ms). */
+  take(key: string, sessions: number, now: number): boolean {
+    this.recount(now);
     let b = this.buckets.get(key);
+    if (b === undefined || now - b.last >= RELAY_SHARE_ACTIVE || now < b.last) this.active++;
+    const limits = { sessionPps: this.sessionPps, globalPps: this.globalPps };
+    const rate = sessionShare(limits, this.active);
+    const burst = Math.max(1, Math.round(sessionShare(limits, Math.max(sessions, this.active)) / 10));
     if (b === undefined) {
       if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
       b = { tokens: burst, last: now };
@@ -35,5 +42,12 @@ export class FairShare {
     if (b.tokens < 1) return false;
     b.tokens -= 1;
     return true;
+  }
+
+  private recount(now: number): void {
+    if (now - this.countedAt < RELAY_SHARE_RECOUNT && now >= this.countedAt) return;
+    this.active = 0;
+    for (const b of this.buckets.values()) if (now - b.last < RELAY_SHARE_ACTIVE && now >= b.last) this.active++;
+    this.countedAt = now;
   }
 }

@@ -81,7 +81,8 @@ export class KernelRelay {
   private waiters: { need: number; resolve: () => void }[] = [];
   /** Installs that failed in a row (kernel forwarding is turned off at RELAY_KERNEL_FAILURES). */
   private failures = 0;
-  /** Reassembled (once fragmented) WireGuard datagrams forwarded from a session's socket. */
+  /** Reassembled (once fragmented) WireGuard datagrams forwarded from a session's socket, when
+   *  no `take` is set (a KernelRelay on its own): a share among the installed sessions. */
   private readonly userLimiter = new FairShare(RELAY_SESSION_PPS, RELAY_GLOBAL_PPS, RELAY_FAIR_BUCKETS);
   /** When the kernel's forwarding was last installed or refreshed (its expiry restarted). */
   private refreshedAt = -Infinity;
@@ -152,8 +153,13 @@ export class KernelRelay {
     const f = this.installed.get(port);
     const to = f === undefined ? undefined : sameAddr(f.a, from) ? f.b : sameAddr(f.b, from) ? f.a : undefined;
     if (to === undefined) return this.forwardToWs(port, data, from);
-    const keys = this.take === undefined ? undefined : this.sessions.keysAt(port, this.now());
-    const ok = keys !== undefined ? this.take!(keys[0], keys[1]) : this.userLimiter.take(String(port), this.installed.size, this.now());
+    let ok: boolean;
+    if (this.take === undefined) ok = this.userLimiter.take(String(port), this.installed.size, this.now());
+    else {
+      const keys = this.sessions.keysAt(port, this.now());
+      if (keys === undefined) { this.parent.counters.add('relay-port-not-member'); return true; }
+      ok = this.take(keys[0], keys[1]);
+    }
     if (!ok) { this.parent.counters.add('relay-port-rate-limited'); return true; }
     socket.send({ host: to.host, port: to.port }, data);
     this.parent.counters.add('relay-port-forwarded');

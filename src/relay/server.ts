@@ -114,8 +114,7 @@ export class RelayServer {
    *  directions of the daemon path, and of a session half in the kernel). */
   private budget(aHex: string, bHex: string, now: number): boolean {
     const sid = aHex < bHex ? aHex + bHex : bHex + aHex;
-    const n = this.sessions.shareCounts(now);
-    return this.sessionRelay.take(sid, n.established, now, n.active) && this.globalRelay.take('all', now);
+    return this.sessionRelay.take(sid, this.sessions.establishedCount(now), now) && this.globalRelay.take('all', now);
   }
 
   /** A `relay` datagram: forwarded as `relayed` to the other member of the session. */

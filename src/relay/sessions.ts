@@ -12,7 +12,6 @@
 import { addrKey, sameAddr, sourceKey, type Addr } from '../proto/addr.js';
 import {
   RELAY_ACTIVE, RELAY_HALF_OPEN_SECONDS, RELAY_MAX_SESSIONS, RELAY_SESSION_SECONDS, RELAY_SESSIONS_PER_KEY, RELAY_SESSIONS_PER_SOURCE,
-  RELAY_SHARE_ACTIVE,
   RELAY_SHARE_RECOUNT,
 } from '../params.js';
 
@@ -30,12 +29,8 @@ interface Session {
   members: Map<string, Member>; // by key hex
   port?: number;
   createdAt: number;
-  /** Last time the session relayed a datagram through the daemon (or a relay-bind found it
-   *  half in the kernel), or was made. */
+  /** Last time the session relayed a datagram through the daemon, or was made. */
   usedAt: number;
-  /** The share recounts (RelaySessions `epoch`) that counted it established, and active. */
-  establishedIn?: number;
-  activeIn?: number;
 }
 
 /** A session both members have bound to its port: what the kernel forwards. */
@@ -69,9 +64,8 @@ export class RelaySessions {
   private readonly byAddr = new Map<string, Set<string>>();
   /** Sessions evicted to make room (a caller syncs the kernel when this moves). */
   evictions = 0;
-  private counted = { established: 0, active: 0 };
+  private counted = 0;
   private countedAt = -Infinity;
-  private epoch = 0;
 
   constructor(
     private readonly maxSessions = RELAY_MAX_SESSIONS,
@@ -127,7 +121,7 @@ export class RelaySessions {
     if (s === undefined) return undefined;
     const from = s.members.get(fromHex), to = s.members.get(toHex);
     if (from === undefined || to === undefined || from.until < now || to.until < now || from.gone || to.gone) return undefined;
-    this.used(s, now);
+    s.usedAt = now;
     return to.addr;
   }
 
@@ -163,46 +157,15 @@ export class RelaySessions {
     return false;
   }
 
-  /** The divisors of the relay's fair share (src/relay/fair.ts): `established`, the sessions
-   *  both members opened that are live; `active`, those of them that relayed a datagram through
-   *  the daemon in the last RELAY_SHARE_ACTIVE (counted at most once per RELAY_SHARE_RECOUNT:
-   *  read for every relayed datagram). */
-  shareCounts(now: number): { established: number; active: number } {
+  /** Sessions both members opened and are live (counted at most once a second: it is read for
+   *  every relayed datagram, to share the relay's budget). */
+  establishedCount(now: number): number {
     if (now - this.countedAt >= RELAY_SHARE_RECOUNT || now < this.countedAt) {
-      const epoch = ++this.epoch;
-      let established = 0, active = 0;
-      for (const s of this.sessions.values()) {
-        if (!RelaySessions.live(s, now)) continue;
-        established++;
-        s.establishedIn = epoch;
-        if (now - s.usedAt < RELAY_SHARE_ACTIVE) { active++; s.activeIn = epoch; }
-      }
-      this.counted = { established, active };
+      this.counted = 0;
+      for (const s of this.sessions.values()) if (RelaySessions.live(s, now)) this.counted++;
       this.countedAt = now;
     }
     return this.counted;
-  }
-
-  /** The two member keys of `port`'s session (as shareCounts counts it: used by the caller's
-   *  budget), if it has both; marks it used. */
-  keysAt(port: number, now: number): [string, string] | undefined {
-    const id = this.byPort.get(port), s = id === undefined ? undefined : this.sessions.get(id);
-    if (s === undefined || s.port !== port || s.members.size !== 2) return undefined;
-    this.used(s, now);
-    return [...s.members.keys()] as [string, string];
-  }
-
-  /** Session `s` relays a datagram through the daemon. One the last recount did not count
-   *  active (idle then, or new since) is counted from this datagram on, not from the next
-   *  recount: else sessions kept idle for RELAY_SHARE_ACTIVE could all flood right after a
-   *  recount, each at the share of the few counted, past the global rate together
-   *  (test/unit/fairsqueeze.test.ts). The counts only grow until the next recount. */
-  private used(s: Session, now: number): void {
-    s.usedAt = now;
-    if (s.activeIn === this.epoch) return;
-    s.activeIn = this.epoch;
-    this.counted.active++;
-    if (s.establishedIn !== this.epoch) { s.establishedIn = this.epoch; this.counted.established++; }
   }
 
   /** The session's own port, if it has one. */
@@ -239,8 +202,17 @@ export class RelaySessions {
     const [[ha, a], [hb, b]] = [...s.members] as [[string, Member], [string, Member]];
     const [boundHex, bm, wsHex, wm] = a.bound !== undefined && sameAddr(a.bound, from) ? [ha, a, hb, b] : b.bound !== undefined && sameAddr(b.bound, from) ? [hb, b, ha, a] : [undefined, undefined, undefined, undefined];
     if (boundHex === undefined || bm.until < now || wm.until < now || wm.bound !== undefined || wm.gone || !overWs(wm.addr)) return undefined;
-    this.used(s, now); // the daemon relays this one (as route() for the other direction)
+    s.usedAt = now; // the daemon relays this one (as route() for the other direction)
     return { ws: wm.addr, boundHex, wsHex };
+  }
+
+  /** The two member keys of `port`'s session when both are live (the caller takes the session's
+   *  budget for a datagram the daemon forwards from the port); undefined otherwise. */
+  keysAt(port: number, now: number): [string, string] | undefined {
+    const id = this.byPort.get(port), s = id === undefined ? undefined : this.sessions.get(id);
+    if (s === undefined || s.port !== port || !RelaySessions.live(s, now)) return undefined;
+    s.usedAt = now;
+    return [...s.members.keys()] as [string, string];
   }
 
   /** The other direction: `toHex` bound to the session's port, `fromHex` (live, not bound) over
@@ -343,7 +315,6 @@ export class RelaySessions {
   }
 
   private removeMember(id: string, s: Session, hex: string): void {
-    if (s.members.size === 2) this.uncount(s);
     const m = s.members.get(hex);
     if (m !== undefined) this.unindex(id, s, hex, m.addr);
     s.members.delete(hex);
@@ -351,14 +322,6 @@ export class RelaySessions {
     ids?.delete(id);
     if (ids?.size === 0) this.byKey.delete(hex);
     if (s.members.size === 0) this.sessions.delete(id);
-  }
-
-  /** Session `s` stops being established: out of the counts of this recount, if it was in them
-   *  (else sessions made, used once and closed between recounts would pile up in the counts). */
-  private uncount(s: Session): void {
-    if (s.establishedIn === this.epoch) this.counted.established = Math.max(0, this.counted.established - 1);
-    if (s.activeIn === this.epoch) this.counted.active = Math.max(0, this.counted.active - 1);
-    s.establishedIn = s.activeIn = undefined;
   }
 
   private deleteSession(id: string, s: Session): void {

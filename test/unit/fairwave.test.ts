@@ -1,14 +1,9 @@
-// Two attacks on the relay's fair-share counts (src/relay/fair.ts, src/relay/sessions.ts
-// shareCounts), found by a reviewing helper:
-// 1. Sessions established after a recount, bursting one after another: each session's bucket
+// An attack on the relay's fair share (src/relay/fair.ts), found by a reviewing helper:
+// sessions established after a recount, bursting one after another: each session's bucket
 //    started full, at the burst of the count at its own first packet, so together they took
 //    sum_i global / (10 (E + i)), not global / 10 (99 999 and, once sessions counted from
 //    their first datagram, 41 972 of a 10 000 bound). The relay's global bucket now has that
 //    bound as its burst (RELAY_GLOBAL_BURST; it was a whole second's worth).
-// 2. Churn: sessions made, used once and closed (new Session objects) between two recounts each
-//    added one to the cached counts, which then exceeded the live sessions and diluted every
-//    real session's share until the next recount. A session that stops being established now
-//    leaves the counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sodiumReady } from '../../src/crypto/sodium.js';
@@ -17,7 +12,6 @@ import { DhtNode } from '../../src/dht/node.js';
 import { addrKey, type Addr } from '../../src/proto/addr.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import { RelayServer } from '../../src/relay/server.js';
-import { RelaySessions } from '../../src/relay/sessions.js';
 import { RELAY_GLOBAL_PPS } from '../../src/params.js';
 import { FakeNet, quietLog, type FakeTransport } from './fakenet.js';
 
@@ -64,23 +58,4 @@ test('sessions established after a recount burst past RELAY_GLOBAL_PPS / 10 toge
     await server.close();
     R.close();
   }
-});
-
-test('churned sessions (open, one datagram, close) inflate the cached counts past the live sessions until the next recount', () => {
-  const s = new RelaySessions();
-  const a = hex(), b = hex(), aAddr = { host: '203.0.113.1', port: 1 }, bAddr = { host: '203.0.113.2', port: 2 };
-  // One real session, counted at t=0.
-  assert.equal(s.open(a, b, aAddr, 0), 'ok'); assert.equal(s.open(b, a, bAddr, 0), 'ok');
-  assert.ok(s.route(a, b, 0));
-  assert.deepEqual({ ...s.shareCounts(0) }, { established: 1, active: 1 });
-  // 300 churned sessions from two other keys (one at a time, so no quota is hit).
-  const x = hex(), y = hex(), xAddr = { host: '198.51.100.1', port: 1 }, yAddr = { host: '198.51.100.2', port: 2 };
-  for (let i = 0; i < 300; i++) {
-    assert.equal(s.open(x, y, xAddr, 1), 'ok'); assert.equal(s.open(y, x, yAddr, 1), 'ok');
-    assert.ok(s.route(x, y, 1));
-    s.close(x, y); s.close(y, x);
-  }
-  const n = s.shareCounts(500);
-  process.stdout.write(`# after 300 churns: cached ${JSON.stringify(n)}, live sessions ${s.size}\n`);
-  assert.ok(n.active <= s.size, `cached active ${n.active} with ${s.size} live session(s)`);
 });
