@@ -114,17 +114,17 @@ export const RELAY_FOLLOW_WINDOW = 60_000; // @protocol
 
 
 // ---- Review rev2: relay constants that were literals (src/relay) ------------------------------
-/** Fair-share buckets a relay keeps (one per session; more than RELAY_MAX_SESSIONS, so a live
- *  session's bucket is never pushed out), and routes it caches for the kernel path. */
+/** Fair-share buckets a relay keeps (one per pair of keys, least recently used out; more than
+ *  RELAY_MAX_SESSIONS, so a busy session's bucket stays), and routes it caches for the kernel path. */
 export const RELAY_FAIR_BUCKETS = 1024;
 export const RELAY_ROUTE_CACHE_ENTRIES = 1024;
 /** A relay recounts its sessions (the divisors of the fair share) at most this often (ms): the
  *  counts are read for every relayed datagram. */
 export const RELAY_SHARE_RECOUNT = 1000;
-/** The daemon path's rate is shared among the sessions that relayed a datagram through the
- *  daemon in the last this long (ms), its burst among all established ones (src/relay/fair.ts):
- *  an idle session does not halve a busy one's rate, and the bursts still add up to at most the
- *  global one. */
+/** The daemon path's rate is shared among the pairs of keys whose bucket took a datagram in
+ *  the last this long (ms; at most RELAY_MAX_SESSIONS), its burst among those or the
+ *  established sessions, whichever are more (src/relay/fair.ts): an idle session does not
+ *  halve a busy one's rate. */
 export const RELAY_SHARE_ACTIVE = 2000;
 /** The burst of the relay's global bucket over every datagram its daemon relays (the rate is
  *  RELAY_GLOBAL_PPS): a tenth of a second's worth, the bound the sessions' bursts add up to, so

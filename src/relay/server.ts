@@ -109,8 +109,8 @@ export class RelayServer {
     if (this.sessions.detachAt(addr) > 0) this.host.dht.counters.add('relay-ws-gone');
   }
 
-  /** One datagram of session {aHex, bHex}: its fair share (the rate among the sessions the
-   *  daemon relayed lately, the burst among the live ones), and the relay's global rate (both
+  /** One datagram of session {aHex, bHex}: its fair share (src/relay/fair.ts: the rate among
+   *  the pairs relayed lately, the burst among those or the live sessions), and the global rate (both
    *  directions of the daemon path, and of a session half in the kernel). */
   private budget(aHex: string, bHex: string, now: number): boolean {
     const sid = aHex < bHex ? aHex + bHex : bHex + aHex;
