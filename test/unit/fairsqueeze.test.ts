@@ -13,60 +13,16 @@
 // test/unit/wshalfshare.test.ts; each millisecond's datagrams arrive interleaved in proportion.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sodiumReady } from '../../src/crypto/sodium.js';
-import { generateSecret } from '../../src/crypto/keys.js';
-import { DhtNode } from '../../src/dht/node.js';
-import { addrKey, type Addr } from '../../src/proto/addr.js';
-import { VirtualClock } from '../../src/sim/clock.js';
-import { RelayServer } from '../../src/relay/server.js';
 import { RELAY_GLOBAL_PPS, RELAY_SESSION_PPS } from '../../src/params.js';
-import { FakeNet, quietLog, type FakeTransport } from './fakenet.js';
+import { halfWorld } from './halfworld.js';
 
-const sodium = await sodiumReady();
-const hex = () => Buffer.from(generateSecret(sodium).subarray(0, 32)).toString('hex');
-const wg = () => { const d = new Uint8Array(48); d.set([4, 0, 0, 0]); return d; };
-
-/** A relay with K sessions half in the kernel; `toWs[k]` counts what session k's WebSocket member got. */
+/** The relay of halfWorld; `run` sends, every 1 ms of the clock for `ms`, `perMs[k]` datagrams on session k's port, interleaved. */
 async function world(K: number) {
-  const clock = new VirtualClock(), net = new FakeNet();
-  const R = new DhtNode({ sodium, secret: generateSecret(sodium), workbit: 0, namespace: 'fairsqueeze', transport: net.bind({ host: '192.0.2.1', port: 8080 }), clock, refresh: false });
-  const ports = new Map<number, FakeTransport>();
-  let nextPort = 41000;
-  const ws = new Map<string, number>();
-  const toWs = new Array<number>(K).fill(0);
-  const server = new RelayServer({
-    dht: R, log: quietLog(), clock, canRelay: () => true,
-    forward: {
-      install: async () => undefined, remove: async () => undefined, route: async () => ({ dev: 'eth0', via: '10.0.0.1' }),
-      openPort: async () => { const port = nextPort++; const transport = net.bind({ host: '192.0.2.1', port }); ports.set(port, transport); return { port, transport }; },
-    },
-    wsFrom: (to) => { const k = ws.get(addrKey(to)); if (k === undefined) return false; toWs[k]!++; return true; },
-    wsCarries: (a) => ws.has(addrKey(a)),
-  });
-  const bound: { port: number; from: Addr }[] = [];
-  for (let k = 0; k < K; k++) {
-    const u = hex(), w = hex(), uAddr = { host: `203.0.113.${10 + k}`, port: 51820 }, wAddr = { host: `198.51.100.${10 + k}`, port: 40000 + k };
-    ws.set(addrKey(wAddr), k);
-    assert.equal(server.sessions.open(u, w, uAddr, 0), 'ok');
-    assert.equal(server.sessions.open(w, u, wAddr, 0), 'ok');
-    const port = (await server.kernel!.portFor(u, w))!;
-    assert.ok(server.sessions.bind(u, w, port, uAddr, 0));
-    bound.push({ port, from: uAddr });
-  }
-  const sendOne = (k: number) => { const b = bound[k]!; ports.get(b.port)!.receiver!(wg(), b.from); };
-  /** For `ms` of the clock, every 1 ms: `perMs[k]` datagrams on session k's port, all the
-   *  sessions' interleaved in proportion (as independent senders' datagrams arrive). */
+  const w = await halfWorld(K, 'fairsqueeze');
   const run = async (perMs: number[], ms: number) => {
-    const order: { at: number; k: number }[] = [];
-    perMs.forEach((n, k) => { for (let i = 0; i < n; i++) order.push({ at: (i + 0.5) / n, k }); });
-    order.sort((a, b) => a.at - b.at);
-    for (let t = 0; t < ms; t++) {
-      for (const o of order) sendOne(o.k);
-      await clock.run(1);
-    }
+    for (let t = 0; t < ms; t++) { w.interleaved(perMs); await w.clock.run(1); }
   };
-  const close = async () => { await server.close(); R.close(); };
-  return { clock, run, toWs, close };
+  return { ...w, run };
 }
 
 test('attack: sessions kept idle for RELAY_SHARE_ACTIVE flood right after a recount and take the global budget from a session within its fair share', async () => {

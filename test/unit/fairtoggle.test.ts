@@ -9,49 +9,14 @@
 // opened again stays counted while its bucket can hold tokens.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sodiumReady } from '../../src/crypto/sodium.js';
-import { generateSecret } from '../../src/crypto/keys.js';
-import { DhtNode } from '../../src/dht/node.js';
-import { addrKey, type Addr } from '../../src/proto/addr.js';
-import { VirtualClock } from '../../src/sim/clock.js';
-import { RelayServer } from '../../src/relay/server.js';
 import { RELAY_GLOBAL_PPS, RELAY_HALF_OPEN_SECONDS, RELAY_SESSION_PPS } from '../../src/params.js';
-import { FakeNet, quietLog, type FakeTransport } from './fakenet.js';
-
-const sodium = await sodiumReady();
-const hex = () => Buffer.from(generateSecret(sodium).subarray(0, 32)).toString('hex');
-const wg = () => { const d = new Uint8Array(48); d.set([4, 0, 0, 0]); return d; };
+import { halfWorld } from './halfworld.js';
 
 test('attack: rotating which of M sessions is established keeps the counts low while every bucket refills', async () => {
   const M = 3, K = M + 1, SLOT = 50; // session 0 the victim, 1..M the attacker's; (M-1) x SLOT = 100 ms = a bucket's refill
-  const clock = new VirtualClock(), net = new FakeNet();
-  const R = new DhtNode({ sodium, secret: generateSecret(sodium), workbit: 0, namespace: 'fairtoggle', transport: net.bind({ host: '192.0.2.1', port: 8080 }), clock, refresh: false });
-  const ports = new Map<number, FakeTransport>();
-  let nextPort = 41000;
-  const ws = new Map<string, number>();
-  const toWs = new Array<number>(K).fill(0);
-  const server = new RelayServer({
-    dht: R, log: quietLog(), clock, canRelay: () => true,
-    forward: {
-      install: async () => undefined, remove: async () => undefined, route: async () => ({ dev: 'eth0', via: '10.0.0.1' }),
-      openPort: async () => { const port = nextPort++; const transport = net.bind({ host: '192.0.2.1', port }); ports.set(port, transport); return { port, transport }; },
-    },
-    wsFrom: (to) => { const k = ws.get(addrKey(to)); if (k === undefined) return false; toWs[k]!++; return true; },
-    wsCarries: (a) => ws.has(addrKey(a)),
-  });
+  const w = await halfWorld(K, 'fairtoggle');
+  const { clock, server, S, toWs } = w;
   try {
-    // K sessions half in the kernel: u bound to the port over UDP, w over WebSocket.
-    const S: { u: string; w: string; uAddr: Addr; wAddr: Addr; port: number }[] = [];
-    for (let k = 0; k < K; k++) {
-      const u = hex(), w = hex(), uAddr = { host: `203.0.113.${10 + k}`, port: 51820 }, wAddr = { host: `198.51.100.${10 + k}`, port: 40000 + k };
-      ws.set(addrKey(wAddr), k);
-      assert.equal(server.sessions.open(u, w, uAddr, 0), 'ok');
-      assert.equal(server.sessions.open(w, u, wAddr, 0), 'ok');
-      const port = (await server.kernel!.portFor(u, w))!;
-      assert.ok(server.sessions.bind(u, w, port, uAddr, 0));
-      S.push({ u, w, uAddr, wAddr, port });
-    }
-    const sendOne = (k: number) => { const s = S[k]!; ports.get(s.port)!.receiver!(wg(), s.uAddr); };
     // Only attacker session 1 established at first (the others' w closed).
     for (let k = 2; k <= M; k++) server.sessions.close(S[k]!.w, S[k]!.u);
     const victimPerMs = 10, attackPerMs = 150;
@@ -69,11 +34,10 @@ test('attack: rotating which of M sessions is established keeps the counts low w
         open = want;
       }
       // This millisecond's datagrams, the victim's and the open attacker session's interleaved in proportion.
-      const order: { at: number; k: number }[] = [];
-      for (let i = 0; i < victimPerMs; i++) order.push({ at: (i + 0.5) / victimPerMs, k: 0 });
-      for (let i = 0; i < attackPerMs; i++) order.push({ at: (i + 0.5) / attackPerMs, k: open });
-      order.sort((a, b) => a.at - b.at);
-      for (const o of order) sendOne(o.k);
+      const perK = new Array<number>(K).fill(0);
+      perK[0] = victimPerMs;
+      perK[open] = attackPerMs;
+      w.interleaved(perK);
       sent += victimPerMs;
       await clock.run(1);
     }
@@ -81,7 +45,6 @@ test('attack: rotating which of M sessions is established keeps the counts low w
     process.stdout.write(`# rotating ${M} sessions every ${SLOT} ms: victim ${toWs[0]} of ${sent}, attacker ${attacker} in ${END} ms\n`);
     assert.ok(toWs[0]! >= 0.99 * sent, `the victim, within its fair share, got ${toWs[0]} of ${sent} datagrams`);
   } finally {
-    await server.close();
-    R.close();
+    await w.close();
   }
 });

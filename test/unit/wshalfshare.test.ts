@@ -13,58 +13,19 @@
 // 3. Sessions that all flood share the global rate evenly, and one that wakes up gets its share.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sodiumReady } from '../../src/crypto/sodium.js';
-import { generateSecret } from '../../src/crypto/keys.js';
-import { DhtNode } from '../../src/dht/node.js';
-import { addrKey, type Addr } from '../../src/proto/addr.js';
-import { VirtualClock } from '../../src/sim/clock.js';
-import { RelayServer } from '../../src/relay/server.js';
 import { RELAY_GLOBAL_PPS, RELAY_SESSION_PPS, RELAY_SHARE_ACTIVE, RELAY_SHARE_RECOUNT } from '../../src/params.js';
-import { FakeNet, quietLog, type FakeTransport } from './fakenet.js';
+import { halfWorld } from './halfworld.js';
 
-const sodium = await sodiumReady();
-const hex = () => Buffer.from(generateSecret(sodium).subarray(0, 32)).toString('hex');
-const wg = () => { const d = new Uint8Array(48); d.set([4, 0, 0, 0]); return d; };
-
-/** A relay with K sessions half in the kernel; `toWs[k]` counts what session k's WebSocket member got. */
+/** The relay of halfWorld; `flood` sends, every 10 ms of the clock for `ms`, `perStep` datagrams on each port of `ks`. */
 async function world(K: number) {
-  const clock = new VirtualClock(), net = new FakeNet();
-  const R = new DhtNode({ sodium, secret: generateSecret(sodium), workbit: 0, namespace: 'wshalfshare', transport: net.bind({ host: '192.0.2.1', port: 8080 }), clock, refresh: false });
-  const ports = new Map<number, FakeTransport>();
-  let nextPort = 41000;
-  const ws = new Map<string, number>();
-  const toWs = new Array<number>(K).fill(0);
-  const server = new RelayServer({
-    dht: R, log: quietLog(), clock, canRelay: () => true,
-    forward: {
-      install: async () => undefined, remove: async () => undefined, route: async () => ({ dev: 'eth0', via: '10.0.0.1' }),
-      openPort: async () => { const port = nextPort++; const transport = net.bind({ host: '192.0.2.1', port }); ports.set(port, transport); return { port, transport }; },
-    },
-    wsFrom: (to) => { const k = ws.get(addrKey(to)); if (k === undefined) return false; toWs[k]!++; return true; },
-    wsCarries: (a) => ws.has(addrKey(a)),
-  });
-  const bound: { port: number; from: Addr }[] = [];
-  for (let k = 0; k < K; k++) {
-    // A UDP member U (bound to the port from its own address) and a WebSocket member W.
-    const u = hex(), w = hex(), uAddr = { host: `203.0.113.${10 + k}`, port: 51820 }, wAddr = { host: `198.51.100.${10 + k}`, port: 40000 + k };
-    ws.set(addrKey(wAddr), k);
-    assert.equal(server.sessions.open(u, w, uAddr, 0), 'ok');
-    assert.equal(server.sessions.open(w, u, wAddr, 0), 'ok');
-    const port = (await server.kernel!.portFor(u, w))!;
-    assert.ok(server.sessions.bind(u, w, port, uAddr, 0));
-    bound.push({ port, from: uAddr });
-  }
-  /** `n` datagrams on session k's port from its bound member, now. */
-  const send = (k: number, n: number) => { const b = bound[k]!; for (let i = 0; i < n; i++) ports.get(b.port)!.receiver!(wg(), b.from); };
-  /** For `ms` of the clock, every 10 ms: `perStep` datagrams on each port of `ks`. */
+  const w = await halfWorld(K, 'wshalfshare');
   const flood = async (ks: number[], ms: number, perStep: number) => {
     for (let t = 0; t < ms; t += 10) {
-      for (const k of ks) send(k, perStep);
-      await clock.run(10);
+      for (const k of ks) w.send(k, perStep);
+      await w.clock.run(10);
     }
   };
-  const close = async () => { await server.close(); R.close(); };
-  return { clock, R, send, flood, toWs, close };
+  return { ...w, flood };
 }
 
 test('attack: K sessions half in the kernel flooding their ports get the relay\'s budget between them, not K times a session\'s', async () => {
