@@ -7,9 +7,9 @@
 // tokens, and one waking up is counted from its first packet (the count is rebuilt every
 // RELAY_SHARE_RECOUNT and only grows in between). Pairs whose session is gone stay counted for
 // RELAY_SHARE_ACTIVE, so the count is capped at RELAY_MAX_SESSIONS, the most that can send at
-// once (pairs churned through the table dilute no more than holding it whole would). A bucket's burst is a tenth of the share among
-// all the sessions that may use it (the caller's established sessions, or the active buckets if
-// more); buckets woken one after another each start with the burst of the count at their first
+// once (pairs churned through the table dilute no more than holding it whole would). A
+// bucket's burst is a tenth of the share among all the sessions that may use it (the caller's
+// established sessions, or the active buckets if more); buckets woken one after another each start with the burst of the count at their first
 // packet, together past that tenth: the relay's global bucket, whose burst is that tenth
 // (src/relay/server.ts, RELAY_GLOBAL_BURST), bounds them. The kernel path shares among the
 // sessions it forwards in nftables (src/firewall/relayforward.ts, sessionShare).
