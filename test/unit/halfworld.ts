@@ -16,8 +16,9 @@ const wg = () => { const d = new Uint8Array(48); d.set([4, 0, 0, 0]); return d; 
 
 export interface HalfSession { u: string; w: string; uAddr: Addr; wAddr: Addr; port: number }
 
-/** `toWs[k]` counts what session k's WebSocket member got. */
-export async function halfWorld(K: number, namespace: string) {
+/** `toWs[k]` counts what session k's WebSocket member got. The K sessions' keys and addresses
+ *  are made at once; `openU(k)` opens u's half, `openW(k)` w's half and binds u to the port. */
+export async function halfRelay(K: number, namespace: string) {
   const clock = new VirtualClock(), net = new FakeNet();
   const R = new DhtNode({ sodium, secret: generateSecret(sodium), workbit: 0, namespace, transport: net.bind({ host: '192.0.2.1', port: 8080 }), clock, refresh: false });
   const ports = new Map<number, FakeTransport>();
@@ -33,16 +34,17 @@ export async function halfWorld(K: number, namespace: string) {
     wsFrom: (to) => { const k = ws.get(addrKey(to)); if (k === undefined) return false; toWs[k]!++; return true; },
     wsCarries: (a) => ws.has(addrKey(a)),
   });
-  const S: HalfSession[] = [];
-  for (let k = 0; k < K; k++) {
-    const u = hex(), w = hex(), uAddr = { host: `203.0.113.${10 + k}`, port: 51820 }, wAddr = { host: `198.51.100.${10 + k}`, port: 40000 + k };
-    ws.set(addrKey(wAddr), k);
-    assert.equal(server.sessions.open(u, w, uAddr, 0), 'ok');
-    assert.equal(server.sessions.open(w, u, wAddr, 0), 'ok');
-    const port = (await server.kernel!.portFor(u, w))!;
-    assert.ok(server.sessions.bind(u, w, port, uAddr, 0));
-    S.push({ u, w, uAddr, wAddr, port });
-  }
+  const S: HalfSession[] = Array.from({ length: K }, (_, k) => ({
+    u: hex(), w: hex(), uAddr: { host: `203.0.113.${10 + k}`, port: 51820 }, wAddr: { host: `198.51.100.${10 + k}`, port: 40000 + k }, port: 0,
+  }));
+  const openU = (k: number) => { const s = S[k]!; assert.equal(server.sessions.open(s.u, s.w, s.uAddr, 0), 'ok'); };
+  const openW = async (k: number) => {
+    const s = S[k]!;
+    ws.set(addrKey(s.wAddr), k);
+    assert.equal(server.sessions.open(s.w, s.u, s.wAddr, 0), 'ok');
+    s.port = (await server.kernel!.portFor(s.u, s.w))!;
+    assert.ok(server.sessions.bind(s.u, s.w, s.port, s.uAddr, 0));
+  };
   /** One datagram on session k's port from its bound member, now. */
   const sendOne = (k: number) => { const s = S[k]!; ports.get(s.port)!.receiver!(wg(), s.uAddr); };
   const send = (k: number, n: number) => { for (let i = 0; i < n; i++) sendOne(k); };
@@ -55,5 +57,12 @@ export async function halfWorld(K: number, namespace: string) {
     for (const o of order) sendOne(o.k);
   };
   const close = async () => { await server.close(); R.close(); };
-  return { clock, R, server, S, toWs, sendOne, send, interleaved, close };
+  return { clock, R, server, S, toWs, openU, openW, sendOne, send, interleaved, close };
+}
+
+/** halfRelay with all K sessions whole. */
+export async function halfWorld(K: number, namespace: string) {
+  const w = await halfRelay(K, namespace);
+  for (let k = 0; k < K; k++) { w.openU(k); await w.openW(k); }
+  return w;
 }
